@@ -1,0 +1,333 @@
+//! edda: merges the graph events of every node into one graph.
+//!
+//! Each node's edda shard sends batches here. Edda resolves addresses to
+//! names, de-duplicates nodes and edges (shards may report the same edge, and
+//! `-f` folds many instances into one service node), and keeps the entries in
+//! the order they happened so the writers can replay the architecture's
+//! evolution.
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use spigo_node::edda::EventSink;
+use spigo_proto::{Address, Exit, GraphEvent, Name, NodeRecord, StampedEvent, Timestamp};
+use std::collections::{HashMap, HashSet};
+
+/// A vertex of the written graph (an instance, or a service under `-f`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vertex {
+    pub name: String,
+    pub package: String,
+    pub metadata: String,
+}
+
+/// One line of the graph's history, by vertex index.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    Node {
+        vertex: u32,
+    },
+    /// `id` numbers edges 1, 2, ... in the order they appear (`e1`, `e2`).
+    Edge {
+        id: u32,
+        source: u32,
+        target: u32,
+    },
+    Forget {
+        id: u32,
+        source: u32,
+        target: u32,
+    },
+    Done {
+        vertex: u32,
+        exit: Exit,
+    },
+}
+
+/// The merged graph: vertices, and the timed history of entries.
+#[derive(Debug, Default)]
+pub struct Graph {
+    /// Collapse instances to services (`-f`).
+    filter: bool,
+    pub vertices: Vec<Vertex>,
+    by_name: HashMap<String, u32>,
+    by_addr: HashMap<Address, u32>,
+    /// Edges currently present, with the id they were recorded under.
+    live_edges: HashMap<(u32, u32), u32>,
+    done: HashSet<u32>,
+    pub entries: Vec<(Timestamp, Entry)>,
+    next_edge: u32,
+    /// Events whose addresses were not yet known (their node event is still
+    /// on its way from another shard).
+    waiting: Vec<StampedEvent>,
+    /// Events that never resolved, reported at the end.
+    pub unresolved: u64,
+}
+
+impl Graph {
+    pub fn new(filter: bool) -> Graph {
+        Graph {
+            filter,
+            ..Graph::default()
+        }
+    }
+
+    pub fn add(&mut self, ev: StampedEvent) {
+        if !self.apply(&ev) {
+            self.waiting.push(ev);
+        }
+    }
+
+    /// Applies any waiting events that can now be resolved; call when a batch
+    /// has been added.
+    pub fn settle(&mut self) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        let waiting = std::mem::take(&mut self.waiting);
+        for ev in waiting {
+            if !self.apply(&ev) {
+                self.waiting.push(ev);
+            }
+        }
+    }
+
+    /// Everything is in: whatever still cannot be resolved is counted.
+    pub fn finish(&mut self) {
+        self.settle();
+        self.unresolved += self.waiting.len() as u64;
+        self.waiting.clear();
+        self.entries.sort_by_key(|(t, _)| *t);
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|(_, e)| matches!(e, Entry::Edge { .. }))
+            .count()
+    }
+
+    /// Returns false if the event names an address edda has not seen yet.
+    fn apply(&mut self, ev: &StampedEvent) -> bool {
+        let time = ev.time;
+        match &ev.event {
+            GraphEvent::Node(record) => {
+                self.add_node(record, time);
+                true
+            }
+            GraphEvent::Edge { source, target } => {
+                let (Some(&s), Some(&t)) = (self.by_addr.get(source), self.by_addr.get(target))
+                else {
+                    return false;
+                };
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    self.live_edges.entry((s, t))
+                {
+                    self.next_edge += 1;
+                    slot.insert(self.next_edge);
+                    let id = self.next_edge;
+                    self.entries.push((
+                        time,
+                        Entry::Edge {
+                            id,
+                            source: s,
+                            target: t,
+                        },
+                    ));
+                }
+                true
+            }
+            GraphEvent::Forget { source, target } => {
+                let (Some(&s), Some(&t)) = (self.by_addr.get(source), self.by_addr.get(target))
+                else {
+                    return false;
+                };
+                if let Some(id) = self.live_edges.remove(&(s, t)) {
+                    self.entries.push((
+                        time,
+                        Entry::Forget {
+                            id,
+                            source: s,
+                            target: t,
+                        },
+                    ));
+                }
+                true
+            }
+            GraphEvent::Done { id, exit } => {
+                let Some(&v) = self.by_addr.get(id) else {
+                    return false;
+                };
+                if self.done.insert(v) {
+                    self.entries.push((
+                        time,
+                        Entry::Done {
+                            vertex: v,
+                            exit: *exit,
+                        },
+                    ));
+                }
+                true
+            }
+        }
+    }
+
+    fn add_node(&mut self, record: &NodeRecord, time: Timestamp) {
+        let display = match Name::parse(&record.name) {
+            Ok(n) if self.filter => n.service_name(),
+            Ok(n) => n.graph_name(),
+            // Names are built by spigo itself; keep a malformed one verbatim.
+            Err(_) => record.name.clone(),
+        };
+        let vertex = match self.by_name.get(&display) {
+            Some(&v) => v,
+            None => {
+                let v = self.vertices.len() as u32;
+                self.vertices.push(Vertex {
+                    name: display.clone(),
+                    package: record.package.to_string(),
+                    metadata: record.metadata.clone(),
+                });
+                self.by_name.insert(display, v);
+                self.entries.push((time, Entry::Node { vertex: v }));
+                v
+            }
+        };
+        self.by_addr.insert(record.id, vertex);
+    }
+}
+
+/// The edda actor of the coordinator.
+pub struct Edda;
+
+pub enum Msg {
+    Batch(Vec<StampedEvent>),
+    /// All shards have flushed: hand over the finished graph.
+    Finish(RpcReplyPort<Graph>),
+}
+
+impl Actor for Edda {
+    type Msg = Msg;
+    type State = Option<Graph>;
+    type Arguments = Graph;
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<Msg>,
+        graph: Graph,
+    ) -> Result<Option<Graph>, ActorProcessingErr> {
+        Ok(Some(graph))
+    }
+
+    async fn handle(
+        &self,
+        _: ActorRef<Msg>,
+        msg: Msg,
+        state: &mut Option<Graph>,
+    ) -> Result<(), ActorProcessingErr> {
+        let Some(graph) = state.as_mut() else {
+            return Ok(());
+        };
+        match msg {
+            Msg::Batch(batch) => {
+                for ev in batch {
+                    graph.add(ev);
+                }
+                graph.settle();
+            }
+            Msg::Finish(reply) => {
+                let mut graph = state.take().expect("checked above");
+                graph.finish();
+                let _ = reply.send(graph);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Shards on this process hand their batches straight to the edda actor.
+pub struct LocalSink(pub ActorRef<Msg>);
+
+impl EventSink for LocalSink {
+    fn send_batch(&self, batch: Vec<StampedEvent>) {
+        if let Err(e) = self.0.send_message(Msg::Batch(batch)) {
+            tracing::warn!("edda: lost a batch of graph events: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(i: u32, instance: &str, service: &str) -> StampedEvent {
+        StampedEvent {
+            time: Timestamp(i as u64),
+            event: GraphEvent::Node(Box::new(NodeRecord {
+                id: Address::new(0, i),
+                name: Name::new("a", "r", "z", instance, service, "karyon").to_string(),
+                package: "karyon".into(),
+                metadata: format!("IP/10.0.0.{i}"),
+            })),
+        }
+    }
+
+    fn edge(t: u64, s: u32, d: u32) -> StampedEvent {
+        StampedEvent {
+            time: Timestamp(t),
+            event: GraphEvent::Edge {
+                source: Address::new(0, s),
+                target: Address::new(0, d),
+            },
+        }
+    }
+
+    #[test]
+    fn duplicates_collapse_and_edges_wait_for_their_nodes() {
+        let mut g = Graph::new(false);
+        g.add(edge(10, 1, 2)); // arrives before either node
+        g.add(node(1, "web00", "web"));
+        g.add(node(2, "db00", "db"));
+        g.add(node(2, "db00", "db"));
+        g.settle();
+        g.add(edge(11, 1, 2));
+        g.add(StampedEvent {
+            time: Timestamp(12),
+            event: GraphEvent::Forget {
+                source: Address::new(0, 1),
+                target: Address::new(0, 2),
+            },
+        });
+        g.add(edge(13, 1, 2));
+        g.add(edge(14, 1, 99)); // never resolves
+        g.finish();
+        assert_eq!(g.vertices.len(), 2);
+        assert_eq!(g.vertices[0].name, "a.r.z.web00");
+        let kinds: Vec<String> = g
+            .entries
+            .iter()
+            .map(|(_, e)| match e {
+                Entry::Node { vertex } => format!("n{vertex}"),
+                Entry::Edge { id, .. } => format!("e{id}"),
+                Entry::Forget { id, .. } => format!("f{id}"),
+                Entry::Done { .. } => "d".into(),
+            })
+            .collect();
+        assert_eq!(kinds, ["n0", "n1", "e1", "f1", "e2"]);
+        assert_eq!(g.unresolved, 1);
+    }
+
+    #[test]
+    fn filter_folds_instances_into_services() {
+        let mut g = Graph::new(true);
+        for (i, inst) in ["web00", "web01", "web02"].iter().enumerate() {
+            g.add(node(i as u32, inst, "web"));
+        }
+        g.add(node(3, "db00", "db"));
+        for i in 0..3 {
+            g.add(edge(10 + i as u64, i, 3));
+        }
+        g.finish();
+        assert_eq!(g.vertices.len(), 2);
+        assert_eq!(g.vertices[0].name, "a.r.z.web");
+        assert_eq!(g.edge_count(), 1);
+    }
+}

@@ -1,0 +1,333 @@
+//! FSM: the Flexible Simulation Manager (spigo's joke: also the Flying
+//! Spaghetti Monster). It creates the pirates, seeds their social network,
+//! lets them talk for the run's duration, then says Goodbye to each and waits
+//! until every pirate has answered.
+//!
+//! Every random choice comes from one seeded generator and depends only on
+//! pirate indices, never on timing or placement, so the same `--seed` gives
+//! the same buddies, gold and (at `-d 0`) the same graph edges.
+
+use anyhow::{Context, Result};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use spigo_node::pirate::{self, Pirate};
+use spigo_node::{clock, Delivery, Runtime};
+use spigo_proto::archaius::{ip_metadata, zone_ip, REGIONS};
+use spigo_proto::names::instance_name;
+use spigo_proto::time::GoDuration;
+use spigo_proto::{Address, Gotocol, GraphEvent, Imposition, Intention, NodeRecord};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+pub const ARCH: &str = "fsm";
+const REGION: &str = "atlantic";
+const ZONE: &str = "bermuda";
+const SERVICE: &str = "blackbeard";
+const PACKAGE: &str = "pirate";
+
+/// The FSM's mailbox: it only listens for the pirates' Goodbyes.
+pub struct Fsm;
+
+pub struct Msg(Delivery);
+
+impl From<Delivery> for Msg {
+    fn from(d: Delivery) -> Msg {
+        Msg(d)
+    }
+}
+
+pub struct Arguments {
+    /// Pirates still to say Goodbye; shared so progress can be reported.
+    pub remaining: Arc<AtomicUsize>,
+    pub all_gone: oneshot::Sender<()>,
+}
+
+pub struct State {
+    remaining: Arc<AtomicUsize>,
+    all_gone: Option<oneshot::Sender<()>>,
+}
+
+impl Actor for Fsm {
+    type Msg = Msg;
+    type State = State;
+    type Arguments = Arguments;
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<Msg>,
+        args: Arguments,
+    ) -> Result<State, ActorProcessingErr> {
+        Ok(State {
+            remaining: args.remaining,
+            all_gone: Some(args.all_gone),
+        })
+    }
+
+    async fn handle(
+        &self,
+        _: ActorRef<Msg>,
+        Msg(delivery): Msg,
+        state: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Delivery::Message(Gotocol {
+            imposition: Imposition::Goodbye,
+            ..
+        }) = delivery
+        {
+            if state.remaining.fetch_sub(1, Ordering::Relaxed) == 1 {
+                if let Some(tx) = state.all_gone.take() {
+                    let _ = tx.send(());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct Options {
+    pub population: u32,
+    pub duration: Duration,
+    pub seed: u64,
+    /// The edda shard to Inform, when a graph is being written.
+    pub edda: Option<Address>,
+}
+
+/// What the run measured, for the summary and the benchmark figures.
+pub struct Report {
+    pub spawned_in: Duration,
+    pub delivered: u64,
+    pub setup: Duration,
+    pub shutdown: Duration,
+}
+
+/// The short graph name and the full nine-part name of pirate `i`.
+fn names(i: u32) -> (String, String) {
+    let instance = instance_name(SERVICE, i as usize);
+    (
+        format!("{ARCH}.{REGION}.{ZONE}.{instance}"),
+        format!("{ARCH}.{REGION}.{ZONE}..{instance}...{SERVICE}.{PACKAGE}"),
+    )
+}
+
+/// Two distinct buddies for pirate `i`, neither being `i` (with only two
+/// pirates there is one candidate, named twice).
+fn pick_buddies(rng: &mut SmallRng, i: u32, n: u32) -> [u32; 2] {
+    let other = |rng: &mut SmallRng, avoid: &[u32]| loop {
+        let b = rng.random_range(0..n);
+        if !avoid.contains(&b) {
+            return b;
+        }
+    };
+    let first = other(rng, &[i]);
+    let second = if n > 2 {
+        other(rng, &[i, first])
+    } else {
+        first
+    };
+    [first, second]
+}
+
+pub async fn run(rt: &Arc<Runtime>, opts: &Options) -> Result<Report> {
+    let n = opts.population;
+    tracing::info!("{ARCH}: population {n} pirates");
+    let (all_gone_tx, all_gone) = oneshot::channel();
+    let remaining = Arc::new(AtomicUsize::new(n as usize));
+    let fsm = rt.reserve(1)?;
+    let (fsm_actor, fsm_handle) = Actor::spawn(
+        None,
+        Fsm,
+        Arguments {
+            remaining: remaining.clone(),
+            all_gone: all_gone_tx,
+        },
+    )
+    .await
+    .context("cannot start the FSM")?;
+    rt.register(fsm, &fsm_actor)?;
+    rt.note_name(fsm, ARCH);
+
+    let started = Instant::now();
+    let first = rt.reserve(n)?;
+    let pirate_at = |i: u32| Address::new(first.node, first.index + i);
+    spawn_pirates(rt, first, n, opts.seed).await?;
+    let spawned_in = started.elapsed();
+    tracing::info!("{ARCH}: spawned {n} pirates in {}", GoDuration(spawned_in));
+
+    if let Some(edda) = opts.edda {
+        for i in 0..n {
+            let record = NodeRecord {
+                id: pirate_at(i),
+                name: names(i).1,
+                package: PACKAGE.into(),
+                metadata: ip_metadata(zone_ip(REGIONS[0].blocks[0], i + 1)),
+            };
+            let event = Intention::Event(GraphEvent::Node(Box::new(record)));
+            rt.send(
+                edda,
+                Gotocol::new(Imposition::Inform, Some(pirate_at(i)), clock::now(), event),
+            )?;
+        }
+    }
+
+    if rt.logs_messages() {
+        for i in 0..n {
+            rt.note_name(pirate_at(i), &names(i).0);
+        }
+    }
+
+    // With no time to talk there is nothing to chat about, and leaving Chat
+    // out keeps a `-d 0` graph a pure function of the seed.
+    let chatting = !opts.duration.is_zero();
+    let mut rng = SmallRng::seed_from_u64(opts.seed);
+    let mut delivered = 0u64;
+    let setup_started = Instant::now();
+    for i in 0..n {
+        let me = pirate_at(i);
+        let mut send = |imposition, reply_to, intention| -> Result<()> {
+            rt.send(
+                me,
+                Gotocol::new(imposition, reply_to, clock::now(), intention),
+            )?;
+            delivered += 1;
+            Ok(())
+        };
+        send(
+            Imposition::Hello,
+            Some(fsm),
+            Intention::Text(names(i).0.into()),
+        )?;
+        if let Some(edda) = opts.edda {
+            send(Imposition::Inform, Some(edda), Intention::None)?;
+        }
+        for buddy in pick_buddies(&mut rng, i, n) {
+            send(
+                Imposition::NameDrop,
+                Some(pirate_at(buddy)),
+                Intention::None,
+            )?;
+        }
+        send(
+            Imposition::GoldCoin,
+            Some(fsm),
+            Intention::Gold(rng.random_range(0..100)),
+        )?;
+        let interval = Duration::from_millis(rng.random_range(100..=10_000));
+        if chatting {
+            send(Imposition::Chat, None, Intention::Interval(interval))?;
+        }
+    }
+    let setup = setup_started.elapsed();
+    tracing::info!(
+        "{ARCH}: Delivered {delivered} messages in {} ({:.0} msg/s)",
+        GoDuration(setup),
+        delivered as f64 / setup.as_secs_f64().max(1e-9)
+    );
+
+    tracing::info!(
+        "{ARCH}: Talk amongst yourselves for {}",
+        GoDuration(opts.duration)
+    );
+    tokio::time::sleep(opts.duration).await;
+
+    tracing::info!("{ARCH}: Shutdown");
+    let shutdown_started = Instant::now();
+    for i in 0..n {
+        rt.send(
+            pirate_at(i),
+            Gotocol::new(
+                Imposition::Goodbye,
+                Some(fsm),
+                clock::now(),
+                Intention::None,
+            ),
+        )?;
+    }
+    wait_for_goodbyes(all_gone, &remaining).await?;
+    let shutdown = shutdown_started.elapsed();
+    fsm_actor.stop(None);
+    let _ = fsm_handle.await;
+    tracing::info!("{ARCH}: Exit");
+    Ok(Report {
+        spawned_in,
+        delivered,
+        setup,
+        shutdown,
+    })
+}
+
+/// Spawns pirates `first .. first + n` in chunks on every worker thread at
+/// once: most of a spawn is the kernel handing out fresh pages, which the
+/// cores can do side by side.
+async fn spawn_pirates(rt: &Arc<Runtime>, first: Address, n: u32, seed: u64) -> Result<()> {
+    const CHUNK: u32 = 4096;
+    let mut chunks = tokio::task::JoinSet::new();
+    for start in (0..n).step_by(CHUNK as usize) {
+        let rt = rt.clone();
+        chunks.spawn(async move {
+            for i in start..(start + CHUNK).min(n) {
+                let me = Address::new(first.node, first.index + i);
+                let args = pirate::Arguments {
+                    rt: rt.clone(),
+                    me,
+                    seed,
+                };
+                rt.spawn_at(me, Pirate, args)
+                    .await
+                    .with_context(|| format!("cannot spawn pirate {i}"))?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = chunks.join_next().await {
+        done.context("a spawning task failed")??;
+    }
+    Ok(())
+}
+
+/// Waits for the last Goodbye, saying every few seconds how it is going.
+async fn wait_for_goodbyes(
+    mut all_gone: oneshot::Receiver<()>,
+    remaining: &AtomicUsize,
+) -> Result<()> {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            r = &mut all_gone => return r.context("the FSM stopped before every pirate said Goodbye"),
+            _ = tick.tick() => tracing::info!(
+                "{ARCH}: waiting for {} Goodbyes",
+                remaining.load(Ordering::Relaxed)
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buddies_are_distinct_and_never_self() {
+        let mut rng = SmallRng::seed_from_u64(3);
+        for n in [3u32, 4, 100] {
+            for i in 0..n {
+                let [a, b] = pick_buddies(&mut rng, i, n);
+                assert!(a != i && b != i && a != b && a < n && b < n);
+            }
+        }
+        assert_eq!(pick_buddies(&mut rng, 0, 2), [1, 1]);
+        assert_eq!(pick_buddies(&mut rng, 1, 2), [0, 0]);
+    }
+
+    #[test]
+    fn names_match_spigo() {
+        assert_eq!(names(6).0, "fsm.atlantic.bermuda.blackbeard06");
+        assert_eq!(
+            names(6).1,
+            "fsm.atlantic.bermuda..blackbeard06...blackbeard.pirate"
+        );
+    }
+}

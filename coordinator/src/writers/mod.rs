@@ -1,0 +1,107 @@
+//! Graph writers and the atomic file write they share.
+//!
+//! Every output file is written to a temporary name in its final folder and
+//! renamed into place only when complete, so a crash or a full disk never
+//! leaves a half-written graph behind.
+
+pub mod graphjson;
+pub mod graphml;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Local, SecondsFormat};
+use spigo_proto::Timestamp;
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::Path;
+
+/// What a graph file says about the run that wrote it.
+pub struct RunInfo {
+    pub arch: String,
+    pub args: String,
+    pub started: Timestamp,
+}
+
+pub const VERSION: &str = concat!("spigo-rs-", env!("CARGO_PKG_VERSION"));
+
+/// RFC 3339 with nanoseconds in local time, as spigo's timestamps.
+pub fn rfc3339(t: Timestamp) -> String {
+    let utc = DateTime::from_timestamp_nanos(t.0 as i64);
+    utc.with_timezone(&Local)
+        .to_rfc3339_opts(SecondsFormat::Nanos, false)
+}
+
+/// Writes `path` through `fill`, creating missing folders; the file appears
+/// complete or not at all.
+pub fn write_atomically(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
+    let file_name = path
+        .file_name()
+        .context("output path has no file name")?
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+        fill(&mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(())
+}
+
+/// A writer that fails after a given number of bytes, to test that partial
+/// output never appears.
+#[cfg(test)]
+pub(crate) struct FailAfter(pub usize);
+
+#[cfg(test)]
+impl std::io::Write for FailAfter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() > self.0 {
+            return Err(std::io::Error::other("disk full"));
+        }
+        self.0 -= buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn failed_writes_leave_nothing_behind() {
+        let dir = std::env::temp_dir().join(format!("spigo-atomic-{}", std::process::id()));
+        let path = dir.join("sub").join("g.json");
+        let err = write_atomically(&path, |w| {
+            w.write_all(b"partial")?;
+            w.flush()?;
+            Err(std::io::Error::other("boom"))
+        });
+        assert!(err.is_err());
+        assert!(!path.exists());
+        assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 0);
+        write_atomically(&path, |w| w.write_all(b"whole")).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "whole");
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_with_nanoseconds() {
+        let s = rfc3339(Timestamp(1_460_925_525_736_717_341));
+        assert!(s.starts_with("2016-04-"), "{s}");
+        assert!(s.contains(".736717341"), "{s}");
+    }
+}

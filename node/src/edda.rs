@@ -1,0 +1,132 @@
+//! edda shard: this node's collector of graph events.
+//!
+//! Edda (named after Netflix's tool that tracks how cloud resources change)
+//! records the architecture as it evolves. Actors send it Inform messages
+//! carrying graph events; the shard stamps them with their send time and
+//! passes them on in batches to the coordinator's edda, which merges the
+//! shards of all nodes and writes the graph. Batching keeps a node from
+//! sending one network frame per edge.
+
+use crate::{Delivery, Runtime};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use spigo_proto::{Address, Gotocol, Imposition, Intention, StampedEvent};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where a shard's batches go: the coordinator's edda, locally or remotely.
+pub trait EventSink: Send + Sync + 'static {
+    fn send_batch(&self, batch: Vec<StampedEvent>);
+}
+
+/// A batch is sent once it holds this many events...
+pub const BATCH_EVENTS: usize = 4096;
+/// ...or this long after its first event, whichever comes first.
+pub const BATCH_DELAY: Duration = Duration::from_millis(50);
+
+pub struct EddaShard;
+
+pub enum Msg {
+    Gotocol(Gotocol),
+    FlushDue,
+    /// Sends what is pending and answers with the number of events sent so
+    /// far; everything queued before this message is included.
+    Flush(RpcReplyPort<u64>),
+}
+
+impl From<Delivery> for Msg {
+    fn from(d: Delivery) -> Msg {
+        match d {
+            Delivery::Message(m) => Msg::Gotocol(m),
+            Delivery::Timer(_) => Msg::FlushDue,
+        }
+    }
+}
+
+pub struct Arguments {
+    pub rt: Arc<Runtime>,
+    pub me: Address,
+    pub sink: Box<dyn EventSink>,
+}
+
+pub struct State {
+    rt: Arc<Runtime>,
+    me: Address,
+    sink: Box<dyn EventSink>,
+    batch: Vec<StampedEvent>,
+    sent: u64,
+}
+
+impl State {
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        self.sent += self.batch.len() as u64;
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_EVENTS));
+        self.sink.send_batch(batch);
+    }
+}
+
+impl Actor for EddaShard {
+    type Msg = Msg;
+    type State = State;
+    type Arguments = Arguments;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Msg>,
+        args: Arguments,
+    ) -> Result<State, ActorProcessingErr> {
+        Ok(State {
+            rt: args.rt,
+            me: args.me,
+            sink: args.sink,
+            batch: Vec::with_capacity(BATCH_EVENTS),
+            sent: 0,
+        })
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<Msg>,
+        msg: Msg,
+        state: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            Msg::Gotocol(Gotocol {
+                imposition: Imposition::Inform,
+                sent,
+                intention: Intention::Event(event),
+                ..
+            }) => {
+                if state.batch.is_empty() {
+                    state
+                        .rt
+                        .deliver_after(BATCH_DELAY, state.me, Delivery::Timer(0));
+                }
+                state.batch.push(StampedEvent { time: sent, event });
+                if state.batch.len() >= BATCH_EVENTS {
+                    state.flush();
+                }
+            }
+            Msg::Gotocol(other) => {
+                tracing::debug!("edda: ignoring {} {}", other.imposition, other.intention)
+            }
+            Msg::FlushDue => state.flush(),
+            Msg::Flush(reply) => {
+                state.flush();
+                let _ = reply.send(state.sent);
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Msg>,
+        state: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        state.flush();
+        Ok(())
+    }
+}

@@ -1,0 +1,378 @@
+//! pirate: a peer in a random social network (spigo's first architecture).
+//!
+//! The FSM names each pirate (Hello), tells it where edda is (Inform), seeds
+//! two buddies (NameDrop), gives it gold (GoldCoin) and a chat interval
+//! (Chat). While chatting, a pirate wakes at that interval and either tells
+//! one buddy about another or gives a buddy some of its gold, so the graph
+//! grows denser over time. Goodbye makes it answer the FSM and stop.
+
+use crate::{clock, Delivery, Runtime};
+use compact_str::CompactString;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use spigo_proto::{Address, Gotocol, GraphEvent, Imposition, Intention};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A pirate never keeps more buddies than this.
+pub const MAX_BUDDIES: usize = 10;
+
+pub struct Pirate;
+
+pub enum Msg {
+    Gotocol(Gotocol),
+    /// The chat interval elapsed.
+    ChatTick,
+}
+
+impl From<Delivery> for Msg {
+    fn from(d: Delivery) -> Msg {
+        match d {
+            Delivery::Message(m) => Msg::Gotocol(m),
+            Delivery::Timer(_) => Msg::ChatTick,
+        }
+    }
+}
+
+pub struct Arguments {
+    pub rt: Arc<Runtime>,
+    /// This pirate's own address, used as the reply-to of what it sends.
+    pub me: Address,
+    /// Seeds the pirate's own choices (which buddy, how much gold).
+    pub seed: u64,
+}
+
+pub struct State {
+    rt: Arc<Runtime>,
+    me: Address,
+    name: CompactString,
+    fsm: Option<Address>,
+    edda: Option<Address>,
+    buddies: Vec<Address>,
+    gold: u64,
+    /// Who gave how much, so a pirate remembers its benefactors.
+    benefactors: Vec<(Address, u64)>,
+    chat: Option<Duration>,
+    rng: SmallRng,
+}
+
+impl State {
+    fn send(
+        &self,
+        to: Address,
+        imposition: Imposition,
+        reply_to: Option<Address>,
+        intention: Intention,
+    ) {
+        // A buddy that already said Goodbye is simply gone; nothing to do.
+        let _ = self.rt.send(
+            to,
+            Gotocol::new(imposition, reply_to, clock::now(), intention),
+        );
+    }
+
+    fn add_buddy(&mut self, buddy: Address) {
+        if buddy == self.me || self.buddies.len() >= MAX_BUDDIES || self.buddies.contains(&buddy) {
+            return;
+        }
+        self.buddies.push(buddy);
+        if let Some(edda) = self.edda {
+            let edge = GraphEvent::Edge {
+                source: self.me,
+                target: buddy,
+            };
+            self.send(
+                edda,
+                Imposition::Inform,
+                Some(self.me),
+                Intention::Event(edge),
+            );
+        }
+    }
+
+    fn receive_gold(&mut self, from: Option<Address>, amount: u64) {
+        self.gold = self.gold.saturating_add(amount);
+        let Some(from) = from else { return };
+        match self.benefactors.iter_mut().find(|(b, _)| *b == from) {
+            Some((_, total)) => *total = total.saturating_add(amount),
+            None => self.benefactors.push((from, amount)),
+        }
+    }
+
+    /// One chat tick: half the time introduce two buddies, otherwise give a
+    /// random part of the gold to a random buddy.
+    fn chat(&mut self) {
+        let n = self.buddies.len();
+        if n >= 2 && self.rng.random_bool(0.5) {
+            let a = self.rng.random_range(0..n);
+            let b = (a + self.rng.random_range(1..n)) % n;
+            let (to, about) = (self.buddies[a], self.buddies[b]);
+            self.send(to, Imposition::NameDrop, Some(about), Intention::None);
+        } else if n >= 1 && self.gold > 0 {
+            let to = self.buddies[self.rng.random_range(0..n)];
+            let amount = self.rng.random_range(1..=self.gold);
+            self.gold -= amount;
+            self.send(
+                to,
+                Imposition::GoldCoin,
+                Some(self.me),
+                Intention::Gold(amount),
+            );
+        }
+    }
+
+    fn schedule_chat(&self) {
+        if let Some(every) = self.chat {
+            self.rt.deliver_after(every, self.me, Delivery::Timer(0));
+        }
+    }
+}
+
+impl Actor for Pirate {
+    type Msg = Msg;
+    type State = State;
+    type Arguments = Arguments;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Msg>,
+        args: Arguments,
+    ) -> Result<State, ActorProcessingErr> {
+        let mix = (args.me.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        Ok(State {
+            rt: args.rt,
+            me: args.me,
+            name: CompactString::default(),
+            fsm: None,
+            edda: None,
+            buddies: Vec::new(),
+            gold: 0,
+            benefactors: Vec::new(),
+            chat: None,
+            rng: SmallRng::seed_from_u64(args.seed ^ mix),
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Msg>,
+        msg: Msg,
+        state: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        let msg = match msg {
+            Msg::Gotocol(m) => m,
+            Msg::ChatTick => {
+                state.chat();
+                state.schedule_chat();
+                return Ok(());
+            }
+        };
+        if let (Imposition::Hello, Intention::Text(name)) = (msg.imposition, &msg.intention) {
+            state.name = name.clone();
+        }
+        if state.rt.logs_messages() {
+            state.rt.log_received(&state.name, &msg);
+        }
+        match msg.imposition {
+            Imposition::Hello => state.fsm = msg.reply_to,
+            Imposition::Inform => state.edda = msg.reply_to,
+            Imposition::NameDrop => {
+                if let Some(buddy) = msg.reply_to {
+                    state.add_buddy(buddy);
+                }
+            }
+            Imposition::GoldCoin => {
+                if let Intention::Gold(amount) = msg.intention {
+                    state.receive_gold(msg.reply_to, amount);
+                }
+            }
+            Imposition::Chat => {
+                if let Intention::Interval(every) = msg.intention {
+                    let was_chatting = state.chat.is_some();
+                    state.chat = Some(every.max(Duration::from_millis(1)));
+                    if !was_chatting {
+                        state.schedule_chat();
+                    }
+                }
+            }
+            Imposition::Goodbye => {
+                if let Some(fsm) = state.fsm {
+                    state.send(fsm, Imposition::Goodbye, Some(state.me), Intention::None);
+                }
+                myself.stop(None);
+            }
+            // Pirates take no part in request traffic.
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc;
+
+    /// A stand-in FSM/edda: an actor that forwards what it receives to a
+    /// channel the test reads.
+    struct Probe;
+    struct ProbeMsg(Delivery);
+    impl From<Delivery> for ProbeMsg {
+        fn from(d: Delivery) -> Self {
+            ProbeMsg(d)
+        }
+    }
+    impl Actor for Probe {
+        type Msg = ProbeMsg;
+        type State = mpsc::UnboundedSender<Gotocol>;
+        type Arguments = mpsc::UnboundedSender<Gotocol>;
+        async fn pre_start(
+            &self,
+            _: ActorRef<ProbeMsg>,
+            tx: Self::Arguments,
+        ) -> Result<Self::State, ActorProcessingErr> {
+            Ok(tx)
+        }
+        async fn handle(
+            &self,
+            _: ActorRef<ProbeMsg>,
+            ProbeMsg(d): ProbeMsg,
+            tx: &mut Self::State,
+        ) -> Result<(), ActorProcessingErr> {
+            if let Delivery::Message(m) = d {
+                let _ = tx.send(m);
+            }
+            Ok(())
+        }
+    }
+
+    async fn probe(rt: &Arc<Runtime>) -> (Address, mpsc::UnboundedReceiver<Gotocol>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let at = rt.reserve(1).unwrap();
+        let (actor, _) = Actor::spawn(None, Probe, tx).await.unwrap();
+        rt.register(at, &actor).unwrap();
+        (at, rx)
+    }
+
+    fn msg(imposition: Imposition, reply_to: Option<Address>, intention: Intention) -> Gotocol {
+        Gotocol::new(imposition, reply_to, clock::now(), intention)
+    }
+
+    #[tokio::test]
+    async fn namedrops_become_edges_and_goodbye_is_answered() {
+        let rt = Runtime::new(0, false);
+        let (fsm, mut fsm_rx) = probe(&rt).await;
+        let (edda, mut edda_rx) = probe(&rt).await;
+        let first = rt.reserve(13).unwrap();
+        let pirates: Vec<Address> = (0..13).map(|i| Address::new(0, first.index + i)).collect();
+        for &p in &pirates {
+            rt.spawn_at(
+                p,
+                Pirate,
+                Arguments {
+                    rt: rt.clone(),
+                    me: p,
+                    seed: 1,
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let p0 = pirates[0];
+        rt.send(
+            p0,
+            msg(
+                Imposition::Hello,
+                Some(fsm),
+                Intention::Text("pirate0".into()),
+            ),
+        )
+        .unwrap();
+        rt.send(p0, msg(Imposition::Inform, Some(edda), Intention::None))
+            .unwrap();
+        // Itself, a repeat, and more than ten distinct buddies.
+        rt.send(p0, msg(Imposition::NameDrop, Some(p0), Intention::None))
+            .unwrap();
+        for &b in pirates[1..].iter().chain(&pirates[1..2]) {
+            rt.send(p0, msg(Imposition::NameDrop, Some(b), Intention::None))
+                .unwrap();
+        }
+        rt.send(p0, msg(Imposition::Goodbye, None, Intention::None))
+            .unwrap();
+
+        let bye = fsm_rx.recv().await.unwrap();
+        assert_eq!(bye.imposition, Imposition::Goodbye);
+        assert_eq!(bye.reply_to, Some(p0));
+        let mut targets = Vec::new();
+        while let Ok(m) = edda_rx.try_recv() {
+            match m.intention {
+                Intention::Event(GraphEvent::Edge { source, target }) => {
+                    assert_eq!(source, p0);
+                    targets.push(target);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(targets, pirates[1..=MAX_BUDDIES].to_vec());
+        // The pirate stopped after its Goodbye.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(rt
+            .send(p0, msg(Imposition::Hello, None, Intention::None))
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn chatting_pirates_give_gold_or_introduce_buddies() {
+        let rt = Runtime::new(0, false);
+        let (edda, mut edda_rx) = probe(&rt).await;
+        let (observer, mut observer_rx) = probe(&rt).await;
+        let p = rt.reserve(1).unwrap();
+        rt.spawn_at(
+            p,
+            Pirate,
+            Arguments {
+                rt: rt.clone(),
+                me: p,
+                seed: 9,
+            },
+        )
+        .await
+        .unwrap();
+        rt.send(p, msg(Imposition::Inform, Some(edda), Intention::None))
+            .unwrap();
+        // Its only buddy is the observer, so every tick must give gold to it.
+        rt.send(
+            p,
+            msg(Imposition::NameDrop, Some(observer), Intention::None),
+        )
+        .unwrap();
+        rt.send(p, msg(Imposition::GoldCoin, None, Intention::Gold(1000)))
+            .unwrap();
+        rt.send(
+            p,
+            msg(
+                Imposition::Chat,
+                None,
+                Intention::Interval(Duration::from_millis(5)),
+            ),
+        )
+        .unwrap();
+        let mut received = 0;
+        while received < 1000 {
+            let m = observer_rx.recv().await.unwrap();
+            assert_eq!(m.imposition, Imposition::GoldCoin);
+            assert_eq!(m.reply_to, Some(p));
+            let Intention::Gold(g) = m.intention else {
+                panic!()
+            };
+            assert!(g >= 1);
+            received += g;
+        }
+        assert_eq!(received, 1000, "gold is conserved");
+        assert!(matches!(
+            edda_rx.recv().await.unwrap().intention,
+            Intention::Event(GraphEvent::Edge { .. })
+        ));
+    }
+}

@@ -1,0 +1,181 @@
+//! The per-process runtime: address table, routing, timers, message log.
+//!
+//! Every actor of a process holds an `Arc<Runtime>` and sends through it.
+//! A send to a local address is one table lookup and one mailbox push; the
+//! message is never serialised. Sends to other nodes go through the remote
+//! route installed by the cluster layer.
+
+use crate::table::{AddressTable, Mailbox, TableError};
+use crate::timers::{self, TimerEntry};
+use crate::Delivery;
+use compact_str::CompactString;
+use ractor::{Actor, ActorRef, Message};
+use spigo_proto::time::GoDuration;
+use spigo_proto::{Address, Gotocol, NodeId};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("no actor at {0}")]
+    Unknown(Address),
+    #[error("actor at {0} has stopped")]
+    Stopped(Address),
+    #[error("no route to node {0}")]
+    NoRoute(NodeId),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error("could not spawn actor: {0}")]
+    Spawn(#[from] ractor::SpawnErr),
+}
+
+pub struct Runtime {
+    node: NodeId,
+    table: AddressTable,
+    timers: mpsc::UnboundedSender<TimerEntry>,
+    timer_seq: AtomicU64,
+    log_messages: bool,
+    /// Names of addresses, kept only for `-m` so its lines can say who a
+    /// NameDrop or reply is about.
+    names: Mutex<HashMap<Address, CompactString>>,
+    undeliverable: AtomicU64,
+}
+
+impl Runtime {
+    /// Creates the runtime of node `node` and starts its timer task; must be
+    /// called inside a tokio runtime. `log_messages` is spigo's `-m`.
+    pub fn new(node: NodeId, log_messages: bool) -> Arc<Runtime> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let rt = Arc::new(Runtime {
+            node,
+            table: AddressTable::default(),
+            timers: tx,
+            timer_seq: AtomicU64::new(0),
+            log_messages,
+            names: Mutex::default(),
+            undeliverable: AtomicU64::new(0),
+        });
+        tokio::spawn(timers::run(rx, Arc::downgrade(&rt)));
+        rt
+    }
+
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// Reserves `n` consecutive local addresses and returns the first.
+    pub fn reserve(&self, n: u32) -> Result<Address, TableError> {
+        Ok(Address::new(self.node, self.table.reserve(n)?))
+    }
+
+    /// Puts an actor's mailbox at a reserved local address.
+    pub fn register<M: Message + From<Delivery>>(
+        &self,
+        at: Address,
+        actor: &ActorRef<M>,
+    ) -> Result<(), TableError> {
+        debug_assert_eq!(at.node, self.node);
+        self.table.set(at.index, Mailbox::new(actor))
+    }
+
+    /// Spawns an actor and puts it at a reserved address. Its `pre_start`
+    /// runs inside this call (no extra task), so spawning many actors from
+    /// a few concurrent tasks keeps the number of half-started actors small.
+    pub async fn spawn_at<A>(
+        &self,
+        at: Address,
+        handler: A,
+        args: A::Arguments,
+    ) -> Result<(), SpawnError>
+    where
+        A: Actor,
+        A::Msg: From<Delivery>,
+    {
+        let (actor, _handle) = A::spawn(None, handler, args).await?;
+        self.register(at, &actor)?;
+        Ok(())
+    }
+
+    /// Sends a Gotocol message to any address.
+    pub fn send(&self, to: Address, msg: Gotocol) -> Result<(), SendError> {
+        self.deliver(to, Delivery::Message(msg))
+    }
+
+    /// Hands a delivery to a local actor (or, later, routes it to its node).
+    pub fn deliver(&self, to: Address, what: Delivery) -> Result<(), SendError> {
+        if to.node != self.node {
+            return Err(SendError::NoRoute(to.node));
+        }
+        let Some(mailbox) = self.table.get(to.index) else {
+            self.undeliverable.fetch_add(1, Ordering::Relaxed);
+            return Err(SendError::Unknown(to));
+        };
+        if mailbox.deliver(what) {
+            Ok(())
+        } else {
+            self.undeliverable.fetch_add(1, Ordering::Relaxed);
+            Err(SendError::Stopped(to))
+        }
+    }
+
+    /// Delivers `what` to `to` after `delay`, through the node's delay queue.
+    pub fn deliver_after(&self, delay: Duration, to: Address, what: Delivery) {
+        let entry = TimerEntry {
+            due: tokio::time::Instant::now() + delay,
+            seq: self.timer_seq.fetch_add(1, Ordering::Relaxed),
+            to,
+            what,
+        };
+        // Fails only when the runtime is shutting down; the timer is moot then.
+        let _ = self.timers.send(entry);
+    }
+
+    /// Messages that could not be delivered (receiver unknown or stopped).
+    pub fn undeliverable(&self) -> u64 {
+        self.undeliverable.load(Ordering::Relaxed)
+    }
+
+    /// Number of local addresses handed out so far.
+    pub fn local_actors(&self) -> u32 {
+        self.table.len()
+    }
+
+    /// Whether `-m` asked for every received message to be logged.
+    pub fn logs_messages(&self) -> bool {
+        self.log_messages
+    }
+
+    /// Remembers an address's name for the `-m` log (a no-op without `-m`).
+    pub fn note_name(&self, at: Address, name: &str) {
+        if self.log_messages {
+            self.names
+                .lock()
+                .expect("names lock")
+                .insert(at, name.into());
+        }
+    }
+
+    /// spigo's `-m` line: `<name>: gotocol: <delay> <Imposition> <intention>`;
+    /// a message without an intention shows who its reply-to is.
+    pub fn log_received(&self, name: &str, msg: &Gotocol) {
+        let delay = GoDuration(crate::clock::now().since(msg.sent));
+        let imposition = msg.imposition;
+        match (&msg.intention, msg.reply_to) {
+            (spigo_proto::Intention::None, Some(from)) => {
+                let names = self.names.lock().expect("names lock");
+                match names.get(&from) {
+                    Some(other) => tracing::info!("{name}: gotocol: {delay} {imposition} {other}"),
+                    None => tracing::info!("{name}: gotocol: {delay} {imposition} {from}"),
+                }
+            }
+            (intention, _) => tracing::info!("{name}: gotocol: {delay} {imposition} {intention}"),
+        }
+    }
+}

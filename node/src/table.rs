@@ -1,0 +1,164 @@
+//! The address table: from an actor's slot index to its mailbox.
+//!
+//! Messages are routed by [`Address`](spigo_proto::Address) index, never by
+//! string name, so the lookup must be cheap and lock-free for readers while
+//! new actors are still being added (asgard creates tiers while earlier tiers
+//! already talk). Slots live in buckets of doubling size that are allocated
+//! once and never move, so a reader holds a plain reference.
+
+use crate::Delivery;
+use ractor::{ActorCell, ActorRef, Message};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+const FIRST_BUCKET: usize = 1024;
+const BUCKETS: usize = 22; // 1024 * (2^22 - 1) slots: far past any one node's memory
+
+/// A type-erased handle that can hand a [`Delivery`] to one actor.
+///
+/// Actors have their own message enums; each accepts `From<Delivery>`. The
+/// slot keeps the untyped cell plus a function that knows the concrete type,
+/// which is sixteen bytes per actor and no extra allocation.
+pub struct Mailbox {
+    cell: ActorCell,
+    deliver: fn(&ActorCell, Delivery) -> bool,
+}
+
+fn deliver_as<M: Message + From<Delivery>>(cell: &ActorCell, d: Delivery) -> bool {
+    cell.send_message::<M>(M::from(d)).is_ok()
+}
+
+impl Mailbox {
+    pub fn new<M: Message + From<Delivery>>(actor: &ActorRef<M>) -> Mailbox {
+        Mailbox {
+            cell: actor.get_cell(),
+            deliver: deliver_as::<M>,
+        }
+    }
+
+    /// Queues the delivery; false if the actor has stopped.
+    pub fn deliver(&self, d: Delivery) -> bool {
+        (self.deliver)(&self.cell, d)
+    }
+
+    pub fn cell(&self) -> &ActorCell {
+        &self.cell
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableError {
+    #[error("address table is full")]
+    Full,
+    #[error("slot {0} was never reserved")]
+    NotReserved(u32),
+    #[error("slot {0} is already taken")]
+    Taken(u32),
+}
+
+/// Append-only table of mailboxes, indexed by the `index` of an address.
+pub struct AddressTable {
+    buckets: [OnceLock<Box<[OnceLock<Mailbox>]>>; BUCKETS],
+    next: AtomicU32,
+}
+
+impl Default for AddressTable {
+    fn default() -> Self {
+        AddressTable {
+            buckets: std::array::from_fn(|_| OnceLock::new()),
+            next: AtomicU32::new(0),
+        }
+    }
+}
+
+/// Bucket `b` holds `FIRST_BUCKET << b` slots starting at index
+/// `FIRST_BUCKET * (2^b - 1)`.
+fn locate(index: u32) -> (usize, usize) {
+    let i = index as usize;
+    let bucket = (i / FIRST_BUCKET + 1).ilog2() as usize;
+    let start = FIRST_BUCKET * ((1 << bucket) - 1);
+    (bucket, i - start)
+}
+
+impl AddressTable {
+    /// Reserves `n` consecutive slots and returns the first index.
+    pub fn reserve(&self, n: u32) -> Result<u32, TableError> {
+        let capacity = (FIRST_BUCKET * ((1 << BUCKETS) - 1)).min(u32::MAX as usize) as u64;
+        let first = self.next.fetch_add(n, Ordering::Relaxed);
+        if first as u64 + n as u64 > capacity {
+            return Err(TableError::Full);
+        }
+        Ok(first)
+    }
+
+    /// How many slots have been reserved so far.
+    pub fn len(&self) -> u32 {
+        self.next.load(Ordering::Relaxed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Fills a reserved slot; each slot can be filled once.
+    pub fn set(&self, index: u32, mailbox: Mailbox) -> Result<(), TableError> {
+        if index >= self.len() {
+            return Err(TableError::NotReserved(index));
+        }
+        let (b, offset) = locate(index);
+        let bucket = self.buckets[b].get_or_init(|| {
+            (0..FIRST_BUCKET << b)
+                .map(|_| OnceLock::new())
+                .collect::<Vec<_>>()
+                .into_boxed_slice()
+        });
+        bucket[offset]
+            .set(mailbox)
+            .map_err(|_| TableError::Taken(index))
+    }
+
+    pub fn get(&self, index: u32) -> Option<&Mailbox> {
+        let (b, offset) = locate(index);
+        self.buckets.get(b)?.get()?.get(offset)?.get()
+    }
+
+    /// Every filled slot, in index order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Mailbox)> {
+        (0..self.len()).filter_map(|i| self.get(i).map(|m| (i, m)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_tile_the_index_space() {
+        assert_eq!(locate(0), (0, 0));
+        assert_eq!(locate(1023), (0, 1023));
+        assert_eq!(locate(1024), (1, 0));
+        assert_eq!(locate(3072), (2, 0));
+        // Every index maps inside its bucket, right after its predecessor.
+        let mut prev = locate(0);
+        for i in 1..50_000u32 {
+            let here = locate(i);
+            assert!(here.1 < FIRST_BUCKET << here.0, "index {i}");
+            let next_in_bucket = (prev.0, prev.1 + 1);
+            assert!(
+                here == next_in_bucket || here == (prev.0 + 1, 0),
+                "index {i}"
+            );
+            prev = here;
+        }
+    }
+
+    #[test]
+    fn reserve_hands_out_consecutive_ranges() {
+        let t = AddressTable::default();
+        assert_eq!(t.reserve(10).unwrap(), 0);
+        assert_eq!(t.reserve(5).unwrap(), 10);
+        assert_eq!(t.len(), 15);
+        assert!(t.get(3).is_none());
+        assert!(t.get(100).is_none());
+    }
+}

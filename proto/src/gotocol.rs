@@ -1,0 +1,188 @@
+//! Gotocol: the one message type every nanoservice speaks.
+//!
+//! The name and the shape come from spigo, which borrowed Promise Theory's
+//! terms: the *imposition* says what the receiver is asked to do, the
+//! *intention* is the body. spigo's intention was always a string; here it is
+//! a small enum so the hot paths (gold, intervals, graph events) never format
+//! or parse text, and short texts stay inline without a heap allocation.
+
+use crate::{Address, GraphEvent, Timestamp};
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Duration;
+
+/// What the receiver of a [`Gotocol`] is asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum Imposition {
+    /// Names the receiver; the reply-to is its controller (the FSM or asgard).
+    Hello,
+    /// Tells the receiver about a third party: the reply-to is that party.
+    NameDrop,
+    /// Starts periodic chatting at the interval in the intention.
+    Chat,
+    /// Gives gold coins; the reply-to is the benefactor.
+    GoldCoin,
+    /// Carries a graph event to edda, or tells an actor where edda is.
+    Inform,
+    GetRequest,
+    GetResponse,
+    Put,
+    Replicate,
+    /// Drops a dependency the receiver knew about.
+    Forget,
+    Delete,
+    /// Asks the receiver to stop; it answers Goodbye to its controller.
+    Goodbye,
+}
+
+impl Imposition {
+    pub const ALL: [Imposition; 12] = [
+        Imposition::Hello,
+        Imposition::NameDrop,
+        Imposition::Chat,
+        Imposition::GoldCoin,
+        Imposition::Inform,
+        Imposition::GetRequest,
+        Imposition::GetResponse,
+        Imposition::Put,
+        Imposition::Replicate,
+        Imposition::Forget,
+        Imposition::Delete,
+        Imposition::Goodbye,
+    ];
+}
+
+impl fmt::Display for Imposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Ids that tie the messages of one request flow together (Zipkin-style);
+/// zero means "not part of a trace", as spigo's `NilContext`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TraceContext {
+    pub trace: u64,
+    pub parent: u64,
+    pub span: u64,
+}
+
+impl TraceContext {
+    pub const NIL: TraceContext = TraceContext {
+        trace: 0,
+        parent: 0,
+        span: 0,
+    };
+}
+
+/// The body of a message; which variant is meaningful depends on the
+/// imposition.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum Intention {
+    #[default]
+    None,
+    /// Free text, such as a name or a key (inline up to 24 bytes).
+    Text(CompactString),
+    /// A number of gold coins.
+    Gold(u64),
+    /// A chat or polling interval.
+    Interval(Duration),
+    /// A graph event on its way to edda.
+    Event(GraphEvent),
+}
+
+impl fmt::Display for Intention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Intention::None => Ok(()),
+            Intention::Text(t) => f.write_str(t),
+            Intention::Gold(g) => write!(f, "{g}"),
+            Intention::Interval(d) => write!(f, "{}", crate::time::GoDuration(*d)),
+            Intention::Event(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// One message between actors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Gotocol {
+    pub imposition: Imposition,
+    /// Who to answer, or the third party a NameDrop is about.
+    pub reply_to: Option<Address>,
+    /// When the sender sent it; the receiver measures delivery delay from it.
+    pub sent: Timestamp,
+    pub ctx: TraceContext,
+    pub intention: Intention,
+}
+
+impl Gotocol {
+    pub fn new(
+        imposition: Imposition,
+        reply_to: Option<Address>,
+        sent: Timestamp,
+        intention: Intention,
+    ) -> Self {
+        Gotocol {
+            imposition,
+            reply_to,
+            sent,
+            ctx: TraceContext::NIL,
+            intention,
+        }
+    }
+
+    pub fn with_ctx(mut self, ctx: TraceContext) -> Self {
+        self.ctx = ctx;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twelve_impositions_with_spigo_names() {
+        let names: Vec<String> = Imposition::ALL.iter().map(|i| i.to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "Hello",
+                "NameDrop",
+                "Chat",
+                "GoldCoin",
+                "Inform",
+                "GetRequest",
+                "GetResponse",
+                "Put",
+                "Replicate",
+                "Forget",
+                "Delete",
+                "Goodbye"
+            ]
+        );
+    }
+
+    #[test]
+    fn message_stays_small() {
+        // Every message is boxed once by ractor; keep that box small.
+        assert!(
+            std::mem::size_of::<Gotocol>() <= 96,
+            "{}",
+            std::mem::size_of::<Gotocol>()
+        );
+    }
+
+    #[test]
+    fn intentions_display_like_spigo_logs() {
+        assert_eq!(Intention::Text("why?".into()).to_string(), "why?");
+        assert_eq!(Intention::Gold(42).to_string(), "42");
+        assert_eq!(
+            Intention::Interval(Duration::from_millis(1500)).to_string(),
+            "1.5s"
+        );
+        assert_eq!(Intention::None.to_string(), "");
+    }
+}

@@ -1,0 +1,102 @@
+//! Graph events: what edda records about the architecture as it evolves.
+//!
+//! Actors report by [`Address`]; only node events carry names, so an edge costs
+//! sixteen bytes on the wire and edda resolves addresses to names when it
+//! writes the graph.
+
+use crate::{Address, Timestamp};
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A new instance: its graph name, package and metadata (e.g. `IP/54.198.0.1`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    pub id: Address,
+    /// The full nine-part name (see [`crate::names`]).
+    pub name: String,
+    pub package: CompactString,
+    pub metadata: String,
+}
+
+/// Why an instance finished, as written in a graph's `done` entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Exit {
+    /// Told to stop at the end of the run (spigo writes `normal`).
+    Normal,
+    /// Killed by the chaos monkey.
+    ChaosMonkey,
+    /// Its node process went away mid-run.
+    NodeLost,
+}
+
+impl Exit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exit::Normal => "normal",
+            Exit::ChaosMonkey => "chaosmonkey",
+            Exit::NodeLost => "node-lost",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Exit> {
+        [Exit::Normal, Exit::ChaosMonkey, Exit::NodeLost]
+            .into_iter()
+            .find(|e| e.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GraphEvent {
+    Node(Box<NodeRecord>),
+    /// `source` depends on, or knows, `target`.
+    Edge {
+        source: Address,
+        target: Address,
+    },
+    /// `source` no longer uses `target`.
+    Forget {
+        source: Address,
+        target: Address,
+    },
+    Done {
+        id: Address,
+        exit: Exit,
+    },
+}
+
+impl fmt::Display for GraphEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GraphEvent::Node(n) => write!(f, "node {} {}", n.name, n.package),
+            GraphEvent::Edge { source, target } => write!(f, "edge {source} > {target}"),
+            GraphEvent::Forget { source, target } => write!(f, "forget {source} > {target}"),
+            GraphEvent::Done { id, exit } => write!(f, "done {id} {}", exit.as_str()),
+        }
+    }
+}
+
+/// A graph event with the time it happened, as batched to edda.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StampedEvent {
+    pub time: Timestamp,
+    pub event: GraphEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_reasons_round_trip_as_text() {
+        for e in [Exit::Normal, Exit::ChaosMonkey, Exit::NodeLost] {
+            assert_eq!(Exit::parse(e.as_str()), Some(e));
+        }
+        assert_eq!(Exit::parse("weird"), None);
+    }
+
+    #[test]
+    fn edge_events_are_small() {
+        assert!(std::mem::size_of::<GraphEvent>() <= 24);
+    }
+}

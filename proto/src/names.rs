@@ -1,0 +1,224 @@
+//! Dotted hierarchical instance names, as spigo writes them.
+//!
+//! The full name has nine parts,
+//! `arch.region.zone.machine.instance.container.process.service.package`,
+//! any of which may be empty; cross-zone or global instances use `*` for the
+//! zone or region. Graphs show a shorter form: the location plus the
+//! non-empty machine/instance/container/process parts
+//! (`fsm.atlantic.bermuda.blackbeard06`). The `-f` filter collapses
+//! instances to their service (`netflixoss.us-east-1.zoneA.homepage`).
+
+use std::fmt;
+
+/// The nine parts of an instance name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Name {
+    pub arch: String,
+    pub region: String,
+    pub zone: String,
+    pub machine: String,
+    pub instance: String,
+    pub container: String,
+    pub process: String,
+    pub service: String,
+    pub package: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("name '{0}' has {1} dot-separated parts, expected 9")]
+    Parts(String, usize),
+    #[error("name part '{0}' must not contain '.' or be used as an empty {1}")]
+    Part(String, &'static str),
+}
+
+impl Name {
+    /// A name with the parts spigo's architectures always set; machine,
+    /// container and process start empty.
+    pub fn new(
+        arch: &str,
+        region: &str,
+        zone: &str,
+        instance: &str,
+        service: &str,
+        package: &str,
+    ) -> Name {
+        Name {
+            arch: arch.into(),
+            region: region.into(),
+            zone: zone.into(),
+            instance: instance.into(),
+            service: service.into(),
+            package: package.into(),
+            ..Name::default()
+        }
+    }
+
+    /// Parses the full nine-part form.
+    pub fn parse(text: &str) -> Result<Name, NameError> {
+        let parts: Vec<&str> = text.split('.').collect();
+        let [arch, region, zone, machine, instance, container, process, service, package] =
+            parts[..]
+        else {
+            return Err(NameError::Parts(text.into(), parts.len()));
+        };
+        let name = Name {
+            arch: arch.into(),
+            region: region.into(),
+            zone: zone.into(),
+            machine: machine.into(),
+            instance: instance.into(),
+            container: container.into(),
+            process: process.into(),
+            service: service.into(),
+            package: package.into(),
+        };
+        name.validate()?;
+        Ok(name)
+    }
+
+    /// Checks that no part contains a dot and that the parts every graph
+    /// needs (arch, instance, package) are present.
+    pub fn validate(&self) -> Result<(), NameError> {
+        for (part, what) in self.labelled() {
+            if part.contains('.') {
+                return Err(NameError::Part(part.into(), what));
+            }
+        }
+        for (part, what) in [
+            (&self.arch, "arch"),
+            (&self.instance, "instance"),
+            (&self.package, "package"),
+        ] {
+            if part.is_empty() {
+                return Err(NameError::Part(String::new(), what));
+            }
+        }
+        Ok(())
+    }
+
+    fn labelled(&self) -> [(&str, &'static str); 9] {
+        [
+            (&self.arch, "arch"),
+            (&self.region, "region"),
+            (&self.zone, "zone"),
+            (&self.machine, "machine"),
+            (&self.instance, "instance"),
+            (&self.container, "container"),
+            (&self.process, "process"),
+            (&self.service, "service"),
+            (&self.package, "package"),
+        ]
+    }
+
+    /// The short form graphs show: `arch.region.zone` followed by whichever
+    /// of machine, instance, container and process are set.
+    pub fn graph_name(&self) -> String {
+        let mut out = format!("{}.{}.{}", self.arch, self.region, self.zone);
+        for part in [
+            &self.machine,
+            &self.instance,
+            &self.container,
+            &self.process,
+        ] {
+            if !part.is_empty() {
+                out.push('.');
+                out.push_str(part);
+            }
+        }
+        out
+    }
+
+    /// The `-f` form: instances collapsed to their service.
+    pub fn service_name(&self) -> String {
+        let service = if self.service.is_empty() {
+            &self.instance
+        } else {
+            &self.service
+        };
+        format!("{}.{}.{}.{}", self.arch, self.region, self.zone, service)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = self.labelled();
+        for (i, (part, _)) in parts.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            f.write_str(part)?;
+        }
+        Ok(())
+    }
+}
+
+/// spigo's instance numbering: the service name and a two-digit (or wider)
+/// sequence number, e.g. `blackbeard06`, `cassSubscriber11`.
+pub fn instance_name(service: &str, n: usize) -> String {
+    format!("{service}{n:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pirate(n: usize) -> Name {
+        Name::new(
+            "fsm",
+            "atlantic",
+            "bermuda",
+            &instance_name("blackbeard", n),
+            "blackbeard",
+            "pirate",
+        )
+    }
+
+    #[test]
+    fn builds_spigo_names() {
+        let n = pirate(6);
+        assert_eq!(
+            n.to_string(),
+            "fsm.atlantic.bermuda..blackbeard06...blackbeard.pirate"
+        );
+        assert_eq!(n.graph_name(), "fsm.atlantic.bermuda.blackbeard06");
+        assert_eq!(n.service_name(), "fsm.atlantic.bermuda.blackbeard");
+        assert_eq!(instance_name("x", 123), "x123");
+    }
+
+    #[test]
+    fn parse_round_trips() {
+        let mut n = pirate(42);
+        n.machine = "ecs:4".into();
+        n.container = "adrianco/homepage-node".into();
+        let parsed = Name::parse(&n.to_string()).unwrap();
+        assert_eq!(parsed, n);
+        assert_eq!(
+            parsed.graph_name(),
+            "fsm.atlantic.bermuda.ecs:4.blackbeard42.adrianco/homepage-node"
+        );
+    }
+
+    #[test]
+    fn parse_rejects_wrong_shapes() {
+        assert!(matches!(Name::parse("a.b.c"), Err(NameError::Parts(_, 3))));
+        assert!(Name::parse("a.b.c.d.e.f.g.h.i.j").is_err());
+        assert!(matches!(
+            Name::parse("a.b.c.d..f.g.h.i"),
+            Err(NameError::Part(_, "instance"))
+        ));
+    }
+
+    #[test]
+    fn star_marks_cross_zone_and_global_instances() {
+        let n = Name::new("netflixoss", "*", "*", "www00", "www", "denominator");
+        assert_eq!(n.graph_name(), "netflixoss.*.*.www00");
+    }
+
+    #[test]
+    fn validate_rejects_dotted_parts() {
+        let mut n = pirate(1);
+        n.service = "a.b".into();
+        assert!(n.validate().is_err());
+    }
+}

@@ -1,0 +1,191 @@
+//! The wire encoding between spigo processes.
+//!
+//! This is the only module that knows the encoding crate (`bincode` 2.0.1, the
+//! last working release of an unmaintained crate); moving to postcard or
+//! wincode later means changing this file alone. Every frame starts with a
+//! version byte and is bounded in size, so a peer speaking another version or
+//! sending garbage is refused with an error instead of being misread.
+
+use crate::{Address, Gotocol, StampedEvent};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a frame's layout changes.
+pub const WIRE_VERSION: u8 = 1;
+/// Largest frame a node accepts (4 MiB); batches are flushed well below this.
+pub const MAX_FRAME_BYTES: usize = 4 << 20;
+
+/// A message on its way to an actor on another node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub to: Address,
+    pub msg: Gotocol,
+}
+
+/// One network frame: many messages or graph events batched together.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Frame {
+    Messages(Vec<Envelope>),
+    Events(Vec<StampedEvent>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("empty frame")]
+    Empty,
+    #[error("frame of wire version {0}, this build speaks version {WIRE_VERSION}")]
+    Version(u8),
+    #[error("frame of {0} bytes exceeds the {MAX_FRAME_BYTES}-byte limit")]
+    Oversize(usize),
+    #[error("undecodable frame: {0}")]
+    Decode(String),
+    #[error("frame has {0} trailing bytes")]
+    Trailing(usize),
+    #[error("unencodable value: {0}")]
+    Encode(String),
+}
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<MAX_FRAME_BYTES>()
+}
+
+/// Encodes a value behind the version byte.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, WireError> {
+    let mut out = vec![WIRE_VERSION];
+    bincode::serde::encode_into_std_write(value, &mut out, config())
+        .map_err(|e| WireError::Encode(e.to_string()))?;
+    if out.len() > MAX_FRAME_BYTES {
+        return Err(WireError::Oversize(out.len()));
+    }
+    Ok(out)
+}
+
+/// Decodes a value written by [`encode`], refusing anything malformed.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+    let (&version, body) = bytes.split_first().ok_or(WireError::Empty)?;
+    if version != WIRE_VERSION {
+        return Err(WireError::Version(version));
+    }
+    if bytes.len() > MAX_FRAME_BYTES {
+        return Err(WireError::Oversize(bytes.len()));
+    }
+    let (value, used) = bincode::serde::decode_from_slice(body, config())
+        .map_err(|e| WireError::Decode(e.to_string()))?;
+    if used != body.len() {
+        return Err(WireError::Trailing(body.len() - used));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Exit, GraphEvent, Imposition, Intention, NodeRecord, Timestamp, TraceContext};
+    use std::time::Duration;
+
+    fn sample_messages() -> Vec<Gotocol> {
+        let a = Address::new(1, 7);
+        let mut out = Vec::new();
+        for imp in Imposition::ALL {
+            out.push(Gotocol::new(imp, Some(a), Timestamp(123), Intention::None));
+        }
+        out.push(
+            Gotocol::new(
+                Imposition::GetRequest,
+                None,
+                Timestamp(u64::MAX),
+                Intention::Text("a key longer than twenty-four bytes".into()),
+            )
+            .with_ctx(TraceContext {
+                trace: 1,
+                parent: 2,
+                span: 3,
+            }),
+        );
+        out.push(Gotocol::new(
+            Imposition::GoldCoin,
+            Some(a),
+            Timestamp(1),
+            Intention::Gold(99),
+        ));
+        out.push(Gotocol::new(
+            Imposition::Chat,
+            None,
+            Timestamp(1),
+            Intention::Interval(Duration::from_millis(2500)),
+        ));
+        for event in [
+            GraphEvent::Node(Box::new(NodeRecord {
+                id: a,
+                name: "fsm.atlantic.bermuda..blackbeard06...blackbeard.pirate".into(),
+                package: "pirate".into(),
+                metadata: "IP/54.198.0.1".into(),
+            })),
+            GraphEvent::Edge {
+                source: a,
+                target: Address::new(0, 0),
+            },
+            GraphEvent::Forget {
+                source: a,
+                target: Address::new(65535, u32::MAX),
+            },
+            GraphEvent::Done {
+                id: a,
+                exit: Exit::NodeLost,
+            },
+        ] {
+            out.push(Gotocol::new(
+                Imposition::Inform,
+                Some(a),
+                Timestamp(5),
+                Intention::Event(event),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn every_message_shape_round_trips() {
+        for msg in sample_messages() {
+            let bytes = encode(&msg).unwrap();
+            assert_eq!(decode::<Gotocol>(&bytes).unwrap(), msg);
+        }
+    }
+
+    #[test]
+    fn batched_frames_round_trip() {
+        let frame = Frame::Messages(
+            sample_messages()
+                .into_iter()
+                .enumerate()
+                .map(|(i, msg)| Envelope {
+                    to: Address::new(2, i as u32),
+                    msg,
+                })
+                .collect(),
+        );
+        let bytes = encode(&frame).unwrap();
+        assert_eq!(decode::<Frame>(&bytes).unwrap(), frame);
+    }
+
+    #[test]
+    fn malformed_frames_are_refused() {
+        let bytes = encode(&sample_messages()[0]).unwrap();
+        assert_eq!(decode::<Gotocol>(&[]), Err(WireError::Empty));
+        let mut wrong = bytes.clone();
+        wrong[0] = 99;
+        assert_eq!(decode::<Gotocol>(&wrong), Err(WireError::Version(99)));
+        assert!(matches!(
+            decode::<Gotocol>(&bytes[..bytes.len() - 1]),
+            Err(WireError::Decode(_))
+        ));
+        let mut long = bytes.clone();
+        long.push(0);
+        assert_eq!(decode::<Gotocol>(&long), Err(WireError::Trailing(1)));
+        let huge = vec![WIRE_VERSION; MAX_FRAME_BYTES + 1];
+        assert_eq!(
+            decode::<Gotocol>(&huge),
+            Err(WireError::Oversize(MAX_FRAME_BYTES + 1))
+        );
+    }
+}
