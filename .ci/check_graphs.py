@@ -1,16 +1,16 @@
 """Real-consumer check of the graph files spigo wrote.
 
-Usage: check_graphs.py OUT_DIR ARCH NODES
+Usage: check_graphs.py OUT_DIR ARCH NODES MIN_EDGES
 Reads OUT_DIR/gml/ARCH.graphml with networkx (which refuses undeclared keys)
 and OUT_DIR/json/ARCH.json with the json module, and checks that both hold
-NODES nodes and the same edges.
+NODES nodes, at least MIN_EDGES edges, and the same edges.
 """
 import json
 import sys
 
 import networkx
 
-out, arch, expected = sys.argv[1], sys.argv[2], int(sys.argv[3])
+out, arch, expected, min_edges = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 
 g = networkx.read_graphml(f"{out}/gml/{arch}.graphml")
 assert g.number_of_nodes() == expected, (g.number_of_nodes(), expected)
@@ -25,9 +25,13 @@ for field in ("arch", "version", "args", "date", "graph"):
 nodes = {e["node"] for e in doc["graph"] if "node" in e}
 edges = {(e["source"], e["target"]) for e in doc["graph"] if "edge" in e}
 for e in doc["graph"]:
+    for end in ("source", "target"):
+        if end in e:
+            assert e[end] in nodes, f"{e} names an unknown node"
+for e in doc["graph"]:
     assert "timestamp" in e, e
 assert len(nodes) == expected, (len(nodes), expected)
 assert set(g.nodes) == nodes, "GraphML and GraphJSON disagree on nodes"
 assert set(g.edges) == edges, "GraphML and GraphJSON disagree on edges"
-assert len(edges) >= expected, f"only {len(edges)} edges"
+assert len(edges) >= min_edges, f"only {len(edges)} edges"
 print(f"{arch}: networkx read {g.number_of_nodes()} nodes, {g.number_of_edges()} edges; GraphJSON agrees")

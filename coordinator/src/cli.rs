@@ -2,14 +2,16 @@
 //!
 //! Go's flag package accepted `-name value`, `-name=value` and multi-letter
 //! single-dash flags; [`normalise`] rewrites the latter so clap sees `--name`.
+//! Settings can also come from a `--config` file; flags given on the command
+//! line win over it.
 
-use clap::Parser;
+use anyhow::{bail, Context, Result};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Parser};
+use spigo_proto::archaius::Config;
 use spigo_proto::time::parse_duration;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// The architectures spigo knows without a file.
-pub const BUILT_IN: &[&str] = &["fsm"];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -17,18 +19,25 @@ pub const BUILT_IN: &[&str] = &["fsm"];
     version,
     about = "Simulate Protocol Interactions: service architectures as actor simulations",
     long_about = "spigo simulates a service architecture with one actor per service instance \
-                  and writes the graph it forms. `fsm` is a social network of pirates."
+                  and writes the graph it forms. Built in: fsm (a social network of pirates), \
+                  netflixoss, lamp and migration; or any spigo architecture file."
 )]
 pub struct Cli {
-    /// Architecture to run (built in: fsm)
-    #[arg(short = 'a', long = "arch", default_value = "fsm", value_name = "ARCH")]
+    /// Architecture: fsm, netflixoss, lamp, migration, a name with
+    /// json_arch/<name>_arch.json here, or a path to an architecture file
+    #[arg(
+        short = 'a',
+        long = "arch",
+        default_value = "netflixoss",
+        value_name = "ARCH"
+    )]
     pub arch: String,
 
     /// Simulation duration: seconds, or a number with a unit (500ms, 2m)
     #[arg(short = 'd', long = "duration", default_value = "10", value_parser = duration_arg, value_name = "DURATION")]
     pub duration: Duration,
 
-    /// Pirate population for fsm
+    /// Pirates for fsm; for other architectures a scale factor in percent
     #[arg(
         short = 'p',
         long = "population",
@@ -36,6 +45,18 @@ pub struct Cli {
         value_name = "N"
     )]
     pub population: u32,
+
+    /// Regions to deploy regional services in (1 to 6)
+    #[arg(short = 'w', long = "regions", default_value_t = 1, value_name = "N")]
+    pub regions: u8,
+
+    /// How often instances poll eureka for their dependencies
+    #[arg(short = 'u', long = "eureka-poll", default_value = "1s", value_parser = duration_arg, value_name = "DURATION")]
+    pub eureka_poll: Duration,
+
+    /// Stop creating services after this step (migration: build step 0-9); numbers the output files
+    #[arg(short = 's', long = "step", value_name = "N")]
+    pub step: Option<u32>,
 
     /// Write the graph as GraphJSON to <out>/json/<arch>.json
     #[arg(short = 'j', long = "graphjson")]
@@ -53,6 +74,14 @@ pub struct Cli {
     #[arg(short = 'f', long = "filter")]
     pub filter: bool,
 
+    /// Rebuild the architecture from a GraphJSON file (default json/<arch>.json)
+    #[arg(short = 'r', long = "reload", value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+    pub reload: Option<String>,
+
+    /// A key:value setting, e.g. chat:10ms (the denominator's traffic interval); repeatable
+    #[arg(long = "kv", value_name = "KEY:VALUE")]
+    pub kv: Vec<String>,
+
     /// Seed for every random choice; the same seed gives the same run
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -60,6 +89,14 @@ pub struct Cli {
     /// Folder under which json/ and gml/ are written (created if missing)
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub out: PathBuf,
+
+    /// Read settings from a JSON configuration file (flags given here win)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Write the effective configuration to a JSON file
+    #[arg(long = "save-config", value_name = "FILE")]
+    pub save_config: Option<PathBuf>,
 }
 
 fn duration_arg(text: &str) -> Result<Duration, String> {
@@ -85,58 +122,113 @@ pub fn normalise(args: impl IntoIterator<Item = String>) -> Vec<String> {
 }
 
 impl Cli {
-    /// Checks what clap cannot: combinations and values that depend on the
-    /// architecture. The error names the flag.
-    pub fn validate(&self) -> Result<(), String> {
-        if !BUILT_IN.contains(&self.arch.as_str()) {
-            return Err(format!(
-                "-a/--arch: unknown architecture '{}' (known: {})",
-                self.arch,
-                BUILT_IN.join(", ")
-            ));
+    /// The run's configuration: the `--config` file (or the defaults), then
+    /// every flag given on the command line.
+    pub fn config(&self, matches: &ArgMatches) -> Result<Config> {
+        let mut cfg = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("--config: cannot read {}", path.display()))?;
+                serde_json::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("--config: {}: {e}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+        if self.config.is_none() || given("arch") {
+            cfg.arch = self.arch.clone();
         }
-        if self.arch == "fsm" && self.population < 2 {
-            return Err(format!(
-                "-p/--population: fsm needs at least 2 pirates, got {}",
-                self.population
-            ));
+        if self.config.is_none() || given("duration") {
+            cfg.duration = self.duration;
         }
-        Ok(())
-    }
-
-    pub fn writes_graph(&self) -> bool {
-        self.graphjson || self.graphml
+        if self.config.is_none() || given("population") {
+            cfg.population = self.population;
+        }
+        if self.config.is_none() || given("regions") {
+            cfg.regions_used = self.regions;
+        }
+        if self.config.is_none() || given("eureka_poll") {
+            cfg.eureka_poll = self.eureka_poll;
+        }
+        if let Some(step) = self.step {
+            cfg.step = step;
+        }
+        cfg.filter |= self.filter;
+        if self.seed.is_some() {
+            cfg.seed = self.seed;
+        }
+        for kv in &self.kv {
+            cfg.set_kv(kv)?;
+        }
+        if cfg.eureka_poll < Duration::from_millis(1) {
+            bail!(
+                "-u/--eureka-poll: {} is too short (at least 1ms)",
+                spigo_proto::time::GoDuration(cfg.eureka_poll)
+            );
+        }
+        cfg.check()?;
+        Ok(cfg)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::{CommandFactory, FromArgMatches};
 
-    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(normalise(
+    fn parse(args: &[&str]) -> Result<(Cli, Config)> {
+        let argv = normalise(
             std::iter::once("spigo")
                 .chain(args.iter().copied())
                 .map(String::from),
-        ))
+        );
+        let matches = Cli::command().try_get_matches_from(argv)?;
+        let cli = Cli::from_arg_matches(&matches)?;
+        let cfg = cli.config(&matches)?;
+        Ok((cli, cfg))
     }
 
     #[test]
     fn spigo_flags_keep_their_meaning() {
-        let c = parse(&[
+        let (c, cfg) = parse(&[
             "-a", "fsm", "-d", "0", "-p", "100000", "-j", "-g", "-m", "-f",
         ])
         .unwrap();
         assert_eq!(c.arch, "fsm");
-        assert_eq!(c.duration, Duration::ZERO);
-        assert_eq!(c.population, 100_000);
-        assert!(c.graphjson && c.graphml && c.msglog && c.filter);
-        let c = parse(&["-d=2", "-p=50"]).unwrap();
-        assert_eq!(c.duration, Duration::from_secs(2));
-        assert_eq!(c.population, 50);
-        let c = parse(&["--duration", "250ms", "--seed", "7", "--out", "x"]).unwrap();
-        assert_eq!(c.duration, Duration::from_millis(250));
-        assert_eq!(c.seed, Some(7));
+        assert_eq!(cfg.duration, Duration::ZERO);
+        assert_eq!(cfg.population, 100_000);
+        assert!(c.graphjson && c.graphml && c.msglog && cfg.filter);
+        let (_, cfg) = parse(&["-d=2", "-p=50", "-w", "3", "-u", "250ms", "-s", "4"]).unwrap();
+        assert_eq!(cfg.duration, Duration::from_secs(2));
+        assert_eq!(cfg.population, 50);
+        assert_eq!(cfg.regions_used, 3);
+        assert_eq!(cfg.eureka_poll, Duration::from_millis(250));
+        assert_eq!(cfg.step, 4);
+        let (c, cfg) = parse(&[
+            "--duration",
+            "250ms",
+            "--seed",
+            "7",
+            "--out",
+            "x",
+            "-kv",
+            "chat:1ms",
+        ])
+        .unwrap();
+        assert_eq!(cfg.duration, Duration::from_millis(250));
+        assert_eq!(cfg.seed, Some(7));
+        assert_eq!(cfg.chat().unwrap(), Duration::from_millis(1));
+        assert_eq!(c.arch, "netflixoss", "spigo's default architecture");
+    }
+
+    #[test]
+    fn reload_takes_an_optional_file() {
+        assert_eq!(parse(&["-r"]).unwrap().0.reload.as_deref(), Some(""));
+        assert_eq!(
+            parse(&["-r", "g.json"]).unwrap().0.reload.as_deref(),
+            Some("g.json")
+        );
+        assert_eq!(parse(&["-d", "1"]).unwrap().0.reload, None);
     }
 
     #[test]
@@ -155,9 +247,35 @@ mod tests {
         assert!(parse(&["-d", "10x"]).is_err());
         assert!(parse(&["-p", "-5"]).is_err());
         assert!(parse(&["--nonsense"]).is_err());
-        let c = parse(&["-a", "nosuch"]).unwrap();
-        assert!(c.validate().unwrap_err().contains("known: fsm"));
-        let c = parse(&["-p", "1"]).unwrap();
-        assert!(c.validate().unwrap_err().starts_with("-p/--population"));
+        let e = parse(&["-w", "7"]).unwrap_err().to_string();
+        assert!(e.starts_with("-w/--regions: 7 regions asked"), "{e}");
+        assert!(parse(&["-w", "0"]).is_err());
+        assert!(parse(&["-kv", "chat"]).is_err());
+        assert!(parse(&["-u", "0"]).is_err());
+    }
+
+    #[test]
+    fn config_files_are_read_and_flags_win() {
+        let dir = tempfile_dir();
+        let path = dir.join("c.json");
+        std::fs::write(&path, r#"{"arch":"lamp","duration":"3s","regions_used":2}"#).unwrap();
+        let p = path.to_str().unwrap();
+        let (_, cfg) = parse(&["--config", p]).unwrap();
+        assert_eq!(
+            (cfg.arch.as_str(), cfg.duration, cfg.regions_used),
+            ("lamp", Duration::from_secs(3), 2)
+        );
+        let (_, cfg) = parse(&["--config", p, "-d", "5"]).unwrap();
+        assert_eq!(cfg.duration, Duration::from_secs(5));
+        std::fs::write(&path, r#"{"arch": 3}"#).unwrap();
+        let e = parse(&["--config", p]).unwrap_err().to_string();
+        assert!(e.starts_with("--config: "), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("spigo-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
     }
 }

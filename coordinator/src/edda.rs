@@ -266,6 +266,7 @@ mod tests {
                 name: Name::new("a", "r", "z", instance, service, "karyon").to_string(),
                 package: "karyon".into(),
                 metadata: format!("IP/10.0.0.{i}"),
+                location: Default::default(),
             })),
         }
     }

@@ -7,20 +7,20 @@
 //! pirate indices, never on timing or placement, so the same `--seed` gives
 //! the same buddies, gold and (at `-d 0`) the same graph edges.
 
+use crate::controller::{self, Controller};
 use anyhow::{Context, Result};
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::Actor;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use spigo_node::pirate::{self, Pirate};
-use spigo_node::{clock, Delivery, Runtime};
-use spigo_proto::archaius::{ip_metadata, zone_ip, REGIONS};
+use spigo_node::{clock, Runtime};
+use spigo_proto::archaius::{default_regions, ip_metadata, zone_ip, Location};
+use spigo_proto::graphjson::GraphDoc;
 use spigo_proto::names::instance_name;
 use spigo_proto::time::GoDuration;
-use spigo_proto::{Address, Gotocol, GraphEvent, Imposition, Intention, NodeRecord};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use spigo_proto::{Address, Gotocol, GraphEvent, Imposition, Intention, Name, NodeRecord};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
 
 pub const ARCH: &str = "fsm";
 const REGION: &str = "atlantic";
@@ -28,67 +28,16 @@ const ZONE: &str = "bermuda";
 const SERVICE: &str = "blackbeard";
 const PACKAGE: &str = "pirate";
 
-/// The FSM's mailbox: it only listens for the pirates' Goodbyes.
-pub struct Fsm;
-
-pub struct Msg(Delivery);
-
-impl From<Delivery> for Msg {
-    fn from(d: Delivery) -> Msg {
-        Msg(d)
-    }
-}
-
-pub struct Arguments {
-    /// Pirates still to say Goodbye; shared so progress can be reported.
-    pub remaining: Arc<AtomicUsize>,
-    pub all_gone: oneshot::Sender<()>,
-}
-
-pub struct State {
-    remaining: Arc<AtomicUsize>,
-    all_gone: Option<oneshot::Sender<()>>,
-}
-
-impl Actor for Fsm {
-    type Msg = Msg;
-    type State = State;
-    type Arguments = Arguments;
-
-    async fn pre_start(
-        &self,
-        _: ActorRef<Msg>,
-        args: Arguments,
-    ) -> Result<State, ActorProcessingErr> {
-        Ok(State {
-            remaining: args.remaining,
-            all_gone: Some(args.all_gone),
-        })
-    }
-
-    async fn handle(
-        &self,
-        _: ActorRef<Msg>,
-        Msg(delivery): Msg,
-        state: &mut State,
-    ) -> Result<(), ActorProcessingErr> {
-        if let Delivery::Message(Gotocol {
-            imposition: Imposition::Goodbye,
-            ..
-        }) = delivery
-        {
-            if state.remaining.fetch_sub(1, Ordering::Relaxed) == 1 {
-                if let Some(tx) = state.all_gone.take() {
-                    let _ = tx.send(());
-                }
-            }
-        }
-        Ok(())
-    }
+/// How the pirates' network is seeded.
+pub enum Seeding {
+    /// N pirates, two random buddies each.
+    Random(u32),
+    /// The pirates and edges of a graph being reloaded (`-r`).
+    Graph(GraphDoc),
 }
 
 pub struct Options {
-    pub population: u32,
+    pub seeding: Seeding,
     pub duration: Duration,
     pub seed: u64,
     /// The edda shard to Inform, when a graph is being written.
@@ -97,6 +46,7 @@ pub struct Options {
 
 /// What the run measured, for the summary and the benchmark figures.
 pub struct Report {
+    pub pirates: u32,
     pub spawned_in: Duration,
     pub delivered: u64,
     pub setup: Duration,
@@ -104,7 +54,13 @@ pub struct Report {
 }
 
 /// The short graph name and the full nine-part name of pirate `i`.
-fn names(i: u32) -> (String, String) {
+fn names(seeding: &Seeding, i: u32) -> (String, String) {
+    if let Seeding::Graph(doc) = seeding {
+        let short = doc.nodes[i as usize].name.clone();
+        let full = Name::from_graph_name(&short, PACKAGE)
+            .map_or_else(|_| short.clone(), |n| n.to_string());
+        return (short, full);
+    }
     let instance = instance_name(SERVICE, i as usize);
     (
         format!("{ARCH}.{REGION}.{ZONE}.{instance}"),
@@ -131,22 +87,16 @@ fn pick_buddies(rng: &mut SmallRng, i: u32, n: u32) -> [u32; 2] {
 }
 
 pub async fn run(rt: &Arc<Runtime>, opts: &Options) -> Result<Report> {
-    let n = opts.population;
+    let n = match &opts.seeding {
+        Seeding::Random(n) => *n,
+        Seeding::Graph(doc) => doc.nodes.len() as u32,
+    };
     tracing::info!("{ARCH}: population {n} pirates");
-    let (all_gone_tx, all_gone) = oneshot::channel();
-    let remaining = Arc::new(AtomicUsize::new(n as usize));
+    let (controller, _) = Actor::spawn(None, Controller, ())
+        .await
+        .context("cannot start the FSM")?;
     let fsm = rt.reserve(1)?;
-    let (fsm_actor, fsm_handle) = Actor::spawn(
-        None,
-        Fsm,
-        Arguments {
-            remaining: remaining.clone(),
-            all_gone: all_gone_tx,
-        },
-    )
-    .await
-    .context("cannot start the FSM")?;
-    rt.register(fsm, &fsm_actor)?;
+    rt.register(fsm, &controller)?;
     rt.note_name(fsm, ARCH);
 
     let started = Instant::now();
@@ -158,11 +108,18 @@ pub async fn run(rt: &Arc<Runtime>, opts: &Options) -> Result<Report> {
 
     if let Some(edda) = opts.edda {
         for i in 0..n {
+            let metadata = match &opts.seeding {
+                Seeding::Graph(doc) => doc.nodes[i as usize].metadata.clone(),
+                Seeding::Random(_) => {
+                    ip_metadata(zone_ip(default_regions()[0].zones[0].block, i + 1))
+                }
+            };
             let record = NodeRecord {
                 id: pirate_at(i),
-                name: names(i).1,
+                name: names(&opts.seeding, i).1,
                 package: PACKAGE.into(),
-                metadata: ip_metadata(zone_ip(REGIONS[0].blocks[0], i + 1)),
+                metadata,
+                location: Location::default(),
             };
             let event = Intention::Event(GraphEvent::Node(Box::new(record)));
             rt.send(
@@ -171,10 +128,17 @@ pub async fn run(rt: &Arc<Runtime>, opts: &Options) -> Result<Report> {
             )?;
         }
     }
-
     if rt.logs_messages() {
         for i in 0..n {
-            rt.note_name(pirate_at(i), &names(i).0);
+            rt.note_name(pirate_at(i), &names(&opts.seeding, i).0);
+        }
+    }
+    // A reloaded graph's edges, by the pirate that knows the buddy.
+    let mut known: Vec<Vec<u32>> = Vec::new();
+    if let Seeding::Graph(doc) = &opts.seeding {
+        known = vec![Vec::new(); n as usize];
+        for &(a, b) in &doc.edges {
+            known[a].push(b as u32);
         }
     }
 
@@ -197,12 +161,16 @@ pub async fn run(rt: &Arc<Runtime>, opts: &Options) -> Result<Report> {
         send(
             Imposition::Hello,
             Some(fsm),
-            Intention::Text(names(i).0.into()),
+            Intention::Text(names(&opts.seeding, i).0.into()),
         )?;
         if let Some(edda) = opts.edda {
             send(Imposition::Inform, Some(edda), Intention::None)?;
         }
-        for buddy in pick_buddies(&mut rng, i, n) {
+        let buddies = match &opts.seeding {
+            Seeding::Random(_) => pick_buddies(&mut rng, i, n).to_vec(),
+            Seeding::Graph(_) => std::mem::take(&mut known[i as usize]),
+        };
+        for buddy in buddies {
             send(
                 Imposition::NameDrop,
                 Some(pirate_at(buddy)),
@@ -245,12 +213,12 @@ pub async fn run(rt: &Arc<Runtime>, opts: &Options) -> Result<Report> {
             ),
         )?;
     }
-    wait_for_goodbyes(all_gone, &remaining).await?;
+    controller::wait_for(&controller, Imposition::Goodbye, n as usize, ARCH).await?;
     let shutdown = shutdown_started.elapsed();
-    fsm_actor.stop(None);
-    let _ = fsm_handle.await;
+    controller.stop(None);
     tracing::info!("{ARCH}: Exit");
     Ok(Report {
+        pirates: n,
         spawned_in,
         delivered,
         setup,
@@ -287,24 +255,6 @@ async fn spawn_pirates(rt: &Arc<Runtime>, first: Address, n: u32, seed: u64) -> 
     Ok(())
 }
 
-/// Waits for the last Goodbye, saying every few seconds how it is going.
-async fn wait_for_goodbyes(
-    mut all_gone: oneshot::Receiver<()>,
-    remaining: &AtomicUsize,
-) -> Result<()> {
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
-    tick.tick().await;
-    loop {
-        tokio::select! {
-            r = &mut all_gone => return r.context("the FSM stopped before every pirate said Goodbye"),
-            _ = tick.tick() => tracing::info!(
-                "{ARCH}: waiting for {} Goodbyes",
-                remaining.load(Ordering::Relaxed)
-            ),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,9 +274,10 @@ mod tests {
 
     #[test]
     fn names_match_spigo() {
-        assert_eq!(names(6).0, "fsm.atlantic.bermuda.blackbeard06");
+        let random = Seeding::Random(10);
+        assert_eq!(names(&random, 6).0, "fsm.atlantic.bermuda.blackbeard06");
         assert_eq!(
-            names(6).1,
+            names(&random, 6).1,
             "fsm.atlantic.bermuda..blackbeard06...blackbeard.pirate"
         );
     }

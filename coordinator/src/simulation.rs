@@ -1,15 +1,19 @@
 //! One simulation run from flags to files: start the runtime and edda, run
-//! the architecture, flush every graph event, write the graph.
+//! the FSM or asgard, flush every graph event, write the graph, print the
+//! summary.
 
+use crate::architectures::{Resolved, Work};
 use crate::cli::Cli;
 use crate::edda::{self, Edda, Graph, LocalSink};
-use crate::fsm;
 use crate::writers::{self, graphjson, graphml, RunInfo};
+use crate::{asgard, fsm};
 use anyhow::{Context, Result};
 use ractor::{Actor, ActorRef};
 use spigo_node::edda::{self as shard, EddaShard};
 use spigo_node::{clock, Runtime};
+use spigo_proto::archaius::Config;
 use spigo_proto::time::GoDuration;
+use spigo_proto::Timestamp;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -57,7 +61,7 @@ impl Recorder {
 
 /// Fails early, before any simulation time is spent, if the graph files
 /// could not be written.
-fn check_writable(dir: &Path) -> Result<()> {
+pub fn check_writable(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("--out: cannot create {}", dir.display()))?;
     let probe = dir.join(format!(".spigo-probe-{}", std::process::id()));
@@ -67,33 +71,88 @@ fn check_writable(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-pub async fn run(cli: Cli, args: Vec<String>) -> Result<()> {
-    let started = clock::now();
-    let arch = cli.arch.clone();
-    let json_path: Option<PathBuf> = cli
-        .graphjson
-        .then(|| cli.out.join("json").join(format!("{arch}.json")));
-    let gml_path: Option<PathBuf> = cli
-        .graphml
-        .then(|| cli.out.join("gml").join(format!("{arch}.graphml")));
-    for path in json_path.iter().chain(&gml_path) {
-        check_writable(path.parent().expect("joined above"))?;
+/// Where the graph files of this run go.
+pub struct Outputs {
+    pub json: Option<PathBuf>,
+    pub gml: Option<PathBuf>,
+}
+
+impl Outputs {
+    pub fn new(cli: &Cli, stem: &str) -> Outputs {
+        Outputs {
+            json: cli
+                .graphjson
+                .then(|| cli.out.join("json").join(format!("{stem}.json"))),
+            gml: cli
+                .graphml
+                .then(|| cli.out.join("gml").join(format!("{stem}.graphml"))),
+        }
     }
-    let seed = cli.seed.unwrap_or_else(rand::random);
+
+    pub fn check(&self) -> Result<()> {
+        for path in self.json.iter().chain(&self.gml) {
+            check_writable(path.parent().expect("joined above"))?;
+        }
+        Ok(())
+    }
+
+    fn any(&self) -> bool {
+        self.json.is_some() || self.gml.is_some()
+    }
+}
+
+enum Outcome {
+    Pirates(fsm::Report),
+    Services(asgard::Report),
+}
+
+pub async fn run(
+    cli: Cli,
+    cfg: Config,
+    resolved: Resolved,
+    outputs: Outputs,
+    args: Vec<String>,
+) -> Result<()> {
+    let started = clock::now();
+    let arch = resolved.arch.clone();
+    let seed = cfg.seed.unwrap_or_else(rand::random);
     tracing::info!("{arch}: seed {seed} (repeat with --seed {seed})");
+    if let Some(path) = &cli.save_config {
+        let mut saved = cfg.clone();
+        saved.seed = Some(seed);
+        let text = serde_json::to_string_pretty(&saved)?;
+        writers::write_atomically(path, |w| std::io::Write::write_all(w, text.as_bytes()))?;
+        tracing::info!("{arch}: configuration saved to {}", path.display());
+    }
 
     let rt = Runtime::new(0, cli.msglog);
-    let recorder = match cli.writes_graph() {
-        true => Some(Recorder::start(&rt, &arch, cli.filter).await?),
+    let recorder = match outputs.any() {
+        true => Some(Recorder::start(&rt, &arch, cfg.filter).await?),
         false => None,
     };
-    let opts = fsm::Options {
-        population: cli.population,
-        duration: cli.duration,
-        seed,
-        edda: recorder.as_ref().map(|r| r.shard_at),
+    let edda = recorder.as_ref().map(|r| r.shard_at);
+    let outcome = match resolved.work {
+        Work::Pirates(seeding) => {
+            let opts = fsm::Options {
+                seeding,
+                duration: cfg.duration,
+                seed,
+                edda,
+            };
+            Outcome::Pirates(fsm::run(&rt, &opts).await?)
+        }
+        Work::Services(plan) => {
+            tracing::info!("{arch}: scaling to {}%", cfg.population);
+            let opts = asgard::Options {
+                seed,
+                duration: cfg.duration,
+                chat: cfg.chat()?,
+                eureka_poll: cfg.eureka_poll,
+                edda,
+            };
+            Outcome::Services(asgard::run(&rt, &plan, &cfg, &opts).await?)
+        }
     };
-    let report = fsm::run(&rt, &opts).await?;
 
     let mut graph_size = None;
     if let Some(recorder) = recorder {
@@ -104,24 +163,39 @@ pub async fn run(cli: Cli, args: Vec<String>) -> Result<()> {
                 graph.unresolved
             );
         }
-        let info = RunInfo {
-            arch: arch.clone(),
-            args: format!("[{}]", args.join(" ")),
-            started,
-        };
-        if let Some(path) = &json_path {
-            writers::write_atomically(path, |w| graphjson::write(w, &graph, &info))?;
-            tracing::info!("{arch}.edda: wrote {}", path.display());
-        }
-        if let Some(path) = &gml_path {
-            writers::write_atomically(path, |w| graphml::write(w, &graph, &info))?;
-            tracing::info!("{arch}.edda: wrote {}", path.display());
-        }
+        write_graph(&graph, &outputs, &arch, &args, started)?;
         graph_size = Some((graph.vertices.len(), graph.edge_count()));
         tracing::info!("{arch}.edda: closing");
     }
     tracing::info!("spigo: {arch} complete");
-    print_summary(&arch, &report, cli.population, graph_size);
+    let (made, forgotten) = rt.edge_counts();
+    match outcome {
+        Outcome::Pirates(r) => print_fsm_summary(&arch, &r, graph_size),
+        Outcome::Services(r) => print_services_summary(&arch, &r, made, forgotten),
+    }
+    Ok(())
+}
+
+fn write_graph(
+    graph: &Graph,
+    outputs: &Outputs,
+    arch: &str,
+    args: &[String],
+    started: Timestamp,
+) -> Result<()> {
+    let info = RunInfo {
+        arch: arch.to_string(),
+        args: format!("[{}]", args.join(" ")),
+        started,
+    };
+    if let Some(path) = &outputs.json {
+        writers::write_atomically(path, |w| graphjson::write(w, graph, &info))?;
+        tracing::info!("{arch}.edda: wrote {}", path.display());
+    }
+    if let Some(path) = &outputs.gml {
+        writers::write_atomically(path, |w| graphml::write(w, graph, &info))?;
+        tracing::info!("{arch}.edda: wrote {}", path.display());
+    }
     Ok(())
 }
 
@@ -133,12 +207,11 @@ fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// The end-of-run figures, on stdout so they can be captured apart from the
-/// log.
-fn print_summary(arch: &str, r: &fsm::Report, pirates: u32, graph: Option<(usize, usize)>) {
+/// The end-of-run figures go to stdout, apart from the log.
+fn print_fsm_summary(arch: &str, r: &fsm::Report, graph: Option<(usize, usize)>) {
     let rate = r.delivered as f64 / r.setup.as_secs_f64().max(1e-9);
     println!("{arch} summary");
-    println!("  pirates          {pirates}");
+    println!("  pirates          {}", r.pirates);
     println!("  spawned in       {}", GoDuration(r.spawned_in));
     println!(
         "  set-up messages  {} in {} ({:.2}M msg/s)",
@@ -151,10 +224,51 @@ fn print_summary(arch: &str, r: &fsm::Report, pirates: u32, graph: Option<(usize
         println!("  graph            {nodes} nodes, {edges} edges");
     }
     if let Some(peak) = peak_rss_bytes() {
+        let per = peak as f64 / 1e3 / r.pirates.max(1) as f64;
         println!(
-            "  peak memory      {:.0} MB ({:.1} KB per pirate)",
-            peak as f64 / 1e6,
-            peak as f64 / 1e3 / pirates as f64
+            "  peak memory      {:.0} MB ({per:.1} KB per pirate)",
+            peak as f64 / 1e6
         );
+    }
+}
+
+fn print_services_summary(arch: &str, r: &asgard::Report, made: u64, forgotten: u64) {
+    let total: usize = r.per_package.values().sum();
+    let packages: Vec<String> = r
+        .per_package
+        .iter()
+        .map(|(p, n)| format!("{p} {n}"))
+        .collect();
+    let t = &r.traffic;
+    println!("{arch} summary");
+    println!("  instances        {total} ({})", packages.join(", "));
+    println!("  set-up           {}", GoDuration(r.setup));
+    println!("  edges            {made} made, {forgotten} forgotten");
+    if let Some(v) = &r.victim {
+        println!("  chaos monkey     deleted {v}");
+    }
+    let answered = if t.gets > 0 {
+        100.0 * t.responses as f64 / t.gets as f64
+    } else {
+        0.0
+    };
+    println!(
+        "  requests         {} sent: {} gets ({} answered, {answered:.1}%, {} found), {} puts",
+        t.requests,
+        t.gets,
+        t.responses,
+        t.hits,
+        t.requests - t.gets
+    );
+    if t.responses > 0 {
+        println!(
+            "  response time    p50 {}  p99 {}  max {}",
+            GoDuration(t.quantile(0.5)),
+            GoDuration(t.quantile(0.99)),
+            GoDuration(t.quantile(1.0))
+        );
+    }
+    if let Some(peak) = peak_rss_bytes() {
+        println!("  peak memory      {:.0} MB", peak as f64 / 1e6);
     }
 }

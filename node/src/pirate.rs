@@ -212,48 +212,7 @@ impl Actor for Pirate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::sync::mpsc;
-
-    /// A stand-in FSM/edda: an actor that forwards what it receives to a
-    /// channel the test reads.
-    struct Probe;
-    struct ProbeMsg(Delivery);
-    impl From<Delivery> for ProbeMsg {
-        fn from(d: Delivery) -> Self {
-            ProbeMsg(d)
-        }
-    }
-    impl Actor for Probe {
-        type Msg = ProbeMsg;
-        type State = mpsc::UnboundedSender<Gotocol>;
-        type Arguments = mpsc::UnboundedSender<Gotocol>;
-        async fn pre_start(
-            &self,
-            _: ActorRef<ProbeMsg>,
-            tx: Self::Arguments,
-        ) -> Result<Self::State, ActorProcessingErr> {
-            Ok(tx)
-        }
-        async fn handle(
-            &self,
-            _: ActorRef<ProbeMsg>,
-            ProbeMsg(d): ProbeMsg,
-            tx: &mut Self::State,
-        ) -> Result<(), ActorProcessingErr> {
-            if let Delivery::Message(m) = d {
-                let _ = tx.send(m);
-            }
-            Ok(())
-        }
-    }
-
-    async fn probe(rt: &Arc<Runtime>) -> (Address, mpsc::UnboundedReceiver<Gotocol>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let at = rt.reserve(1).unwrap();
-        let (actor, _) = Actor::spawn(None, Probe, tx).await.unwrap();
-        rt.register(at, &actor).unwrap();
-        (at, rx)
-    }
+    use crate::testkit::probe;
 
     fn msg(imposition: Imposition, reply_to: Option<Address>, intention: Intention) -> Gotocol {
         Gotocol::new(imposition, reply_to, clock::now(), intention)

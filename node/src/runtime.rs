@@ -5,6 +5,7 @@
 //! message is never serialised. Sends to other nodes go through the remote
 //! route installed by the cluster layer.
 
+use crate::metrics::Traffic;
 use crate::table::{AddressTable, Mailbox, TableError};
 use crate::timers::{self, TimerEntry};
 use crate::Delivery;
@@ -46,6 +47,10 @@ pub struct Runtime {
     /// NameDrop or reply is about.
     names: Mutex<HashMap<Address, CompactString>>,
     undeliverable: AtomicU64,
+    next_id: AtomicU64,
+    traffic: Mutex<Traffic>,
+    edges_made: AtomicU64,
+    edges_forgotten: AtomicU64,
 }
 
 impl Runtime {
@@ -61,6 +66,10 @@ impl Runtime {
             log_messages,
             names: Mutex::default(),
             undeliverable: AtomicU64::new(0),
+            next_id: AtomicU64::new(1),
+            traffic: Mutex::default(),
+            edges_made: AtomicU64::new(0),
+            edges_forgotten: AtomicU64::new(0),
         });
         tokio::spawn(timers::run(rx, Arc::downgrade(&rt)));
         rt
@@ -127,14 +136,55 @@ impl Runtime {
 
     /// Delivers `what` to `to` after `delay`, through the node's delay queue.
     pub fn deliver_after(&self, delay: Duration, to: Address, what: Delivery) {
+        self.deliver_at(tokio::time::Instant::now() + delay, to, what);
+    }
+
+    /// Delivers `what` to `to` at `due` (at once if that has passed).
+    pub fn deliver_at(&self, due: tokio::time::Instant, to: Address, what: Delivery) {
         let entry = TimerEntry {
-            due: tokio::time::Instant::now() + delay,
+            due,
             seq: self.timer_seq.fetch_add(1, Ordering::Relaxed),
             to,
             what,
         };
         // Fails only when the runtime is shutting down; the timer is moot then.
         let _ = self.timers.send(entry);
+    }
+
+    /// A trace or span id unique in the whole simulation: the node id in the
+    /// top 16 bits, a per-node counter below.
+    pub fn next_id(&self) -> u64 {
+        ((self.node as u64) << 48)
+            | (self.next_id.fetch_add(1, Ordering::Relaxed) & ((1 << 48) - 1))
+    }
+
+    /// Adds a denominator's traffic figures to the node's.
+    pub fn merge_traffic(&self, t: &Traffic) {
+        self.traffic.lock().expect("traffic lock").merge(t);
+    }
+
+    /// Counts an edge made (or forgotten) by a local instance, so the
+    /// summary has figures even when no graph is written.
+    pub fn count_edge(&self, made: bool) {
+        let counter = if made {
+            &self.edges_made
+        } else {
+            &self.edges_forgotten
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Edges made and forgotten by this node's instances.
+    pub fn edge_counts(&self) -> (u64, u64) {
+        (
+            self.edges_made.load(Ordering::Relaxed),
+            self.edges_forgotten.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The node's traffic figures so far.
+    pub fn traffic(&self) -> Traffic {
+        self.traffic.lock().expect("traffic lock").clone()
     }
 
     /// Messages that could not be delivered (receiver unknown or stopped).

@@ -1,59 +1,224 @@
-//! archaius: global configuration data (named after Netflix's configuration
-//! library): the regions, their zones, and the public IP blocks instances are
-//! numbered from in graph metadata (`IP/54.198.0.1`).
+//! archaius: global configuration (named after Netflix's configuration
+//! library): the regions and zones a simulation can use, the public IP
+//! blocks instances are numbered from (`IP/54.198.0.1` in graph metadata),
+//! and the run's key:value settings.
 //!
 //! The /16 blocks are real AWS EC2 public ranges of each region (from AWS's
 //! published `ip-ranges.json`), one per zone, so metadata looks like what an
-//! architect sees in a console.
+//! architect sees in a console. The whole configuration can be saved and
+//! loaded as JSON, so a user can rename regions or move IP blocks.
 
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
-pub struct Region {
-    pub name: &'static str,
-    /// First two octets of each zone's /16 block, zones A, B, C.
-    pub blocks: [[u8; 2]; 3],
+/// Marks a cross-zone (zone) or global (region and zone) instance: `*` in names.
+pub const ANY: u8 = u8::MAX;
+
+/// Where an instance runs: indices into the configuration's regions and
+/// that region's zones, or [`ANY`].
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub struct Location {
+    pub region: u8,
+    pub zone: u8,
 }
 
-pub const ZONES: [&str; 3] = ["zoneA", "zoneB", "zoneC"];
+impl Location {
+    pub const GLOBAL: Location = Location {
+        region: ANY,
+        zone: ANY,
+    };
 
-/// spigo's six default regions, in its order.
-pub const REGIONS: [Region; 6] = [
-    Region {
-        name: "us-east-1",
-        blocks: [[54, 198], [54, 221], [50, 19]],
-    },
-    Region {
-        name: "us-west-2",
-        blocks: [[54, 148], [54, 185], [54, 213]],
-    },
-    Region {
-        name: "eu-west-1",
-        blocks: [[54, 72], [54, 216], [54, 228]],
-    },
-    Region {
-        name: "eu-central-1",
-        blocks: [[54, 93], [52, 28], [52, 29]],
-    },
-    Region {
-        name: "ap-southeast-1",
-        blocks: [[54, 169], [54, 179], [52, 74]],
-    },
-    Region {
-        name: "ap-southeast-2",
-        blocks: [[54, 206], [54, 252], [52, 62]],
-    },
-];
+    pub fn new(region: u8, zone: u8) -> Location {
+        Location { region, zone }
+    }
+}
 
-/// The `n`th address (counting from 1) handed out in a zone's /16 block; past
-/// 65,535 hosts it carries on into the following /16.
-pub fn zone_ip(block: [u8; 2], n: u32) -> Ipv4Addr {
-    let base = u32::from(Ipv4Addr::new(block[0], block[1], 0, 0));
-    Ipv4Addr::from(base.wrapping_add(n))
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Region {
+    pub name: String,
+    pub zones: Vec<Zone>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Zone {
+    pub name: String,
+    /// The zone's /16, e.g. `54.198.0.0`; addresses count up from `.0.1`.
+    pub block: Ipv4Addr,
+}
+
+/// spigo's six default regions, in its order, with three zones each.
+pub fn default_regions() -> Vec<Region> {
+    const REGIONS: [(&str, [[u8; 2]; 3]); 6] = [
+        ("us-east-1", [[54, 198], [54, 221], [50, 19]]),
+        ("us-west-2", [[54, 148], [54, 185], [54, 213]]),
+        ("eu-west-1", [[54, 72], [54, 216], [54, 228]]),
+        ("eu-central-1", [[54, 93], [52, 28], [52, 29]]),
+        ("ap-southeast-1", [[54, 169], [54, 179], [52, 74]]),
+        ("ap-southeast-2", [[54, 206], [54, 252], [52, 62]]),
+    ];
+    REGIONS
+        .iter()
+        .map(|(name, blocks)| Region {
+            name: name.to_string(),
+            zones: ["zoneA", "zoneB", "zoneC"]
+                .iter()
+                .zip(blocks)
+                .map(|(z, b)| Zone {
+                    name: z.to_string(),
+                    block: Ipv4Addr::new(b[0], b[1], 0, 0),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The `n`th address (counting from 1) of a zone's block; past 65,535 hosts
+/// it carries on into the following /16.
+pub fn zone_ip(block: Ipv4Addr, n: u32) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(block).wrapping_add(n))
 }
 
 /// Graph metadata for an instance's address, as spigo writes it.
 pub fn ip_metadata(ip: Ipv4Addr) -> String {
     format!("IP/{ip}")
+}
+
+/// Settings every run has, from flags or a `--config` file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub arch: String,
+    /// Pirates for fsm, otherwise a scale factor in percent.
+    pub population: u32,
+    #[serde(with = "duration_text")]
+    pub duration: Duration,
+    /// How many of the regions a regional service is deployed in (`-w`).
+    pub regions_used: u8,
+    /// How often instances poll eureka for their dependencies (`-u`).
+    #[serde(with = "duration_text")]
+    pub eureka_poll: Duration,
+    /// Stop creating services after this step, 0 = don't stop (`-s`).
+    pub step: u32,
+    /// Collapse instances to services in the graph (`-f`).
+    pub filter: bool,
+    pub seed: Option<u64>,
+    /// Free-form `-kv key:value` settings; `chat` is the traffic interval.
+    pub kv: BTreeMap<String, String>,
+    pub regions: Vec<Region>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            arch: "netflixoss".into(),
+            population: 100,
+            duration: Duration::from_secs(10),
+            regions_used: 1,
+            eureka_poll: Duration::from_secs(1),
+            step: 0,
+            filter: false,
+            seed: None,
+            kv: BTreeMap::new(),
+            regions: default_regions(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("-kv: '{0}' is not key:value")]
+    KeyValue(String),
+    #[error("-kv chat: {0}")]
+    Chat(String),
+    #[error("-w/--regions: {asked} regions asked, the configuration has {known} (1..={known})")]
+    Regions { asked: u8, known: usize },
+    #[error("region '{0}' needs at least one zone")]
+    NoZones(String),
+}
+
+/// The denominator's traffic interval when `-kv chat:` does not set one.
+pub const DEFAULT_CHAT: Duration = Duration::from_millis(10);
+
+impl Config {
+    /// Adds a `-kv key:value` setting.
+    pub fn set_kv(&mut self, pair: &str) -> Result<(), ConfigError> {
+        let (k, v) = pair
+            .split_once(':')
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| ConfigError::KeyValue(pair.into()))?;
+        self.kv.insert(k.into(), v.into());
+        self.chat()?;
+        Ok(())
+    }
+
+    /// The denominator's traffic interval (`chat`), default 10ms.
+    pub fn chat(&self) -> Result<Duration, ConfigError> {
+        match self.kv.get("chat") {
+            None => Ok(DEFAULT_CHAT),
+            Some(v) => match crate::time::parse_duration(v) {
+                Ok(d) if !d.is_zero() => Ok(d),
+                Ok(_) => Err(ConfigError::Chat("interval must be above zero".into())),
+                Err(e) => Err(ConfigError::Chat(e)),
+            },
+        }
+    }
+
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.regions_used == 0 || self.regions_used as usize > self.regions.len() {
+            return Err(ConfigError::Regions {
+                asked: self.regions_used,
+                known: self.regions.len(),
+            });
+        }
+        if let Some(r) = self.regions.iter().find(|r| r.zones.is_empty()) {
+            return Err(ConfigError::NoZones(r.name.clone()));
+        }
+        self.chat()?;
+        Ok(())
+    }
+
+    /// Region and zone names of a location, `*` for [`ANY`].
+    pub fn names(&self, at: Location) -> (&str, &str) {
+        let region = self.regions.get(at.region as usize);
+        let zone = region.and_then(|r| r.zones.get(at.zone as usize));
+        (
+            region.map_or("*", |r| r.name.as_str()),
+            zone.map_or("*", |z| z.name.as_str()),
+        )
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let part = |v: u8| {
+            if v == ANY {
+                "*".to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        write!(f, "{}/{}", part(self.region), part(self.zone))
+    }
+}
+
+/// Durations in config files are text such as `10s` or `500ms`.
+mod duration_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::time::GoDuration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::time::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 #[cfg(test)]
@@ -62,20 +227,73 @@ mod tests {
 
     #[test]
     fn addresses_count_up_from_the_zone_block() {
-        assert_eq!(zone_ip(REGIONS[0].blocks[0], 1).to_string(), "54.198.0.1");
-        assert_eq!(zone_ip(REGIONS[0].blocks[1], 256).to_string(), "54.221.1.0");
+        let r = default_regions();
+        assert_eq!(zone_ip(r[0].zones[0].block, 1).to_string(), "54.198.0.1");
+        assert_eq!(zone_ip(r[0].zones[1].block, 256).to_string(), "54.221.1.0");
         assert_eq!(
-            zone_ip(REGIONS[0].blocks[0], 65_536).to_string(),
+            zone_ip(r[0].zones[0].block, 65_536).to_string(),
             "54.199.0.0"
         );
-        assert_eq!(ip_metadata(zone_ip([50, 19], 2)), "IP/50.19.0.2");
+        assert_eq!(ip_metadata(zone_ip(r[0].zones[2].block, 2)), "IP/50.19.0.2");
     }
 
     #[test]
-    fn blocks_are_distinct() {
-        let mut all: Vec<[u8; 2]> = REGIONS.iter().flat_map(|r| r.blocks).collect();
+    fn six_regions_with_distinct_blocks() {
+        let r = default_regions();
+        assert_eq!(r.len(), 6);
+        let mut all: Vec<Ipv4Addr> = r
+            .iter()
+            .flat_map(|r| r.zones.iter().map(|z| z.block))
+            .collect();
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 18);
+    }
+
+    #[test]
+    fn kv_settings_and_chat() {
+        let mut c = Config::default();
+        assert_eq!(c.chat().unwrap(), DEFAULT_CHAT);
+        c.set_kv("chat:1ms").unwrap();
+        assert_eq!(c.chat().unwrap(), Duration::from_millis(1));
+        c.set_kv("colour:blue").unwrap();
+        assert_eq!(c.kv["colour"], "blue");
+        assert!(c.set_kv("nocolon").is_err());
+        assert!(c.set_kv(":x").is_err());
+        assert!(matches!(c.set_kv("chat:fast"), Err(ConfigError::Chat(_))));
+        assert!(matches!(c.set_kv("chat:0"), Err(ConfigError::Chat(_))));
+    }
+
+    #[test]
+    fn config_round_trips_through_json() {
+        let mut c = Config {
+            regions_used: 3,
+            duration: Duration::from_millis(2500),
+            ..Config::default()
+        };
+        c.set_kv("chat:5ms").unwrap();
+        let text = serde_json::to_string_pretty(&c).unwrap();
+        assert!(text.contains("\"duration\": \"2.5s\""), "{text}");
+        let back: Config = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, c);
+        let partial: Config = serde_json::from_str(r#"{"arch":"lamp"}"#).unwrap();
+        assert_eq!(partial.regions.len(), 6);
+        assert!(serde_json::from_str::<Config>(r#"{"nope":1}"#).is_err());
+    }
+
+    #[test]
+    fn region_limit_is_checked() {
+        let mut c = Config {
+            regions_used: 7,
+            ..Config::default()
+        };
+        assert_eq!(
+            c.check().unwrap_err().to_string(),
+            "-w/--regions: 7 regions asked, the configuration has 6 (1..=6)"
+        );
+        c.regions_used = 6;
+        c.check().unwrap();
+        assert_eq!(c.names(Location::new(2, 1)), ("eu-west-1", "zoneB"));
+        assert_eq!(c.names(Location::GLOBAL), ("*", "*"));
     }
 }

@@ -6,7 +6,7 @@
 //! a small enum so the hot paths (gold, intervals, graph events) never format
 //! or parse text, and short texts stay inline without a heap allocation.
 
-use crate::{Address, GraphEvent, Timestamp};
+use crate::{Address, Exit, GraphEvent, Location, Timestamp};
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -89,8 +89,26 @@ pub enum Intention {
     Gold(u64),
     /// A chat or polling interval.
     Interval(Duration),
-    /// A graph event on its way to edda.
+    /// A graph event on its way to edda, or a registration for eureka.
     Event(GraphEvent),
+    /// Asks eureka for instances of `service` registered after entry
+    /// `since` of its log (only those in `zone`, if given); eureka's
+    /// GetResponse carries the new `since`.
+    Poll {
+        service: CompactString,
+        zone: Option<u8>,
+        since: u64,
+    },
+    /// An instance of `service` at `location` (eureka's NameDrop and Forget;
+    /// the instance itself is the reply-to).
+    Instance {
+        service: CompactString,
+        location: Location,
+    },
+    /// A key and its value (Put, Replicate).
+    Pair(Box<[CompactString; 2]>),
+    /// Why a Goodbye was sent.
+    Exit(Exit),
 }
 
 impl fmt::Display for Intention {
@@ -101,6 +119,17 @@ impl fmt::Display for Intention {
             Intention::Gold(g) => write!(f, "{g}"),
             Intention::Interval(d) => write!(f, "{}", crate::time::GoDuration(*d)),
             Intention::Event(e) => write!(f, "{e}"),
+            Intention::Poll {
+                service,
+                zone,
+                since,
+            } => match zone {
+                Some(z) => write!(f, "{service} zone {z} since {since}"),
+                None => write!(f, "{service} since {since}"),
+            },
+            Intention::Instance { service, location } => write!(f, "{service} at {location}"),
+            Intention::Pair(kv) => write!(f, "{} {}", kv[0], kv[1]),
+            Intention::Exit(e) => f.write_str(e.as_str()),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! sixteen bytes on the wire and edda resolves addresses to names when it
 //! writes the graph.
 
-use crate::{Address, Timestamp};
+use crate::{Address, Location, Timestamp};
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -17,6 +17,8 @@ pub struct NodeRecord {
     pub name: String,
     pub package: CompactString,
     pub metadata: String,
+    /// Region and zone, so registries and routing need not parse names.
+    pub location: Location,
 }
 
 /// Why an instance finished, as written in a graph's `done` entries.

@@ -3,18 +3,25 @@
 //! Everything here is plain values with no I/O and no actors: the [`Gotocol`]
 //! message every nanoservice speaks, the [`Address`] that names an actor
 //! anywhere in a cluster, dotted instance [`names`], [`graph`] events that edda
-//! records, small [`time`] helpers, and the [`wire`] encoding used between
-//! processes (the only module that knows the encoding crate).
+//! records, [`arch`]itecture files, [`archaius`] configuration, instance
+//! [`spec`]s, the [`graphjson`] reader, small [`time`] helpers, and the
+//! [`wire`] encoding used between processes (the only module that knows the
+//! encoding crate).
 
 pub mod address;
+pub mod arch;
 pub mod archaius;
 pub mod gotocol;
 pub mod graph;
+pub mod graphjson;
 pub mod names;
+pub mod spec;
 pub mod time;
 pub mod wire;
 
 pub use address::{Address, NodeId};
+pub use arch::{Architecture, Package};
+pub use archaius::Location;
 pub use gotocol::{Gotocol, Imposition, Intention, TraceContext};
 pub use graph::{Exit, GraphEvent, NodeRecord, StampedEvent};
 pub use names::Name;

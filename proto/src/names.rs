@@ -153,6 +153,53 @@ impl fmt::Display for Name {
     }
 }
 
+impl Name {
+    /// Rebuilds a name from the short graph form (`arch.region.zone` plus
+    /// machine/instance/container/process), as `-r` needs. The instance is the
+    /// first part ending in two or more digits (instances are numbered `00`,
+    /// `01`, ...); a part before it is the machine and parts after it the
+    /// container and process. The service is the instance without its number.
+    pub fn from_graph_name(text: &str, package: &str) -> Result<Name, NameError> {
+        let parts: Vec<&str> = text.split('.').collect();
+        if parts.len() < 4 || parts.len() > 7 {
+            return Err(NameError::Parts(text.into(), parts.len()));
+        }
+        let rest = &parts[3..];
+        let at = rest
+            .iter()
+            .position(|p| {
+                let digits = p.len() - p.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+                digits >= 2
+            })
+            .filter(|&i| i <= 1)
+            .unwrap_or(usize::from(rest.len() == 4));
+        let get = |i: usize| rest.get(i).copied().unwrap_or("").to_string();
+        let (machine, instance) = if at == 1 {
+            (get(0), get(1))
+        } else {
+            (String::new(), get(0))
+        };
+        let service = instance.trim_end_matches(|c: char| c.is_ascii_digit());
+        let name = Name {
+            arch: parts[0].into(),
+            region: parts[1].into(),
+            zone: parts[2].into(),
+            machine,
+            container: get(at + 1),
+            process: get(at + 2),
+            service: if service.is_empty() {
+                instance.clone()
+            } else {
+                service.into()
+            },
+            instance,
+            package: package.into(),
+        };
+        name.validate()?;
+        Ok(name)
+    }
+}
+
 /// spigo's instance numbering: the service name and a two-digit (or wider)
 /// sequence number, e.g. `blackbeard06`, `cassSubscriber11`.
 pub fn instance_name(service: &str, n: usize) -> String {
@@ -213,6 +260,31 @@ mod tests {
     fn star_marks_cross_zone_and_global_instances() {
         let n = Name::new("netflixoss", "*", "*", "www00", "www", "denominator");
         assert_eq!(n.graph_name(), "netflixoss.*.*.www00");
+    }
+
+    #[test]
+    fn graph_names_parse_back() {
+        for (text, pkg) in [
+            ("fsm.atlantic.bermuda.blackbeard06", "pirate"),
+            ("netflixoss.us-east-1.*.www-elb00", "elb"),
+            ("lamp.*.*.www00", "denominator"),
+            (
+                "t.us-east-1.zoneA.ecs:4.homepage00.adrianco/homepage-node",
+                "monolith",
+            ),
+            (
+                "t.us-east-1.zoneA.ecs:1.signup00.adrianco/signup-node.waf",
+                "monolith",
+            ),
+            ("t.us-east-1.zoneA.web00.box", "karyon"),
+        ] {
+            let n = Name::from_graph_name(text, pkg).unwrap();
+            assert_eq!(n.graph_name(), text);
+            assert_eq!(n.package, pkg);
+        }
+        let n = Name::from_graph_name("fsm.atlantic.bermuda.blackbeard06", "pirate").unwrap();
+        assert_eq!(n.service, "blackbeard");
+        assert!(Name::from_graph_name("a.b.c", "x").is_err());
     }
 
     #[test]

@@ -108,6 +108,26 @@ mod tests {
             Timestamp(1),
             Intention::Gold(99),
         ));
+        for intention in [
+            Intention::Poll {
+                service: "homepage".into(),
+                zone: Some(1),
+                since: 77,
+            },
+            Intention::Instance {
+                service: "www-elb".into(),
+                location: crate::Location::GLOBAL,
+            },
+            Intention::Pair(Box::new(["key9".into(), "remember me".into()])),
+            Intention::Exit(Exit::ChaosMonkey),
+        ] {
+            out.push(Gotocol::new(
+                Imposition::NameDrop,
+                Some(a),
+                Timestamp(2),
+                intention,
+            ));
+        }
         out.push(Gotocol::new(
             Imposition::Chat,
             None,
@@ -120,6 +140,7 @@ mod tests {
                 name: "fsm.atlantic.bermuda..blackbeard06...blackbeard.pirate".into(),
                 package: "pirate".into(),
                 metadata: "IP/54.198.0.1".into(),
+                location: crate::Location::new(0, 2),
             })),
             GraphEvent::Edge {
                 source: a,

@@ -82,6 +82,7 @@ pub(crate) mod tests {
                         .to_string(),
                     package: "karyon".into(),
                     metadata: format!("IP/54.198.0.{}", i + 1),
+                    location: Default::default(),
                 })),
             });
         }

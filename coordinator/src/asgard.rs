@@ -1,0 +1,359 @@
+//! asgard: builds an architecture and runs it (named after Netflix's cloud
+//! deployment console). It starts one eureka registry per zone of every
+//! region in use and cross-connects them, creates the plan's services tier
+//! by tier (a tier first registers, then looks for its dependencies, and
+//! the next tier starts once it has found them, so a graph made at `-d 0`
+//! is already complete and the same every time), lets the denominators drive
+//! traffic, sends the chaos monkey half way through, and shuts everything
+//! down in order: traffic first, then instances, then registries.
+
+use crate::controller::{self, Controller};
+use crate::plan::{Plan, Tier};
+use anyhow::{Context, Result};
+use ractor::Actor;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use spigo_node::eureka::{self, Eureka};
+use spigo_node::metrics::Traffic;
+use spigo_node::spawn::spawn_instance;
+use spigo_node::{clock, Runtime};
+use spigo_proto::archaius::{Config, Location, ANY};
+use spigo_proto::names::instance_name;
+use spigo_proto::spec::InstanceSpec;
+use spigo_proto::time::GoDuration;
+use spigo_proto::{Address, Exit, Gotocol, Imposition, Intention, Name, NodeRecord, Package};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long in-flight requests get to finish once traffic stops.
+const DRAIN: Duration = Duration::from_millis(250);
+
+pub struct Options {
+    pub seed: u64,
+    pub duration: Duration,
+    pub chat: Duration,
+    pub eureka_poll: Duration,
+    /// The edda shard to Inform, when a graph is being written.
+    pub edda: Option<Address>,
+}
+
+pub struct Report {
+    pub per_package: BTreeMap<Package, usize>,
+    pub setup: Duration,
+    pub victim: Option<String>,
+    pub traffic: Traffic,
+}
+
+struct Instance {
+    addr: Address,
+    package: Package,
+    service: String,
+    name: String,
+}
+
+/// Sends a Gotocol from asgard (whose replies go to the controller).
+fn tell(
+    rt: &Runtime,
+    to: Address,
+    from: Address,
+    imposition: Imposition,
+    intention: Intention,
+) -> Result<()> {
+    rt.send(
+        to,
+        Gotocol::new(imposition, Some(from), clock::now(), intention),
+    )
+    .with_context(|| format!("asgard cannot reach {to}"))
+}
+
+/// One registry per zone of each region: `[region][zone]`.
+async fn start_registries(
+    rt: &Arc<Runtime>,
+    plan: &Plan,
+    cfg: &Config,
+    controller: Address,
+    edda: Option<Address>,
+) -> Result<Vec<Vec<Address>>> {
+    let mut all = Vec::new();
+    for r in 0..plan.regions {
+        let mut zones = Vec::new();
+        let mut names = Vec::new();
+        for z in 0..cfg.regions[r as usize].zones.len() {
+            let at = rt.reserve(1)?;
+            let (actor, _) = Actor::spawn(
+                None,
+                Eureka,
+                eureka::Arguments {
+                    rt: rt.clone(),
+                    me: at,
+                },
+            )
+            .await
+            .context("cannot start eureka")?;
+            rt.register(at, &actor)?;
+            let (region, zone) = cfg.names(Location::new(r, z as u8));
+            let name = Name::new(
+                &plan.arch,
+                region,
+                zone,
+                &instance_name("eureka", z),
+                "eureka",
+                "eureka",
+            )
+            .graph_name();
+            tracing::info!("{name}: starting");
+            rt.note_name(at, &name);
+            tell(
+                rt,
+                at,
+                controller,
+                Imposition::Hello,
+                Intention::Text(name.as_str().into()),
+            )?;
+            if let Some(edda) = edda {
+                tell(rt, at, edda, Imposition::Inform, Intention::None)?;
+            }
+            zones.push(at);
+            names.push(name);
+        }
+        for (a, from) in zones.iter().zip(&names) {
+            for (b, to) in zones.iter().zip(&names).filter(|(b, _)| *b != a) {
+                tracing::info!("Eureka cross connect from: {from} to {to}");
+                tell(
+                    rt,
+                    *a,
+                    *b,
+                    Imposition::NameDrop,
+                    Intention::Text("eureka".into()),
+                )?;
+            }
+        }
+        all.push(zones);
+    }
+    Ok(all)
+}
+
+/// The registries an instance at `at` polls; the first is its home.
+fn registries_for(registries: &[Vec<Address>], at: Location, cross_region: bool) -> Vec<Address> {
+    let mut out: Vec<Address> = match (at.region, at.zone) {
+        (ANY, _) => registries.iter().flatten().copied().collect(),
+        (r, ANY) => registries[r as usize].clone(),
+        (r, z) => vec![registries[r as usize][z as usize]],
+    };
+    if cross_region && at.region != ANY {
+        for (r, zones) in registries.iter().enumerate() {
+            if r != at.region as usize {
+                let z = if at.zone == ANY {
+                    0
+                } else {
+                    (at.zone as usize).min(zones.len() - 1)
+                };
+                out.push(zones[z]);
+            }
+        }
+    }
+    out
+}
+
+async fn create_tier(
+    rt: &Arc<Runtime>,
+    tier: &Tier,
+    registries: &[Vec<Address>],
+    controller: Address,
+    opts: &Options,
+    out: &mut Vec<Instance>,
+) -> Result<()> {
+    for planned in &tier.instances {
+        let addr = rt.reserve(1)?;
+        let graph_name = planned.name.graph_name();
+        let spec = InstanceSpec {
+            record: NodeRecord {
+                id: addr,
+                name: planned.name.to_string(),
+                package: tier.package.as_str().into(),
+                metadata: planned.metadata.clone(),
+                location: planned.location,
+            },
+            package: tier.package,
+            service: tier.service.as_str().into(),
+            dependencies: tier.dependencies.clone(),
+            registries: registries_for(registries, planned.location, tier.cross_region),
+            eureka_poll: opts.eureka_poll,
+            cross_region: tier.cross_region,
+            seed: opts.seed,
+        };
+        spawn_instance(rt, spec)
+            .await
+            .with_context(|| format!("cannot start {graph_name}"))?;
+        rt.note_name(addr, &graph_name);
+        tell(
+            rt,
+            addr,
+            controller,
+            Imposition::Hello,
+            Intention::Text(graph_name.as_str().into()),
+        )?;
+        if let Some(edda) = opts.edda {
+            tell(rt, addr, edda, Imposition::Inform, Intention::None)?;
+        }
+        out.push(Instance {
+            addr,
+            package: tier.package,
+            service: tier.service.clone(),
+            name: graph_name,
+        });
+    }
+    Ok(())
+}
+
+pub async fn run(rt: &Arc<Runtime>, plan: &Plan, cfg: &Config, opts: &Options) -> Result<Report> {
+    let arch = &plan.arch;
+    let started = Instant::now();
+    let (controller, _) = Actor::spawn(None, Controller, ())
+        .await
+        .context("cannot start asgard's controller")?;
+    let me = rt.reserve(1)?;
+    rt.register(me, &controller)?;
+    rt.note_name(me, "asgard");
+
+    let registries = start_registries(rt, plan, cfg, me, opts.edda).await?;
+    let mut instances: Vec<Instance> = Vec::new();
+    for tier in &plan.tiers {
+        tracing::info!("{}", tier.describe());
+        let first = instances.len();
+        create_tier(rt, tier, &registries, me, opts, &mut instances).await?;
+        controller::wait_for(&controller, Imposition::Hello, instances.len(), arch).await?;
+        for i in &instances[first..] {
+            tell(
+                rt,
+                i.addr,
+                me,
+                Imposition::NameDrop,
+                Intention::Text("eureka".into()),
+            )?;
+        }
+        controller::wait_for(&controller, Imposition::Inform, instances.len(), arch).await?;
+    }
+    let setup = started.elapsed();
+    tracing::info!(
+        "{arch}: {} instances up in {}",
+        instances.len(),
+        GoDuration(setup)
+    );
+
+    let denominators: Vec<Address> = instances
+        .iter()
+        .filter(|i| i.package == Package::Denominator)
+        .map(|i| i.addr)
+        .collect();
+    tracing::info!(
+        "{arch}: denominator activity rate {}",
+        GoDuration(opts.chat)
+    );
+    for &d in &denominators {
+        tell(rt, d, me, Imposition::Chat, Intention::Interval(opts.chat))?;
+    }
+
+    let half = opts.duration / 2;
+    tokio::time::sleep(half).await;
+    let victim = chaos_monkey(rt, plan, &instances, me, opts)?;
+    tokio::time::sleep(opts.duration - half).await;
+
+    tracing::info!("{arch}: Shutdown");
+    for &d in &denominators {
+        tell(rt, d, me, Imposition::Chat, Intention::None)?;
+    }
+    tokio::time::sleep(DRAIN).await;
+    let victim_addr = victim.as_ref().map(|(a, _)| *a);
+    for i in instances.iter().filter(|i| Some(i.addr) != victim_addr) {
+        tell(
+            rt,
+            i.addr,
+            me,
+            Imposition::Goodbye,
+            Intention::Exit(Exit::Normal),
+        )?;
+    }
+    controller::wait_for(&controller, Imposition::Goodbye, instances.len(), arch).await?;
+    let registry_count = registries.iter().map(Vec::len).sum::<usize>();
+    for &r in registries.iter().flatten() {
+        tell(rt, r, me, Imposition::Goodbye, Intention::None)?;
+    }
+    controller::wait_for(
+        &controller,
+        Imposition::Goodbye,
+        instances.len() + registry_count,
+        arch,
+    )
+    .await?;
+    controller.stop(None);
+    tracing::info!("{arch}: Exit");
+
+    let mut per_package = BTreeMap::new();
+    for i in &instances {
+        *per_package.entry(i.package).or_default() += 1;
+    }
+    Ok(Report {
+        per_package,
+        setup,
+        victim: victim.map(|(_, name)| name),
+        traffic: rt.traffic(),
+    })
+}
+
+/// Half way through, one random instance of the victim service is told to
+/// leave, as Netflix's Chaos Monkey kills instances in production.
+fn chaos_monkey(
+    rt: &Runtime,
+    plan: &Plan,
+    instances: &[Instance],
+    me: Address,
+    opts: &Options,
+) -> Result<Option<(Address, String)>> {
+    if plan.victim.is_empty() || opts.duration.is_zero() {
+        return Ok(None);
+    }
+    let candidates: Vec<&Instance> = instances
+        .iter()
+        .filter(|i| i.service == plan.victim)
+        .collect();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let mut rng = SmallRng::seed_from_u64(opts.seed ^ 0xC4A0_5000);
+    let victim = candidates[rng.random_range(0..candidates.len())];
+    tracing::info!("chaosmonkey delete: {}", victim.name);
+    tell(
+        rt,
+        victim.addr,
+        me,
+        Imposition::Goodbye,
+        Intention::Exit(Exit::ChaosMonkey),
+    )?;
+    Ok(Some((victim.addr, victim.name.clone())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registries_follow_the_visibility_rules() {
+        let a = |r: u16, z: u32| Address::new(r, z);
+        let regs = vec![
+            vec![a(0, 0), a(0, 1), a(0, 2)],
+            vec![a(1, 0), a(1, 1), a(1, 2)],
+        ];
+        assert_eq!(
+            registries_for(&regs, Location::new(0, 1), false),
+            vec![a(0, 1)]
+        );
+        assert_eq!(registries_for(&regs, Location::new(1, ANY), false), regs[1]);
+        assert_eq!(registries_for(&regs, Location::GLOBAL, false).len(), 6);
+        assert_eq!(
+            registries_for(&regs, Location::new(0, 2), true),
+            vec![a(0, 2), a(1, 2)]
+        );
+    }
+}

@@ -1,0 +1,500 @@
+//! What asgard will create: every instance of every tier, named and placed.
+//!
+//! A plan comes from an architecture (counts scaled by `-p`, spread over the
+//! `-w` regions and their zones, numbered as spigo numbers them) or from a
+//! graph being reloaded (`-r`: exactly the instances the graph names, with
+//! dependencies read off its edges).
+
+use anyhow::{bail, Context, Result};
+use spigo_proto::arch::{Architecture, ServiceSpec, EUREKA};
+use spigo_proto::archaius::{ip_metadata, zone_ip, Config, Location, ANY};
+use spigo_proto::graphjson::GraphDoc;
+use spigo_proto::names::instance_name;
+use spigo_proto::spec::DependencySpec;
+use spigo_proto::{Name, Package};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+pub struct PlannedInstance {
+    pub name: Name,
+    pub location: Location,
+    pub metadata: String,
+}
+
+/// One service: created together, before the services that depend on it.
+pub struct Tier {
+    pub service: String,
+    pub package: Package,
+    pub dependencies: Vec<DependencySpec>,
+    pub cross_region: bool,
+    pub instances: Vec<PlannedInstance>,
+}
+
+impl Tier {
+    /// spigo's log line for creating this tier.
+    pub fn describe(&self) -> String {
+        match self.instances.first().map(|i| i.location) {
+            Some(l) if l.region == ANY => format!("Create cross region: {}", self.service),
+            Some(l) if l.zone == ANY => format!("Create cross zone: {}", self.service),
+            _ => format!("Create service: {}", self.service),
+        }
+    }
+}
+
+pub struct Plan {
+    pub arch: String,
+    /// Service the chaos monkey picks from ("" = none).
+    pub victim: String,
+    pub tiers: Vec<Tier>,
+    /// Regions with instances, for eureka registries.
+    pub regions: u8,
+}
+
+impl Plan {
+    #[cfg(test)]
+    pub fn instance_count(&self) -> usize {
+        self.tiers.iter().map(|t| t.instances.len()).sum()
+    }
+}
+
+/// Hands out each zone's IP addresses in creation order.
+#[derive(Default)]
+struct Ips(HashMap<(u8, u8), u32>);
+
+impl Ips {
+    fn next(&mut self, cfg: &Config, at: Location) -> String {
+        let region = if at.region == ANY { 0 } else { at.region };
+        let zone = if at.zone == ANY { 0 } else { at.zone };
+        let n = self.0.entry((region, zone)).or_insert(0);
+        *n += 1;
+        let block = cfg.regions[region as usize].zones[zone as usize].block;
+        ip_metadata(zone_ip(block, *n))
+    }
+}
+
+fn dependencies(arch: &Architecture, s: &ServiceSpec) -> Vec<DependencySpec> {
+    s.dependencies
+        .iter()
+        .filter(|d| *d != EUREKA)
+        .filter_map(|d| arch.service(d))
+        .map(|d| DependencySpec {
+            service: d.name.as_str().into(),
+            package: d.package,
+        })
+        .collect()
+}
+
+fn name_of(arch: &str, cfg: &Config, at: Location, s: &ServiceSpec, n: usize) -> Name {
+    let (region, zone) = cfg.names(at);
+    let prefix = if s.instance.is_empty() {
+        &s.name
+    } else {
+        &s.instance
+    };
+    let mut name = Name::new(
+        arch,
+        region,
+        zone,
+        &instance_name(prefix, n),
+        &s.name,
+        s.package.as_str(),
+    );
+    name.machine = s.machine.clone();
+    name.container = s.container.clone();
+    name.process = s.process.clone();
+    name
+}
+
+/// Scales, names and places an architecture's services. `step` > 0 stops
+/// after that many services (spigo's `-s`).
+pub fn from_architecture(arch: &Architecture, cfg: &Config, regions: u8, step: usize) -> Plan {
+    let mut ips = Ips::default();
+    let services = if step > 0 {
+        &arch.services[..step.min(arch.services.len())]
+    } else {
+        &arch.services[..]
+    };
+    let mut tiers = Vec::new();
+    for s in services {
+        let mut instances = Vec::new();
+        let mut add = |at: Location, n: usize, ips: &mut Ips| {
+            instances.push(PlannedInstance {
+                name: name_of(&arch.arch, cfg, at, s, n),
+                location: at,
+                metadata: ips.next(cfg, at),
+            })
+        };
+        if s.is_global() {
+            add(Location::GLOBAL, 0, &mut ips);
+        } else {
+            for r in 0..regions {
+                if s.is_cross_zone() {
+                    add(Location::new(r, ANY), 0, &mut ips);
+                    continue;
+                }
+                let zones = cfg.regions[r as usize].zones.len();
+                let count = ((s.count as u64 * cfg.population as u64) / 100).max(1) as usize;
+                for i in 0..count {
+                    add(Location::new(r, (i % zones) as u8), i, &mut ips);
+                }
+            }
+        }
+        tiers.push(Tier {
+            service: s.name.clone(),
+            package: s.package,
+            dependencies: dependencies(arch, s),
+            cross_region: s.cross_region(),
+            instances,
+        });
+    }
+    Plan {
+        arch: arch.arch.clone(),
+        victim: if services.iter().any(|s| s.name == arch.victim) {
+            arch.victim.clone()
+        } else {
+            String::new()
+        },
+        tiers,
+        regions,
+    }
+}
+
+/// The LAMP to NetflixOSS migration, step by step (0..=9), as the seed
+/// README describes it.
+pub fn migration(step: u32) -> Result<Architecture> {
+    if step > 9 {
+        bail!("-s/--step: migration has steps 0 to 9, not {step}");
+    }
+    let svc = |name: &str, package: Package, count: u32, deps: &[&str]| ServiceSpec {
+        name: name.into(),
+        package,
+        count,
+        regions: 1,
+        dependencies: deps.iter().map(|d| d.to_string()).collect(),
+        machine: String::new(),
+        instance: String::new(),
+        container: String::new(),
+        process: String::new(),
+    };
+    let mut services = Vec::new();
+    // Storage.
+    if step < 6 {
+        services.push(svc("rds-mysql", Package::Store, 2, &["rds-mysql"]));
+    }
+    match step {
+        0 => {}
+        1 | 2 => services.push(svc("memcache", Package::Store, 1, &[])),
+        _ => services.push(svc("evcache", Package::Store, 3, &["evcache"])),
+    }
+    if step >= 5 {
+        let deps: &[&str] = if step >= 8 {
+            &["cassTurtle", EUREKA]
+        } else {
+            &["cassTurtle"]
+        };
+        services.push(svc("cassTurtle", Package::PriamCassandra, 6, deps));
+    }
+    if step >= 3 {
+        let deps: &[&str] = match step {
+            3 | 4 => &["rds-mysql", "evcache"],
+            5 => &["rds-mysql", "evcache", "cassTurtle"],
+            _ => &["evcache", "cassTurtle"],
+        };
+        services.push(svc("turtle", Package::Staash, 6, deps));
+    }
+    // Web tier.
+    let php_deps: &[&str] = match step {
+        0 => &["rds-mysql"],
+        1 | 2 => &["rds-mysql", "memcache"],
+        _ => &["turtle"],
+    };
+    services.push(svc("php", Package::Monolith, 9, php_deps));
+    if step >= 4 {
+        services.push(svc("node", Package::Karyon, 9, &["turtle"]));
+    }
+    let mut front = "php";
+    if step >= 2 {
+        let deps: &[&str] = if step >= 4 {
+            &["php", "node"]
+        } else {
+            &["php"]
+        };
+        services.push(svc("wwwproxy", Package::Zuul, 3, deps));
+        front = "wwwproxy";
+    }
+    services.push(svc("www-elb", Package::Elb, 0, &[front]));
+    let mut dns = svc("www", Package::Denominator, 0, &["www-elb"]);
+    dns.regions = 0;
+    services.push(dns);
+    let arch = Architecture {
+        arch: "migration".into(),
+        description: format!("LAMP to NetflixOSS migration, step {step}"),
+        version: "spigo-rs-arch-1".into(),
+        victim: "php".into(),
+        services,
+    };
+    arch.validate("migration")?;
+    Ok(arch)
+}
+
+/// Regions a migration step spans: one until step 7, two for steps 7 and
+/// 8, then three or as many as `-w` asks.
+pub fn migration_regions(step: u32, regions_flag: u8) -> u8 {
+    match step {
+        0..=6 => regions_flag,
+        7 | 8 => regions_flag.max(2),
+        _ if regions_flag > 1 => regions_flag,
+        _ => 3,
+    }
+}
+
+/// A reloaded graph, for asgard: the instances it names, grouped into
+/// services (ordered so dependencies come first), with dependencies read
+/// off the edges. An edge to the same service in another region means the
+/// service links across regions (spigo's `eureka` dependency).
+pub fn from_graph(doc: &GraphDoc, cfg: &Config, file: &str) -> Result<Plan> {
+    let mut services: Vec<(String, Package)> = Vec::new();
+    let mut members: BTreeMap<usize, Vec<PlannedInstance>> = BTreeMap::new();
+    let mut service_of: Vec<usize> = Vec::new();
+    let mut regions_seen = 0u8;
+    for node in &doc.nodes {
+        let package = Package::parse(&node.package).with_context(|| {
+            format!(
+                "{file}: node '{}' has package '{}', which asgard cannot run",
+                node.name, node.package
+            )
+        })?;
+        let name = Name::from_graph_name(&node.name, &node.package)
+            .with_context(|| format!("{file}: node '{}'", node.name))?;
+        let location =
+            locate(cfg, &name).with_context(|| format!("{file}: node '{}'", node.name))?;
+        if location.region != ANY {
+            regions_seen = regions_seen.max(location.region + 1);
+        }
+        let s = match services.iter().position(|(s, _)| *s == name.service) {
+            Some(s) => s,
+            None => {
+                services.push((name.service.clone(), package));
+                services.len() - 1
+            }
+        };
+        service_of.push(s);
+        members.entry(s).or_default().push(PlannedInstance {
+            name,
+            location,
+            metadata: node.metadata.clone(),
+        });
+    }
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); services.len()];
+    let mut cross_region = vec![false; services.len()];
+    for &(a, b) in &doc.edges {
+        let (sa, sb) = (service_of[a], service_of[b]);
+        if !deps[sa].contains(&sb) {
+            deps[sa].push(sb);
+        }
+        let region = |i: usize| members_region(&members, service_of[i], &doc.nodes[i].name);
+        if sa == sb && region(a) != region(b) {
+            cross_region[sa] = true;
+        }
+    }
+    let mut tiers = Vec::new();
+    for s in dependency_order(&deps) {
+        tiers.push(Tier {
+            service: services[s].0.clone(),
+            package: services[s].1,
+            dependencies: deps[s]
+                .iter()
+                .map(|&d| DependencySpec {
+                    service: services[d].0.as_str().into(),
+                    package: services[d].1,
+                })
+                .collect(),
+            cross_region: cross_region[s],
+            instances: members.remove(&s).unwrap_or_default(),
+        });
+    }
+    Ok(Plan {
+        arch: doc.arch.clone(),
+        victim: String::new(),
+        tiers,
+        regions: regions_seen.max(1),
+    })
+}
+
+fn members_region(
+    members: &BTreeMap<usize, Vec<PlannedInstance>>,
+    service: usize,
+    name: &str,
+) -> u8 {
+    members
+        .get(&service)
+        .and_then(|m| m.iter().find(|i| i.name.graph_name() == name))
+        .map_or(ANY, |i| i.location.region)
+}
+
+/// Services ordered so each comes after what it depends on (cycles other
+/// than self-dependencies are broken in file order).
+fn dependency_order(deps: &[Vec<usize>]) -> Vec<usize> {
+    let mut done: HashSet<usize> = HashSet::new();
+    let mut order = Vec::new();
+    fn visit(
+        s: usize,
+        deps: &[Vec<usize>],
+        done: &mut HashSet<usize>,
+        on_path: &mut HashSet<usize>,
+        order: &mut Vec<usize>,
+    ) {
+        if done.contains(&s) || !on_path.insert(s) {
+            return;
+        }
+        for &d in &deps[s] {
+            if d != s {
+                visit(d, deps, done, on_path, order);
+            }
+        }
+        on_path.remove(&s);
+        done.insert(s);
+        order.push(s);
+    }
+    for s in 0..deps.len() {
+        visit(s, deps, &mut done, &mut HashSet::new(), &mut order);
+    }
+    order
+}
+
+/// A name's region and zone as indices into the configuration.
+fn locate(cfg: &Config, name: &Name) -> Result<Location> {
+    if name.region == "*" {
+        return Ok(Location::GLOBAL);
+    }
+    let r = cfg
+        .regions
+        .iter()
+        .position(|r| r.name == name.region)
+        .with_context(|| format!("region '{}' is not in the configuration", name.region))?;
+    if name.zone == "*" {
+        return Ok(Location::new(r as u8, ANY));
+    }
+    let z = cfg.regions[r]
+        .zones
+        .iter()
+        .position(|z| z.name == name.zone)
+        .with_context(|| format!("zone '{}' is not a zone of {}", name.zone, name.region))?;
+    Ok(Location::new(r as u8, z as u8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn netflixoss() -> Architecture {
+        Architecture::parse(
+            include_str!("../json_arch/netflixoss_arch.json"),
+            "netflixoss",
+        )
+        .unwrap()
+    }
+
+    fn per_package(plan: &Plan) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for t in &plan.tiers {
+            *m.entry(t.package.as_str()).or_default() += t.instances.len();
+        }
+        m
+    }
+
+    #[test]
+    fn netflixoss_has_spigos_65_instances() {
+        let plan = from_architecture(&netflixoss(), &Config::default(), 1, 0);
+        assert_eq!(plan.instance_count(), 65);
+        let m = per_package(&plan);
+        assert_eq!(m["priamCassandra"], 6);
+        assert_eq!(m["karyon"], 42);
+        assert_eq!(m["elb"], 1);
+        assert_eq!(m["denominator"], 1);
+        let first = &plan.tiers[0].instances;
+        assert_eq!(
+            first[0].name.graph_name(),
+            "netflixoss.us-east-1.zoneA.cassSubscriber00"
+        );
+        assert_eq!(
+            first[1].name.graph_name(),
+            "netflixoss.us-east-1.zoneB.cassSubscriber01"
+        );
+        assert_eq!(first[3].metadata, "IP/54.198.0.2");
+        let elb = &plan.tiers[6].instances[0];
+        assert_eq!(elb.name.graph_name(), "netflixoss.us-east-1.*.www-elb00");
+        let dns = &plan.tiers[7].instances[0];
+        assert_eq!(dns.name.graph_name(), "netflixoss.*.*.www00");
+        assert_eq!(plan.victim, "homepage");
+    }
+
+    #[test]
+    fn scale_and_regions_multiply_counts() {
+        let plan = from_architecture(&netflixoss(), &Config::default(), 3, 0);
+        assert_eq!(plan.instance_count(), 64 * 3 + 1);
+        let cfg = Config {
+            population: 1000,
+            ..Config::default()
+        };
+        let plan = from_architecture(&netflixoss(), &cfg, 3, 0);
+        assert_eq!(plan.instance_count(), 1894, "spigo's -p 1000 -w 3");
+        let plan = from_architecture(&netflixoss(), &Config::default(), 1, 3);
+        assert_eq!(plan.tiers.len(), 3);
+        assert_eq!(plan.victim, "", "the victim is not created before step 5");
+    }
+
+    #[test]
+    fn migration_steps() {
+        let counts: Vec<usize> = (0..=9)
+            .map(|s| {
+                let arch = migration(s).unwrap();
+                from_architecture(&arch, &Config::default(), migration_regions(s, 1), 0)
+                    .instance_count()
+            })
+            .collect();
+        assert_eq!(counts[0], 13, "LAMP: php 9, mysql 2, elb, dns");
+        for w in counts.windows(2).take(5) {
+            assert!(w[1] > w[0], "steps 1..5 add services: {counts:?}");
+        }
+        assert!(counts[6] < counts[5], "step 6 removes MySQL");
+        assert_eq!(counts[7], (counts[6] - 1) * 2 + 1, "two regions");
+        assert_eq!(counts[9], (counts[6] - 1) * 3 + 1, "three regions");
+        assert!(!migration(7)
+            .unwrap()
+            .service("cassTurtle")
+            .unwrap()
+            .cross_region());
+        assert!(migration(8)
+            .unwrap()
+            .service("cassTurtle")
+            .unwrap()
+            .cross_region());
+        assert_eq!(migration_regions(9, 6), 6);
+        assert!(migration(10).is_err());
+    }
+
+    #[test]
+    fn reloaded_graphs_keep_their_instances() {
+        let text = r#"{"arch":"t","graph":[
+            {"node":"t.us-east-1.zoneA.db00","package":"store","timestamp":"x","metadata":"IP/1.1.1.1"},
+            {"node":"t.us-west-2.zoneA.db01","package":"store","timestamp":"x","metadata":"IP/1.1.1.2"},
+            {"node":"t.us-east-1.zoneB.web00","package":"karyon","timestamp":"x","metadata":"IP/1.1.1.3"},
+            {"node":"t.*.*.www00","package":"denominator","timestamp":"x","metadata":"IP/1.1.1.4"},
+            {"edge":"e1","source":"t.*.*.www00","target":"t.us-east-1.zoneB.web00","timestamp":"x"},
+            {"edge":"e2","source":"t.us-east-1.zoneB.web00","target":"t.us-east-1.zoneA.db00","timestamp":"x"},
+            {"edge":"e3","source":"t.us-east-1.zoneA.db00","target":"t.us-west-2.zoneA.db01","timestamp":"x"}
+        ]}"#;
+        let doc = GraphDoc::parse(text, "g").unwrap();
+        let plan = from_graph(&doc, &Config::default(), "g").unwrap();
+        let order: Vec<&str> = plan.tiers.iter().map(|t| t.service.as_str()).collect();
+        assert_eq!(order, ["db", "web", "www"]);
+        assert!(plan.tiers[0].cross_region);
+        assert_eq!(plan.tiers[1].dependencies[0].service, "db");
+        assert_eq!(plan.regions, 2);
+        assert_eq!(plan.tiers[2].instances[0].location, Location::GLOBAL);
+        let bad = text.replace("us-west-2", "mars-1");
+        let doc = GraphDoc::parse(&bad, "g").unwrap();
+        let e = from_graph(&doc, &Config::default(), "g").err().unwrap();
+        assert!(format!("{e:#}").contains("region 'mars-1' is not in the configuration"));
+    }
+}

@@ -1,0 +1,136 @@
+//! denominator: global DNS (named after Netflix's DNS library), the root of
+//! the architecture. While asgard lets it chat, it sends a request into the
+//! regions' load balancers every chat interval: a GetRequest for a fixed
+//! key, a GetRequest for a key it put earlier, or a Put of a new key, each
+//! starting a fresh trace. It times every answer.
+
+use crate::metrics::Traffic;
+use crate::service::{Behaviour, Core, PENDING_TIMEOUT, TRAFFIC_TIMER};
+use crate::{clock, Delivery};
+use compact_str::{format_compact, CompactString};
+use rand::Rng;
+use spigo_proto::{Gotocol, Imposition, Intention, Timestamp};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The key spigo's denominator always asks for (nobody ever puts it).
+pub const FIXED_KEY: &str = "why?";
+pub const VALUE: &str = "remember me";
+/// How many recently put keys it may ask for again.
+const REMEMBERED: usize = 256;
+
+pub struct Denominator;
+
+pub struct State {
+    every: Option<Duration>,
+    /// When the next request is due: a fixed rate, so timer lateness does
+    /// not slow the traffic down.
+    due: Option<Instant>,
+    next: usize,
+    puts: u64,
+    recent: Vec<CompactString>,
+    /// Requests out, by span: when they left.
+    waiting: HashMap<u64, Timestamp>,
+    traffic: Traffic,
+}
+
+impl State {
+    fn key_to_get(&mut self, core: &mut Core) -> CompactString {
+        if self.recent.is_empty() || core.rng.random_bool(0.5) {
+            FIXED_KEY.into()
+        } else {
+            self.recent[core.rng.random_range(0..self.recent.len())].clone()
+        }
+    }
+
+    fn send_one(&mut self, core: &mut Core) {
+        let Some(to) = core.round_robin(&mut self.next) else {
+            return;
+        };
+        let ctx = core.new_trace();
+        let (imposition, intention) = if core.rng.random_range(0..3) < 2 {
+            (
+                Imposition::GetRequest,
+                Intention::Text(self.key_to_get(core)),
+            )
+        } else {
+            self.puts += 1;
+            let key = format_compact!("key{}-{}", core.me.index, self.puts);
+            if self.recent.len() < REMEMBERED {
+                self.recent.push(key.clone());
+            } else {
+                let slot = (self.puts as usize) % REMEMBERED;
+                self.recent[slot] = key.clone();
+            }
+            (
+                Imposition::Put,
+                Intention::Pair(Box::new([key, VALUE.into()])),
+            )
+        };
+        if core.send(to, imposition, ctx, intention) {
+            self.traffic.requests += 1;
+            if imposition == Imposition::GetRequest {
+                self.traffic.gets += 1;
+                self.waiting.insert(ctx.span, clock::now());
+            }
+        }
+    }
+}
+
+impl Behaviour for Denominator {
+    type State = State;
+
+    fn init(_: &Core) -> State {
+        State {
+            every: None,
+            due: None,
+            next: 0,
+            puts: 0,
+            recent: Vec::new(),
+            waiting: HashMap::new(),
+            traffic: Traffic::default(),
+        }
+    }
+
+    fn chat(&self, core: &mut Core, state: &mut State, every: Option<Duration>) {
+        state.every = every;
+        if let (Some(every), None) = (every, state.due) {
+            let due = Instant::now() + every;
+            state.due = Some(due);
+            core.rt
+                .deliver_at(due, core.me, Delivery::Timer(TRAFFIC_TIMER));
+        }
+    }
+
+    fn tick(&self, core: &mut Core, state: &mut State) {
+        let (Some(every), Some(due)) = (state.every, state.due) else {
+            state.due = None;
+            return;
+        };
+        state.send_one(core);
+        if state.waiting.len() > 10_000 {
+            let now = clock::now();
+            state.waiting.retain(|_, t| now.since(*t) < PENDING_TIMEOUT);
+        }
+        // Catch up at most one interval behind; beyond that, skip ahead.
+        let next = (due + every).max(Instant::now() - every);
+        state.due = Some(next);
+        core.rt
+            .deliver_at(next, core.me, Delivery::Timer(TRAFFIC_TIMER));
+    }
+
+    fn request(&self, _core: &mut Core, state: &mut State, msg: Gotocol) {
+        if msg.imposition != Imposition::GetResponse {
+            return;
+        }
+        if let Some(sent) = state.waiting.remove(&msg.ctx.span) {
+            let hit = !matches!(msg.intention, Intention::None);
+            state.traffic.record_response(clock::now().since(sent), hit);
+        }
+    }
+
+    fn goodbye(&self, core: &mut Core, state: &mut State) {
+        core.rt.merge_traffic(&state.traffic);
+    }
+}

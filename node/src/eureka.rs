@@ -1,0 +1,407 @@
+//! eureka: the service registry (Netflix's Eureka), one per zone.
+//!
+//! Instances register with their zone's registry, which records them in the
+//! graph (edda's node entry) and replicates the registration to the other
+//! zones of its region. Each registry keeps, per service, an append-only log
+//! of registrations and deletions; a poll names the position already seen
+//! and gets only what changed since, as NameDrop (new instance) and Forget
+//! (instance gone) messages, then a GetResponse with the new position.
+//!
+//! A poll may ask for one zone only (zone-aware clients). If that zone has
+//! no live instance of the service, the registry answers with every live
+//! instance instead, so a client never ends up with nowhere to go.
+
+use crate::{clock, Delivery, Runtime};
+use compact_str::CompactString;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use spigo_proto::archaius::Location;
+use spigo_proto::{Address, Exit, Gotocol, GraphEvent, Imposition, Intention, Name, NodeRecord};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct Eureka;
+
+pub struct Msg(Delivery);
+
+impl From<Delivery> for Msg {
+    fn from(d: Delivery) -> Msg {
+        Msg(d)
+    }
+}
+
+pub struct Arguments {
+    pub rt: Arc<Runtime>,
+    pub me: Address,
+}
+
+#[derive(Clone, Copy)]
+enum Change {
+    Registered,
+    Deleted(Exit),
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    addr: Address,
+    location: Location,
+    change: Change,
+}
+
+#[derive(Default)]
+struct ServiceLog {
+    log: Vec<Entry>,
+    live: HashMap<Address, Location>,
+}
+
+pub struct State {
+    rt: Arc<Runtime>,
+    me: Address,
+    name: CompactString,
+    edda: Option<Address>,
+    /// The registries of the other zones of this region.
+    siblings: Vec<Address>,
+    services: HashMap<CompactString, ServiceLog>,
+    /// Which service each registered address belongs to.
+    owner: HashMap<Address, CompactString>,
+}
+
+impl State {
+    fn send(&self, to: Address, imposition: Imposition, reply_to: Address, intention: Intention) {
+        // An instance that left meanwhile needs no answer.
+        let _ = self.rt.send(
+            to,
+            Gotocol::new(imposition, Some(reply_to), clock::now(), intention),
+        );
+    }
+
+    fn record(&self, event: GraphEvent) {
+        if let Some(edda) = self.edda {
+            self.send(edda, Imposition::Inform, self.me, Intention::Event(event));
+        }
+    }
+
+    fn register(&mut self, record: &NodeRecord) {
+        let service: CompactString = match Name::parse(&record.name) {
+            Ok(n) if !n.service.is_empty() => n.service.into(),
+            _ => record.name.as_str().into(),
+        };
+        let log = self.services.entry(service.clone()).or_default();
+        if log.live.insert(record.id, record.location).is_none() {
+            log.log.push(Entry {
+                addr: record.id,
+                location: record.location,
+                change: Change::Registered,
+            });
+        }
+        self.owner.insert(record.id, service);
+    }
+
+    fn unregister(&mut self, id: Address, exit: Exit) -> bool {
+        let Some(service) = self.owner.remove(&id) else {
+            return false;
+        };
+        let Some(log) = self.services.get_mut(&service) else {
+            return false;
+        };
+        let Some(location) = log.live.remove(&id) else {
+            return false;
+        };
+        log.log.push(Entry {
+            addr: id,
+            location,
+            change: Change::Deleted(exit),
+        });
+        true
+    }
+
+    fn answer_poll(&self, client: Address, service: CompactString, zone: Option<u8>, since: u64) {
+        let Some(log) = self.services.get(&service) else {
+            let done = Intention::Poll {
+                service,
+                zone,
+                since,
+            };
+            self.send(client, Imposition::GetResponse, self.me, done);
+            return;
+        };
+        let start = (since as usize).min(log.log.len());
+        let zone_has_some = zone.is_none_or(|z| log.live.values().any(|l| l.zone == z));
+        let instance = |location| Intention::Instance {
+            service: service.clone(),
+            location,
+        };
+        if !zone_has_some {
+            for (&addr, &location) in &log.live {
+                self.send(client, Imposition::NameDrop, addr, instance(location));
+            }
+        }
+        for e in &log.log[start..] {
+            match e.change {
+                Change::Registered
+                    if zone_has_some && zone.is_none_or(|z| e.location.zone == z) =>
+                {
+                    self.send(client, Imposition::NameDrop, e.addr, instance(e.location))
+                }
+                // The end of a run is not a loss worth a forget in the graph.
+                Change::Deleted(exit) if exit != Exit::Normal => {
+                    self.send(client, Imposition::Forget, e.addr, instance(e.location))
+                }
+                _ => {}
+            }
+        }
+        let done = Intention::Poll {
+            service,
+            zone,
+            since: log.log.len() as u64,
+        };
+        self.send(client, Imposition::GetResponse, self.me, done);
+    }
+}
+
+impl Actor for Eureka {
+    type Msg = Msg;
+    type State = State;
+    type Arguments = Arguments;
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<Msg>,
+        args: Arguments,
+    ) -> Result<State, ActorProcessingErr> {
+        Ok(State {
+            rt: args.rt,
+            me: args.me,
+            name: CompactString::default(),
+            edda: None,
+            siblings: Vec::new(),
+            services: HashMap::new(),
+            owner: HashMap::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Msg>,
+        Msg(d): Msg,
+        state: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        let Delivery::Message(msg) = d else {
+            return Ok(());
+        };
+        if let (Imposition::Hello, Intention::Text(name)) = (msg.imposition, &msg.intention) {
+            state.name = name.clone();
+        }
+        if state.rt.logs_messages() {
+            state.rt.log_received(&state.name, &msg);
+        }
+        let from = msg.reply_to;
+        match (msg.imposition, msg.intention) {
+            (Imposition::Hello, _) => {}
+            (Imposition::Inform, _) => state.edda = from,
+            (Imposition::NameDrop, _) => state.siblings.extend(from),
+            // An instance of this zone registers.
+            (Imposition::Put, Intention::Event(GraphEvent::Node(record))) => {
+                state.register(&record);
+                for &s in &state.siblings {
+                    let copy = GraphEvent::Node(record.clone());
+                    state.send(s, Imposition::Replicate, state.me, Intention::Event(copy));
+                }
+                state.send(record.id, Imposition::Hello, state.me, Intention::None);
+                state.record(GraphEvent::Node(record));
+            }
+            (Imposition::Delete, Intention::Event(GraphEvent::Done { id, exit })) => {
+                if state.unregister(id, exit) {
+                    for &s in &state.siblings {
+                        let copy = GraphEvent::Done { id, exit };
+                        state.send(s, Imposition::Replicate, state.me, Intention::Event(copy));
+                    }
+                    state.record(GraphEvent::Done { id, exit });
+                }
+            }
+            // Another zone's registry passes on what happened there.
+            (Imposition::Replicate, Intention::Event(GraphEvent::Node(record))) => {
+                state.register(&record)
+            }
+            (Imposition::Replicate, Intention::Event(GraphEvent::Done { id, exit })) => {
+                state.unregister(id, exit);
+            }
+            (
+                Imposition::GetRequest,
+                Intention::Poll {
+                    service,
+                    zone,
+                    since,
+                },
+            ) => {
+                if let Some(client) = from {
+                    state.answer_poll(client, service, zone, since);
+                }
+            }
+            (Imposition::Goodbye, _) => {
+                if let Some(asgard) = from {
+                    state.send(asgard, Imposition::Goodbye, state.me, Intention::None);
+                }
+                myself.stop(None);
+            }
+            (imposition, _) => tracing::debug!("{}: ignoring {imposition}", state.name),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{next, probe};
+
+    fn record(id: Address, instance: &str, zone: u8) -> Box<NodeRecord> {
+        let zones = ["zoneA", "zoneB", "zoneC"];
+        Box::new(NodeRecord {
+            id,
+            name: Name::new(
+                "t",
+                "us-east-1",
+                zones[zone as usize],
+                instance,
+                "web",
+                "karyon",
+            )
+            .to_string(),
+            package: "karyon".into(),
+            metadata: String::new(),
+            location: Location::new(0, zone),
+        })
+    }
+
+    async fn registry(rt: &Arc<Runtime>) -> Address {
+        let at = rt.reserve(1).unwrap();
+        let (actor, _) = Actor::spawn(
+            None,
+            Eureka,
+            Arguments {
+                rt: rt.clone(),
+                me: at,
+            },
+        )
+        .await
+        .unwrap();
+        rt.register(at, &actor).unwrap();
+        at
+    }
+
+    fn send(
+        rt: &Runtime,
+        to: Address,
+        from: Address,
+        imposition: Imposition,
+        intention: Intention,
+    ) {
+        rt.send(
+            to,
+            Gotocol::new(imposition, Some(from), clock::now(), intention),
+        )
+        .unwrap();
+    }
+
+    fn poll(zone: Option<u8>, since: u64) -> Intention {
+        Intention::Poll {
+            service: "web".into(),
+            zone,
+            since,
+        }
+    }
+
+    #[tokio::test]
+    async fn registrations_replicate_and_polls_see_only_changes() {
+        let rt = Runtime::new(0, false);
+        let (home, other) = (registry(&rt).await, registry(&rt).await);
+        let (edda, mut edda_rx) = probe(&rt).await;
+        let (a, mut a_rx) = probe(&rt).await;
+        let (client, mut client_rx) = probe(&rt).await;
+        send(&rt, home, edda, Imposition::Inform, Intention::None);
+        send(&rt, home, other, Imposition::NameDrop, Intention::None);
+        send(
+            &rt,
+            home,
+            a,
+            Imposition::Put,
+            Intention::Event(GraphEvent::Node(record(a, "web00", 0))),
+        );
+        assert_eq!(
+            next(&mut a_rx).await.imposition,
+            Imposition::Hello,
+            "registration is acknowledged"
+        );
+        assert!(matches!(
+            next(&mut edda_rx).await.intention,
+            Intention::Event(GraphEvent::Node(_))
+        ));
+
+        // The other zone's registry got the replica.
+        send(&rt, other, client, Imposition::GetRequest, poll(None, 0));
+        let found = next(&mut client_rx).await;
+        assert_eq!(
+            (found.imposition, found.reply_to),
+            (Imposition::NameDrop, Some(a))
+        );
+        let done = next(&mut client_rx).await;
+        assert_eq!(done.intention, poll(None, 1));
+
+        // Nothing new since position 1; then the chaos monkey's victim leaves.
+        send(&rt, home, client, Imposition::GetRequest, poll(None, 1));
+        assert_eq!(next(&mut client_rx).await.intention, poll(None, 1));
+        let gone = GraphEvent::Done {
+            id: a,
+            exit: Exit::ChaosMonkey,
+        };
+        send(&rt, home, a, Imposition::Delete, Intention::Event(gone));
+        for registry in [home, other] {
+            // Once home has answered, its replica of the deletion is on its way
+            // ahead of this poll to the other registry.
+            send(&rt, registry, client, Imposition::GetRequest, poll(None, 1));
+            let forget = next(&mut client_rx).await;
+            assert_eq!(
+                (forget.imposition, forget.reply_to),
+                (Imposition::Forget, Some(a))
+            );
+            assert_eq!(next(&mut client_rx).await.intention, poll(None, 2));
+        }
+    }
+
+    #[tokio::test]
+    async fn zone_polls_fall_back_to_every_zone() {
+        let rt = Runtime::new(0, false);
+        let home = registry(&rt).await;
+        let (a, mut a_rx) = probe(&rt).await;
+        let (b, mut b_rx) = probe(&rt).await;
+        let (client, mut client_rx) = probe(&rt).await;
+        send(
+            &rt,
+            home,
+            a,
+            Imposition::Put,
+            Intention::Event(GraphEvent::Node(record(a, "web00", 0))),
+        );
+        send(
+            &rt,
+            home,
+            b,
+            Imposition::Put,
+            Intention::Event(GraphEvent::Node(record(b, "web01", 1))),
+        );
+        next(&mut a_rx).await;
+        next(&mut b_rx).await;
+        // Zone B has b: only b is offered.
+        send(&rt, home, client, Imposition::GetRequest, poll(Some(1), 0));
+        assert_eq!(next(&mut client_rx).await.reply_to, Some(b));
+        assert_eq!(next(&mut client_rx).await.intention, poll(Some(1), 2));
+        // Zone C has none: everything live is offered.
+        send(&rt, home, client, Imposition::GetRequest, poll(Some(2), 0));
+        let mut offered = vec![
+            next(&mut client_rx).await.reply_to,
+            next(&mut client_rx).await.reply_to,
+        ];
+        offered.sort();
+        assert_eq!(offered, vec![Some(a), Some(b)]);
+    }
+}

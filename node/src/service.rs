@@ -1,0 +1,591 @@
+//! What every service instance does, whatever its package: get named, find
+//! edda, register with eureka, poll eureka for dependencies (each new one
+//! an edge, each lost one a forget), route responses back along the path
+//! their request came, and leave cleanly on Goodbye.
+//!
+//! A package (zuul, staash, ...) only says what to do with a request; it
+//! implements [`Behaviour`] in its own file and runs as a
+//! [`Nanoservice`] of that behaviour.
+
+use crate::{clock, Delivery, Runtime};
+use compact_str::CompactString;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use spigo_proto::archaius::{Location, ANY};
+use spigo_proto::spec::InstanceSpec;
+use spigo_proto::{
+    Address, Exit, Gotocol, GraphEvent, Imposition, Intention, Package, Timestamp, TraceContext,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Timer tags of a service instance.
+pub const POLL_TIMER: u32 = 1;
+pub const TRAFFIC_TIMER: u32 = 2;
+
+/// A request still waiting for its answer is given up after this long.
+pub const PENDING_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub enum Msg {
+    Gotocol(Gotocol),
+    Timer(u32),
+}
+
+impl From<Delivery> for Msg {
+    fn from(d: Delivery) -> Msg {
+        match d {
+            Delivery::Message(m) => Msg::Gotocol(m),
+            Delivery::Timer(t) => Msg::Timer(t),
+        }
+    }
+}
+
+/// An instance of a dependency, as eureka described it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub addr: Address,
+    pub location: Location,
+    /// False once a send to it failed; eureka's Forget removes it for good.
+    pub alive: bool,
+}
+
+/// A service this instance depends on and the instances of it in use.
+pub struct Dependency {
+    pub service: CompactString,
+    pub package: Package,
+    /// Every adopted instance is an edge of the graph.
+    pub adopted: Vec<Peer>,
+    /// Per registry polled: the eureka log position already seen.
+    since: Vec<u64>,
+}
+
+impl Dependency {
+    pub fn live(&self) -> impl Iterator<Item = &Peer> {
+        self.adopted.iter().filter(|p| p.alive)
+    }
+}
+
+/// Where the answer to a request this instance passed on must go.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub requester: Option<Address>,
+    /// The trace context of the request as it arrived here.
+    pub ctx: TraceContext,
+    pub started: Timestamp,
+    /// Package-specific progress (staash's fall-through stage).
+    pub stage: u8,
+    /// What was asked (the key), for packages that ask again elsewhere.
+    pub asked: Intention,
+}
+
+/// The state every instance has, and the operations packages build on.
+pub struct Core {
+    pub rt: Arc<Runtime>,
+    pub me: Address,
+    pub spec: InstanceSpec,
+    /// Short graph name, set by Hello; used in `-m` lines.
+    pub name: CompactString,
+    pub asgard: Option<Address>,
+    pub edda: Option<Address>,
+    pub deps: Vec<Dependency>,
+    pub rng: SmallRng,
+    pending: HashMap<u64, Pending>,
+    /// Answers still due to the first poll; asgard hears Hello when none are.
+    first_poll: usize,
+}
+
+impl Core {
+    fn new(rt: Arc<Runtime>, spec: InstanceSpec) -> Core {
+        let deps = spec
+            .dependencies
+            .iter()
+            .map(|d| Dependency {
+                service: d.service.clone(),
+                package: d.package,
+                adopted: Vec::new(),
+                since: vec![0; spec.registries.len()],
+            })
+            .collect();
+        let me = spec.record.id;
+        Core {
+            rng: SmallRng::seed_from_u64(
+                spec.seed ^ (me.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            ),
+            rt,
+            me,
+            name: CompactString::default(),
+            asgard: None,
+            edda: None,
+            deps,
+            pending: HashMap::new(),
+            first_poll: 0,
+            spec,
+        }
+    }
+
+    pub fn location(&self) -> Location {
+        self.spec.record.location
+    }
+
+    pub fn package(&self) -> Package {
+        self.spec.package
+    }
+
+    /// Sends a message from this instance; false if the receiver is gone.
+    pub fn send(
+        &self,
+        to: Address,
+        imposition: Imposition,
+        ctx: TraceContext,
+        intention: Intention,
+    ) -> bool {
+        let msg = Gotocol::new(imposition, Some(self.me), clock::now(), intention).with_ctx(ctx);
+        self.rt.send(to, msg).is_ok()
+    }
+
+    fn record(&self, event: GraphEvent) {
+        if let Some(edda) = self.edda {
+            self.send(
+                edda,
+                Imposition::Inform,
+                TraceContext::NIL,
+                Intention::Event(event),
+            );
+        }
+    }
+
+    /// A fresh trace, for requests that start here (the denominator).
+    pub fn new_trace(&self) -> TraceContext {
+        TraceContext {
+            trace: self.rt.next_id(),
+            parent: 0,
+            span: self.rt.next_id(),
+        }
+    }
+
+    /// The context of a call made on behalf of a request with context `ctx`.
+    pub fn child_of(&self, ctx: TraceContext) -> TraceContext {
+        TraceContext {
+            trace: ctx.trace,
+            parent: ctx.span,
+            span: self.rt.next_id(),
+        }
+    }
+
+    // ---- eureka -------------------------------------------------------
+
+    fn register(&self) {
+        let Some(&home) = self.spec.registries.first() else {
+            return;
+        };
+        let record = GraphEvent::Node(Box::new(self.spec.record.clone()));
+        self.send(
+            home,
+            Imposition::Put,
+            TraceContext::NIL,
+            Intention::Event(record),
+        );
+    }
+
+    fn unregister(&self, exit: Exit) {
+        let Some(&home) = self.spec.registries.first() else {
+            return;
+        };
+        let done = GraphEvent::Done { id: self.me, exit };
+        self.send(
+            home,
+            Imposition::Delete,
+            TraceContext::NIL,
+            Intention::Event(done),
+        );
+    }
+
+    /// Asks every registry for what changed in every dependency.
+    fn poll(&self) {
+        let zone = (self.package().zone_affine() && self.location().zone != ANY)
+            .then_some(self.location().zone);
+        for dep in &self.deps {
+            for (registry, since) in self.spec.registries.iter().zip(&dep.since) {
+                let ask = Intention::Poll {
+                    service: dep.service.clone(),
+                    zone,
+                    since: *since,
+                };
+                self.send(*registry, Imposition::GetRequest, TraceContext::NIL, ask);
+            }
+        }
+    }
+
+    fn polled(&mut self, registry: Address, service: &str, since: u64) {
+        let Some(r) = self.spec.registries.iter().position(|a| *a == registry) else {
+            return;
+        };
+        if let Some(dep) = self.deps.iter_mut().find(|d| d.service == service) {
+            dep.since[r] = dep.since[r].max(since);
+        }
+        if self.first_poll > 0 {
+            self.first_poll -= 1;
+            if self.first_poll == 0 {
+                self.report_up();
+            }
+        }
+    }
+
+    /// The first look for dependencies is answered: tell asgard (Inform),
+    /// whose next tier can then count on this one being found.
+    fn report_up(&self) {
+        if let Some(asgard) = self.asgard {
+            self.send(
+                asgard,
+                Imposition::Inform,
+                TraceContext::NIL,
+                Intention::None,
+            );
+        }
+    }
+
+    fn adopt(&mut self, addr: Address, service: &str, location: Location) {
+        if addr == self.me {
+            return;
+        }
+        let Some(dep) = self.deps.iter_mut().find(|d| d.service == service) else {
+            return;
+        };
+        if let Some(p) = dep.adopted.iter_mut().find(|p| p.addr == addr) {
+            p.alive = true;
+            return;
+        }
+        dep.adopted.push(Peer {
+            addr,
+            location,
+            alive: true,
+        });
+        self.rt.count_edge(true);
+        self.record(GraphEvent::Edge {
+            source: self.me,
+            target: addr,
+        });
+    }
+
+    fn forget(&mut self, addr: Address, service: &str) {
+        let Some(dep) = self.deps.iter_mut().find(|d| d.service == service) else {
+            return;
+        };
+        let before = dep.adopted.len();
+        dep.adopted.retain(|p| p.addr != addr);
+        if dep.adopted.len() < before {
+            self.rt.count_edge(false);
+            self.record(GraphEvent::Forget {
+                source: self.me,
+                target: addr,
+            });
+        }
+    }
+
+    fn mark_dead(&mut self, addr: Address) {
+        for dep in &mut self.deps {
+            for p in dep.adopted.iter_mut().filter(|p| p.addr == addr) {
+                p.alive = false;
+            }
+        }
+    }
+
+    // ---- routing ------------------------------------------------------
+
+    /// A random live instance of dependency `d`.
+    pub fn pick_in(&mut self, d: usize) -> Option<Address> {
+        let live: Vec<Address> = self.deps.get(d)?.live().map(|p| p.addr).collect();
+        (!live.is_empty()).then(|| live[self.rng.random_range(0..live.len())])
+    }
+
+    /// A random live instance of a random dependency that has one.
+    pub fn pick_any(&mut self) -> Option<Address> {
+        let with: Vec<usize> = (0..self.deps.len())
+            .filter(|&d| self.deps[d].live().next().is_some())
+            .collect();
+        if with.is_empty() {
+            return None;
+        }
+        let d = with[self.rng.random_range(0..with.len())];
+        self.pick_in(d)
+    }
+
+    /// The next live instance of any dependency, taking turns.
+    pub fn round_robin(&self, turn: &mut usize) -> Option<Address> {
+        let all: Vec<Address> = self
+            .deps
+            .iter()
+            .flat_map(|d| d.live().map(|p| p.addr))
+            .collect();
+        *turn = turn.wrapping_add(1);
+        (!all.is_empty()).then(|| all[*turn % all.len()])
+    }
+
+    /// Passes `request` on to `to` as a child call and remembers where its
+    /// answer goes. A receiver that has gone is marked dead and false
+    /// returned, so the caller can pick another.
+    pub fn call(&mut self, to: Address, request: &Gotocol, stage: u8) -> bool {
+        let ctx = self.child_of(request.ctx);
+        if !self.send(to, request.imposition, ctx, request.intention.clone()) {
+            self.mark_dead(to);
+            return false;
+        }
+        if request.imposition == Imposition::GetRequest {
+            self.pending.insert(
+                ctx.span,
+                Pending {
+                    requester: request.reply_to,
+                    ctx: request.ctx,
+                    started: clock::now(),
+                    stage,
+                    asked: request.intention.clone(),
+                },
+            );
+        }
+        true
+    }
+
+    /// Tries `pick` up to a few times until a call goes through.
+    pub fn call_with(
+        &mut self,
+        request: &Gotocol,
+        stage: u8,
+        mut pick: impl FnMut(&mut Core) -> Option<Address>,
+    ) -> bool {
+        for _ in 0..4 {
+            match pick(self) {
+                Some(to) if self.call(to, request, stage) => return true,
+                Some(_) => continue,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Answers `request` directly (a leaf, or a tier with nowhere to go).
+    pub fn respond(&self, request: &Gotocol, value: Intention) {
+        if let Some(to) = request.reply_to {
+            self.send(to, Imposition::GetResponse, request.ctx, value);
+        }
+    }
+
+    /// Takes the pending entry a response answers.
+    pub fn take_pending(&mut self, response: &Gotocol) -> Option<Pending> {
+        self.pending.remove(&response.ctx.span)
+    }
+
+    /// Sends a response back to whoever asked this instance for it.
+    pub fn pass_back(&mut self, response: Gotocol) {
+        if let Some(p) = self.take_pending(&response) {
+            self.relay(&p, response.intention);
+        }
+    }
+
+    /// Answers a GetRequest from a key/value map (empty if absent).
+    pub fn answer_get(&self, request: &Gotocol, data: &HashMap<CompactString, CompactString>) {
+        let value = match &request.intention {
+            Intention::Text(key) => data
+                .get(key)
+                .cloned()
+                .map_or(Intention::None, Intention::Text),
+            _ => Intention::None,
+        };
+        self.respond(request, value);
+    }
+
+    /// Sends a response's value on to whoever asked this instance.
+    pub fn relay(&self, pending: &Pending, value: Intention) {
+        if let Some(to) = pending.requester {
+            self.send(to, Imposition::GetResponse, pending.ctx, value);
+        }
+    }
+
+    /// The request a pending entry stands for, as it arrived here; used to
+    /// ask again elsewhere (staash's fall-through).
+    pub fn original(&self, pending: &Pending) -> Gotocol {
+        Gotocol::new(
+            Imposition::GetRequest,
+            pending.requester,
+            pending.started,
+            pending.asked.clone(),
+        )
+        .with_ctx(pending.ctx)
+    }
+
+    fn sweep(&mut self) {
+        let now = clock::now();
+        self.pending
+            .retain(|_, p| now.since(p.started) < PENDING_TIMEOUT);
+    }
+}
+
+/// The behaviour of the middle tiers (zuul, karyon, monolith): pass each
+/// request to a random dependency and each response back to its asker; with
+/// no dependency to ask, answer empty at once.
+pub fn proxy(core: &mut Core, msg: Gotocol) {
+    match msg.imposition {
+        Imposition::GetRequest | Imposition::Put => {
+            let sent = core.call_with(&msg, 0, Core::pick_any);
+            if !sent && msg.imposition == Imposition::GetRequest {
+                core.respond(&msg, Intention::None);
+            }
+        }
+        Imposition::GetResponse => core.pass_back(msg),
+        _ => {}
+    }
+}
+
+/// What a package adds to the shared behaviour.
+pub trait Behaviour: Send + Sync + 'static {
+    type State: Send + 'static;
+
+    fn init(core: &Core) -> Self::State;
+
+    /// A request-traffic message: GetRequest, GetResponse, Put, Replicate.
+    fn request(&self, core: &mut Core, state: &mut Self::State, msg: Gotocol);
+
+    /// Chat sets (or, with no interval, stops) the instance's own traffic.
+    fn chat(&self, _core: &mut Core, _state: &mut Self::State, _every: Option<Duration>) {}
+
+    /// The traffic timer fired.
+    fn tick(&self, _core: &mut Core, _state: &mut Self::State) {}
+
+    /// Last words before leaving.
+    fn goodbye(&self, _core: &mut Core, _state: &mut Self::State) {}
+}
+
+/// A service instance running package behaviour `B`.
+pub struct Nanoservice<B>(pub B);
+
+pub struct Arguments {
+    pub rt: Arc<Runtime>,
+    pub spec: InstanceSpec,
+}
+
+pub struct State<S> {
+    pub core: Core,
+    pub package: S,
+}
+
+impl<B: Behaviour> Actor for Nanoservice<B> {
+    type Msg = Msg;
+    type State = State<B::State>;
+    type Arguments = Arguments;
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<Msg>,
+        args: Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let core = Core::new(args.rt, args.spec);
+        let package = B::init(&core);
+        Ok(State { core, package })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Msg>,
+        msg: Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        let State { core, package } = state;
+        let msg = match msg {
+            Msg::Timer(POLL_TIMER) => {
+                core.poll();
+                core.sweep();
+                core.rt
+                    .deliver_after(core.spec.eureka_poll, core.me, Delivery::Timer(POLL_TIMER));
+                return Ok(());
+            }
+            Msg::Timer(_) => {
+                self.0.tick(core, package);
+                return Ok(());
+            }
+            Msg::Gotocol(m) => m,
+        };
+        if let (Imposition::Hello, Intention::Text(name)) = (msg.imposition, &msg.intention) {
+            core.name = name.clone();
+        }
+        if core.rt.logs_messages() {
+            core.rt.log_received(&core.name, &msg);
+        }
+        match (msg.imposition, msg.intention) {
+            // From asgard: this is your name; register with eureka.
+            (Imposition::Hello, Intention::Text(_)) => {
+                core.asgard = msg.reply_to;
+                core.register();
+            }
+            // From eureka: you are registered; tell asgard.
+            (Imposition::Hello, _) => {
+                if let Some(asgard) = core.asgard {
+                    core.send(
+                        asgard,
+                        Imposition::Hello,
+                        TraceContext::NIL,
+                        Intention::None,
+                    );
+                }
+            }
+            // From asgard, once the whole tier is registered: eureka is
+            // ready, look for dependencies (and report when first found).
+            (Imposition::NameDrop, Intention::Text(_)) => {
+                core.first_poll = core.deps.len() * core.spec.registries.len();
+                core.poll();
+                core.rt
+                    .deliver_after(core.spec.eureka_poll, core.me, Delivery::Timer(POLL_TIMER));
+                if core.first_poll == 0 {
+                    core.report_up();
+                }
+            }
+            (Imposition::Inform, _) => core.edda = msg.reply_to,
+            (Imposition::NameDrop, Intention::Instance { service, location }) => {
+                if let Some(addr) = msg.reply_to {
+                    core.adopt(addr, &service, location);
+                }
+            }
+            (Imposition::Forget, Intention::Instance { service, .. }) => {
+                if let Some(addr) = msg.reply_to {
+                    core.forget(addr, &service);
+                }
+            }
+            (Imposition::GetResponse, Intention::Poll { service, since, .. }) => {
+                if let Some(registry) = msg.reply_to {
+                    core.polled(registry, &service, since);
+                }
+            }
+            (Imposition::Chat, Intention::Interval(every)) => {
+                self.0
+                    .chat(core, package, (!every.is_zero()).then_some(every))
+            }
+            (Imposition::Chat, _) => self.0.chat(core, package, None),
+            (Imposition::Goodbye, intention) => {
+                let exit = match intention {
+                    Intention::Exit(e) => e,
+                    _ => Exit::Normal,
+                };
+                self.0.goodbye(core, package);
+                core.unregister(exit);
+                if let Some(asgard) = core.asgard {
+                    core.send(
+                        asgard,
+                        Imposition::Goodbye,
+                        TraceContext::NIL,
+                        Intention::Exit(exit),
+                    );
+                }
+                myself.stop(None);
+            }
+            (imposition, intention) => {
+                let msg = Gotocol {
+                    imposition,
+                    intention,
+                    ..msg
+                };
+                self.0.request(core, package, msg);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,33 @@
+//! Starting instances from their specs: the one place that maps a package
+//! to the actor that runs it (the dispatch enum of this crate).
+
+use crate::service::{self, Nanoservice};
+use crate::{
+    denominator::Denominator, elb::Elb, karyon::Karyon, monolith::Monolith,
+    priam_cassandra::PriamCassandra, staash::Staash, store::Store, zuul::Zuul, Runtime, SpawnError,
+};
+use spigo_proto::spec::InstanceSpec;
+use spigo_proto::Package;
+use std::sync::Arc;
+
+/// Spawns the instance `spec` describes at its reserved address.
+pub async fn spawn_instance(rt: &Arc<Runtime>, spec: InstanceSpec) -> Result<(), SpawnError> {
+    let at = spec.record.id;
+    let package = spec.package;
+    let args = service::Arguments {
+        rt: rt.clone(),
+        spec,
+    };
+    match package {
+        Package::Denominator => rt.spawn_at(at, Nanoservice(Denominator), args).await,
+        Package::Elb => rt.spawn_at(at, Nanoservice(Elb), args).await,
+        Package::Zuul => rt.spawn_at(at, Nanoservice(Zuul), args).await,
+        Package::Karyon => rt.spawn_at(at, Nanoservice(Karyon), args).await,
+        Package::Monolith => rt.spawn_at(at, Nanoservice(Monolith), args).await,
+        Package::Staash => rt.spawn_at(at, Nanoservice(Staash), args).await,
+        Package::PriamCassandra => rt.spawn_at(at, Nanoservice(PriamCassandra), args).await,
+        Package::Store | Package::Cache | Package::Volume | Package::Riak => {
+            rt.spawn_at(at, Nanoservice(Store), args).await
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Test fixtures: a probe actor that stands in for an FSM, asgard, edda or
+//! a peer and hands whatever it receives to the test.
+
+use crate::{Delivery, Runtime};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use spigo_proto::{Address, Gotocol};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+struct Probe;
+
+struct ProbeMsg(Delivery);
+
+impl From<Delivery> for ProbeMsg {
+    fn from(d: Delivery) -> Self {
+        ProbeMsg(d)
+    }
+}
+
+impl Actor for Probe {
+    type Msg = ProbeMsg;
+    type State = mpsc::UnboundedSender<Gotocol>;
+    type Arguments = mpsc::UnboundedSender<Gotocol>;
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<ProbeMsg>,
+        tx: Self::Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(tx)
+    }
+
+    async fn handle(
+        &self,
+        _: ActorRef<ProbeMsg>,
+        ProbeMsg(d): ProbeMsg,
+        tx: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Delivery::Message(m) = d {
+            let _ = tx.send(m);
+        }
+        Ok(())
+    }
+}
+
+/// A new probe at a fresh address, and the messages it receives.
+pub async fn probe(rt: &Arc<Runtime>) -> (Address, mpsc::UnboundedReceiver<Gotocol>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let at = rt.reserve(1).unwrap();
+    let (actor, _) = Actor::spawn(None, Probe, tx).await.unwrap();
+    rt.register(at, &actor).unwrap();
+    (at, rx)
+}
+
+/// Receives the next message, failing the test after a second.
+pub async fn next(rx: &mut mpsc::UnboundedReceiver<Gotocol>) -> Gotocol {
+    tokio::time::timeout(std::time::Duration::from_secs(1), rx.recv())
+        .await
+        .expect("a message within a second")
+        .expect("probe alive")
+}
+
+/// A spec for an instance at `at` with the given dependencies and no
+/// registries (tests hand it its dependencies directly).
+pub fn spec(
+    at: Address,
+    package: spigo_proto::Package,
+    deps: &[(&str, spigo_proto::Package)],
+) -> spigo_proto::spec::InstanceSpec {
+    use spigo_proto::spec::{DependencySpec, InstanceSpec};
+    InstanceSpec {
+        record: spigo_proto::NodeRecord {
+            id: at,
+            name: spigo_proto::Name::new("t", "r", "z", "x00", "x", package.as_str()).to_string(),
+            package: package.as_str().into(),
+            metadata: String::new(),
+            location: Default::default(),
+        },
+        package,
+        service: "x".into(),
+        dependencies: deps
+            .iter()
+            .map(|(s, p)| DependencySpec {
+                service: (*s).into(),
+                package: *p,
+            })
+            .collect(),
+        registries: Vec::new(),
+        eureka_poll: std::time::Duration::from_secs(3600),
+        cross_region: false,
+        seed: 1,
+    }
+}
+
+/// Tells `to` that `dep` is an instance of `service` (as eureka would).
+pub fn hand_dependency(rt: &Runtime, to: Address, dep: Address, service: &str) {
+    let intention = spigo_proto::Intention::Instance {
+        service: service.into(),
+        location: Default::default(),
+    };
+    let msg = Gotocol::new(
+        spigo_proto::Imposition::NameDrop,
+        Some(dep),
+        crate::clock::now(),
+        intention,
+    );
+    rt.send(to, msg).unwrap();
+}

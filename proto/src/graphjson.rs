@@ -1,0 +1,147 @@
+//! Reading GraphJSON back (spigo's `-r`): the nodes and edges of a graph
+//! file written by this spigo or by spigo itself.
+//!
+//! Only what a reload needs is kept: node names and packages, and the edges
+//! still present at the end (an edge later forgotten is dropped).
+
+use serde::Deserialize;
+use std::collections::{BTreeSet, HashMap};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphNode {
+    pub name: String,
+    pub package: String,
+    pub metadata: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphDoc {
+    pub arch: String,
+    pub nodes: Vec<GraphNode>,
+    /// Indices into `nodes`, in the order the edges were made.
+    pub edges: Vec<(usize, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphJsonError {
+    #[error("{file}: not a GraphJSON file: {msg}")]
+    Json { file: String, msg: String },
+    #[error("{file}: graph has no nodes")]
+    Empty { file: String },
+    #[error("{file}: entry {entry}: {problem}")]
+    Entry {
+        file: String,
+        entry: usize,
+        problem: String,
+    },
+}
+
+#[derive(Deserialize)]
+struct Doc {
+    arch: String,
+    graph: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl GraphDoc {
+    /// Parses a GraphJSON document; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<GraphDoc, GraphJsonError> {
+        let doc: Doc = serde_json::from_str(text).map_err(|e| GraphJsonError::Json {
+            file: file.into(),
+            msg: e.to_string(),
+        })?;
+        let mut out = GraphDoc {
+            arch: doc.arch,
+            nodes: Vec::new(),
+            edges: Vec::new(),
+        };
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut live: BTreeSet<(usize, usize)> = BTreeSet::new();
+        for (i, entry) in doc.graph.iter().enumerate() {
+            let text_of = |key: &str| -> Result<String, GraphJsonError> {
+                entry
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+                    .ok_or_else(|| GraphJsonError::Entry {
+                        file: file.into(),
+                        entry: i + 1,
+                        problem: format!("'{key}' missing or not text"),
+                    })
+            };
+            if entry.contains_key("node") {
+                let name = text_of("node")?;
+                if !index.contains_key(&name) {
+                    index.insert(name.clone(), out.nodes.len());
+                    out.nodes.push(GraphNode {
+                        name,
+                        package: text_of("package")?,
+                        metadata: text_of("metadata").unwrap_or_default(),
+                    });
+                }
+            } else if entry.contains_key("edge") || entry.contains_key("forget") {
+                let end = |key: &str| -> Result<usize, GraphJsonError> {
+                    let name = text_of(key)?;
+                    index
+                        .get(&name)
+                        .copied()
+                        .ok_or_else(|| GraphJsonError::Entry {
+                            file: file.into(),
+                            entry: i + 1,
+                            problem: format!("{key} '{name}' is not a node of the graph"),
+                        })
+                };
+                let pair = (end("source")?, end("target")?);
+                if entry.contains_key("edge") {
+                    if live.insert(pair) {
+                        out.edges.push(pair);
+                    }
+                } else if live.remove(&pair) {
+                    out.edges.retain(|e| *e != pair);
+                }
+            }
+        }
+        if out.nodes.is_empty() {
+            return Err(GraphJsonError::Empty { file: file.into() });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"{"arch":"a","version":"v","args":"[x]","date":"d","graph":[
+        {"node":"a.r.z.web00","package":"karyon","timestamp":"t","metadata":"IP/1.2.3.4"},
+        {"node":"a.r.z.db00","package":"store","timestamp":"t","metadata":"IP/1.2.3.5"},
+        {"edge":"e1","source":"a.r.z.web00","target":"a.r.z.db00","timestamp":"t"},
+        {"edge":"e2","source":"a.r.z.db00","target":"a.r.z.web00","timestamp":"t"},
+        {"forget":"e2","source":"a.r.z.db00","target":"a.r.z.web00","timestamp":"t"},
+        {"done":"a.r.z.web00","exit":"normal","timestamp":"t"}
+    ]}"#;
+
+    #[test]
+    fn reads_nodes_and_the_edges_left_at_the_end() {
+        let g = GraphDoc::parse(DOC, "g.json").unwrap();
+        assert_eq!(g.arch, "a");
+        assert_eq!(g.nodes.len(), 2);
+        assert_eq!(g.nodes[1].package, "store");
+        assert_eq!(g.edges, vec![(0, 1)]);
+    }
+
+    #[test]
+    fn problems_name_the_file_and_entry() {
+        let e = GraphDoc::parse("[", "g.json").unwrap_err().to_string();
+        assert!(e.starts_with("g.json: not a GraphJSON file"), "{e}");
+        let bad = DOC.replace("\"target\":\"a.r.z.db00\"", "\"target\":\"a.r.z.nobody\"");
+        let e = GraphDoc::parse(&bad, "g.json").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "g.json: entry 3: target 'a.r.z.nobody' is not a node of the graph"
+        );
+        let e = GraphDoc::parse(r#"{"arch":"a","graph":[]}"#, "g.json").unwrap_err();
+        assert_eq!(e.to_string(), "g.json: graph has no nodes");
+        let e = GraphDoc::parse(r#"{"arch":"a","graph":[{"node":3}]}"#, "g.json").unwrap_err();
+        assert_eq!(e.to_string(), "g.json: entry 1: 'node' missing or not text");
+    }
+}
