@@ -7,23 +7,24 @@
 //! traffic, sends the chaos monkey half way through, and shuts everything
 //! down in order: traffic first, then instances, then registries.
 
-use crate::controller::{self, Controller};
+use crate::cluster::Cluster;
+use crate::controller::{self, Controller, Targets};
+use crate::placement::Placement;
 use crate::plan::{Plan, Tier};
 use anyhow::{Context, Result};
+use futures::future::join_all;
 use ractor::Actor;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use spigo_node::eureka::{self, Eureka};
-use spigo_node::metrics::Traffic;
-use spigo_node::spawn::spawn_instance;
 use spigo_node::{clock, Runtime};
 use spigo_proto::archaius::{Config, Location, ANY};
 use spigo_proto::names::instance_name;
 use spigo_proto::spec::InstanceSpec;
 use spigo_proto::time::GoDuration;
-use spigo_proto::{Address, Exit, Gotocol, Imposition, Intention, Name, NodeRecord, Package};
+use spigo_proto::{
+    Address, Exit, Gotocol, Imposition, Intention, Name, NodeId, NodeRecord, Package,
+};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long in-flight requests get to finish once traffic stops.
@@ -34,15 +35,12 @@ pub struct Options {
     pub duration: Duration,
     pub chat: Duration,
     pub eureka_poll: Duration,
-    /// The edda shard to Inform, when a graph is being written.
-    pub edda: Option<Address>,
 }
 
 pub struct Report {
     pub per_package: BTreeMap<Package, usize>,
     pub setup: Duration,
     pub victim: Option<String>,
-    pub traffic: Traffic,
 }
 
 struct Instance {
@@ -67,32 +65,46 @@ fn tell(
     .with_context(|| format!("asgard cannot reach {to}"))
 }
 
-/// One registry per zone of each region: `[region][zone]`.
+/// Per-node counts of a set of addresses: what the controller waits for.
+fn targets<'a>(addrs: impl IntoIterator<Item = &'a Address>) -> Targets {
+    let mut t = Targets::new();
+    for a in addrs {
+        *t.entry(a.node).or_default() += 1;
+    }
+    t
+}
+
+/// One registry per zone of each region, on the zone's node: `[region][zone]`.
 async fn start_registries(
-    rt: &Arc<Runtime>,
+    cluster: &Cluster,
+    placement: &Placement,
     plan: &Plan,
     cfg: &Config,
     controller: Address,
-    edda: Option<Address>,
 ) -> Result<Vec<Vec<Address>>> {
-    let mut all = Vec::new();
+    let rt = &cluster.rt;
+    let mut all: Vec<Vec<Address>> = Vec::new();
+    let mut per_node: BTreeMap<NodeId, Vec<Address>> = BTreeMap::new();
     for r in 0..plan.regions {
         let mut zones = Vec::new();
-        let mut names = Vec::new();
         for z in 0..cfg.regions[r as usize].zones.len() {
-            let at = rt.reserve(1)?;
-            let (actor, _) = Actor::spawn(
-                None,
-                Eureka,
-                eureka::Arguments {
-                    rt: rt.clone(),
-                    me: at,
-                },
-            )
-            .await
-            .context("cannot start eureka")?;
-            rt.register(at, &actor)?;
-            let (region, zone) = cfg.names(Location::new(r, z as u8));
+            let node = placement.node_for(Location::new(r, z as u8));
+            let at = cluster.alloc(node, 1)?;
+            per_node.entry(node).or_default().push(at);
+            zones.push(at);
+        }
+        all.push(zones);
+    }
+    let spawns = per_node
+        .into_iter()
+        .map(|(node, addrs)| cluster.spawn_registries(node, addrs));
+    for r in join_all(spawns).await {
+        r.context("cannot start eureka")?;
+    }
+    for (r, zones) in all.iter().enumerate() {
+        let mut names = Vec::new();
+        for (z, &at) in zones.iter().enumerate() {
+            let (region, zone) = cfg.names(Location::new(r as u8, z as u8));
             let name = Name::new(
                 &plan.arch,
                 region,
@@ -111,10 +123,9 @@ async fn start_registries(
                 Imposition::Hello,
                 Intention::Text(name.as_str().into()),
             )?;
-            if let Some(edda) = edda {
+            if let Some(edda) = cluster.edda_shard(at.node) {
                 tell(rt, at, edda, Imposition::Inform, Intention::None)?;
             }
-            zones.push(at);
             names.push(name);
         }
         for (a, from) in zones.iter().zip(&names) {
@@ -129,7 +140,6 @@ async fn start_registries(
                 )?;
             }
         }
-        all.push(zones);
     }
     Ok(all)
 }
@@ -156,23 +166,28 @@ fn registries_for(registries: &[Vec<Address>], at: Location, cross_region: bool)
     out
 }
 
+/// Spawns a tier's instances on their nodes and greets each.
 async fn create_tier(
-    rt: &Arc<Runtime>,
+    cluster: &Cluster,
+    placement: &Placement,
     tier: &Tier,
     registries: &[Vec<Address>],
     controller: Address,
     opts: &Options,
     out: &mut Vec<Instance>,
 ) -> Result<()> {
+    let rt = &cluster.rt;
+    let mut per_node: BTreeMap<NodeId, Vec<InstanceSpec>> = BTreeMap::new();
+    let mut created = Vec::new();
     for planned in &tier.instances {
-        let addr = rt.reserve(1)?;
-        let graph_name = planned.name.graph_name();
+        let node = placement.node_for(planned.location);
+        let addr = cluster.alloc(node, 1)?;
         let spec = InstanceSpec {
             record: NodeRecord {
                 id: addr,
                 name: planned.name.to_string(),
                 package: tier.package.as_str().into(),
-                metadata: planned.metadata.clone(),
+                metadata: format!("{}{}", planned.metadata, cluster.metadata_suffix(node)),
                 location: planned.location,
             },
             package: tier.package,
@@ -183,47 +198,74 @@ async fn create_tier(
             cross_region: tier.cross_region,
             seed: opts.seed,
         };
-        spawn_instance(rt, spec)
-            .await
-            .with_context(|| format!("cannot start {graph_name}"))?;
-        rt.note_name(addr, &graph_name);
-        tell(
-            rt,
-            addr,
-            controller,
-            Imposition::Hello,
-            Intention::Text(graph_name.as_str().into()),
-        )?;
-        if let Some(edda) = opts.edda {
-            tell(rt, addr, edda, Imposition::Inform, Intention::None)?;
-        }
-        out.push(Instance {
+        per_node.entry(node).or_default().push(spec);
+        created.push(Instance {
             addr,
             package: tier.package,
             service: tier.service.clone(),
-            name: graph_name,
+            name: planned.name.graph_name(),
         });
     }
+    let spawns = per_node
+        .into_iter()
+        .map(|(node, specs)| cluster.spawn_instances(node, specs));
+    for r in join_all(spawns).await {
+        r.with_context(|| format!("cannot create {}", tier.service))?;
+    }
+    for i in &created {
+        rt.note_name(i.addr, &i.name);
+        tell(
+            rt,
+            i.addr,
+            controller,
+            Imposition::Hello,
+            Intention::Text(i.name.as_str().into()),
+        )?;
+        if let Some(edda) = cluster.edda_shard(i.addr.node) {
+            tell(rt, i.addr, edda, Imposition::Inform, Intention::None)?;
+        }
+    }
+    out.extend(created);
     Ok(())
 }
 
-pub async fn run(rt: &Arc<Runtime>, plan: &Plan, cfg: &Config, opts: &Options) -> Result<Report> {
+pub async fn run(cluster: &Cluster, plan: &Plan, cfg: &Config, opts: &Options) -> Result<Report> {
+    let rt = &cluster.rt;
     let arch = &plan.arch;
     let started = Instant::now();
+    let placement = Placement::new(cluster.workers(), cfg, plan.regions);
+    if !cluster.is_local() {
+        tracing::info!("{arch}: placement over {} nodes", cluster.nodes.len());
+        for (node, what) in placement.describe(cfg) {
+            let n = cluster.node(node).expect("a worker");
+            tracing::info!("  {} {} hosts {what}", n.name, n.addr);
+        }
+    }
     let (controller, _) = Actor::spawn(None, Controller, ())
         .await
         .context("cannot start asgard's controller")?;
     let me = rt.reserve(1)?;
     rt.register(me, &controller)?;
     rt.note_name(me, "asgard");
+    cluster.watch_losses(controller.clone());
 
-    let registries = start_registries(rt, plan, cfg, me, opts.edda).await?;
+    let registries = start_registries(cluster, &placement, plan, cfg, me).await?;
     let mut instances: Vec<Instance> = Vec::new();
     for tier in &plan.tiers {
         tracing::info!("{}", tier.describe());
         let first = instances.len();
-        create_tier(rt, tier, &registries, me, opts, &mut instances).await?;
-        controller::wait_for(&controller, Imposition::Hello, instances.len(), arch).await?;
+        create_tier(
+            cluster,
+            &placement,
+            tier,
+            &registries,
+            me,
+            opts,
+            &mut instances,
+        )
+        .await?;
+        let all = targets(instances.iter().map(|i| &i.addr));
+        controller::wait_for(&controller, Imposition::Hello, all.clone(), arch).await?;
         for i in &instances[first..] {
             tell(
                 rt,
@@ -233,7 +275,7 @@ pub async fn run(rt: &Arc<Runtime>, plan: &Plan, cfg: &Config, opts: &Options) -
                 Intention::Text("eureka".into()),
             )?;
         }
-        controller::wait_for(&controller, Imposition::Inform, instances.len(), arch).await?;
+        controller::wait_for(&controller, Imposition::Inform, all, arch).await?;
     }
     let setup = started.elapsed();
     tracing::info!(
@@ -241,7 +283,6 @@ pub async fn run(rt: &Arc<Runtime>, plan: &Plan, cfg: &Config, opts: &Options) -
         instances.len(),
         GoDuration(setup)
     );
-
     let denominators: Vec<Address> = instances
         .iter()
         .filter(|i| i.package == Package::Denominator)
@@ -262,31 +303,29 @@ pub async fn run(rt: &Arc<Runtime>, plan: &Plan, cfg: &Config, opts: &Options) -
 
     tracing::info!("{arch}: Shutdown");
     for &d in &denominators {
-        tell(rt, d, me, Imposition::Chat, Intention::None)?;
+        let _ = tell(rt, d, me, Imposition::Chat, Intention::None);
     }
     tokio::time::sleep(DRAIN).await;
     let victim_addr = victim.as_ref().map(|(a, _)| *a);
     for i in instances.iter().filter(|i| Some(i.addr) != victim_addr) {
-        tell(
+        // Instances on a lost node cannot be told; the controller does not
+        // wait for them.
+        let _ = tell(
             rt,
             i.addr,
             me,
             Imposition::Goodbye,
             Intention::Exit(Exit::Normal),
-        )?;
+        );
     }
-    controller::wait_for(&controller, Imposition::Goodbye, instances.len(), arch).await?;
-    let registry_count = registries.iter().map(Vec::len).sum::<usize>();
+    let mut all = targets(instances.iter().map(|i| &i.addr));
+    controller::wait_for(&controller, Imposition::Goodbye, all.clone(), arch).await?;
     for &r in registries.iter().flatten() {
-        tell(rt, r, me, Imposition::Goodbye, Intention::None)?;
+        // A registry on a lost node is gone already.
+        let _ = tell(rt, r, me, Imposition::Goodbye, Intention::None);
+        *all.entry(r.node).or_default() += 1;
     }
-    controller::wait_for(
-        &controller,
-        Imposition::Goodbye,
-        instances.len() + registry_count,
-        arch,
-    )
-    .await?;
+    controller::wait_for(&controller, Imposition::Goodbye, all, arch).await?;
     controller.stop(None);
     tracing::info!("{arch}: Exit");
 
@@ -298,7 +337,6 @@ pub async fn run(rt: &Arc<Runtime>, plan: &Plan, cfg: &Config, opts: &Options) -
         per_package,
         setup,
         victim: victim.map(|(_, name)| name),
-        traffic: rt.traffic(),
     })
 }
 
@@ -316,7 +354,7 @@ fn chaos_monkey(
     }
     let candidates: Vec<&Instance> = instances
         .iter()
-        .filter(|i| i.service == plan.victim)
+        .filter(|i| i.service == plan.victim && rt.reachable(i.addr))
         .collect();
     if candidates.is_empty() {
         return Ok(None);

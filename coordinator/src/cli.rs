@@ -7,7 +7,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Parser};
+use clap::{ArgMatches, Args, Parser, Subcommand};
 use spigo_proto::archaius::Config;
 use spigo_proto::time::parse_duration;
 use std::path::PathBuf;
@@ -17,12 +17,16 @@ use std::time::Duration;
 #[command(
     name = "spigo",
     version,
+    args_conflicts_with_subcommands = true,
     about = "Simulate Protocol Interactions: service architectures as actor simulations",
     long_about = "spigo simulates a service architecture with one actor per service instance \
                   and writes the graph it forms. Built in: fsm (a social network of pirates), \
                   netflixoss, lamp and migration; or any spigo architecture file."
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Architecture: fsm, netflixoss, lamp, migration, a name with
     /// json_arch/<name>_arch.json here, or a path to an architecture file
     #[arg(
@@ -97,7 +101,73 @@ pub struct Cli {
     /// Write the effective configuration to a JSON file
     #[arg(long = "save-config", value_name = "FILE")]
     pub save_config: Option<PathBuf>,
+
+    /// Spread the simulation over N node processes started on this machine
+    #[arg(long, value_name = "N")]
+    pub nodes: Option<u16>,
+
+    /// Spread the simulation over nodes already running (host:port,host:port)
+    #[arg(long, value_name = "ADDRS")]
+    pub join: Option<String>,
+
+    /// The cluster's shared secret, for --join
+    #[arg(
+        long,
+        env = "SPIGO_COOKIE",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub cookie: Option<String>,
 }
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start a cluster node that waits for a coordinator (spigo --join)
+    Node(NodeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NodeArgs {
+    /// Address to listen on; use a public address to take part from another machine
+    #[arg(long, default_value = "127.0.0.1:4697", value_name = "HOST:PORT")]
+    pub listen: String,
+
+    /// The cluster's shared secret (required; or SPIGO_COOKIE)
+    #[arg(
+        long,
+        env = "SPIGO_COOKIE",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub cookie: Option<String>,
+
+    /// Name shown in logs and graph metadata
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Exit when standard input closes (used by --nodes)
+    #[arg(long, hide = true)]
+    pub exit_with_stdin: bool,
+}
+
+/// A problem with the flags or inputs, found before or while starting:
+/// `main` exits with status 2 for these.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl UsageError {
+    pub fn error(msg: impl Into<String>) -> anyhow::Error {
+        anyhow::Error::new(UsageError(msg.into()))
+    }
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 fn duration_arg(text: &str) -> Result<Duration, String> {
     parse_duration(text)

@@ -1,20 +1,27 @@
 //! The controller's mailbox: the address the FSM and asgard give as
 //! reply-to, where instances say Hello when they have registered, Inform
 //! when they have found their dependencies, and Goodbye when they leave. It
-//! counts each and wakes whoever waits for a count.
+//! counts each per node, and wakes whoever waits for counts; a lost node's
+//! counts are taken as reached, so nobody waits for the dead.
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use spigo_node::Delivery;
-use spigo_proto::{Gotocol, Imposition};
+use spigo_proto::{Gotocol, Imposition, NodeId};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tokio::sync::oneshot;
 
 pub struct Controller;
 
+/// Counts wanted per node.
+pub type Targets = BTreeMap<NodeId, usize>;
+
 pub enum Msg {
     Delivery(Delivery),
-    /// Answer once `count` messages of this imposition have arrived.
-    WaitFor(Imposition, usize, oneshot::Sender<()>),
-    Count(Imposition, RpcReplyPort<usize>),
+    /// Answer once every node has sent `targets[node]` of this imposition.
+    WaitFor(Imposition, Targets, oneshot::Sender<()>),
+    /// How many are still missing for these targets.
+    Missing(Imposition, Targets, RpcReplyPort<usize>),
+    NodeLost(NodeId),
 }
 
 impl From<Delivery> for Msg {
@@ -25,29 +32,29 @@ impl From<Delivery> for Msg {
 
 #[derive(Default)]
 pub struct State {
-    hellos: usize,
-    informs: usize,
-    goodbyes: usize,
-    waiting: Vec<(Imposition, usize, oneshot::Sender<()>)>,
+    counts: HashMap<(Imposition, NodeId), usize>,
+    lost: BTreeSet<NodeId>,
+    waiting: Vec<(Imposition, Targets, oneshot::Sender<()>)>,
 }
 
 impl State {
-    fn count(&self, imposition: Imposition) -> usize {
-        match imposition {
-            Imposition::Hello => self.hellos,
-            Imposition::Inform => self.informs,
-            Imposition::Goodbye => self.goodbyes,
-            _ => 0,
-        }
+    fn missing(&self, imposition: Imposition, targets: &Targets) -> usize {
+        targets
+            .iter()
+            .filter(|(node, _)| !self.lost.contains(node))
+            .map(|(&node, &want)| {
+                want.saturating_sub(self.counts.get(&(imposition, node)).copied().unwrap_or(0))
+            })
+            .sum()
     }
 
     fn wake(&mut self) {
         let waiting = std::mem::take(&mut self.waiting);
-        for (imposition, target, tx) in waiting {
-            if self.count(imposition) >= target {
+        for (imposition, targets, tx) in waiting {
+            if self.missing(imposition, &targets) == 0 {
                 let _ = tx.send(());
             } else {
-                self.waiting.push((imposition, target, tx));
+                self.waiting.push((imposition, targets, tx));
             }
         }
     }
@@ -69,16 +76,21 @@ impl Actor for Controller {
         state: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            Msg::Delivery(Delivery::Message(Gotocol { imposition, .. })) => match imposition {
-                Imposition::Hello => state.hellos += 1,
-                Imposition::Inform => state.informs += 1,
-                Imposition::Goodbye => state.goodbyes += 1,
-                _ => {}
-            },
+            Msg::Delivery(Delivery::Message(Gotocol {
+                imposition,
+                reply_to,
+                ..
+            })) => {
+                let node = reply_to.map_or(0, |a| a.node);
+                *state.counts.entry((imposition, node)).or_default() += 1;
+            }
             Msg::Delivery(Delivery::Timer(_)) => {}
-            Msg::WaitFor(imposition, target, tx) => state.waiting.push((imposition, target, tx)),
-            Msg::Count(imposition, reply) => {
-                let _ = reply.send(state.count(imposition));
+            Msg::WaitFor(imposition, targets, tx) => state.waiting.push((imposition, targets, tx)),
+            Msg::Missing(imposition, targets, reply) => {
+                let _ = reply.send(state.missing(imposition, &targets));
+            }
+            Msg::NodeLost(node) => {
+                state.lost.insert(node);
             }
         }
         state.wake();
@@ -86,24 +98,24 @@ impl Actor for Controller {
     }
 }
 
-/// Waits until `target` messages of `imposition` have arrived, logging
-/// progress every few seconds as `<what>: waiting for N more <imposition>s`.
+/// Waits until every node has sent its target count of `imposition`,
+/// logging progress every few seconds as `<what>: waiting for N more <imposition>s`.
 pub async fn wait_for(
     controller: &ActorRef<Msg>,
     imposition: Imposition,
-    target: usize,
+    targets: Targets,
     what: &str,
 ) -> anyhow::Result<()> {
     let (tx, mut rx) = oneshot::channel();
-    controller.send_message(Msg::WaitFor(imposition, target, tx))?;
+    controller.send_message(Msg::WaitFor(imposition, targets.clone(), tx))?;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
     tick.tick().await;
     loop {
         tokio::select! {
             r = &mut rx => return r.map_err(|_| anyhow::anyhow!("the controller stopped")),
             _ = tick.tick() => {
-                let have = ractor::call!(controller, Msg::Count, imposition)?;
-                tracing::info!("{what}: waiting for {} more {imposition}s", target.saturating_sub(have));
+                let missing = ractor::call!(controller, Msg::Missing, imposition, targets.clone())?;
+                tracing::info!("{what}: waiting for {missing} more {imposition}s");
             }
         }
     }

@@ -7,19 +7,20 @@
 //! pirate indices, never on timing or placement, so the same `--seed` gives
 //! the same buddies, gold and (at `-d 0`) the same graph edges.
 
-use crate::controller::{self, Controller};
+use crate::cluster::Cluster;
+use crate::controller::{self, Controller, Targets};
+use crate::placement::pirate_ranges;
 use anyhow::{Context, Result};
+use futures::future::join_all;
 use ractor::Actor;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use spigo_node::pirate::{self, Pirate};
-use spigo_node::{clock, Runtime};
+use spigo_node::clock;
 use spigo_proto::archaius::{default_regions, ip_metadata, zone_ip, Location};
 use spigo_proto::graphjson::GraphDoc;
 use spigo_proto::names::instance_name;
 use spigo_proto::time::GoDuration;
 use spigo_proto::{Address, Gotocol, GraphEvent, Imposition, Intention, Name, NodeRecord};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const ARCH: &str = "fsm";
@@ -40,8 +41,6 @@ pub struct Options {
     pub seeding: Seeding,
     pub duration: Duration,
     pub seed: u64,
-    /// The edda shard to Inform, when a graph is being written.
-    pub edda: Option<Address>,
 }
 
 /// What the run measured, for the summary and the benchmark figures.
@@ -86,7 +85,8 @@ fn pick_buddies(rng: &mut SmallRng, i: u32, n: u32) -> [u32; 2] {
     [first, second]
 }
 
-pub async fn run(rt: &Arc<Runtime>, opts: &Options) -> Result<Report> {
+pub async fn run(cluster: &Cluster, opts: &Options) -> Result<Report> {
+    let rt = &cluster.rt;
     let n = match &opts.seeding {
         Seeding::Random(n) => *n,
         Seeding::Graph(doc) => doc.nodes.len() as u32,
@@ -98,16 +98,43 @@ pub async fn run(rt: &Arc<Runtime>, opts: &Options) -> Result<Report> {
     let fsm = rt.reserve(1)?;
     rt.register(fsm, &controller)?;
     rt.note_name(fsm, ARCH);
+    cluster.watch_losses(controller.clone());
 
+    // Each node gets a contiguous range of pirate numbers.
     let started = Instant::now();
-    let first = rt.reserve(n)?;
-    let pirate_at = |i: u32| Address::new(first.node, first.index + i);
-    spawn_pirates(rt, first, n, opts.seed).await?;
+    let mut ranges = Vec::new();
+    for (node, range) in pirate_ranges(&cluster.workers(), n) {
+        let first = cluster.alloc(node, range.len() as u32)?;
+        if let Some(info) = cluster.node(node) {
+            tracing::info!(
+                "{ARCH}: {} {} hosts pirates {}..{}",
+                info.name,
+                info.addr,
+                range.start,
+                range.end - 1
+            );
+        }
+        ranges.push((range, first));
+    }
+    let spawns = ranges.iter().map(|(range, first)| {
+        cluster.spawn_pirates(first.node, *first, range.len() as u32, opts.seed)
+    });
+    for r in join_all(spawns).await {
+        r.context("cannot spawn pirates")?;
+    }
+    let pirate_at = |i: u32| {
+        let (range, first) = ranges
+            .iter()
+            .find(|(r, _)| r.contains(&i))
+            .expect("every pirate is in a range");
+        Address::new(first.node, first.index + (i - range.start))
+    };
     let spawned_in = started.elapsed();
     tracing::info!("{ARCH}: spawned {n} pirates in {}", GoDuration(spawned_in));
 
-    if let Some(edda) = opts.edda {
+    if let Some(edda) = cluster.edda_shard(0) {
         for i in 0..n {
+            let at = pirate_at(i);
             let metadata = match &opts.seeding {
                 Seeding::Graph(doc) => doc.nodes[i as usize].metadata.clone(),
                 Seeding::Random(_) => {
@@ -115,16 +142,16 @@ pub async fn run(rt: &Arc<Runtime>, opts: &Options) -> Result<Report> {
                 }
             };
             let record = NodeRecord {
-                id: pirate_at(i),
+                id: at,
                 name: names(&opts.seeding, i).1,
                 package: PACKAGE.into(),
-                metadata,
+                metadata: format!("{metadata}{}", cluster.metadata_suffix(at.node)),
                 location: Location::default(),
             };
             let event = Intention::Event(GraphEvent::Node(Box::new(record)));
             rt.send(
                 edda,
-                Gotocol::new(Imposition::Inform, Some(pirate_at(i)), clock::now(), event),
+                Gotocol::new(Imposition::Inform, Some(at), clock::now(), event),
             )?;
         }
     }
@@ -163,7 +190,7 @@ pub async fn run(rt: &Arc<Runtime>, opts: &Options) -> Result<Report> {
             Some(fsm),
             Intention::Text(names(&opts.seeding, i).0.into()),
         )?;
-        if let Some(edda) = opts.edda {
+        if let Some(edda) = cluster.edda_shard(me.node) {
             send(Imposition::Inform, Some(edda), Intention::None)?;
         }
         let buddies = match &opts.seeding {
@@ -202,18 +229,20 @@ pub async fn run(rt: &Arc<Runtime>, opts: &Options) -> Result<Report> {
 
     tracing::info!("{ARCH}: Shutdown");
     let shutdown_started = Instant::now();
+    let mut all = Targets::new();
     for i in 0..n {
-        rt.send(
-            pirate_at(i),
-            Gotocol::new(
-                Imposition::Goodbye,
-                Some(fsm),
-                clock::now(),
-                Intention::None,
-            ),
-        )?;
+        let at = pirate_at(i);
+        *all.entry(at.node).or_default() += 1;
+        // Pirates on a lost node cannot hear it; the controller does not wait for them.
+        let goodbye = Gotocol::new(
+            Imposition::Goodbye,
+            Some(fsm),
+            clock::now(),
+            Intention::None,
+        );
+        let _ = rt.send(at, goodbye);
     }
-    controller::wait_for(&controller, Imposition::Goodbye, n as usize, ARCH).await?;
+    controller::wait_for(&controller, Imposition::Goodbye, all, ARCH).await?;
     let shutdown = shutdown_started.elapsed();
     controller.stop(None);
     tracing::info!("{ARCH}: Exit");
@@ -224,35 +253,6 @@ pub async fn run(rt: &Arc<Runtime>, opts: &Options) -> Result<Report> {
         setup,
         shutdown,
     })
-}
-
-/// Spawns pirates `first .. first + n` in chunks on every worker thread at
-/// once: most of a spawn is the kernel handing out fresh pages, which the
-/// cores can do side by side.
-async fn spawn_pirates(rt: &Arc<Runtime>, first: Address, n: u32, seed: u64) -> Result<()> {
-    const CHUNK: u32 = 4096;
-    let mut chunks = tokio::task::JoinSet::new();
-    for start in (0..n).step_by(CHUNK as usize) {
-        let rt = rt.clone();
-        chunks.spawn(async move {
-            for i in start..(start + CHUNK).min(n) {
-                let me = Address::new(first.node, first.index + i);
-                let args = pirate::Arguments {
-                    rt: rt.clone(),
-                    me,
-                    seed,
-                };
-                rt.spawn_at(me, Pirate, args)
-                    .await
-                    .with_context(|| format!("cannot spawn pirate {i}"))?;
-            }
-            anyhow::Ok(())
-        });
-    }
-    while let Some(done) = chunks.join_next().await {
-        done.context("a spawning task failed")??;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

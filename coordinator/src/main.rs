@@ -7,10 +7,12 @@
 mod architectures;
 mod asgard;
 mod cli;
+mod cluster;
 mod controller;
 mod edda;
 mod fsm;
 mod logging;
+mod placement;
 mod plan;
 mod simulation;
 mod writers;
@@ -23,8 +25,10 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Exit status for a bad flag or input file (clap uses 2 as well).
+/// Exit status for a bad flag, input file or cookie (clap uses 2 as well).
 const EXIT_USAGE: u8 = 2;
+/// Exit status of a run that finished and wrote its graph but lost nodes.
+const EXIT_NODES_LOST: u8 = 3;
 
 fn main() -> ExitCode {
     let args = cli::normalise(std::env::args());
@@ -44,6 +48,9 @@ fn main() -> ExitCode {
         }
     };
     logging::init();
+    if let Some(("node", sub)) = matches.subcommand() {
+        return node(sub);
+    }
     let prepared = cli::Cli::from_arg_matches(&matches)
         .map_err(anyhow::Error::from)
         .and_then(|cli| {
@@ -61,10 +68,50 @@ fn main() -> ExitCode {
         }
     };
     match run(cli, cfg, resolved, outputs, args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(simulation::Ending::Complete) => ExitCode::SUCCESS,
+        Ok(simulation::Ending::NodesLost) => ExitCode::from(EXIT_NODES_LOST),
         Err(e) => {
             eprintln!("spigo: {e:#}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<cli::UsageError>() {
+                Some(_) => ExitCode::from(EXIT_USAGE),
+                None => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+/// `spigo node`: serve until the coordinator says stop or goes away.
+fn node(matches: &clap::ArgMatches) -> ExitCode {
+    let args = match cli::NodeArgs::from_arg_matches(matches) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("spigo node: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let Some(cookie) = args.cookie.filter(|c| !c.is_empty()) else {
+        eprintln!("spigo node: a cookie is required: --cookie or SPIGO_COOKIE");
+        return ExitCode::from(EXIT_USAGE);
+    };
+    let opts = spigo_node::server::NodeOptions {
+        name: args.name.unwrap_or_else(|| format!("node@{}", args.listen)),
+        listen: args.listen,
+        cookie: spigo_node::link::Cookie::new(cookie),
+        exit_with_stdin: args.exit_with_stdin,
+    };
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(spigo_node::server::ServeError::from)
+        .and_then(|rt| rt.block_on(spigo_node::server::serve(opts)));
+    match result {
+        Ok(outcome) => {
+            tracing::info!("spigo node: {outcome:?}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("spigo node: {e}");
+            ExitCode::from(EXIT_USAGE)
         }
     }
 }
@@ -75,7 +122,7 @@ fn run(
     resolved: architectures::Resolved,
     outputs: simulation::Outputs,
     args: Vec<String>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<simulation::Ending> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

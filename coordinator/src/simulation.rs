@@ -3,17 +3,21 @@
 //! summary.
 
 use crate::architectures::{Resolved, Work};
-use crate::cli::Cli;
+use crate::cli::{Cli, UsageError};
+use crate::cluster::{Cluster, Nodes};
 use crate::edda::{self, Edda, Graph, LocalSink};
 use crate::writers::{self, graphjson, graphml, RunInfo};
 use crate::{asgard, fsm};
 use anyhow::{Context, Result};
 use ractor::{Actor, ActorRef};
 use spigo_node::edda::{self as shard, EddaShard};
+use spigo_node::link::Cookie;
+use spigo_node::metrics::{peak_rss, Traffic};
 use spigo_node::{clock, Runtime};
 use spigo_proto::archaius::Config;
+use spigo_proto::cluster::NodeReport;
 use spigo_proto::time::GoDuration;
-use spigo_proto::Timestamp;
+use spigo_proto::{NodeId, Timestamp};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,7 +29,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    async fn start(rt: &Arc<Runtime>, arch: &str, filter: bool) -> Result<Recorder> {
+    async fn start(rt: &Arc<Runtime>, filter: bool) -> Result<Recorder> {
         let (edda, _) = Actor::spawn(None, Edda, Graph::new(filter))
             .await
             .context("cannot start edda")?;
@@ -39,7 +43,6 @@ impl Recorder {
             .await
             .context("cannot start the edda shard")?;
         rt.register(shard_at, &shard)?;
-        tracing::info!("{arch}.edda: starting");
         Ok(Recorder {
             shard,
             shard_at,
@@ -106,17 +109,81 @@ enum Outcome {
     Services(asgard::Report),
 }
 
+/// How a run ended, for the exit status.
+pub enum Ending {
+    Complete,
+    /// The run finished and its graph was written, but nodes were lost.
+    NodesLost,
+}
+
+/// Where the nodes come from, per the flags.
+fn nodes(cli: &Cli) -> Result<(Nodes, Option<Cookie>)> {
+    let cookie = cli
+        .cookie
+        .clone()
+        .filter(|c| !c.is_empty())
+        .map(Cookie::new);
+    match (cli.nodes, &cli.join) {
+        (Some(_), Some(_)) => Err(UsageError::error(
+            "--nodes and --join cannot be used together",
+        )),
+        (Some(0), None) => Err(UsageError::error("--nodes: at least 1 node")),
+        (Some(n), None) => Ok((Nodes::Start(n), None)),
+        (None, Some(list)) => {
+            let addrs: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(String::from)
+                .collect();
+            if addrs.is_empty() {
+                return Err(UsageError::error("--join: no node addresses"));
+            }
+            let not_host_port = |a: &String| {
+                a.rsplit_once(':')
+                    .is_none_or(|(_, p)| p.parse::<u16>().is_err())
+            };
+            if let Some(bad) = addrs.iter().find(|a| not_host_port(a)) {
+                return Err(UsageError::error(format!(
+                    "--join: '{bad}' is not host:port"
+                )));
+            }
+            if cookie.is_none() {
+                return Err(UsageError::error(
+                    "--join needs the cluster's cookie: --cookie or SPIGO_COOKIE",
+                ));
+            }
+            Ok((Nodes::Join(addrs), cookie))
+        }
+        (None, None) => Ok((Nodes::Local, None)),
+    }
+}
+
 pub async fn run(
     cli: Cli,
     cfg: Config,
     resolved: Resolved,
     outputs: Outputs,
     args: Vec<String>,
-) -> Result<()> {
+) -> Result<Ending> {
     let started = clock::now();
     let arch = resolved.arch.clone();
     let seed = cfg.seed.unwrap_or_else(rand::random);
+    // The nodes first: a refused cookie or an unreachable node is reported
+    // before anything else happens.
+    let (nodes, cookie) = nodes(&cli)?;
+    let rt = Runtime::new(0, cli.msglog);
+    let recorder = match outputs.any() {
+        true => Some(Recorder::start(&rt, cfg.filter).await?),
+        false => None,
+    };
+    let shard = recorder.as_ref().map(|r| r.shard_at);
+    let edda = recorder.as_ref().map(|r| r.edda.clone());
+    let cluster = Cluster::connect(rt.clone(), shard, edda, nodes, cookie).await?;
     tracing::info!("{arch}: seed {seed} (repeat with --seed {seed})");
+    if recorder.is_some() {
+        tracing::info!("{arch}.edda: starting");
+    }
     if let Some(path) = &cli.save_config {
         let mut saved = cfg.clone();
         saved.seed = Some(seed);
@@ -125,34 +192,16 @@ pub async fn run(
         tracing::info!("{arch}: configuration saved to {}", path.display());
     }
 
-    let rt = Runtime::new(0, cli.msglog);
-    let recorder = match outputs.any() {
-        true => Some(Recorder::start(&rt, &arch, cfg.filter).await?),
-        false => None,
-    };
-    let edda = recorder.as_ref().map(|r| r.shard_at);
-    let outcome = match resolved.work {
-        Work::Pirates(seeding) => {
-            let opts = fsm::Options {
-                seeding,
-                duration: cfg.duration,
-                seed,
-                edda,
-            };
-            Outcome::Pirates(fsm::run(&rt, &opts).await?)
-        }
-        Work::Services(plan) => {
-            tracing::info!("{arch}: scaling to {}%", cfg.population);
-            let opts = asgard::Options {
-                seed,
-                duration: cfg.duration,
-                chat: cfg.chat()?,
-                eureka_poll: cfg.eureka_poll,
-                edda,
-            };
-            Outcome::Services(asgard::run(&rt, &plan, &cfg, &opts).await?)
+    let outcome = run_work(&cluster, &cfg, resolved.work, seed, &arch).await;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            cluster.stop().await;
+            return Err(e);
         }
     };
+    let reports = cluster.flush().await;
+    let lost = cluster.lost();
 
     let mut graph_size = None;
     if let Some(recorder) = recorder {
@@ -167,13 +216,54 @@ pub async fn run(
         graph_size = Some((graph.vertices.len(), graph.edge_count()));
         tracing::info!("{arch}.edda: closing");
     }
+    cluster.stop().await;
     tracing::info!("spigo: {arch} complete");
-    let (made, forgotten) = rt.edge_counts();
+    let mut traffic = rt.traffic();
+    let (mut made, mut forgotten) = rt.edge_counts();
+    for (_, r) in &reports {
+        traffic.merge_report(&r.traffic);
+        made += r.edges_made;
+        forgotten += r.edges_forgotten;
+    }
     match outcome {
         Outcome::Pirates(r) => print_fsm_summary(&arch, &r, graph_size),
-        Outcome::Services(r) => print_services_summary(&arch, &r, made, forgotten),
+        Outcome::Services(r) => print_services_summary(&arch, &r, &traffic, made, forgotten),
     }
-    Ok(())
+    print_nodes(&cluster, &reports);
+    if lost.is_empty() {
+        Ok(Ending::Complete)
+    } else {
+        Ok(Ending::NodesLost)
+    }
+}
+
+async fn run_work(
+    cluster: &Cluster,
+    cfg: &Config,
+    work: Work,
+    seed: u64,
+    arch: &str,
+) -> Result<Outcome> {
+    Ok(match work {
+        Work::Pirates(seeding) => {
+            let opts = fsm::Options {
+                seeding,
+                duration: cfg.duration,
+                seed,
+            };
+            Outcome::Pirates(fsm::run(cluster, &opts).await?)
+        }
+        Work::Services(plan) => {
+            tracing::info!("{arch}: scaling to {}%", cfg.population);
+            let opts = asgard::Options {
+                seed,
+                duration: cfg.duration,
+                chat: cfg.chat()?,
+                eureka_poll: cfg.eureka_poll,
+            };
+            Outcome::Services(asgard::run(cluster, &plan, cfg, &opts).await?)
+        }
+    })
 }
 
 fn write_graph(
@@ -199,12 +289,29 @@ fn write_graph(
     Ok(())
 }
 
-/// Peak resident memory of this process, where the OS tells it.
-fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {
+    if cluster.is_local() {
+        return;
+    }
+    let lost = cluster.lost();
+    println!("  nodes");
+    for n in &cluster.nodes {
+        match reports.iter().find(|(id, _)| *id == n.id) {
+            Some((_, r)) => println!(
+                "    {:<8} {:<22} peak {:.0} MB, {} messages in, {} out, {} undeliverable",
+                n.name,
+                n.addr,
+                r.peak_rss as f64 / 1e6,
+                r.messages_in,
+                r.messages_out,
+                r.undeliverable
+            ),
+            None if lost.contains(&n.id) => println!("    {:<8} {:<22} LOST", n.name, n.addr),
+            None => println!("    {:<8} {:<22} no report", n.name, n.addr),
+        }
+    }
+    let (cin, cout, _) = cluster.rt.link_counts();
+    println!("    coordinator: {cin} messages in, {cout} out");
 }
 
 /// The end-of-run figures go to stdout, apart from the log.
@@ -223,7 +330,7 @@ fn print_fsm_summary(arch: &str, r: &fsm::Report, graph: Option<(usize, usize)>)
     if let Some((nodes, edges)) = graph {
         println!("  graph            {nodes} nodes, {edges} edges");
     }
-    if let Some(peak) = peak_rss_bytes() {
+    if let Some(peak) = peak_rss() {
         let per = peak as f64 / 1e3 / r.pirates.max(1) as f64;
         println!(
             "  peak memory      {:.0} MB ({per:.1} KB per pirate)",
@@ -232,14 +339,13 @@ fn print_fsm_summary(arch: &str, r: &fsm::Report, graph: Option<(usize, usize)>)
     }
 }
 
-fn print_services_summary(arch: &str, r: &asgard::Report, made: u64, forgotten: u64) {
+fn print_services_summary(arch: &str, r: &asgard::Report, t: &Traffic, made: u64, forgotten: u64) {
     let total: usize = r.per_package.values().sum();
     let packages: Vec<String> = r
         .per_package
         .iter()
         .map(|(p, n)| format!("{p} {n}"))
         .collect();
-    let t = &r.traffic;
     println!("{arch} summary");
     println!("  instances        {total} ({})", packages.join(", "));
     println!("  set-up           {}", GoDuration(r.setup));
@@ -268,7 +374,7 @@ fn print_services_summary(arch: &str, r: &asgard::Report, made: u64, forgotten: 
             GoDuration(t.quantile(1.0))
         );
     }
-    if let Some(peak) = peak_rss_bytes() {
+    if let Some(peak) = peak_rss() {
         println!("  peak memory      {:.0} MB", peak as f64 / 1e6);
     }
 }

@@ -18,6 +18,23 @@ pub trait EventSink: Send + Sync + 'static {
     fn send_batch(&self, batch: Vec<StampedEvent>);
 }
 
+/// A shard on a cluster node sends its batches over the link to the
+/// coordinator (node 0).
+pub struct LinkSink(pub Arc<Runtime>);
+
+impl EventSink for LinkSink {
+    fn send_batch(&self, batch: Vec<StampedEvent>) {
+        let n = batch.len();
+        if self
+            .0
+            .send_frame(0, spigo_proto::cluster::Frame::Events(batch))
+            .is_err()
+        {
+            tracing::warn!("edda shard: the coordinator is gone; {n} graph events lost");
+        }
+    }
+}
+
 /// A batch is sent once it holds this many events...
 pub const BATCH_EVENTS: usize = 4096;
 /// ...or this long after its first event, whichever comes first.

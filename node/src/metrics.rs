@@ -5,6 +5,7 @@
 //! when they leave, so the hot path never takes the node-wide lock.
 
 use hdrhistogram::Histogram;
+use spigo_proto::cluster::TrafficReport;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -48,10 +49,46 @@ impl Traffic {
         let _ = self.latency.add(&other.latency);
     }
 
+    /// The figures as plain data, to send to the coordinator.
+    pub fn report(&self) -> TrafficReport {
+        TrafficReport {
+            requests: self.requests,
+            gets: self.gets,
+            responses: self.responses,
+            hits: self.hits,
+            latency: self
+                .latency
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+        }
+    }
+
+    /// Adds figures another node reported.
+    pub fn merge_report(&mut self, r: &TrafficReport) {
+        self.requests += r.requests;
+        self.gets += r.gets;
+        self.responses += r.responses;
+        self.hits += r.hits;
+        for &(value, count) in &r.latency {
+            let _ = self
+                .latency
+                .record_n(value.clamp(1, self.latency.high()), count);
+        }
+    }
+
     /// Response time at quantile `q` (0..1).
     pub fn quantile(&self, q: f64) -> Duration {
         Duration::from_micros(self.latency.value_at_quantile(q))
     }
+}
+
+/// Peak resident memory of this process, where the OS tells it (Linux).
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 #[cfg(test)]
@@ -70,5 +107,10 @@ mod tests {
         assert_eq!((a.gets, a.responses, a.hits), (3, 2, 1));
         assert!(a.quantile(0.99) >= Duration::from_millis(9));
         assert!(a.quantile(0.1) <= Duration::from_micros(101));
+        let mut c = Traffic::default();
+        c.merge_report(&a.report());
+        assert_eq!((c.gets, c.responses, c.hits), (3, 2, 1));
+        assert_eq!(c.latency.len(), 2);
+        assert_eq!(c.quantile(0.99), a.quantile(0.99));
     }
 }

@@ -6,7 +6,7 @@
 //! one buddy about another or gives a buddy some of its gold, so the graph
 //! grows denser over time. Goodbye makes it answer the FSM and stop.
 
-use crate::{clock, Delivery, Runtime};
+use crate::{clock, Delivery, Runtime, SpawnError};
 use compact_str::CompactString;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use rand::rngs::SmallRng;
@@ -207,6 +207,38 @@ impl Actor for Pirate {
         }
         Ok(())
     }
+}
+
+/// Spawns pirates at `count` consecutive addresses from `first`, in chunks
+/// on every worker thread at once: most of a spawn is the kernel handing
+/// out fresh pages, which the cores can do side by side.
+pub async fn spawn_many(
+    rt: &Arc<Runtime>,
+    first: Address,
+    count: u32,
+    seed: u64,
+) -> Result<(), SpawnError> {
+    const CHUNK: u32 = 4096;
+    let mut chunks = tokio::task::JoinSet::new();
+    for start in (0..count).step_by(CHUNK as usize) {
+        let rt = rt.clone();
+        chunks.spawn(async move {
+            for i in start..(start + CHUNK).min(count) {
+                let me = Address::new(first.node, first.index + i);
+                let args = Arguments {
+                    rt: rt.clone(),
+                    me,
+                    seed,
+                };
+                rt.spawn_at(me, Pirate, args).await?;
+            }
+            Ok::<(), SpawnError>(())
+        });
+    }
+    while let Some(done) = chunks.join_next().await {
+        done.map_err(|e| SpawnError::Task(e.to_string()))??;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,20 +2,22 @@
 //!
 //! Every actor of a process holds an `Arc<Runtime>` and sends through it.
 //! A send to a local address is one table lookup and one mailbox push; the
-//! message is never serialised. Sends to other nodes go through the remote
-//! route installed by the cluster layer.
+//! message is never serialised. A send to another node's address is queued
+//! on the link to that node, whose writer batches it into a frame.
 
+use crate::link::{LinkTx, Outgoing};
 use crate::metrics::Traffic;
 use crate::table::{AddressTable, Mailbox, TableError};
 use crate::timers::{self, TimerEntry};
 use crate::Delivery;
 use compact_str::CompactString;
 use ractor::{Actor, ActorRef, Message};
+use spigo_proto::cluster::{Envelope, Frame};
 use spigo_proto::time::GoDuration;
 use spigo_proto::{Address, Gotocol, NodeId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -35,6 +37,8 @@ pub enum SpawnError {
     Table(#[from] TableError),
     #[error("could not spawn actor: {0}")]
     Spawn(#[from] ractor::SpawnErr),
+    #[error("a spawning task failed: {0}")]
+    Task(String),
 }
 
 pub struct Runtime {
@@ -51,6 +55,11 @@ pub struct Runtime {
     traffic: Mutex<Traffic>,
     edges_made: AtomicU64,
     edges_forgotten: AtomicU64,
+    /// Links to other nodes, by node id.
+    links: RwLock<Vec<Option<LinkTx>>>,
+    messages_in: AtomicU64,
+    messages_out: AtomicU64,
+    refused: AtomicU64,
 }
 
 impl Runtime {
@@ -70,6 +79,10 @@ impl Runtime {
             traffic: Mutex::default(),
             edges_made: AtomicU64::new(0),
             edges_forgotten: AtomicU64::new(0),
+            links: RwLock::default(),
+            messages_in: AtomicU64::new(0),
+            messages_out: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
         });
         tokio::spawn(timers::run(rx, Arc::downgrade(&rt)));
         rt
@@ -91,6 +104,8 @@ impl Runtime {
         actor: &ActorRef<M>,
     ) -> Result<(), TableError> {
         debug_assert_eq!(at.node, self.node);
+        // Addresses on cluster nodes are chosen by the coordinator.
+        self.table.claim(at.index);
         self.table.set(at.index, Mailbox::new(actor))
     }
 
@@ -117,10 +132,24 @@ impl Runtime {
         self.deliver(to, Delivery::Message(msg))
     }
 
-    /// Hands a delivery to a local actor (or, later, routes it to its node).
+    /// Hands a delivery to a local actor, or a message to the link to its
+    /// node (where it is batched with others; timers never leave a node).
     pub fn deliver(&self, to: Address, what: Delivery) -> Result<(), SendError> {
         if to.node != self.node {
-            return Err(SendError::NoRoute(to.node));
+            let Delivery::Message(msg) = what else {
+                return Err(SendError::NoRoute(to.node));
+            };
+            let links = self.links.read().expect("links lock");
+            let sent = links
+                .get(to.node as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|link| link.send(Outgoing::Message(Envelope { to, msg })).is_ok());
+            if !sent {
+                self.undeliverable.fetch_add(1, Ordering::Relaxed);
+                return Err(SendError::NoRoute(to.node));
+            }
+            self.messages_out.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
         }
         let Some(mailbox) = self.table.get(to.index) else {
             self.undeliverable.fetch_add(1, Ordering::Relaxed);
@@ -185,6 +214,69 @@ impl Runtime {
     /// The node's traffic figures so far.
     pub fn traffic(&self) -> Traffic {
         self.traffic.lock().expect("traffic lock").clone()
+    }
+
+    /// Installs the link to node `node`; messages for it go there from now on.
+    pub fn set_link(&self, node: NodeId, link: LinkTx) {
+        let mut links = self.links.write().expect("links lock");
+        if links.len() <= node as usize {
+            links.resize(node as usize + 1, None);
+        }
+        links[node as usize] = Some(link);
+    }
+
+    /// Forgets the link to a node that went away.
+    pub fn remove_link(&self, node: NodeId) {
+        if let Some(slot) = self
+            .links
+            .write()
+            .expect("links lock")
+            .get_mut(node as usize)
+        {
+            *slot = None;
+        }
+    }
+
+    /// Whether a message to `to` could leave this process: it is local or
+    /// its node still has a link.
+    pub fn reachable(&self, to: Address) -> bool {
+        to.node == self.node || self.has_link(to.node)
+    }
+
+    pub fn has_link(&self, node: NodeId) -> bool {
+        self.links
+            .read()
+            .expect("links lock")
+            .get(node as usize)
+            .is_some_and(Option::is_some)
+    }
+
+    /// Queues a whole frame on the link to `node`, behind the messages
+    /// already queued there.
+    pub fn send_frame(&self, node: NodeId, frame: Frame) -> Result<(), SendError> {
+        let links = self.links.read().expect("links lock");
+        match links.get(node as usize).and_then(Option::as_ref) {
+            Some(link) if link.send(Outgoing::Frame(frame)).is_ok() => Ok(()),
+            _ => Err(SendError::NoRoute(node)),
+        }
+    }
+
+    pub fn count_in(&self, n: usize) {
+        self.messages_in.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub fn count_refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Messages received from and sent to other nodes, and messages refused
+    /// because they named another node.
+    pub fn link_counts(&self) -> (u64, u64, u64) {
+        (
+            self.messages_in.load(Ordering::Relaxed),
+            self.messages_out.load(Ordering::Relaxed),
+            self.refused.load(Ordering::Relaxed),
+        )
     }
 
     /// Messages that could not be delivered (receiver unknown or stopped).

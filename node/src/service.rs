@@ -284,7 +284,8 @@ impl Core {
         }
     }
 
-    fn mark_dead(&mut self, addr: Address) {
+    /// Stops picking an instance that cannot be reached.
+    pub fn mark_dead(&mut self, addr: Address) {
         for dep in &mut self.deps {
             for p in dep.adopted.iter_mut().filter(|p| p.addr == addr) {
                 p.alive = false;

@@ -1,13 +1,15 @@
 //! Starting instances from their specs: the one place that maps a package
 //! to the actor that runs it (the dispatch enum of this crate).
 
+use crate::eureka::{self, Eureka};
 use crate::service::{self, Nanoservice};
 use crate::{
     denominator::Denominator, elb::Elb, karyon::Karyon, monolith::Monolith,
     priam_cassandra::PriamCassandra, staash::Staash, store::Store, zuul::Zuul, Runtime, SpawnError,
 };
+use ractor::Actor;
 use spigo_proto::spec::InstanceSpec;
-use spigo_proto::Package;
+use spigo_proto::{Address, Package};
 use std::sync::Arc;
 
 /// Spawns the instance `spec` describes at its reserved address.
@@ -30,4 +32,19 @@ pub async fn spawn_instance(rt: &Arc<Runtime>, spec: InstanceSpec) -> Result<(),
             rt.spawn_at(at, Nanoservice(Store), args).await
         }
     }
+}
+
+/// Spawns a eureka registry at `at` (asgard names and connects it by message).
+pub async fn spawn_registry(rt: &Arc<Runtime>, at: Address) -> Result<(), SpawnError> {
+    let (actor, _) = Actor::spawn(
+        None,
+        Eureka,
+        eureka::Arguments {
+            rt: rt.clone(),
+            me: at,
+        },
+    )
+    .await?;
+    rt.register(at, &actor)?;
+    Ok(())
 }

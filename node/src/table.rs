@@ -100,6 +100,13 @@ impl AddressTable {
         self.len() == 0
     }
 
+    /// Marks `index` (chosen by the coordinator for this node) as taken, so
+    /// later reservations come after it.
+    pub fn claim(&self, index: u32) {
+        self.next
+            .fetch_max(index.saturating_add(1), Ordering::Relaxed);
+    }
+
     /// Fills a reserved slot; each slot can be filled once.
     pub fn set(&self, index: u32, mailbox: Mailbox) -> Result<(), TableError> {
         if index >= self.len() {

@@ -11,6 +11,7 @@
 pub mod address;
 pub mod arch;
 pub mod archaius;
+pub mod cluster;
 pub mod gotocol;
 pub mod graph;
 pub mod graphjson;

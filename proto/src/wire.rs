@@ -6,28 +6,13 @@
 //! version byte and is bounded in size, so a peer speaking another version or
 //! sending garbage is refused with an error instead of being misread.
 
-use crate::{Address, Gotocol, StampedEvent};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Bumped whenever a frame's layout changes.
 pub const WIRE_VERSION: u8 = 1;
 /// Largest frame a node accepts (4 MiB); batches are flushed well below this.
 pub const MAX_FRAME_BYTES: usize = 4 << 20;
-
-/// A message on its way to an actor on another node.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Envelope {
-    pub to: Address,
-    pub msg: Gotocol,
-}
-
-/// One network frame: many messages or graph events batched together.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Frame {
-    Messages(Vec<Envelope>),
-    Events(Vec<StampedEvent>),
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
@@ -80,7 +65,11 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Exit, GraphEvent, Imposition, Intention, NodeRecord, Timestamp, TraceContext};
+    use crate::cluster::{Envelope, Frame};
+    use crate::{
+        Address, Exit, Gotocol, GraphEvent, Imposition, Intention, NodeRecord, Timestamp,
+        TraceContext,
+    };
     use std::time::Duration;
 
     fn sample_messages() -> Vec<Gotocol> {

@@ -5,6 +5,7 @@
 
 mod architectures;
 mod bad_input;
+mod cluster;
 mod fsm;
 
 use serde_json::Value;

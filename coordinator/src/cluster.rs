@@ -1,0 +1,528 @@
+//! The coordinator's view of the processes a simulation runs in.
+//!
+//! Without `--nodes` or `--join` the cluster is this process alone (node 0)
+//! and every spawn is local. Otherwise the coordinator starts node
+//! processes itself (`--nodes N`, on free loopback ports, with a random
+//! cookie) or dials running ones (`--join`), tells each its node id and its
+//! peers, and from then on places actors on nodes by asking them to spawn
+//! at addresses it chooses. It heartbeats every node; a node whose link
+//! closes or that stops answering is lost: its instances are recorded as
+//! done with exit `node-lost`, whoever waits on them stops waiting, and the
+//! run goes on without it.
+
+use crate::cli::UsageError;
+use crate::controller;
+use crate::edda;
+use anyhow::{anyhow, bail, Context, Result};
+use futures::future::join_all;
+use ractor::ActorRef;
+use spigo_node::gateway::{self, Control};
+use spigo_node::link::{self, Cookie, LinkError};
+use spigo_node::{clock, Runtime};
+use spigo_proto::cluster::{
+    Frame, JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX, FIRST_FREE_INDEX,
+};
+use spigo_proto::spec::InstanceSpec;
+use spigo_proto::{Address, Exit, GraphEvent, NodeId, StampedEvent};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::oneshot;
+
+/// How often the coordinator pings each node...
+const HEARTBEAT: Duration = Duration::from_secs(1);
+/// ...and how long a node may stay silent before it counts as lost.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a node gets to start and say where it listens.
+const NODE_START_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct Node {
+    pub id: NodeId,
+    pub name: String,
+    pub addr: String,
+    next_index: AtomicU32,
+}
+
+/// Where to find the nodes.
+pub enum Nodes {
+    /// This process only.
+    Local,
+    /// Start this many node processes on loopback.
+    Start(u16),
+    /// Use nodes already running at these addresses.
+    Join(Vec<String>),
+}
+
+/// State shared with the control loop.
+#[derive(Default)]
+struct Shared {
+    waiting: Mutex<HashMap<u64, (NodeId, oneshot::Sender<Reply>)>>,
+    lost: Mutex<BTreeSet<NodeId>>,
+    last_seen: Mutex<HashMap<NodeId, Instant>>,
+    /// Addresses placed on each node, for `node-lost` records.
+    placed: Mutex<HashMap<NodeId, Vec<Address>>>,
+    /// Who hears of a lost node.
+    controllers: Mutex<Vec<ActorRef<controller::Msg>>>,
+    edda: Mutex<Option<ActorRef<edda::Msg>>>,
+    node_names: Mutex<HashMap<NodeId, (String, String)>>,
+    /// Set once the nodes are told to stop: links closing then are expected.
+    stopping: std::sync::atomic::AtomicBool,
+}
+
+pub struct Cluster {
+    pub rt: Arc<Runtime>,
+    pub nodes: Vec<Node>,
+    shared: Arc<Shared>,
+    next_request: AtomicU64,
+    children: Mutex<Vec<tokio::process::Child>>,
+    /// The coordinator's own edda shard, when a graph is being written.
+    local_shard: Option<Address>,
+}
+
+impl Cluster {
+    /// A cluster of this process alone.
+    pub fn local(rt: Arc<Runtime>, local_shard: Option<Address>) -> Cluster {
+        Cluster {
+            rt,
+            nodes: Vec::new(),
+            shared: Arc::default(),
+            next_request: AtomicU64::new(1),
+            children: Mutex::default(),
+            local_shard,
+        }
+    }
+
+    /// Starts or dials the nodes and joins them into one simulation.
+    pub async fn connect(
+        rt: Arc<Runtime>,
+        local_shard: Option<Address>,
+        edda: Option<ActorRef<edda::Msg>>,
+        nodes: Nodes,
+        cookie: Option<Cookie>,
+    ) -> Result<Cluster> {
+        let mut cluster = Cluster::local(rt, local_shard);
+        *cluster.shared.edda.lock().unwrap() = edda;
+        let (addrs, cookie) = match nodes {
+            Nodes::Local => return Ok(cluster),
+            Nodes::Start(n) => {
+                let cookie = Cookie::new(format!("{:032x}", rand::random::<u128>()));
+                let addrs = cluster.start_children(n, &cookie).await?;
+                (addrs, cookie)
+            }
+            Nodes::Join(addrs) => (
+                addrs,
+                cookie.ok_or_else(|| {
+                    UsageError::error("--join needs the cluster's cookie: --cookie or SPIGO_COOKIE")
+                })?,
+            ),
+        };
+        let (control_tx, control_rx) = tokio::sync::mpsc::unbounded_channel();
+        let gw = gateway::start(&cluster.rt, control_tx)
+            .await
+            .context("cannot start the coordinator's gateway")?;
+        for (i, addr) in addrs.iter().enumerate() {
+            let id = i as NodeId + 1;
+            let conn = link::dial(addr, &cookie, Role::Coordinator, "coordinator")
+                .await
+                .map_err(|e| match e {
+                    LinkError::Refused(reason) => {
+                        UsageError::error(format!("node {addr} refused this coordinator: {reason}"))
+                    }
+                    other => UsageError::error(format!("cannot reach node {addr}: {other}")),
+                })?;
+            let name = conn.peer_name.clone();
+            let (tx, _) = conn.start(id, gw.clone());
+            cluster.rt.set_link(id, tx);
+            cluster
+                .shared
+                .node_names
+                .lock()
+                .unwrap()
+                .insert(id, (name.clone(), addr.clone()));
+            cluster
+                .shared
+                .last_seen
+                .lock()
+                .unwrap()
+                .insert(id, Instant::now());
+            cluster.nodes.push(Node {
+                id,
+                name,
+                addr: addr.clone(),
+                next_index: AtomicU32::new(FIRST_FREE_INDEX),
+            });
+        }
+        tokio::spawn(control_loop(control_rx, cluster.shared.clone()));
+        tokio::spawn(heartbeat(cluster.rt.clone(), cluster.shared.clone()));
+        let peers: Vec<(NodeId, String)> = cluster
+            .nodes
+            .iter()
+            .map(|n| (n.id, n.addr.clone()))
+            .collect();
+        let joins = cluster.nodes.iter().map(|n| {
+            let order = JoinOrder {
+                node: n.id,
+                msglog: cluster.rt.logs_messages(),
+                peers: peers.clone(),
+            };
+            cluster.request(n.id, Request::Join(order))
+        });
+        for (reply, node) in join_all(joins).await.into_iter().zip(&cluster.nodes) {
+            match reply? {
+                Reply::Joined { pid } => {
+                    tracing::info!(
+                        "{} ({}, pid {pid}) joined as node {}",
+                        node.name,
+                        node.addr,
+                        node.id
+                    )
+                }
+                other => bail!("{} could not join: {}", node.name, describe(&other)),
+            }
+        }
+        Ok(cluster)
+    }
+
+    async fn start_children(&self, n: u16, cookie: &Cookie) -> Result<Vec<String>> {
+        let exe = std::env::current_exe().context("cannot find the spigo binary to start nodes")?;
+        let mut addrs = Vec::new();
+        for i in 1..=n {
+            let name = format!("node{i}");
+            let mut child = tokio::process::Command::new(&exe)
+                .args([
+                    "node",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--name",
+                    &name,
+                    "--exit-with-stdin",
+                ])
+                .env("SPIGO_COOKIE", cookie.secret())
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .with_context(|| format!("cannot start {name}"))?;
+            let stdout = child.stdout.take().expect("piped");
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            let line = tokio::time::timeout(NODE_START_TIMEOUT, lines.next_line())
+                .await
+                .map_err(|_| anyhow!("{name} did not start within {NODE_START_TIMEOUT:?}"))??
+                .with_context(|| format!("{name} exited before listening"))?;
+            let addr = line
+                .rsplit(' ')
+                .next()
+                .filter(|a| a.contains(':'))
+                .with_context(|| format!("{name} said '{line}' instead of where it listens"))?
+                .to_string();
+            self.children.lock().unwrap().push(child);
+            addrs.push(addr);
+        }
+        Ok(addrs)
+    }
+
+    pub fn is_local(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The nodes that host simulated actors: the remote ones, or node 0.
+    pub fn workers(&self) -> Vec<NodeId> {
+        match self.nodes.is_empty() {
+            true => vec![0],
+            false => self.nodes.iter().map(|n| n.id).collect(),
+        }
+    }
+
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// `n` consecutive fresh addresses on node `node`.
+    pub fn alloc(&self, node: NodeId, n: u32) -> Result<Address> {
+        match self.node(node) {
+            None => Ok(self.rt.reserve(n)?),
+            Some(remote) => Ok(Address::new(
+                node,
+                remote.next_index.fetch_add(n, Ordering::Relaxed),
+            )),
+        }
+    }
+
+    /// The edda shard instances on `node` report to, when recording.
+    pub fn edda_shard(&self, node: NodeId) -> Option<Address> {
+        let shard = self.local_shard?;
+        Some(match node {
+            0 => shard,
+            n => Address::new(n, EDDA_SHARD_INDEX),
+        })
+    }
+
+    /// How graph metadata names the node an instance runs on ("" alone).
+    pub fn metadata_suffix(&self, node: NodeId) -> String {
+        match self.node(node) {
+            Some(n) => format!(",node/{}", n.name),
+            None => String::new(),
+        }
+    }
+
+    fn placed(&self, node: NodeId, addrs: impl IntoIterator<Item = Address>) {
+        if node != 0 {
+            self.shared
+                .placed
+                .lock()
+                .unwrap()
+                .entry(node)
+                .or_default()
+                .extend(addrs);
+        }
+    }
+
+    pub fn watch_losses(&self, controller: ActorRef<controller::Msg>) {
+        for &lost in self.shared.lost.lock().unwrap().iter() {
+            let _ = controller.send_message(controller::Msg::NodeLost(lost));
+        }
+        self.shared.controllers.lock().unwrap().push(controller);
+    }
+
+    pub fn lost(&self) -> BTreeSet<NodeId> {
+        self.shared.lost.lock().unwrap().clone()
+    }
+
+    /// Sends a request to a node and waits for its reply.
+    pub async fn request(&self, node: NodeId, body: Request) -> Result<Reply> {
+        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.shared.waiting.lock().unwrap().insert(id, (node, tx));
+        if self.shared.lost.lock().unwrap().contains(&node)
+            || self
+                .rt
+                .send_frame(node, Frame::Request { id, body })
+                .is_err()
+        {
+            self.shared.waiting.lock().unwrap().remove(&id);
+            bail!("node {node} is lost");
+        }
+        rx.await
+            .map_err(|_| anyhow!("node {node} was lost before it answered"))
+    }
+
+    async fn expect_done(&self, node: NodeId, body: Request, what: &str) -> Result<()> {
+        match self.request(node, body).await? {
+            Reply::Done => Ok(()),
+            other => bail!("{what}: {}", describe(&other)),
+        }
+    }
+
+    pub async fn spawn_pirates(
+        &self,
+        node: NodeId,
+        first: Address,
+        count: u32,
+        seed: u64,
+    ) -> Result<()> {
+        self.placed(
+            node,
+            (0..count).map(|i| Address::new(node, first.index + i)),
+        );
+        if node == 0 {
+            return Ok(spigo_node::pirate::spawn_many(&self.rt, first, count, seed).await?);
+        }
+        self.expect_done(
+            node,
+            Request::SpawnPirates { first, count, seed },
+            "spawning pirates",
+        )
+        .await
+    }
+
+    pub async fn spawn_instances(&self, node: NodeId, specs: Vec<InstanceSpec>) -> Result<()> {
+        self.placed(node, specs.iter().map(|s| s.record.id));
+        if node == 0 {
+            for spec in specs {
+                let name = spec.record.name.clone();
+                spigo_node::spawn::spawn_instance(&self.rt, spec)
+                    .await
+                    .with_context(|| format!("cannot start {name}"))?;
+            }
+            return Ok(());
+        }
+        self.expect_done(node, Request::SpawnInstances(specs), "spawning instances")
+            .await
+    }
+
+    pub async fn spawn_registries(&self, node: NodeId, addrs: Vec<Address>) -> Result<()> {
+        if node == 0 {
+            for at in addrs {
+                spigo_node::spawn::spawn_registry(&self.rt, at).await?;
+            }
+            return Ok(());
+        }
+        self.expect_done(node, Request::SpawnRegistries(addrs), "spawning eureka")
+            .await
+    }
+
+    /// Asks every live node to send its remaining graph events and report.
+    pub async fn flush(&self) -> Vec<(NodeId, NodeReport)> {
+        let live: Vec<NodeId> = self
+            .nodes
+            .iter()
+            .map(|n| n.id)
+            .filter(|id| !self.lost().contains(id))
+            .collect();
+        let replies = join_all(live.iter().map(|&n| self.request(n, Request::Flush))).await;
+        live.into_iter()
+            .zip(replies)
+            .filter_map(|(n, r)| match r {
+                Ok(Reply::Flushed(report)) => Some((n, report)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Tells every live node to stop and waits for the processes this
+    /// coordinator started.
+    pub async fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        let live: Vec<NodeId> = self
+            .nodes
+            .iter()
+            .map(|n| n.id)
+            .filter(|id| !self.lost().contains(id))
+            .collect();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            join_all(live.iter().map(|&n| self.request(n, Request::Stop))),
+        )
+        .await;
+        let children = std::mem::take(&mut *self.children.lock().unwrap());
+        for mut child in children {
+            if tokio::time::timeout(Duration::from_secs(5), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        }
+    }
+}
+
+fn describe(reply: &Reply) -> String {
+    match reply {
+        Reply::Failed(why) => why.clone(),
+        other => format!("unexpected reply {other:?}"),
+    }
+}
+
+/// Handles what the gateway passes on: replies, graph events, heartbeats,
+/// lost links.
+async fn control_loop(mut rx: tokio::sync::mpsc::UnboundedReceiver<Control>, shared: Arc<Shared>) {
+    while let Some(c) = rx.recv().await {
+        match c {
+            Control::Frame {
+                frame: Frame::Reply { id, body },
+                ..
+            } => {
+                if let Some((_, tx)) = shared.waiting.lock().unwrap().remove(&id) {
+                    let _ = tx.send(body);
+                }
+            }
+            Control::Frame {
+                frame: Frame::Events(batch),
+                ..
+            } => {
+                if let Some(edda) = shared.edda.lock().unwrap().as_ref() {
+                    let _ = edda.send_message(edda::Msg::Batch(batch));
+                }
+            }
+            Control::Frame {
+                from,
+                frame: Frame::Pong(_),
+            } => {
+                shared
+                    .last_seen
+                    .lock()
+                    .unwrap()
+                    .insert(from, Instant::now());
+            }
+            Control::Frame { from, .. } => {
+                tracing::debug!("coordinator: ignoring a frame from node {from}")
+            }
+            Control::Lost(node) => node_lost(&shared, node, "its link closed"),
+        }
+    }
+}
+
+/// Pings every node; one silent for too long is lost.
+async fn heartbeat(rt: Arc<Runtime>, shared: Arc<Shared>) {
+    let mut n = 0u64;
+    loop {
+        tokio::time::sleep(HEARTBEAT).await;
+        n += 1;
+        let seen: Vec<(NodeId, Instant)> = shared
+            .last_seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        for (node, last) in seen {
+            if shared.lost.lock().unwrap().contains(&node) {
+                continue;
+            }
+            if last.elapsed() > HEARTBEAT_TIMEOUT {
+                rt.remove_link(node);
+                node_lost(&shared, node, "it stopped answering heartbeats");
+            } else {
+                let _ = rt.send_frame(node, Frame::Ping(n));
+            }
+        }
+    }
+}
+
+fn node_lost(shared: &Shared, node: NodeId, why: &str) {
+    if shared.stopping.load(Ordering::SeqCst) || !shared.lost.lock().unwrap().insert(node) {
+        return;
+    }
+    let (name, addr) = shared
+        .node_names
+        .lock()
+        .unwrap()
+        .get(&node)
+        .cloned()
+        .unwrap_or_default();
+    let placed = shared
+        .placed
+        .lock()
+        .unwrap()
+        .remove(&node)
+        .unwrap_or_default();
+    tracing::error!(
+        "{name} ({addr}) lost: {why}; {} actors went with it",
+        placed.len()
+    );
+    // Whoever waited for an answer from it will not get one.
+    shared
+        .waiting
+        .lock()
+        .unwrap()
+        .retain(|_, (n, _)| *n != node);
+    if let Some(edda) = shared.edda.lock().unwrap().as_ref() {
+        let now = clock::now();
+        let done: Vec<StampedEvent> = placed
+            .into_iter()
+            .map(|id| StampedEvent {
+                time: now,
+                event: GraphEvent::Done {
+                    id,
+                    exit: Exit::NodeLost,
+                },
+            })
+            .collect();
+        let _ = edda.send_message(edda::Msg::Batch(done));
+    }
+    for c in shared.controllers.lock().unwrap().iter() {
+        let _ = c.send_message(controller::Msg::NodeLost(node));
+    }
+}

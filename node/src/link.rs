@@ -1,0 +1,457 @@
+//! Links: authenticated TCP connections between spigo processes.
+//!
+//! Each frame on a link is a four-byte big-endian length and a
+//! [`wire`](spigo_proto::wire)-encoded [`Frame`]. A link opens with a
+//! handshake in which each end proves it knows the shared cookie by
+//! answering the other's random challenge with an HMAC-SHA256, so the
+//! cookie itself never crosses the network and a wrong one is refused with
+//! a reason. After that a writer task drains the link's queue, packing
+//! consecutive messages into one Messages frame (up to
+//! [`MAX_BATCH`]) and flushing the socket whenever the queue runs dry, and
+//! a reader task decodes frames and hands them to the node's gateway.
+
+use crate::gateway;
+use hmac::{Hmac, Mac};
+use ractor::ActorRef;
+use sha2::Sha256;
+use spigo_proto::cluster::{Envelope, Frame, Role, MAX_BATCH};
+use spigo_proto::wire::{self, WireError, MAX_FRAME_BYTES};
+use spigo_proto::NodeId;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// A handshake must finish within this long.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("bad frame: {0}")]
+    Wire(#[from] WireError),
+    #[error("frame of {0} bytes announced, the limit is {MAX_FRAME_BYTES}")]
+    Oversize(usize),
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("handshake failed: {0}")]
+    Handshake(String),
+    #[error("handshake timed out")]
+    Timeout,
+}
+
+/// The shared secret of a cluster.
+#[derive(Clone)]
+pub struct Cookie(String);
+
+impl Cookie {
+    pub fn new(secret: impl Into<String>) -> Cookie {
+        Cookie(secret.into())
+    }
+
+    fn mac(&self, nonce: &[u8; 32], side: &[u8]) -> Hmac<Sha256> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(self.0.as_bytes()).expect("HMAC takes any key length");
+        mac.update(nonce);
+        mac.update(side);
+        mac
+    }
+
+    fn prove(&self, nonce: &[u8; 32], side: &[u8]) -> Vec<u8> {
+        self.mac(nonce, side).finalize().into_bytes().to_vec()
+    }
+
+    fn check(&self, nonce: &[u8; 32], side: &[u8], proof: &[u8]) -> bool {
+        self.mac(nonce, side).verify_slice(proof).is_ok()
+    }
+
+    /// The secret itself, for handing to a child process's environment.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
+    /// At most the first three characters (none of a short cookie), for
+    /// logs: the cookie is never printed whole.
+    pub fn hint(&self) -> String {
+        let n = self.0.chars().count();
+        let shown: String = if n >= 12 {
+            self.0.chars().take(3).collect()
+        } else {
+            String::new()
+        };
+        format!("{shown}... ({n} characters)")
+    }
+}
+
+impl std::fmt::Debug for Cookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cookie({})", self.hint())
+    }
+}
+
+fn nonce() -> [u8; 32] {
+    rand::random()
+}
+
+pub async fn read_frame(r: &mut (impl AsyncReadExt + Unpin)) -> Result<Frame, LinkError> {
+    let len = r.read_u32().await? as usize;
+    if len > MAX_FRAME_BYTES {
+        return Err(LinkError::Oversize(len));
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).await?;
+    Ok(wire::decode(&body)?)
+}
+
+pub async fn write_frame(
+    w: &mut (impl AsyncWriteExt + Unpin),
+    frame: &Frame,
+) -> Result<(), LinkError> {
+    let body = wire::encode(frame)?;
+    w.write_u32(body.len() as u32).await?;
+    w.write_all(&body).await?;
+    Ok(())
+}
+
+/// An authenticated connection, ready to be started.
+pub struct Connected {
+    pub peer_name: String,
+    reader: BufReader<OwnedReadHalf>,
+    writer: BufWriter<OwnedWriteHalf>,
+}
+
+/// Connects to `addr` and proves who this end is.
+pub async fn dial(
+    addr: &str,
+    cookie: &Cookie,
+    role: Role,
+    name: &str,
+) -> Result<Connected, LinkError> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        dial_handshake(stream, cookie, role, name),
+    )
+    .await
+    .map_err(|_| LinkError::Timeout)?
+}
+
+async fn dial_handshake(
+    stream: TcpStream,
+    cookie: &Cookie,
+    role: Role,
+    name: &str,
+) -> Result<Connected, LinkError> {
+    let (r, w) = stream.into_split();
+    let (mut reader, mut writer) = (BufReader::new(r), BufWriter::new(w));
+    write_frame(
+        &mut writer,
+        &Frame::Hello {
+            role,
+            name: name.into(),
+        },
+    )
+    .await?;
+    writer.flush().await?;
+    let their_nonce = match read_frame(&mut reader).await? {
+        Frame::Challenge { nonce } => nonce,
+        Frame::Refused { reason } => return Err(LinkError::Refused(reason)),
+        other => {
+            return Err(LinkError::Handshake(format!(
+                "expected a challenge, got {}",
+                kind(&other)
+            )))
+        }
+    };
+    let mine = nonce();
+    let proof = Frame::Proof {
+        mac: cookie.prove(&their_nonce, b"dialer"),
+        nonce: mine,
+    };
+    write_frame(&mut writer, &proof).await?;
+    writer.flush().await?;
+    match read_frame(&mut reader).await? {
+        Frame::Welcome { mac, name } if cookie.check(&mine, b"listener", &mac) => Ok(Connected {
+            peer_name: name,
+            reader,
+            writer,
+        }),
+        Frame::Welcome { .. } => Err(LinkError::Handshake(
+            "the listener does not know the cookie".into(),
+        )),
+        Frame::Refused { reason } => Err(LinkError::Refused(reason)),
+        other => Err(LinkError::Handshake(format!(
+            "expected a welcome, got {}",
+            kind(&other)
+        ))),
+    }
+}
+
+/// Checks an incoming connection's cookie; `admit` may still refuse the
+/// role (a node already taken by another coordinator, say).
+pub async fn accept(
+    stream: TcpStream,
+    cookie: &Cookie,
+    name: &str,
+    admit: impl FnOnce(Role) -> Result<(), String>,
+) -> Result<(Connected, Role), LinkError> {
+    stream.set_nodelay(true)?;
+    tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        accept_handshake(stream, cookie, name, admit),
+    )
+    .await
+    .map_err(|_| LinkError::Timeout)?
+}
+
+async fn accept_handshake(
+    stream: TcpStream,
+    cookie: &Cookie,
+    name: &str,
+    admit: impl FnOnce(Role) -> Result<(), String>,
+) -> Result<(Connected, Role), LinkError> {
+    let (r, w) = stream.into_split();
+    let (mut reader, mut writer) = (BufReader::new(r), BufWriter::new(w));
+    let (role, peer_name) = match read_frame(&mut reader).await? {
+        Frame::Hello { role, name } => (role, name),
+        other => {
+            return Err(LinkError::Handshake(format!(
+                "expected hello, got {}",
+                kind(&other)
+            )))
+        }
+    };
+    let mine = nonce();
+    write_frame(&mut writer, &Frame::Challenge { nonce: mine }).await?;
+    writer.flush().await?;
+    let (mac, their_nonce) = match read_frame(&mut reader).await? {
+        Frame::Proof { mac, nonce } => (mac, nonce),
+        other => {
+            return Err(LinkError::Handshake(format!(
+                "expected a proof, got {}",
+                kind(&other)
+            )))
+        }
+    };
+    let refusal = if !cookie.check(&mine, b"dialer", &mac) {
+        Some("wrong cookie".to_string())
+    } else {
+        admit(role).err()
+    };
+    if let Some(reason) = refusal {
+        write_frame(
+            &mut writer,
+            &Frame::Refused {
+                reason: reason.clone(),
+            },
+        )
+        .await?;
+        writer.flush().await?;
+        return Err(LinkError::Refused(format!("{reason} (from {peer_name})")));
+    }
+    let welcome = Frame::Welcome {
+        mac: cookie.prove(&their_nonce, b"listener"),
+        name: name.into(),
+    };
+    write_frame(&mut writer, &welcome).await?;
+    writer.flush().await?;
+    Ok((
+        Connected {
+            peer_name,
+            reader,
+            writer,
+        },
+        role,
+    ))
+}
+
+fn kind(frame: &Frame) -> &'static str {
+    match frame {
+        Frame::Hello { .. } => "hello",
+        Frame::Challenge { .. } => "challenge",
+        Frame::Proof { .. } => "proof",
+        Frame::Welcome { .. } => "welcome",
+        Frame::Refused { .. } => "refusal",
+        Frame::Messages(_) => "messages",
+        Frame::Events(_) => "events",
+        Frame::Request { .. } => "request",
+        Frame::Reply { .. } => "reply",
+        Frame::Ping(_) | Frame::Pong(_) => "heartbeat",
+    }
+}
+
+/// What a link's writer sends: messages (batched) or whole frames.
+pub enum Outgoing {
+    Message(Envelope),
+    Frame(Frame),
+}
+
+pub type LinkTx = mpsc::UnboundedSender<Outgoing>;
+
+impl Connected {
+    /// Reads one frame before the link is started (the coordinator's Join).
+    pub async fn read(&mut self) -> Result<Frame, LinkError> {
+        read_frame(&mut self.reader).await
+    }
+
+    /// Starts the writer and reader tasks. Frames read go to `gateway`
+    /// tagged with `peer`; when the connection ends the gateway hears so.
+    /// The writer ends, after sending what is queued, once every sender of
+    /// the returned queue is dropped.
+    pub fn start(
+        self,
+        peer: NodeId,
+        gateway: ActorRef<gateway::Msg>,
+    ) -> (LinkTx, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(run_writer(self.writer, rx));
+        tokio::spawn(run_reader(self.reader, peer, gateway));
+        (tx, writer)
+    }
+}
+
+async fn run_writer(mut w: BufWriter<OwnedWriteHalf>, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
+    let mut batch: Vec<Envelope> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            match item {
+                Outgoing::Message(env) => {
+                    batch.push(env);
+                    if batch.len() >= MAX_BATCH && send_batch(&mut w, &mut batch).await.is_err() {
+                        return;
+                    }
+                }
+                Outgoing::Frame(frame) => {
+                    // Keep order: queued messages go out before the frame.
+                    if send_batch(&mut w, &mut batch).await.is_err()
+                        || write_frame(&mut w, &frame).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        if send_batch(&mut w, &mut batch).await.is_err() || w.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = w.shutdown().await;
+}
+
+async fn send_batch(
+    w: &mut BufWriter<OwnedWriteHalf>,
+    batch: &mut Vec<Envelope>,
+) -> Result<(), LinkError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let frame = Frame::Messages(std::mem::replace(batch, Vec::with_capacity(MAX_BATCH)));
+    write_frame(w, &frame).await
+}
+
+async fn run_reader(
+    mut r: BufReader<OwnedReadHalf>,
+    peer: NodeId,
+    gateway: ActorRef<gateway::Msg>,
+) {
+    loop {
+        match read_frame(&mut r).await {
+            Ok(frame) => {
+                if gateway
+                    .send_message(gateway::Msg::Frame { from: peer, frame })
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) => {
+                let clean = matches!(&e, LinkError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof);
+                if !clean {
+                    tracing::warn!("link to node {peer}: {e}");
+                }
+                let _ = gateway.send_message(gateway::Msg::Lost(peer));
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    async fn pair(
+        dial_cookie: &str,
+        accept_cookie: &str,
+    ) -> (
+        Result<Connected, LinkError>,
+        Result<(Connected, Role), LinkError>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let acc = Cookie::new(accept_cookie);
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            accept(stream, &acc, "node1", |_| Ok(())).await
+        });
+        let dialed = dial(
+            &addr,
+            &Cookie::new(dial_cookie),
+            Role::Coordinator,
+            "coordinator",
+        )
+        .await;
+        (dialed, server.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_same_cookie_is_welcome() {
+        let (dialed, accepted) = pair("s3cret", "s3cret").await;
+        assert_eq!(dialed.unwrap().peer_name, "node1");
+        let (conn, role) = accepted.unwrap();
+        assert_eq!(
+            (conn.peer_name.as_str(), role),
+            ("coordinator", Role::Coordinator)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wrong_cookie_is_refused_on_both_ends() {
+        let (dialed, accepted) = pair("guess", "s3cret").await;
+        assert!(matches!(dialed, Err(LinkError::Refused(r)) if r == "wrong cookie"));
+        assert!(matches!(accepted, Err(LinkError::Refused(_))));
+    }
+
+    #[tokio::test]
+    async fn oversize_and_garbage_frames_are_errors() {
+        let mut huge: &[u8] = &[0xff, 0xff, 0xff, 0xff];
+        assert!(matches!(
+            read_frame(&mut huge).await,
+            Err(LinkError::Oversize(_))
+        ));
+        let mut junk: &[u8] = &[0, 0, 0, 3, 1, 200, 200];
+        assert!(matches!(
+            read_frame(&mut junk).await,
+            Err(LinkError::Wire(_))
+        ));
+        let mut short: &[u8] = &[0, 0, 0, 9, 1];
+        assert!(matches!(
+            read_frame(&mut short).await,
+            Err(LinkError::Io(_))
+        ));
+    }
+
+    #[test]
+    fn cookies_are_never_shown_whole() {
+        let c = Cookie::new("correct horse battery");
+        assert_eq!(c.hint(), "cor... (21 characters)");
+        assert!(!format!("{c:?}").contains("horse"));
+        assert_eq!(Cookie::new("abc").hint(), "... (3 characters)");
+    }
+}

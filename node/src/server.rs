@@ -1,0 +1,351 @@
+//! `spigo node`: a process that hosts part of a simulation for a coordinator.
+//!
+//! It listens, checks the cookie of whoever connects, and waits for a
+//! coordinator's Join, which gives it its node id. It then links to the
+//! other nodes (dialling those with a higher id), spawns what the
+//! coordinator places on it, passes its graph events to the coordinator,
+//! and reports its figures on Flush. It exits when told to stop or when the
+//! coordinator goes away, so no node outlives its simulation.
+
+use crate::edda::{self as shard, EddaShard, LinkSink};
+use crate::gateway::{self, Control};
+use crate::link::{self, Connected, Cookie, LinkError};
+use crate::metrics::peak_rss;
+use crate::spawn::{spawn_instance, spawn_registry};
+use crate::{pirate, Runtime};
+use ractor::{Actor, ActorRef};
+use spigo_proto::cluster::{Frame, JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX};
+use spigo_proto::{Address, NodeId};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+pub struct NodeOptions {
+    pub listen: String,
+    pub cookie: Cookie,
+    pub name: String,
+    /// Exit when standard input closes (set for nodes a coordinator started
+    /// itself, so they go when it goes, however it ends).
+    pub exit_with_stdin: bool,
+}
+
+/// Why a node process ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Stopped,
+    CoordinatorGone,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("--listen {0}: {1}")]
+    Bind(String, std::io::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+enum Event {
+    Accepted(Connected, Role),
+    Control(Control),
+    StdinClosed,
+}
+
+/// What a joined node runs.
+struct Joined {
+    rt: Arc<Runtime>,
+    shard: ActorRef<shard::Msg>,
+    gateway: ActorRef<gateway::Msg>,
+    coordinator_writer: tokio::task::JoinHandle<()>,
+}
+
+/// Who may connect: one coordinator, then nodes of its simulation.
+#[derive(Default)]
+struct Admission {
+    coordinator: AtomicBool,
+    /// Our node id once joined (0 = not yet).
+    node: AtomicU16,
+}
+
+impl Admission {
+    fn admit(&self, role: Role) -> Result<(), String> {
+        match role {
+            Role::Coordinator if self.coordinator.swap(true, Ordering::SeqCst) => {
+                Err("this node already has a coordinator".into())
+            }
+            Role::Coordinator => Ok(()),
+            Role::Node(_) if self.node.load(Ordering::SeqCst) == 0 => Err("not joined yet".into()),
+            Role::Node(_) => Ok(()),
+        }
+    }
+}
+
+pub async fn serve(opts: NodeOptions) -> Result<Outcome, ServeError> {
+    let listener = TcpListener::bind(&opts.listen)
+        .await
+        .map_err(|e| ServeError::Bind(opts.listen.clone(), e))?;
+    let addr = listener.local_addr()?;
+    // The first line on stdout tells a parent coordinator where we listen.
+    println!("spigo node {} listening on {addr}", opts.name);
+    std::io::stdout().flush()?;
+    tracing::info!(
+        "{}: listening on {addr}, cookie {}",
+        opts.name,
+        opts.cookie.hint()
+    );
+
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let admission = Arc::new(Admission::default());
+    tokio::spawn(accept_loop(
+        listener,
+        opts.cookie.clone(),
+        opts.name.clone(),
+        admission.clone(),
+        events_tx.clone(),
+    ));
+    if opts.exit_with_stdin {
+        let tx = events_tx.clone();
+        tokio::spawn(async move {
+            let mut sink = [0u8; 64];
+            let mut stdin = tokio::io::stdin();
+            while matches!(stdin.read(&mut sink).await, Ok(n) if n > 0) {}
+            let _ = tx.send(Event::StdinClosed);
+        });
+    }
+
+    let mut joined: Option<Joined> = None;
+    while let Some(event) = events.recv().await {
+        match event {
+            Event::Accepted(conn, Role::Coordinator) => {
+                match join(conn, &opts, &admission, &events_tx).await {
+                    Ok(j) => joined = Some(j),
+                    Err(e) => {
+                        tracing::warn!("{}: coordinator could not join: {e}", opts.name);
+                        admission.coordinator.store(false, Ordering::SeqCst);
+                    }
+                }
+            }
+            Event::Accepted(conn, Role::Node(peer)) => {
+                if let Some(j) = &joined {
+                    let (tx, _) = conn.start(peer, j.gateway.clone());
+                    j.rt.set_link(peer, tx);
+                    tracing::info!("{}: linked from node {peer}", opts.name);
+                }
+            }
+            Event::Control(Control::Frame {
+                from: 0,
+                frame: Frame::Request { id, body },
+            }) => {
+                let Some(j) = &joined else { continue };
+                let stop = body == Request::Stop;
+                let reply = handle(j, body, &opts).await;
+                let _ = j.rt.send_frame(0, Frame::Reply { id, body: reply });
+                if stop {
+                    let j = joined.take().expect("checked above");
+                    return Ok(finish(j, Outcome::Stopped).await);
+                }
+            }
+            Event::Control(Control::Lost(0)) | Event::StdinClosed => {
+                tracing::warn!("{}: the coordinator went away; exiting", opts.name);
+                return Ok(match joined.take() {
+                    Some(j) => finish(j, Outcome::CoordinatorGone).await,
+                    None => Outcome::CoordinatorGone,
+                });
+            }
+            Event::Control(Control::Lost(peer)) => {
+                tracing::warn!("{}: link to node {peer} lost", opts.name)
+            }
+            Event::Control(Control::Frame { from, .. }) => {
+                tracing::debug!("{}: ignoring a frame from node {from}", opts.name)
+            }
+        }
+    }
+    Ok(Outcome::CoordinatorGone)
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    cookie: Cookie,
+    name: String,
+    admission: Arc<Admission>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    loop {
+        let Ok((stream, from)) = listener.accept().await else {
+            continue;
+        };
+        let (cookie, name, admission, events) = (
+            cookie.clone(),
+            name.clone(),
+            admission.clone(),
+            events.clone(),
+        );
+        tokio::spawn(async move {
+            match link::accept(stream, &cookie, &name, |role| admission.admit(role)).await {
+                Ok((conn, role)) => {
+                    let _ = events.send(Event::Accepted(conn, role));
+                }
+                Err(e) => tracing::warn!("{name}: refused a connection from {from}: {e}"),
+            }
+        });
+    }
+}
+
+/// Reads the coordinator's Join, starts the runtime, gateway and edda
+/// shard, links to the peers, and answers Joined.
+async fn join(
+    mut conn: Connected,
+    opts: &NodeOptions,
+    admission: &Admission,
+    events: &mpsc::UnboundedSender<Event>,
+) -> Result<Joined, LinkError> {
+    let (id, order) = match conn.read().await? {
+        Frame::Request {
+            id,
+            body: Request::Join(order),
+        } => (id, order),
+        _ => return Err(LinkError::Handshake("expected a Join request".into())),
+    };
+    let JoinOrder {
+        node,
+        msglog,
+        peers,
+    } = order;
+    let rt = Runtime::new(node, msglog);
+    let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+    let forward = events.clone();
+    tokio::spawn(async move {
+        while let Some(c) = control_rx.recv().await {
+            if forward.send(Event::Control(c)).is_err() {
+                return;
+            }
+        }
+    });
+    let gateway = gateway::start(&rt, control_tx)
+        .await
+        .map_err(|e| LinkError::Handshake(e.to_string()))?;
+    let (tx, coordinator_writer) = conn.start(0, gateway.clone());
+    rt.set_link(0, tx);
+    let shard_at = Address::new(node, EDDA_SHARD_INDEX);
+    let args = shard::Arguments {
+        rt: rt.clone(),
+        me: shard_at,
+        sink: Box::new(LinkSink(rt.clone())),
+    };
+    let (shard, _) = Actor::spawn(None, EddaShard, args)
+        .await
+        .map_err(|e| LinkError::Handshake(e.to_string()))?;
+    rt.register(shard_at, &shard)
+        .map_err(|e| LinkError::Handshake(e.to_string()))?;
+    admission.node.store(node, Ordering::SeqCst);
+    tracing::info!("{}: joined as node {node}", opts.name);
+
+    let mut reply = Reply::Joined {
+        pid: std::process::id(),
+    };
+    for (peer, addr) in peers.into_iter().filter(|(p, _)| *p > node) {
+        match dial_peer(&addr, &opts.cookie, node, &opts.name).await {
+            Ok(conn) => {
+                let (tx, _) = conn.start(peer, gateway.clone());
+                rt.set_link(peer, tx);
+                tracing::info!("{}: linked to node {peer} at {addr}", opts.name);
+            }
+            Err(e) => {
+                reply = Reply::Failed(format!(
+                    "node {node} cannot link to node {peer} at {addr}: {e}"
+                ));
+                break;
+            }
+        }
+    }
+    let _ = rt.send_frame(0, Frame::Reply { id, body: reply });
+    Ok(Joined {
+        rt,
+        shard,
+        gateway,
+        coordinator_writer,
+    })
+}
+
+/// Dials a peer node, retrying while it has not joined yet.
+async fn dial_peer(
+    addr: &str,
+    cookie: &Cookie,
+    me: NodeId,
+    name: &str,
+) -> Result<Connected, LinkError> {
+    let mut tries = 0;
+    loop {
+        match link::dial(addr, cookie, Role::Node(me), name).await {
+            Err(LinkError::Refused(r)) if r.starts_with("not joined yet") && tries < 100 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
+    let rt = &j.rt;
+    let failed = |e: &dyn std::fmt::Display| Reply::Failed(format!("{}: {e}", opts.name));
+    match request {
+        Request::Join(_) => Reply::Failed(format!("{} has already joined", opts.name)),
+        Request::SpawnPirates { first, count, seed } => {
+            match pirate::spawn_many(rt, first, count, seed).await {
+                Ok(()) => Reply::Done,
+                Err(e) => failed(&e),
+            }
+        }
+        Request::SpawnInstances(specs) => {
+            for spec in specs {
+                if let Err(e) = spawn_instance(rt, spec).await {
+                    return failed(&e);
+                }
+            }
+            Reply::Done
+        }
+        Request::SpawnRegistries(addrs) => {
+            for at in addrs {
+                if let Err(e) = spawn_registry(rt, at).await {
+                    return failed(&e);
+                }
+            }
+            Reply::Done
+        }
+        Request::Flush => {
+            let events_sent = ractor::call!(j.shard, shard::Msg::Flush).unwrap_or(0);
+            Reply::Flushed(report(rt, events_sent))
+        }
+        Request::Stop => Reply::Done,
+    }
+}
+
+/// This node's figures, for the coordinator's summary.
+pub fn report(rt: &Runtime, events_sent: u64) -> NodeReport {
+    let (edges_made, edges_forgotten) = rt.edge_counts();
+    let (messages_in, messages_out, refused) = rt.link_counts();
+    NodeReport {
+        events_sent,
+        edges_made,
+        edges_forgotten,
+        undeliverable: rt.undeliverable(),
+        refused,
+        messages_in,
+        messages_out,
+        traffic: rt.traffic().report(),
+        peak_rss: peak_rss().unwrap_or(0),
+    }
+}
+
+/// Flushes what is left and closes the link to the coordinator cleanly.
+async fn finish(j: Joined, outcome: Outcome) -> Outcome {
+    let _ = ractor::call!(j.shard, shard::Msg::Flush);
+    j.rt.remove_link(0);
+    let _ = tokio::time::timeout(Duration::from_secs(2), j.coordinator_writer).await;
+    j.gateway.stop(None);
+    outcome
+}

@@ -1,0 +1,140 @@
+//! The cluster protocol: what the coordinator and node processes say to
+//! each other over their TCP links.
+//!
+//! A link opens with a handshake that proves both ends know the cookie
+//! without sending it (each side answers the other's random challenge with
+//! an HMAC). After that, frames carry batches of Gotocol messages for actors
+//! on the receiving node, batches of graph events for edda, requests from
+//! the coordinator (join, spawn, flush, stop) with their replies, and
+//! heartbeats.
+
+use crate::spec::InstanceSpec;
+use crate::{Address, Gotocol, NodeId, StampedEvent};
+use serde::{Deserialize, Serialize};
+
+/// Messages per Messages frame at most; a link sends a frame when it has
+/// this many queued or nothing more is waiting.
+pub const MAX_BATCH: usize = 1024;
+
+/// Every node's edda shard sits at this index of its address table.
+pub const EDDA_SHARD_INDEX: u32 = 0;
+/// The coordinator places actors on a node from this index up.
+pub const FIRST_FREE_INDEX: u32 = 1;
+
+/// A message on its way to an actor on another node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub to: Address,
+    pub msg: Gotocol,
+}
+
+/// Who opened a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Coordinator,
+    /// Another node of the same simulation, by its node id.
+    Node(NodeId),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Frame {
+    /// Dialer: who I am.
+    Hello {
+        role: Role,
+        name: String,
+    },
+    /// Listener: prove you know the cookie.
+    Challenge {
+        nonce: [u8; 32],
+    },
+    /// Dialer: the proof, and my own challenge.
+    Proof {
+        mac: Vec<u8>,
+        nonce: [u8; 32],
+    },
+    /// Listener: accepted, with its proof.
+    Welcome {
+        mac: Vec<u8>,
+        name: String,
+    },
+    /// Listener: not accepted, and why.
+    Refused {
+        reason: String,
+    },
+    Messages(Vec<Envelope>),
+    Events(Vec<StampedEvent>),
+    Request {
+        id: u64,
+        body: Request,
+    },
+    Reply {
+        id: u64,
+        body: Reply,
+    },
+    Ping(u64),
+    Pong(u64),
+}
+
+/// The coordinator's orders to a node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Become node `node` of a simulation; link to the peers listed.
+    Join(JoinOrder),
+    /// Spawn pirates at `count` consecutive addresses from `first`.
+    SpawnPirates {
+        first: Address,
+        count: u32,
+        seed: u64,
+    },
+    SpawnInstances(Vec<InstanceSpec>),
+    /// Spawn eureka registries at these addresses.
+    SpawnRegistries(Vec<Address>),
+    /// Send every pending graph event, then report.
+    Flush,
+    /// Leave the simulation and exit.
+    Stop,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JoinOrder {
+    pub node: NodeId,
+    /// Log every message received (`-m`).
+    pub msglog: bool,
+    /// The other nodes and where they listen; a node dials those with a
+    /// higher id, the others dial it.
+    pub peers: Vec<(NodeId, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Reply {
+    Joined { pid: u32 },
+    Done,
+    Flushed(NodeReport),
+    Failed(String),
+}
+
+/// A node's figures at the end of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeReport {
+    pub events_sent: u64,
+    pub edges_made: u64,
+    pub edges_forgotten: u64,
+    pub undeliverable: u64,
+    /// Frames or messages refused as malformed or misaddressed.
+    pub refused: u64,
+    pub messages_in: u64,
+    pub messages_out: u64,
+    pub traffic: TrafficReport,
+    pub peak_rss: u64,
+}
+
+/// Traffic figures: counts and the response-time histogram as recorded
+/// (value in microseconds, count) pairs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrafficReport {
+    pub requests: u64,
+    pub gets: u64,
+    pub responses: u64,
+    pub hits: u64,
+    pub latency: Vec<(u64, u64)>,
+}
