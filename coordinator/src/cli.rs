@@ -124,6 +124,52 @@ pub struct Cli {
 pub enum Command {
     /// Start a cluster node that waits for a coordinator (spigo --join)
     Node(NodeArgs),
+    /// Measure spigo itself
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Messages per second over a link between two nodes, one way and as
+    /// request/response
+    Link(LinkArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LinkArgs {
+    /// Start this many local nodes (the first two are measured)
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub nodes: u16,
+
+    /// Measure between the first two of these running nodes instead
+    #[arg(long, value_name = "ADDRS")]
+    pub join: Option<String>,
+
+    /// The cluster's shared secret, for --join
+    #[arg(
+        long,
+        env = "SPIGO_COOKIE",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub cookie: Option<String>,
+
+    /// Messages sent one way
+    #[arg(long, default_value_t = 4_000_000, value_name = "N")]
+    pub messages: u64,
+
+    /// Request/response round trips in all
+    #[arg(long, default_value_t = 2_000_000, value_name = "N")]
+    pub round_trips: u64,
+
+    /// Actors sending requests at once
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub pingers: u32,
+
+    /// Requests each of them keeps outstanding
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub window: u32,
 }
 
 #[derive(Args, Debug)]

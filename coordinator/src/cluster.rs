@@ -34,7 +34,7 @@ use tokio::sync::oneshot;
 /// How often the coordinator pings each node...
 const HEARTBEAT: Duration = Duration::from_secs(1);
 /// ...and how long a node may stay silent before it counts as lost.
-pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a node gets to start and say where it listens.
 const NODE_START_TIMEOUT: Duration = Duration::from_secs(20);
 

@@ -6,6 +6,7 @@
 
 mod architectures;
 mod asgard;
+mod bench;
 mod cli;
 mod cluster;
 mod controller;
@@ -48,8 +49,10 @@ fn main() -> ExitCode {
         }
     };
     logging::init();
-    if let Some(("node", sub)) = matches.subcommand() {
-        return node(sub);
+    match matches.subcommand() {
+        Some(("node", sub)) => return node(sub),
+        Some(("bench", sub)) => return bench(sub),
+        _ => {}
     }
     let prepared = cli::Cli::from_arg_matches(&matches)
         .map_err(anyhow::Error::from)
@@ -72,6 +75,31 @@ fn main() -> ExitCode {
         Ok(simulation::Ending::NodesLost) => ExitCode::from(EXIT_NODES_LOST),
         Err(e) => {
             eprintln!("spigo: {e:#}");
+            match e.downcast_ref::<cli::UsageError>() {
+                Some(_) => ExitCode::from(EXIT_USAGE),
+                None => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+/// `spigo bench link`: measure a link between two nodes.
+fn bench(matches: &clap::ArgMatches) -> ExitCode {
+    let Some(("link", sub)) = matches.subcommand() else {
+        return ExitCode::from(EXIT_USAGE);
+    };
+    let result = cli::LinkArgs::from_arg_matches(sub)
+        .map_err(anyhow::Error::from)
+        .and_then(|args| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(bench::link(args))
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("spigo bench link: {e:#}");
             match e.downcast_ref::<cli::UsageError>() {
                 Some(_) => ExitCode::from(EXIT_USAGE),
                 None => ExitCode::FAILURE,

@@ -226,7 +226,7 @@ pub async fn run(
         forgotten += r.edges_forgotten;
     }
     match outcome {
-        Outcome::Pirates(r) => print_fsm_summary(&arch, &r, graph_size),
+        Outcome::Pirates(r) => print_fsm_summary(&arch, &r, graph_size, cluster.is_local()),
         Outcome::Services(r) => print_services_summary(&arch, &r, &traffic, made, forgotten),
     }
     print_nodes(&cluster, &reports);
@@ -315,7 +315,7 @@ fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {
 }
 
 /// The end-of-run figures go to stdout, apart from the log.
-fn print_fsm_summary(arch: &str, r: &fsm::Report, graph: Option<(usize, usize)>) {
+fn print_fsm_summary(arch: &str, r: &fsm::Report, graph: Option<(usize, usize)>, local: bool) {
     let rate = r.delivered as f64 / r.setup.as_secs_f64().max(1e-9);
     println!("{arch} summary");
     println!("  pirates          {}", r.pirates);
@@ -330,12 +330,16 @@ fn print_fsm_summary(arch: &str, r: &fsm::Report, graph: Option<(usize, usize)>)
     if let Some((nodes, edges)) = graph {
         println!("  graph            {nodes} nodes, {edges} edges");
     }
-    if let Some(peak) = peak_rss() {
-        let per = peak as f64 / 1e3 / r.pirates.max(1) as f64;
-        println!(
-            "  peak memory      {:.0} MB ({per:.1} KB per pirate)",
-            peak as f64 / 1e6
-        );
+    match peak_rss() {
+        Some(peak) if local => {
+            let per = peak as f64 / 1e3 / r.pirates.max(1) as f64;
+            println!(
+                "  peak memory      {:.0} MB ({per:.1} KB per pirate)",
+                peak as f64 / 1e6
+            );
+        }
+        Some(peak) => println!("  coordinator      peak {:.0} MB", peak as f64 / 1e6),
+        None => {}
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! Everything that arrives over a link comes here, one decoded frame at a
 //! time: batches of messages are handed to local actors by address (and
-//! counted as refused when they name another node or no actor), heartbeats
-//! are answered, and the rest (requests, replies, graph events, lost links)
+//! counted as refused when they name another node or no actor), and the
+//! rest (requests, replies, graph events, heartbeat answers, lost links)
 //! goes to the process's control loop. Nanoservice actors never face the
 //! network themselves. The gateway joins the ractor process group
 //! [`GROUP`], where the rest of the process finds it.
@@ -83,12 +83,6 @@ impl Actor for Gateway {
                     // Unknown or stopped receivers are counted by the runtime.
                     let _ = state.rt.deliver(env.to, Delivery::Message(env.msg));
                 }
-            }
-            Msg::Frame {
-                from,
-                frame: Frame::Ping(n),
-            } => {
-                let _ = state.rt.send_frame(from, Frame::Pong(n));
             }
             Msg::Frame { from, frame } => {
                 let _ = state.control.send(Control::Frame { from, frame });

@@ -6,6 +6,7 @@
 //! queue for timers, traffic [`metrics`], and an [`edda`] shard that batches
 //! graph events to the coordinator. The coordinator process runs one too.
 
+pub mod bench;
 pub mod clock;
 pub mod denominator;
 pub mod edda;

@@ -308,7 +308,7 @@ impl Connected {
     ) -> (LinkTx, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(run_writer(self.writer, rx));
-        tokio::spawn(run_reader(self.reader, peer, gateway));
+        tokio::spawn(run_reader(self.reader, peer, gateway, tx.downgrade()));
         (tx, writer)
     }
 }
@@ -354,13 +354,21 @@ async fn send_batch(
     write_frame(w, &frame).await
 }
 
+/// Reads frames for the gateway. Heartbeats are answered right here, so a
+/// node whose actors are busy still shows it is alive.
 async fn run_reader(
     mut r: BufReader<OwnedReadHalf>,
     peer: NodeId,
     gateway: ActorRef<gateway::Msg>,
+    own: mpsc::WeakUnboundedSender<Outgoing>,
 ) {
     loop {
         match read_frame(&mut r).await {
+            Ok(Frame::Ping(n)) => {
+                if let Some(tx) = own.upgrade() {
+                    let _ = tx.send(Outgoing::Frame(Frame::Pong(n)));
+                }
+            }
             Ok(frame) => {
                 if gateway
                     .send_message(gateway::Msg::Frame { from: peer, frame })

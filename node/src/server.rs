@@ -316,6 +316,14 @@ async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
             }
             Reply::Done
         }
+        Request::SpawnBench(specs) => {
+            for spec in specs {
+                if let Err(e) = crate::bench::spawn(rt, spec).await {
+                    return failed(&e);
+                }
+            }
+            Reply::Done
+        }
         Request::Flush => {
             let events_sent = ractor::call!(j.shard, shard::Msg::Flush).unwrap_or(0);
             Reply::Flushed(report(rt, events_sent))

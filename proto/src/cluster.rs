@@ -89,6 +89,8 @@ pub enum Request {
     SpawnInstances(Vec<InstanceSpec>),
     /// Spawn eureka registries at these addresses.
     SpawnRegistries(Vec<Address>),
+    /// Spawn the actors of a link benchmark (`spigo bench link`).
+    SpawnBench(Vec<BenchSpec>),
     /// Send every pending graph event, then report.
     Flush,
     /// Leave the simulation and exit.
@@ -103,6 +105,31 @@ pub struct JoinOrder {
     /// The other nodes and where they listen; a node dials those with a
     /// higher id, the others dial it.
     pub peers: Vec<(NodeId, String)>,
+}
+
+/// An actor of the link benchmark, and where it goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchSpec {
+    pub at: Address,
+    pub kind: BenchKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum BenchKind {
+    /// Counts what it receives; says Goodbye to `report_to` at `expected`.
+    Sink { expected: u64, report_to: Address },
+    /// On Chat, sends `count` messages to `target` as fast as it can.
+    Blaster { target: Address, count: u64 },
+    /// Answers every GetRequest.
+    Echo,
+    /// On Chat, keeps `window` GetRequests to `target` outstanding until
+    /// `count` are answered, then says Goodbye to `report_to`.
+    Pinger {
+        target: Address,
+        count: u64,
+        window: u32,
+        report_to: Address,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

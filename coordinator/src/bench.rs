@@ -1,0 +1,185 @@
+//! `spigo bench link`: how fast messages cross between two node processes.
+//!
+//! One way: a blaster actor on the first node sends N messages to a sink
+//! actor on the second, which says Goodbye when it has them all. Request and
+//! response: pinger actors on the first node each keep a window of requests
+//! outstanding to an echo actor on the second. Both run through the same
+//! address table, links, batching and gateway as a simulation.
+
+use crate::cli::{LinkArgs, UsageError};
+use crate::cluster::{Cluster, Nodes};
+use crate::controller::{self, Controller, Targets};
+use anyhow::{Context, Result};
+use ractor::Actor;
+use spigo_node::link::Cookie;
+use spigo_node::{clock, Runtime};
+use spigo_proto::cluster::{BenchKind, BenchSpec, Reply, Request};
+use spigo_proto::time::GoDuration;
+use spigo_proto::{Address, Gotocol, Imposition, Intention, NodeId};
+use std::time::Instant;
+
+async fn spawn(cluster: &Cluster, node: NodeId, specs: Vec<BenchSpec>) -> Result<()> {
+    match cluster.request(node, Request::SpawnBench(specs)).await? {
+        Reply::Done => Ok(()),
+        other => anyhow::bail!("node {node} could not start the benchmark: {other:?}"),
+    }
+}
+
+fn start(rt: &Runtime, to: Address) -> Result<()> {
+    rt.send(
+        to,
+        Gotocol::new(Imposition::Chat, None, clock::now(), Intention::None),
+    )?;
+    Ok(())
+}
+
+pub async fn link(args: LinkArgs) -> Result<()> {
+    let nodes = match &args.join {
+        Some(list) => Nodes::Join(list.split(',').map(|a| a.trim().to_string()).collect()),
+        None if args.nodes < 2 => {
+            return Err(UsageError::error(
+                "--nodes: the link benchmark needs 2 nodes",
+            ))
+        }
+        None => Nodes::Start(args.nodes),
+    };
+    if args.pingers == 0 || args.window == 0 {
+        return Err(UsageError::error(
+            "--pingers and --window must be at least 1",
+        ));
+    }
+    let rt = Runtime::new(0, false);
+    let cluster = Cluster::connect(
+        rt.clone(),
+        None,
+        None,
+        nodes,
+        args.cookie.clone().map(Cookie::new),
+    )
+    .await?;
+    if cluster.nodes.len() < 2 {
+        cluster.stop().await;
+        return Err(UsageError::error(
+            "--join: the link benchmark needs 2 nodes",
+        ));
+    }
+    let result = measure(&cluster, &args).await;
+    cluster.stop().await;
+    result
+}
+
+async fn measure(cluster: &Cluster, args: &LinkArgs) -> Result<()> {
+    let rt = &cluster.rt;
+    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let (ctl, _) = Actor::spawn(None, Controller, ())
+        .await
+        .context("cannot start the controller")?;
+    let me = rt.reserve(1)?;
+    rt.register(me, &ctl)?;
+    cluster.watch_losses(ctl.clone());
+    println!(
+        "link benchmark: {} ({}) -> {} ({})",
+        a.name, a.addr, b.name, b.addr
+    );
+
+    let sink = cluster.alloc(b.id, 1)?;
+    let blaster = cluster.alloc(a.id, 1)?;
+    let n = args.messages;
+    spawn(
+        cluster,
+        b.id,
+        vec![BenchSpec {
+            at: sink,
+            kind: BenchKind::Sink {
+                expected: n,
+                report_to: me,
+            },
+        }],
+    )
+    .await?;
+    spawn(
+        cluster,
+        a.id,
+        vec![BenchSpec {
+            at: blaster,
+            kind: BenchKind::Blaster {
+                target: sink,
+                count: n,
+            },
+        }],
+    )
+    .await?;
+    let t0 = Instant::now();
+    start(rt, blaster)?;
+    controller::wait_for(
+        &ctl,
+        Imposition::Goodbye,
+        Targets::from([(b.id, 1)]),
+        "bench",
+    )
+    .await?;
+    let took = t0.elapsed();
+    println!(
+        "  one-way            {n} messages in {}: {:.2}M msg/s",
+        GoDuration(took),
+        n as f64 / took.as_secs_f64() / 1e6
+    );
+    if cluster.lost().contains(&b.id) {
+        anyhow::bail!("{} was lost during the benchmark", b.name);
+    }
+
+    let echo = cluster.alloc(b.id, 1)?;
+    let per = (args.round_trips / args.pingers as u64).max(1);
+    let first = cluster.alloc(a.id, args.pingers)?;
+    let pingers: Vec<Address> = (0..args.pingers)
+        .map(|i| Address::new(a.id, first.index + i))
+        .collect();
+    spawn(
+        cluster,
+        b.id,
+        vec![BenchSpec {
+            at: echo,
+            kind: BenchKind::Echo,
+        }],
+    )
+    .await?;
+    let specs = pingers
+        .iter()
+        .map(|&at| BenchSpec {
+            at,
+            kind: BenchKind::Pinger {
+                target: echo,
+                count: per,
+                window: args.window,
+                report_to: me,
+            },
+        })
+        .collect();
+    spawn(cluster, a.id, specs).await?;
+    let t0 = Instant::now();
+    for &p in &pingers {
+        start(rt, p)?;
+    }
+    let targets = Targets::from([(a.id, args.pingers as usize)]);
+    controller::wait_for(&ctl, Imposition::Goodbye, targets, "bench").await?;
+    let took = t0.elapsed();
+    let total = per * args.pingers as u64;
+    println!(
+        "  request/response   {total} round trips in {}: {:.0}k/s ({} senders, {} outstanding each)",
+        GoDuration(took),
+        total as f64 / took.as_secs_f64() / 1e3,
+        args.pingers,
+        args.window
+    );
+    for (id, r) in cluster.flush().await {
+        let name = cluster.node(id).map_or("?", |n| n.name.as_str());
+        println!(
+            "  {name:<18} {} messages in, {} out, peak {:.0} MB",
+            r.messages_in,
+            r.messages_out,
+            r.peak_rss as f64 / 1e6
+        );
+    }
+    ctl.stop(None);
+    Ok(())
+}
