@@ -8,6 +8,7 @@ use crate::plan::{self, Plan};
 use anyhow::{bail, Context, Result};
 use spigo_proto::archaius::Config;
 use spigo_proto::graphjson::GraphDoc;
+use spigo_proto::latency::LatencyModel;
 use spigo_proto::Architecture;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,26 @@ pub struct Resolved {
     /// Output file stem: the arch name, numbered with `-s`.
     pub output: String,
     pub work: Work,
+    /// What messages between instances are delivered by, if anything.
+    pub latency: Option<LatencyModel>,
+}
+
+/// `--latency` and `--latency-scale`: the AWS figures by default for
+/// architectures with regions, nothing for the pirates' ocean.
+fn latency(cli: &Cli, cfg: &Config, work: &Work) -> Result<Option<LatencyModel>> {
+    let default = match work {
+        Work::Pirates(_) => "none",
+        Work::Services(_) => "aws",
+    };
+    let model = match cli.latency.as_deref().unwrap_or(default) {
+        "none" => return Ok(None),
+        "aws" => LatencyModel::aws(&cfg.regions)?,
+        file => LatencyModel::parse(&read(Path::new(file), "--latency")?, file, &cfg.regions)?,
+    };
+    if cli.latency_scale == 0.0 {
+        return Ok(None);
+    }
+    Ok(Some(model.scaled(cli.latency_scale)?))
 }
 
 fn read(path: &Path, what: &str) -> Result<String> {
@@ -78,6 +99,12 @@ fn load_architecture(name: &str) -> Result<Architecture> {
 }
 
 pub fn resolve(cli: &Cli, cfg: &Config) -> Result<Resolved> {
+    let mut resolved = resolve_work(cli, cfg)?;
+    resolved.latency = latency(cli, cfg, &resolved.work)?;
+    Ok(resolved)
+}
+
+fn resolve_work(cli: &Cli, cfg: &Config) -> Result<Resolved> {
     if let Some(reload) = &cli.reload {
         return reload_graph(cli, cfg, reload);
     }
@@ -96,6 +123,7 @@ pub fn resolve(cli: &Cli, cfg: &Config) -> Result<Resolved> {
             arch: "fsm".into(),
             output: "fsm".into(),
             work: Work::Pirates(Seeding::Random(cfg.population)),
+            latency: None,
         });
     }
     if cfg.population == 0 {
@@ -116,6 +144,7 @@ pub fn resolve(cli: &Cli, cfg: &Config) -> Result<Resolved> {
             arch: "migration".into(),
             output: numbered("migration"),
             work: Work::Services(plan::from_architecture(&arch, cfg, regions, 0)),
+            latency: None,
         });
     }
     let arch = load_architecture(&cfg.arch)?;
@@ -124,6 +153,7 @@ pub fn resolve(cli: &Cli, cfg: &Config) -> Result<Resolved> {
         output: numbered(&arch.arch),
         arch: arch.arch,
         work: Work::Services(plan),
+        latency: None,
     })
 }
 
@@ -151,6 +181,7 @@ fn reload_graph(cli: &Cli, cfg: &Config, file: &str) -> Result<Resolved> {
         output: doc.arch.clone(),
         arch: doc.arch,
         work,
+        latency: None,
     })
 }
 

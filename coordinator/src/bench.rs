@@ -55,6 +55,7 @@ pub async fn link(args: LinkArgs) -> Result<()> {
         None,
         nodes,
         args.cookie.clone().map(Cookie::new),
+        0,
     )
     .await?;
     if cluster.nodes.len() < 2 {

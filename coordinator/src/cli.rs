@@ -118,6 +118,20 @@ pub struct Cli {
         value_name = "SECRET"
     )]
     pub cookie: Option<String>,
+
+    /// Latency between instances: aws (the default with regions), none (the
+    /// default for fsm), or a JSON latency file
+    #[arg(long, value_name = "aws|none|FILE")]
+    pub latency: Option<String>,
+
+    /// Multiply every latency figure by this (0 turns the model off)
+    #[arg(
+        long = "latency-scale",
+        default_value_t = 1.0,
+        value_name = "X",
+        allow_negative_numbers = true
+    )]
+    pub latency_scale: f64,
 }
 
 #[derive(Subcommand, Debug)]

@@ -101,6 +101,7 @@ impl Cluster {
         edda: Option<ActorRef<edda::Msg>>,
         nodes: Nodes,
         cookie: Option<Cookie>,
+        seed: u64,
     ) -> Result<Cluster> {
         let mut cluster = Cluster::local(rt, local_shard);
         *cluster.shared.edda.lock().unwrap() = edda;
@@ -166,6 +167,8 @@ impl Cluster {
                 node: n.id,
                 msglog: cluster.rt.logs_messages(),
                 peers: peers.clone(),
+                latency: cluster.rt.latency_model().cloned(),
+                seed,
             };
             cluster.request(n.id, Request::Join(order))
         });
@@ -182,7 +185,45 @@ impl Cluster {
                 other => bail!("{} could not join: {}", node.name, describe(&other)),
             }
         }
+        for node in &cluster.nodes {
+            cluster.sync_clock(node).await?;
+        }
         Ok(cluster)
+    }
+
+    /// Estimates how far a node's clock is from ours (the sample with the
+    /// shortest round trip, error at most half of it) and tells the node to
+    /// correct for it, so send times mean the same everywhere.
+    async fn sync_clock(&self, node: &Node) -> Result<()> {
+        let mut best: Option<(Duration, i64)> = None;
+        for _ in 0..8 {
+            let t0 = clock::now();
+            let Reply::Clock(theirs) = self.request(node.id, Request::Clock).await? else {
+                bail!("{} did not tell its time", node.name);
+            };
+            let t1 = clock::now();
+            let rtt = t1.since(t0);
+            let midpoint = t0.0 as i64 + (rtt.as_nanos() / 2) as i64;
+            let offset = theirs.0 as i64 - midpoint;
+            if best.is_none_or(|(r, _)| rtt < r) {
+                best = Some((rtt, offset));
+            }
+        }
+        let (rtt, offset) = best.expect("eight samples");
+        tracing::info!(
+            "{}: clock offset {:+.3}ms ± {:.3}ms",
+            node.name,
+            offset as f64 / 1e6,
+            rtt.as_secs_f64() * 1e3 / 2.0
+        );
+        match self.request(node.id, Request::SetClock(offset)).await? {
+            Reply::Done => Ok(()),
+            other => bail!(
+                "{} could not set its clock: {}",
+                node.name,
+                describe(&other)
+            ),
+        }
     }
 
     async fn start_children(&self, n: u16, cookie: &Cookie) -> Result<Vec<String>> {

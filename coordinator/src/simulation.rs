@@ -9,15 +9,18 @@ use crate::edda::{self, Edda, Graph, LocalSink};
 use crate::writers::{self, graphjson, graphml, RunInfo};
 use crate::{asgard, fsm};
 use anyhow::{Context, Result};
+use hdrhistogram::Histogram;
 use ractor::{Actor, ActorRef};
 use spigo_node::edda::{self as shard, EddaShard};
 use spigo_node::link::Cookie;
 use spigo_node::metrics::{peak_rss, Traffic};
+use spigo_node::runtime::Settings;
 use spigo_node::{clock, Runtime};
 use spigo_proto::archaius::Config;
-use spigo_proto::cluster::NodeReport;
+use spigo_proto::cluster::{NodeReport, PairReport, Reach};
 use spigo_proto::time::GoDuration;
 use spigo_proto::{NodeId, Timestamp};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -172,14 +175,19 @@ pub async fn run(
     // The nodes first: a refused cookie or an unreachable node is reported
     // before anything else happens.
     let (nodes, cookie) = nodes(&cli)?;
-    let rt = Runtime::new(0, cli.msglog);
+    let rt = Runtime::with(Settings {
+        node: 0,
+        log_messages: cli.msglog,
+        latency: resolved.latency.clone(),
+        seed,
+    });
     let recorder = match outputs.any() {
         true => Some(Recorder::start(&rt, cfg.filter).await?),
         false => None,
     };
     let shard = recorder.as_ref().map(|r| r.shard_at);
     let edda = recorder.as_ref().map(|r| r.edda.clone());
-    let cluster = Cluster::connect(rt.clone(), shard, edda, nodes, cookie).await?;
+    let cluster = Cluster::connect(rt.clone(), shard, edda, nodes, cookie, seed).await?;
     tracing::info!("{arch}: seed {seed} (repeat with --seed {seed})");
     if recorder.is_some() {
         tracing::info!("{arch}.edda: starting");
@@ -225,10 +233,15 @@ pub async fn run(
         made += r.edges_made;
         forgotten += r.edges_forgotten;
     }
+    let mut pairs = rt.latency_report();
+    for (_, r) in &reports {
+        pairs.extend(r.latency.iter().cloned());
+    }
     match outcome {
         Outcome::Pirates(r) => print_fsm_summary(&arch, &r, graph_size, cluster.is_local()),
         Outcome::Services(r) => print_services_summary(&arch, &r, &traffic, made, forgotten),
     }
+    print_latency(&cfg, &pairs);
     print_nodes(&cluster, &reports);
     if lost.is_empty() {
         Ok(Ending::Complete)
@@ -287,6 +300,46 @@ fn write_graph(
         tracing::info!("{arch}.edda: wrote {}", path.display());
     }
     Ok(())
+}
+
+/// Measured one-way delays per pair of regions, next to the model.
+fn print_latency(cfg: &Config, reports: &[PairReport]) {
+    if reports.is_empty() {
+        return;
+    }
+    /// Model figure (us), late messages, delays: per (from, to, reach).
+    type Merged = BTreeMap<(u8, u8, Reach), (u64, u64, Histogram<u64>)>;
+    let mut merged = Merged::new();
+    for r in reports {
+        let (_, late, hist) = merged.entry((r.from, r.to, r.reach)).or_insert_with(|| {
+            (
+                r.model_us,
+                0,
+                Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+            )
+        });
+        *late += r.late;
+        for &(v, n) in &r.delay {
+            let _ = hist.record_n(v.max(1), n);
+        }
+    }
+    let name = |r: u8| cfg.regions.get(r as usize).map_or("?", |r| r.name.as_str());
+    println!("  latency          one way: model, measured p50 / p99, messages, late");
+    for ((from, to, reach), (model, late, hist)) in merged {
+        let pair = match reach {
+            Reach::Zone => format!("{} within a zone", name(from)),
+            Reach::CrossZone => format!("{} across zones", name(from)),
+            Reach::Region => format!("{} -> {}", name(from), name(to)),
+        };
+        let us = |v: u64| GoDuration(std::time::Duration::from_micros(v));
+        println!(
+            "    {pair:<32} {} {} / {} {} {late}",
+            us(model),
+            us(hist.value_at_quantile(0.5)),
+            us(hist.value_at_quantile(0.99)),
+            hist.len()
+        );
+    }
 }
 
 fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {

@@ -12,7 +12,7 @@ use rand::Rng;
 use spigo_proto::{Gotocol, Imposition, Intention, Timestamp};
 use std::collections::HashMap;
 use std::time::Duration;
-use tokio::time::Instant;
+use std::time::Instant;
 
 /// The key spigo's denominator always asks for (nobody ever puts it).
 pub const FIXED_KEY: &str = "why?";

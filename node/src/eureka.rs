@@ -192,7 +192,7 @@ impl Actor for Eureka {
             state.name = name.clone();
         }
         if state.rt.logs_messages() {
-            state.rt.log_received(&state.name, &msg);
+            state.rt.log_received(&state.name, None, &msg);
         }
         let from = msg.reply_to;
         match (msg.imposition, msg.intention) {

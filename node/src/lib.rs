@@ -14,6 +14,7 @@ pub mod elb;
 pub mod eureka;
 pub mod gateway;
 pub mod karyon;
+pub mod latency;
 pub mod link;
 pub mod metrics;
 pub mod monolith;

@@ -172,7 +172,7 @@ impl Actor for Pirate {
             state.name = name.clone();
         }
         if state.rt.logs_messages() {
-            state.rt.log_received(&state.name, &msg);
+            state.rt.log_received(&state.name, None, &msg);
         }
         match msg.imposition {
             Imposition::Hello => state.fsm = msg.reply_to,

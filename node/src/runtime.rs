@@ -5,21 +5,24 @@
 //! message is never serialised. A send to another node's address is queued
 //! on the link to that node, whose writer batches it into a frame.
 
+use crate::latency::Gate;
+pub use crate::latency::Held;
 use crate::link::{LinkTx, Outgoing};
 use crate::metrics::Traffic;
 use crate::table::{AddressTable, Mailbox, TableError};
-use crate::timers::{self, TimerEntry};
+use crate::timers::{TimerEntry, Timers};
 use crate::Delivery;
 use compact_str::CompactString;
 use ractor::{Actor, ActorRef, Message};
-use spigo_proto::cluster::{Envelope, Frame};
+use spigo_proto::archaius::Location;
+use spigo_proto::cluster::{Envelope, Frame, PairReport};
+use spigo_proto::latency::LatencyModel;
 use spigo_proto::time::GoDuration;
 use spigo_proto::{Address, Gotocol, NodeId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
-use tokio::sync::mpsc;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
@@ -41,10 +44,22 @@ pub enum SpawnError {
     Task(String),
 }
 
+/// How a process's runtime is set up.
+pub struct Settings {
+    pub node: NodeId,
+    /// spigo's `-m`: log every message received.
+    pub log_messages: bool,
+    /// Deliver messages between instances no earlier than this model says.
+    pub latency: Option<LatencyModel>,
+    /// Seeds the runtime's own random choices (latency jitter).
+    pub seed: u64,
+}
+
 pub struct Runtime {
     node: NodeId,
     table: AddressTable,
-    timers: mpsc::UnboundedSender<TimerEntry>,
+    timers: Arc<Timers>,
+    latency: Option<Gate>,
     timer_seq: AtomicU64,
     log_messages: bool,
     /// Names of addresses, kept only for `-m` so its lines can say who a
@@ -62,15 +77,36 @@ pub struct Runtime {
     refused: AtomicU64,
 }
 
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.timers.close();
+    }
+}
+
 impl Runtime {
-    /// Creates the runtime of node `node` and starts its timer task; must be
-    /// called inside a tokio runtime. `log_messages` is spigo's `-m`.
+    /// A runtime without a latency model. `log_messages` is spigo's `-m`.
     pub fn new(node: NodeId, log_messages: bool) -> Arc<Runtime> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let rt = Arc::new(Runtime {
+        Runtime::with(Settings {
+            node,
+            log_messages,
+            latency: None,
+            seed: 0,
+        })
+    }
+
+    /// Creates a runtime and starts its timer thread.
+    pub fn with(settings: Settings) -> Arc<Runtime> {
+        let Settings {
+            node,
+            log_messages,
+            latency,
+            seed,
+        } = settings;
+        Arc::new_cyclic(|me| Runtime {
             node,
             table: AddressTable::default(),
-            timers: tx,
+            timers: Timers::start(me.clone()),
+            latency: latency.map(|m| Gate::new(m, seed ^ node as u64)),
             timer_seq: AtomicU64::new(0),
             log_messages,
             names: Mutex::default(),
@@ -83,9 +119,7 @@ impl Runtime {
             messages_in: AtomicU64::new(0),
             messages_out: AtomicU64::new(0),
             refused: AtomicU64::new(0),
-        });
-        tokio::spawn(timers::run(rx, Arc::downgrade(&rt)));
-        rt
+        })
     }
 
     pub fn node(&self) -> NodeId {
@@ -97,16 +131,27 @@ impl Runtime {
         Ok(Address::new(self.node, self.table.reserve(n)?))
     }
 
-    /// Puts an actor's mailbox at a reserved local address.
+    /// Puts an infrastructure actor's mailbox (no location: the latency
+    /// model never holds its messages) at a local address.
     pub fn register<M: Message + From<Delivery>>(
         &self,
         at: Address,
         actor: &ActorRef<M>,
     ) -> Result<(), TableError> {
+        self.register_at(at, actor, None)
+    }
+
+    /// Puts an actor's mailbox at a local address, with its location.
+    pub fn register_at<M: Message + From<Delivery>>(
+        &self,
+        at: Address,
+        actor: &ActorRef<M>,
+        location: Option<Location>,
+    ) -> Result<(), TableError> {
         debug_assert_eq!(at.node, self.node);
         // Addresses on cluster nodes are chosen by the coordinator.
         self.table.claim(at.index);
-        self.table.set(at.index, Mailbox::new(actor))
+        self.table.set(at.index, Mailbox::new(actor, location))
     }
 
     /// Spawns an actor and puts it at a reserved address. Its `pre_start`
@@ -122,8 +167,23 @@ impl Runtime {
         A: Actor,
         A::Msg: From<Delivery>,
     {
+        self.spawn_located(at, None, handler, args).await
+    }
+
+    /// Spawns an instance that runs at `location` (see [`Runtime::spawn_at`]).
+    pub async fn spawn_located<A>(
+        &self,
+        at: Address,
+        location: Option<Location>,
+        handler: A,
+        args: A::Arguments,
+    ) -> Result<(), SpawnError>
+    where
+        A: Actor,
+        A::Msg: From<Delivery>,
+    {
         let (actor, _handle) = A::spawn(None, handler, args).await?;
-        self.register(at, &actor)?;
+        self.register_at(at, &actor, location)?;
         Ok(())
     }
 
@@ -155,6 +215,12 @@ impl Runtime {
             self.undeliverable.fetch_add(1, Ordering::Relaxed);
             return Err(SendError::Unknown(to));
         };
+        if let (Some(gate), Delivery::Message(msg)) = (&self.latency, &what) {
+            if let Some((wait, held)) = gate.hold(msg, mailbox.location()) {
+                self.schedule(Instant::now() + wait, to, what, Some(held));
+                return Ok(());
+            }
+        }
         if mailbox.deliver(what) {
             Ok(())
         } else {
@@ -165,19 +231,47 @@ impl Runtime {
 
     /// Delivers `what` to `to` after `delay`, through the node's delay queue.
     pub fn deliver_after(&self, delay: Duration, to: Address, what: Delivery) {
-        self.deliver_at(tokio::time::Instant::now() + delay, to, what);
+        self.deliver_at(Instant::now() + delay, to, what);
     }
 
     /// Delivers `what` to `to` at `due` (at once if that has passed).
-    pub fn deliver_at(&self, due: tokio::time::Instant, to: Address, what: Delivery) {
+    pub fn deliver_at(&self, due: Instant, to: Address, what: Delivery) {
+        self.schedule(due, to, what, None);
+    }
+
+    fn schedule(&self, due: Instant, to: Address, what: Delivery, modelled: Option<Held>) {
         let entry = TimerEntry {
             due,
             seq: self.timer_seq.fetch_add(1, Ordering::Relaxed),
             to,
             what,
+            modelled,
         };
-        // Fails only when the runtime is shutting down; the timer is moot then.
-        let _ = self.timers.send(entry);
+        self.timers.push(entry);
+    }
+
+    /// Hands over what the timer thread releases (past the latency model).
+    pub(crate) fn release(&self, entry: TimerEntry) {
+        if let (Some(gate), Some(held)) = (&self.latency, entry.modelled) {
+            gate.released(held);
+        }
+        let delivered = self
+            .table
+            .get(entry.to.index)
+            .is_some_and(|m| m.deliver(entry.what));
+        if !delivered {
+            self.undeliverable.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The latency model messages are delivered by, if any.
+    pub fn latency_model(&self) -> Option<&LatencyModel> {
+        self.latency.as_ref().map(Gate::model)
+    }
+
+    /// Measured delivery delays per pair of regions (empty without a model).
+    pub fn latency_report(&self) -> Vec<PairReport> {
+        self.latency.as_ref().map(Gate::report).unwrap_or_default()
     }
 
     /// A trace or span id unique in the whole simulation: the node id in the
@@ -305,9 +399,14 @@ impl Runtime {
     }
 
     /// spigo's `-m` line: `<name>: gotocol: <delay> <Imposition> <intention>`;
-    /// a message without an intention shows who its reply-to is.
-    pub fn log_received(&self, name: &str, msg: &Gotocol) {
-        let delay = GoDuration(crate::clock::now().since(msg.sent));
+    /// a message without an intention shows who its reply-to is. With a
+    /// latency model the delay is followed by the model's figure.
+    pub fn log_received(&self, name: &str, at: Option<Location>, msg: &Gotocol) {
+        let took = GoDuration(crate::clock::now().since(msg.sent));
+        let delay = match self.latency.as_ref().and_then(|g| g.model_for(msg, at)) {
+            Some(model) => format!("{took} (model {})", GoDuration(model)),
+            None => took.to_string(),
+        };
         let imposition = msg.imposition;
         match (&msg.intention, msg.reply_to) {
             (spigo_proto::Intention::None, Some(from)) => {

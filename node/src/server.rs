@@ -11,8 +11,9 @@ use crate::edda::{self as shard, EddaShard, LinkSink};
 use crate::gateway::{self, Control};
 use crate::link::{self, Connected, Cookie, LinkError};
 use crate::metrics::peak_rss;
+use crate::runtime::Settings;
 use crate::spawn::{spawn_instance, spawn_registry};
-use crate::{pirate, Runtime};
+use crate::{clock, pirate, Runtime};
 use ractor::{Actor, ActorRef};
 use spigo_proto::cluster::{Frame, JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX};
 use spigo_proto::{Address, NodeId};
@@ -213,8 +214,15 @@ async fn join(
         node,
         msglog,
         peers,
+        latency,
+        seed,
     } = order;
-    let rt = Runtime::new(node, msglog);
+    let rt = Runtime::with(Settings {
+        node,
+        log_messages: msglog,
+        latency,
+        seed,
+    });
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
     let forward = events.clone();
     tokio::spawn(async move {
@@ -324,6 +332,12 @@ async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
             }
             Reply::Done
         }
+        Request::Clock => Reply::Clock(clock::now()),
+        Request::SetClock(offset) => {
+            clock::set_offset(offset);
+            tracing::info!("{}: clock set {}ns behind local time", opts.name, offset);
+            Reply::Done
+        }
         Request::Flush => {
             let events_sent = ractor::call!(j.shard, shard::Msg::Flush).unwrap_or(0);
             Reply::Flushed(report(rt, events_sent))
@@ -345,6 +359,7 @@ pub fn report(rt: &Runtime, events_sent: u64) -> NodeReport {
         messages_in,
         messages_out,
         traffic: rt.traffic().report(),
+        latency: rt.latency_report(),
         peak_rss: peak_rss().unwrap_or(0),
     }
 }

@@ -141,7 +141,9 @@ impl Core {
         ctx: TraceContext,
         intention: Intention,
     ) -> bool {
-        let msg = Gotocol::new(imposition, Some(self.me), clock::now(), intention).with_ctx(ctx);
+        let msg = Gotocol::new(imposition, Some(self.me), clock::now(), intention)
+            .with_ctx(ctx)
+            .from_location(self.location());
         self.rt.send(to, msg).is_ok()
     }
 
@@ -510,7 +512,8 @@ impl<B: Behaviour> Actor for Nanoservice<B> {
             core.name = name.clone();
         }
         if core.rt.logs_messages() {
-            core.rt.log_received(&core.name, &msg);
+            core.rt
+                .log_received(&core.name, Some(core.location()), &msg);
         }
         match (msg.imposition, msg.intention) {
             // From asgard: this is your name; register with eureka.

@@ -16,20 +16,27 @@ use std::sync::Arc;
 pub async fn spawn_instance(rt: &Arc<Runtime>, spec: InstanceSpec) -> Result<(), SpawnError> {
     let at = spec.record.id;
     let package = spec.package;
+    let loc = Some(spec.location());
     let args = service::Arguments {
         rt: rt.clone(),
         spec,
     };
     match package {
-        Package::Denominator => rt.spawn_at(at, Nanoservice(Denominator), args).await,
-        Package::Elb => rt.spawn_at(at, Nanoservice(Elb), args).await,
-        Package::Zuul => rt.spawn_at(at, Nanoservice(Zuul), args).await,
-        Package::Karyon => rt.spawn_at(at, Nanoservice(Karyon), args).await,
-        Package::Monolith => rt.spawn_at(at, Nanoservice(Monolith), args).await,
-        Package::Staash => rt.spawn_at(at, Nanoservice(Staash), args).await,
-        Package::PriamCassandra => rt.spawn_at(at, Nanoservice(PriamCassandra), args).await,
+        Package::Denominator => {
+            rt.spawn_located(at, loc, Nanoservice(Denominator), args)
+                .await
+        }
+        Package::Elb => rt.spawn_located(at, loc, Nanoservice(Elb), args).await,
+        Package::Zuul => rt.spawn_located(at, loc, Nanoservice(Zuul), args).await,
+        Package::Karyon => rt.spawn_located(at, loc, Nanoservice(Karyon), args).await,
+        Package::Monolith => rt.spawn_located(at, loc, Nanoservice(Monolith), args).await,
+        Package::Staash => rt.spawn_located(at, loc, Nanoservice(Staash), args).await,
+        Package::PriamCassandra => {
+            rt.spawn_located(at, loc, Nanoservice(PriamCassandra), args)
+                .await
+        }
         Package::Store | Package::Cache | Package::Volume | Package::Riak => {
-            rt.spawn_at(at, Nanoservice(Store), args).await
+            rt.spawn_located(at, loc, Nanoservice(Store), args).await
         }
     }
 }

@@ -45,10 +45,18 @@ impl Actor for Probe {
 
 /// A new probe at a fresh address, and the messages it receives.
 pub async fn probe(rt: &Arc<Runtime>) -> (Address, mpsc::UnboundedReceiver<Gotocol>) {
+    probe_at(rt, None).await
+}
+
+/// A probe that runs at `location` (the latency model applies to it).
+pub async fn probe_at(
+    rt: &Arc<Runtime>,
+    location: Option<spigo_proto::archaius::Location>,
+) -> (Address, mpsc::UnboundedReceiver<Gotocol>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let at = rt.reserve(1).unwrap();
     let (actor, _) = Actor::spawn(None, Probe, tx).await.unwrap();
-    rt.register(at, &actor).unwrap();
+    rt.register_at(at, &actor, location).unwrap();
     (at, rx)
 }
 

@@ -8,8 +8,9 @@
 //! the coordinator (join, spawn, flush, stop) with their replies, and
 //! heartbeats.
 
+use crate::latency::LatencyModel;
 use crate::spec::InstanceSpec;
-use crate::{Address, Gotocol, NodeId, StampedEvent};
+use crate::{Address, Gotocol, NodeId, StampedEvent, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Messages per Messages frame at most; a link sends a frame when it has
@@ -91,6 +92,11 @@ pub enum Request {
     SpawnRegistries(Vec<Address>),
     /// Spawn the actors of a link benchmark (`spigo bench link`).
     SpawnBench(Vec<BenchSpec>),
+    /// What time is it on the node (for the clock offset estimate)?
+    Clock,
+    /// The node's clock is this many nanoseconds ahead of the
+    /// coordinator's: subtract it from every time it reads.
+    SetClock(i64),
     /// Send every pending graph event, then report.
     Flush,
     /// Leave the simulation and exit.
@@ -105,6 +111,10 @@ pub struct JoinOrder {
     /// The other nodes and where they listen; a node dials those with a
     /// higher id, the others dial it.
     pub peers: Vec<(NodeId, String)>,
+    /// The latency model every message is delivered by, if any.
+    pub latency: Option<LatencyModel>,
+    /// Seeds the node's random choices (latency jitter).
+    pub seed: u64,
 }
 
 /// An actor of the link benchmark, and where it goes.
@@ -136,6 +146,7 @@ pub enum BenchKind {
 pub enum Reply {
     Joined { pid: u32 },
     Done,
+    Clock(Timestamp),
     Flushed(NodeReport),
     Failed(String),
 }
@@ -152,7 +163,36 @@ pub struct NodeReport {
     pub messages_in: u64,
     pub messages_out: u64,
     pub traffic: TrafficReport,
+    pub latency: Vec<PairReport>,
     pub peak_rss: u64,
+}
+
+/// How far a message went.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub enum Reach {
+    /// Within one zone.
+    #[default]
+    Zone,
+    /// Between zones of one region.
+    CrossZone,
+    /// Between regions.
+    Region,
+}
+
+/// Measured delivery delay of the messages from one region to another.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PairReport {
+    pub from: u8,
+    pub to: u8,
+    pub reach: Reach,
+    /// The model's one-way figure, in microseconds.
+    pub model_us: u64,
+    /// Messages whose transport alone took longer than the model.
+    pub late: u64,
+    /// Delivery delays as recorded (microseconds, count) pairs.
+    pub delay: Vec<(u64, u64)>,
 }
 
 /// Traffic figures: counts and the response-time histogram as recorded

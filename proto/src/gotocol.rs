@@ -143,6 +143,9 @@ pub struct Gotocol {
     /// When the sender sent it; the receiver measures delivery delay from it.
     pub sent: Timestamp,
     pub ctx: TraceContext,
+    /// Where the sending instance runs, for the latency model (none for
+    /// infrastructure: asgard, eureka, edda).
+    pub from: Option<Location>,
     pub intention: Intention,
 }
 
@@ -158,8 +161,14 @@ impl Gotocol {
             reply_to,
             sent,
             ctx: TraceContext::NIL,
+            from: None,
             intention,
         }
+    }
+
+    pub fn from_location(mut self, at: Location) -> Self {
+        self.from = Some(at);
+        self
     }
 
     pub fn with_ctx(mut self, ctx: TraceContext) -> Self {

@@ -15,6 +15,7 @@ pub mod cluster;
 pub mod gotocol;
 pub mod graph;
 pub mod graphjson;
+pub mod latency;
 pub mod names;
 pub mod spec;
 pub mod time;

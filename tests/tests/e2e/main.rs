@@ -7,6 +7,7 @@ mod architectures;
 mod bad_input;
 mod cluster;
 mod fsm;
+mod latency;
 
 use serde_json::Value;
 use std::collections::BTreeSet;

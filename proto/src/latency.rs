@@ -1,0 +1,334 @@
+//! The latency model: how long a message takes between two locations.
+//!
+//! One-way latency is half the round-trip time of the pair of locations:
+//! the same zone, two zones of one region, or two regions (a full matrix).
+//! Global instances (region `*`) sit in the first region; a cross-zone
+//! instance (zone `*`, an ELB) has a presence in every zone of its region,
+//! so it is never a zone away. Optional jitter adds a random extra, never
+//! less than the model.
+//!
+//! Default round trips (`--latency aws`), in milliseconds, rounded:
+//! - same zone 0.45 and across zones of a region 1.3: AWS's own guidance
+//!   (single-digit-millisecond, typically ~1 ms, between AZs; tens to
+//!   hundreds of microseconds within one) and measurements such as
+//!   `ping` between instances in the same and in different AZs.
+//! - between regions: the median round trips published by cloudping.co
+//!   (AWS inter-region latency, p50), with the pairs named in spigo's
+//!   latency issue taken as given: us-east-1 to us-west-2 87, to eu-west-1
+//!   81, us-west-2 to eu-west-1 137, eu-west-1 to eu-central-1 20,
+//!   ap-southeast-1 to ap-southeast-2 175, us-east-1 to ap-southeast-2 230.
+
+use crate::archaius::{Location, Region, ANY};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Round trips between the six default regions, in milliseconds.
+const AWS_RTT_MS: [(&str, &str, f64); 15] = [
+    ("us-east-1", "us-west-2", 87.0),
+    ("us-east-1", "eu-west-1", 81.0),
+    ("us-east-1", "eu-central-1", 92.0),
+    ("us-east-1", "ap-southeast-1", 225.0),
+    ("us-east-1", "ap-southeast-2", 230.0),
+    ("us-west-2", "eu-west-1", 137.0),
+    ("us-west-2", "eu-central-1", 145.0),
+    ("us-west-2", "ap-southeast-1", 165.0),
+    ("us-west-2", "ap-southeast-2", 140.0),
+    ("eu-west-1", "eu-central-1", 20.0),
+    ("eu-west-1", "ap-southeast-1", 175.0),
+    ("eu-west-1", "ap-southeast-2", 255.0),
+    ("eu-central-1", "ap-southeast-1", 160.0),
+    ("eu-central-1", "ap-southeast-2", 250.0),
+    ("ap-southeast-1", "ap-southeast-2", 175.0),
+];
+const AWS_INTRA_ZONE_MS: f64 = 0.45;
+const AWS_CROSS_ZONE_MS: f64 = 1.3;
+
+/// A resolved model: figures by region index of the run's configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LatencyModel {
+    pub intra_zone_rtt: Duration,
+    pub cross_zone_rtt: Duration,
+    /// `rtt[a][b]`, symmetric; the diagonal is unused.
+    pub rtt: Vec<Vec<Duration>>,
+    /// Mean of the extra delay, as a fraction of the one-way figure
+    /// (exponentially distributed, so most messages get little).
+    pub jitter: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LatencyError {
+    #[error("{file}: not a latency file: {msg}")]
+    Json { file: String, msg: String },
+    #[error("{file}: no round-trip figure for {a} <-> {b}")]
+    Missing { file: String, a: String, b: String },
+    #[error("{file}: {a} <-> {b} is given as {x}ms and {y}ms")]
+    Disagree {
+        file: String,
+        a: String,
+        b: String,
+        x: f64,
+        y: f64,
+    },
+    #[error("{file}: {what} must be a finite number of milliseconds at least 0, got {value}")]
+    Value {
+        file: String,
+        what: String,
+        value: f64,
+    },
+    #[error("--latency-scale: {0} must be a finite number at least 0")]
+    Scale(f64),
+}
+
+/// A latency file as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    intra_zone_ms: f64,
+    cross_zone_ms: f64,
+    #[serde(default)]
+    jitter: f64,
+    /// Round trips by region pair; each pair once, in either order.
+    regions: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+fn ms(value: f64) -> Duration {
+    Duration::from_secs_f64(value / 1e3)
+}
+
+impl LatencyModel {
+    /// The default figures, for the given regions (an error names a region
+    /// pair the defaults do not know).
+    pub fn aws(regions: &[Region]) -> Result<LatencyModel, LatencyError> {
+        let mut table: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+        for (a, b, v) in AWS_RTT_MS {
+            table.entry(a.into()).or_default().insert(b.into(), v);
+        }
+        Self::build(
+            AWS_INTRA_ZONE_MS,
+            AWS_CROSS_ZONE_MS,
+            0.0,
+            &table,
+            regions,
+            "--latency aws",
+        )
+    }
+
+    /// A model read from a JSON latency file.
+    pub fn parse(text: &str, file: &str, regions: &[Region]) -> Result<LatencyModel, LatencyError> {
+        let f: File = serde_json::from_str(text).map_err(|e| LatencyError::Json {
+            file: file.into(),
+            msg: e.to_string(),
+        })?;
+        Self::build(
+            f.intra_zone_ms,
+            f.cross_zone_ms,
+            f.jitter,
+            &f.regions,
+            regions,
+            file,
+        )
+    }
+
+    fn build(
+        intra: f64,
+        cross: f64,
+        jitter: f64,
+        table: &BTreeMap<String, BTreeMap<String, f64>>,
+        regions: &[Region],
+        file: &str,
+    ) -> Result<LatencyModel, LatencyError> {
+        let check = |what: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(v)
+            } else {
+                Err(LatencyError::Value {
+                    file: file.into(),
+                    what: what.into(),
+                    value: v,
+                })
+            }
+        };
+        let get = |a: &str, b: &str| table.get(a).and_then(|m| m.get(b)).copied();
+        let n = regions.len();
+        let mut rtt = vec![vec![Duration::ZERO; n]; n];
+        for i in 0..n {
+            for j in (i + 1)..n {
+                let (a, b) = (&regions[i].name, &regions[j].name);
+                let v = match (get(a, b), get(b, a)) {
+                    (Some(x), Some(y)) if x != y => {
+                        return Err(LatencyError::Disagree {
+                            file: file.into(),
+                            a: a.clone(),
+                            b: b.clone(),
+                            x,
+                            y,
+                        })
+                    }
+                    (Some(x), _) | (None, Some(x)) => check(&format!("{a} <-> {b}"), x)?,
+                    (None, None) => {
+                        return Err(LatencyError::Missing {
+                            file: file.into(),
+                            a: a.clone(),
+                            b: b.clone(),
+                        })
+                    }
+                };
+                rtt[i][j] = ms(v);
+                rtt[j][i] = ms(v);
+            }
+        }
+        Ok(LatencyModel {
+            intra_zone_rtt: ms(check("intra_zone_ms", intra)?),
+            cross_zone_rtt: ms(check("cross_zone_ms", cross)?),
+            rtt,
+            jitter: check("jitter", jitter)?,
+        })
+    }
+
+    /// Multiplies every figure by `x` (0 turns the model off).
+    pub fn scaled(mut self, x: f64) -> Result<LatencyModel, LatencyError> {
+        if !x.is_finite() || x < 0.0 {
+            return Err(LatencyError::Scale(x));
+        }
+        self.intra_zone_rtt = self.intra_zone_rtt.mul_f64(x);
+        self.cross_zone_rtt = self.cross_zone_rtt.mul_f64(x);
+        for row in &mut self.rtt {
+            for v in row {
+                *v = v.mul_f64(x);
+            }
+        }
+        Ok(self)
+    }
+
+    /// The region a location counts as: global instances sit in the first.
+    pub fn region_of(at: Location) -> u8 {
+        if at.region == ANY {
+            0
+        } else {
+            at.region
+        }
+    }
+
+    /// One-way latency from `a` to `b`, before jitter.
+    pub fn one_way(&self, a: Location, b: Location) -> Duration {
+        let (ra, rb) = (Self::region_of(a) as usize, Self::region_of(b) as usize);
+        let rtt = if ra != rb {
+            self.rtt
+                .get(ra)
+                .and_then(|row| row.get(rb))
+                .copied()
+                .unwrap_or(Duration::ZERO)
+        } else if a.zone == b.zone || a.zone == ANY || b.zone == ANY {
+            self.intra_zone_rtt
+        } else {
+            self.cross_zone_rtt
+        };
+        rtt / 2
+    }
+
+    /// One-way latency with jitter: `u` is a uniform sample in (0, 1].
+    pub fn with_jitter(&self, base: Duration, u: f64) -> Duration {
+        if self.jitter <= 0.0 {
+            return base;
+        }
+        let extra = -u.max(f64::MIN_POSITIVE).ln() * self.jitter;
+        base.mul_f64(1.0 + extra)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archaius::default_regions;
+
+    fn l(r: u8, z: u8) -> Location {
+        Location::new(r, z)
+    }
+
+    #[test]
+    fn defaults_are_symmetric_halves_of_round_trips() {
+        let m = LatencyModel::aws(&default_regions()).unwrap();
+        assert_eq!(m.one_way(l(0, 1), l(1, 2)), Duration::from_micros(43_500));
+        assert_eq!(m.one_way(l(1, 0), l(0, 0)), Duration::from_micros(43_500));
+        assert_eq!(m.one_way(l(0, 0), l(0, 0)), Duration::from_micros(225));
+        assert_eq!(m.one_way(l(0, 0), l(0, 2)), Duration::from_micros(650));
+        assert_eq!(m.one_way(l(2, 0), l(3, 0)), Duration::from_millis(10));
+        assert_eq!(m.one_way(l(0, 0), l(5, 0)), Duration::from_millis(115));
+        for a in 0..6 {
+            for b in 0..6 {
+                assert_eq!(m.one_way(l(a, 0), l(b, 1)), m.one_way(l(b, 1), l(a, 0)));
+            }
+        }
+        // Global instances sit in the first region; cross-zone ones are in every zone.
+        assert_eq!(
+            m.one_way(Location::GLOBAL, l(1, 0)),
+            Duration::from_micros(43_500)
+        );
+        assert_eq!(m.one_way(l(0, ANY), l(0, 2)), Duration::from_micros(225));
+    }
+
+    #[test]
+    fn scaling_and_jitter() {
+        let m = LatencyModel::aws(&default_regions())
+            .unwrap()
+            .scaled(2.0)
+            .unwrap();
+        assert_eq!(m.one_way(l(0, 0), l(1, 0)), Duration::from_millis(87));
+        let off = m.clone().scaled(0.0).unwrap();
+        assert_eq!(off.one_way(l(0, 0), l(1, 0)), Duration::ZERO);
+        assert!(m.clone().scaled(-1.0).is_err());
+        let base = Duration::from_millis(10);
+        assert_eq!(m.with_jitter(base, 0.5), base, "no jitter configured");
+        let j = LatencyModel { jitter: 0.1, ..m };
+        assert_eq!(j.with_jitter(base, 1.0), base);
+        assert!(j.with_jitter(base, 0.01) > base);
+    }
+
+    #[test]
+    fn files_are_parsed_and_checked() {
+        let regions = &default_regions()[..3];
+        let good = r#"{"intra_zone_ms": 0.5, "cross_zone_ms": 2, "jitter": 0.1,
+            "regions": {"us-east-1": {"us-west-2": 70, "eu-west-1": 80},
+                        "eu-west-1": {"us-west-2": 140}}}"#;
+        let m = LatencyModel::parse(good, "lat.json", regions).unwrap();
+        assert_eq!(m.one_way(l(2, 0), l(1, 0)), Duration::from_millis(70));
+        assert_eq!(m.jitter, 0.1);
+        let missing = good.replace(", \"eu-west-1\": 80", "");
+        assert_eq!(
+            LatencyModel::parse(&missing, "lat.json", regions)
+                .unwrap_err()
+                .to_string(),
+            "lat.json: no round-trip figure for us-east-1 <-> eu-west-1"
+        );
+        let twice = good.replace(
+            "\"us-west-2\": 140",
+            "\"us-west-2\": 140, \"us-east-1\": 81",
+        );
+        assert!(matches!(
+            LatencyModel::parse(&twice, "lat.json", regions),
+            Err(LatencyError::Disagree { .. })
+        ));
+        let negative = good.replace("0.5", "-1");
+        assert!(LatencyModel::parse(&negative, "lat.json", regions)
+            .unwrap_err()
+            .to_string()
+            .contains("intra_zone_ms"));
+        let e = LatencyModel::parse("{", "lat.json", regions)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("lat.json: not a latency file"), "{e}");
+        assert!(LatencyModel::parse(r#"{"intra_zone_ms":1}"#, "f", regions).is_err());
+    }
+
+    #[test]
+    fn renamed_regions_need_their_own_figures() {
+        let mut regions = default_regions();
+        regions[1].name = "mars-1".into();
+        let e = LatencyModel::aws(&regions).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "--latency aws: no round-trip figure for us-east-1 <-> mars-1"
+        );
+    }
+}
