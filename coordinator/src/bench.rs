@@ -56,6 +56,7 @@ pub async fn link(args: LinkArgs) -> Result<()> {
         nodes,
         args.cookie.clone().map(Cookie::new),
         0,
+        None,
     )
     .await?;
     if cluster.nodes.len() < 2 {

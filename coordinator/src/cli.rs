@@ -124,6 +124,31 @@ pub struct Cli {
     #[arg(long, value_name = "aws|none|FILE")]
     pub latency: Option<String>,
 
+    /// Collect per-service metrics and request flows: json_metrics/, and
+    /// /debug/vars and /metrics over HTTP while running
+    #[arg(short = 'c', long = "collect")]
+    pub collect: bool,
+
+    /// Address of the metrics and live-viewer HTTP server, or "none"
+    #[arg(long, default_value = DEFAULT_HTTP, value_name = "ADDR")]
+    pub http: String,
+
+    /// Fraction of request flows (traces) kept in the flow file (0 to 1)
+    #[arg(long = "trace-sample", default_value_t = 1.0, value_name = "P")]
+    pub trace_sample: f64,
+
+    /// Serve the graph viewer during the run and show the graph as it grows
+    #[arg(long)]
+    pub live: bool,
+
+    /// More log detail (-v debug, -vv trace)
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only warnings and errors in the log
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+
     /// Multiply every latency figure by this (0 turns the model off)
     #[arg(
         long = "latency-scale",
@@ -141,6 +166,23 @@ pub enum Command {
     /// Measure spigo itself
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Serve the graph viewer for the graphs under <out>/json
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Port to serve on (127.0.0.1)
+    #[arg(long, default_value_t = 8000, value_name = "PORT")]
+    pub port: u16,
+
+    /// Folder holding json/
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Address to bind instead of 127.0.0.1
+    #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
+    pub host: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -233,6 +275,9 @@ fn duration_arg(text: &str) -> Result<Duration, String> {
     parse_duration(text)
 }
 
+/// Where spigo served its metrics: `localhost:8123/debug/vars`.
+pub const DEFAULT_HTTP: &str = "127.0.0.1:8123";
+
 /// Multi-letter flags spigo spelled with one dash.
 const GO_LONG_FLAGS: &[&str] = &["kv", "cpuprofile"];
 
@@ -252,6 +297,25 @@ pub fn normalise(args: impl IntoIterator<Item = String>) -> Vec<String> {
 }
 
 impl Cli {
+    /// The HTTP address, if the run serves one: with `-c` or `--live`,
+    /// unless `--http none`.
+    pub fn http_addr(&self) -> Option<&str> {
+        (self.collect || self.live)
+            .then_some(self.http.as_str())
+            .filter(|a| *a != "none")
+    }
+
+    /// `--trace-sample` when collecting (`-c`).
+    pub fn collect(&self) -> Result<Option<f64>> {
+        if !(0.0..=1.0).contains(&self.trace_sample) {
+            return Err(UsageError::error(format!(
+                "--trace-sample: {} is not a fraction between 0 and 1",
+                self.trace_sample
+            )));
+        }
+        Ok(self.collect.then_some(self.trace_sample))
+    }
+
     /// The run's configuration: the `--config` file (or the defaults), then
     /// every flag given on the command line.
     pub fn config(&self, matches: &ArgMatches) -> Result<Config> {

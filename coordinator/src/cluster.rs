@@ -13,12 +13,14 @@
 use crate::cli::UsageError;
 use crate::controller;
 use crate::edda;
+use crate::http::Snapshot;
 use anyhow::{anyhow, bail, Context, Result};
 use futures::future::join_all;
 use ractor::ActorRef;
 use spigo_node::gateway::{self, Control};
 use spigo_node::link::{self, Cookie, LinkError};
 use spigo_node::{clock, Runtime};
+use spigo_proto::cluster::Span;
 use spigo_proto::cluster::{
     Frame, JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX, FIRST_FREE_INDEX,
 };
@@ -69,6 +71,8 @@ struct Shared {
     node_names: Mutex<HashMap<NodeId, (String, String)>>,
     /// Set once the nodes are told to stop: links closing then are expected.
     stopping: std::sync::atomic::AtomicBool,
+    /// Spans the nodes sent at Flush.
+    spans: Mutex<Vec<Span>>,
 }
 
 pub struct Cluster {
@@ -102,6 +106,7 @@ impl Cluster {
         nodes: Nodes,
         cookie: Option<Cookie>,
         seed: u64,
+        collect: Option<f64>,
     ) -> Result<Cluster> {
         let mut cluster = Cluster::local(rt, local_shard);
         *cluster.shared.edda.lock().unwrap() = edda;
@@ -169,6 +174,7 @@ impl Cluster {
                 peers: peers.clone(),
                 latency: cluster.rt.latency_model().cloned(),
                 seed,
+                collect,
             };
             cluster.request(n.id, Request::Join(order))
         });
@@ -422,6 +428,32 @@ impl Cluster {
             .collect()
     }
 
+    /// The spans every node sent with its Flush report.
+    pub fn take_spans(&self) -> Vec<Span> {
+        std::mem::take(&mut *self.shared.spans.lock().unwrap())
+    }
+
+    /// Everyone's figures so far: this process's and every live node's.
+    pub async fn snapshot(&self) -> Snapshot {
+        let mut metrics = self.rt.metrics_report();
+        let live: Vec<NodeId> = self
+            .nodes
+            .iter()
+            .map(|n| n.id)
+            .filter(|id| !self.lost().contains(id))
+            .collect();
+        for reply in join_all(live.iter().map(|&n| self.request(n, Request::Metrics))).await {
+            if let Ok(Reply::Metrics(m)) = reply {
+                crate::metrics::merge(&mut metrics, &m);
+            }
+        }
+        Snapshot {
+            metrics,
+            nodes: self.nodes.len(),
+            lost: self.lost().len(),
+        }
+    }
+
     /// Tells every live node to stop and waits for the processes this
     /// coordinator started.
     pub async fn stop(&self) {
@@ -477,6 +509,10 @@ async fn control_loop(mut rx: tokio::sync::mpsc::UnboundedReceiver<Control>, sha
                     let _ = edda.send_message(edda::Msg::Batch(batch));
                 }
             }
+            Control::Frame {
+                frame: Frame::Spans(batch),
+                ..
+            } => shared.spans.lock().unwrap().extend(batch),
             Control::Frame {
                 from,
                 frame: Frame::Pong(_),

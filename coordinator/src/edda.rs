@@ -6,10 +6,13 @@
 //! the order they happened so the writers can replay the architecture's
 //! evolution.
 
+use crate::http::LiveFeed;
+use crate::writers::graphjson::entry_json;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use spigo_node::edda::EventSink;
 use spigo_proto::{Address, Exit, GraphEvent, Name, NodeRecord, StampedEvent, Timestamp};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// A vertex of the written graph (an instance, or a service under `-f`).
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +46,7 @@ pub enum Entry {
 }
 
 /// The merged graph: vertices, and the timed history of entries.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Graph {
     /// Collapse instances to services (`-f`).
     filter: bool,
@@ -60,6 +63,8 @@ pub struct Graph {
     waiting: Vec<StampedEvent>,
     /// Events that never resolved, reported at the end.
     pub unresolved: u64,
+    /// Live viewers (`--live`) hear of every entry as it is made.
+    feed: Option<Arc<LiveFeed>>,
 }
 
 impl Graph {
@@ -68,6 +73,19 @@ impl Graph {
             filter,
             ..Graph::default()
         }
+    }
+
+    /// Publishes every new entry to live viewers as well.
+    pub fn with_feed(mut self, feed: Option<Arc<LiveFeed>>) -> Graph {
+        self.feed = feed;
+        self
+    }
+
+    fn push(&mut self, time: Timestamp, entry: Entry) {
+        if let Some(feed) = &self.feed {
+            feed.entry(entry_json(&self.vertices, time, &entry));
+        }
+        self.entries.push((time, entry));
     }
 
     pub fn add(&mut self, ev: StampedEvent) {
@@ -124,14 +142,14 @@ impl Graph {
                     self.next_edge += 1;
                     slot.insert(self.next_edge);
                     let id = self.next_edge;
-                    self.entries.push((
+                    self.push(
                         time,
                         Entry::Edge {
                             id,
                             source: s,
                             target: t,
                         },
-                    ));
+                    );
                 }
                 true
             }
@@ -141,14 +159,14 @@ impl Graph {
                     return false;
                 };
                 if let Some(id) = self.live_edges.remove(&(s, t)) {
-                    self.entries.push((
+                    self.push(
                         time,
                         Entry::Forget {
                             id,
                             source: s,
                             target: t,
                         },
-                    ));
+                    );
                 }
                 true
             }
@@ -157,13 +175,13 @@ impl Graph {
                     return false;
                 };
                 if self.done.insert(v) {
-                    self.entries.push((
+                    self.push(
                         time,
                         Entry::Done {
                             vertex: v,
                             exit: *exit,
                         },
-                    ));
+                    );
                 }
                 true
             }
@@ -187,7 +205,7 @@ impl Graph {
                     metadata: record.metadata.clone(),
                 });
                 self.by_name.insert(display, v);
-                self.entries.push((time, Entry::Node { vertex: v }));
+                self.push(time, Entry::Node { vertex: v });
                 v
             }
         };

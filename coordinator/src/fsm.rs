@@ -9,9 +9,11 @@
 
 use crate::cluster::Cluster;
 use crate::controller::{self, Controller, Targets};
+use crate::logging;
 use crate::placement::pirate_ranges;
 use anyhow::{Context, Result};
 use futures::future::join_all;
+use indicatif::ProgressBar;
 use ractor::Actor;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -119,7 +121,25 @@ pub async fn run(cluster: &Cluster, opts: &Options) -> Result<Report> {
     let spawns = ranges.iter().map(|(range, first)| {
         cluster.spawn_pirates(first.node, *first, range.len() as u32, opts.seed)
     });
-    for r in join_all(spawns).await {
+    // A bar counts the local spawns (nodes spawn out of sight).
+    let local_before = rt.registered() as u64;
+    let bar = match cluster.is_local() {
+        true => logging::progress(n as u64, "spawning pirates"),
+        false => ProgressBar::hidden(),
+    };
+    let ticker = {
+        let (bar, rt) = (bar.clone(), rt.clone());
+        tokio::spawn(async move {
+            loop {
+                bar.set_position((rt.registered() as u64).saturating_sub(local_before));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let spawned = join_all(spawns).await;
+    ticker.abort();
+    bar.finish_and_clear();
+    for r in spawned {
         r.context("cannot spawn pirates")?;
     }
     let pirate_at = |i: u32| {

@@ -1,8 +1,14 @@
 //! Log lines on stderr in the shape spigo's users know:
-//! `2026/11/26 12:06:47.123456 fsm: Delivered 600 messages in 1.2ms`.
+//! `2026/11/26 12:06:47.123456 fsm: Delivered 600 messages in 1.2ms`,
+//! and progress bars for long phases when stderr is a terminal (log lines
+//! are printed above the bars, never through them).
 
 use chrono::Local;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::fmt;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -32,17 +38,65 @@ where
     }
 }
 
-/// Installs the subscriber; `RUST_LOG` overrides the default.
+/// Progress bars share stderr with the log.
+static BARS: OnceLock<MultiProgress> = OnceLock::new();
+
+fn bars() -> &'static MultiProgress {
+    BARS.get_or_init(MultiProgress::new)
+}
+
+/// Whether to draw progress bars: stderr is a terminal and not `-q`.
+static DRAW: AtomicBool = AtomicBool::new(false);
+
+/// A bar for a long phase, or a hidden one when not on a terminal.
+pub fn progress(len: u64, what: &str) -> ProgressBar {
+    if !DRAW.load(Ordering::Relaxed) {
+        return ProgressBar::hidden();
+    }
+    let style =
+        ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
+            .expect("a valid template")
+            .progress_chars("=> ");
+    bars().add(
+        ProgressBar::new(len)
+            .with_style(style)
+            .with_message(what.to_string()),
+    )
+}
+
+/// Writes each log line with the progress bars out of the way.
+struct AboveBars;
+
+impl Write for AboveBars {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        bars().suspend(|| std::io::stderr().write_all(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Installs the subscriber. `RUST_LOG` overrides the default level, which is
+/// info, warn with `-q`, debug with `-v`, trace with `-vv`.
 ///
 /// ractor opens an INFO span for every actor it starts; recording a million
 /// of them costs seconds and hundreds of megabytes, so ractor's own logging
 /// starts at WARN unless `RUST_LOG` asks for more.
-pub fn init() {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,ractor=warn"));
+pub fn init(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},ractor=warn")));
+    DRAW.store(std::io::stderr().is_terminal() && !quiet, Ordering::Relaxed);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| AboveBars)
         .event_format(SpigoFormat)
         .try_init();
 }

@@ -12,7 +12,9 @@ mod cluster;
 mod controller;
 mod edda;
 mod fsm;
+mod http;
 mod logging;
+mod metrics;
 mod placement;
 mod plan;
 mod simulation;
@@ -48,10 +50,15 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    logging::init();
+    let (verbose, quiet) = match matches.subcommand() {
+        None => (matches.get_count("verbose"), matches.get_flag("quiet")),
+        Some(_) => (0, false),
+    };
+    logging::init(verbose, quiet);
     match matches.subcommand() {
         Some(("node", sub)) => return node(sub),
         Some(("bench", sub)) => return bench(sub),
+        Some(("serve", sub)) => return serve(sub),
         _ => {}
     }
     let prepared = cli::Cli::from_arg_matches(&matches)
@@ -100,6 +107,51 @@ fn bench(matches: &clap::ArgMatches) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("spigo bench link: {e:#}");
+            match e.downcast_ref::<cli::UsageError>() {
+                Some(_) => ExitCode::from(EXIT_USAGE),
+                None => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+/// `spigo serve`: the graph viewer for the graphs under `<out>/json`.
+fn serve(matches: &clap::ArgMatches) -> ExitCode {
+    let args = match cli::ServeArgs::from_arg_matches(matches) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("spigo serve: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| {
+            rt.block_on(async {
+                let addr = format!("{}:{}", args.host, args.port);
+                let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
+                    cli::UsageError::error(format!(
+                        "--port {}: cannot listen on {addr}: {e}",
+                        args.port
+                    ))
+                })?;
+                let bound = listener.local_addr()?;
+                let web =
+                    http::Web::new(args.out.clone(), "viewer", std::env::args().collect(), None);
+                tracing::info!(
+                    "serving {} on http://{bound}/",
+                    args.out.join("json").display()
+                );
+                http::serve(listener, std::sync::Arc::new(web)).await;
+                anyhow::Ok(())
+            })
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("spigo serve: {e:#}");
             match e.downcast_ref::<cli::UsageError>() {
                 Some(_) => ExitCode::from(EXIT_USAGE),
                 None => ExitCode::FAILURE,

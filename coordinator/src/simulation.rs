@@ -3,9 +3,10 @@
 //! summary.
 
 use crate::architectures::{Resolved, Work};
-use crate::cli::{Cli, UsageError};
+use crate::cli::{Cli, UsageError, DEFAULT_HTTP};
 use crate::cluster::{Cluster, Nodes};
 use crate::edda::{self, Edda, Graph, LocalSink};
+use crate::http::{LiveFeed, Snapshot, Web};
 use crate::writers::{self, graphjson, graphml, RunInfo};
 use crate::{asgard, fsm};
 use anyhow::{Context, Result};
@@ -17,9 +18,9 @@ use spigo_node::metrics::{peak_rss, Traffic};
 use spigo_node::runtime::Settings;
 use spigo_node::{clock, Runtime};
 use spigo_proto::archaius::Config;
-use spigo_proto::cluster::{NodeReport, PairReport, Reach};
+use spigo_proto::cluster::{MetricsReport, NodeReport, PairReport, Reach, Span};
 use spigo_proto::time::GoDuration;
-use spigo_proto::{NodeId, Timestamp};
+use spigo_proto::NodeId;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,8 +33,12 @@ struct Recorder {
 }
 
 impl Recorder {
-    async fn start(rt: &Arc<Runtime>, filter: bool) -> Result<Recorder> {
-        let (edda, _) = Actor::spawn(None, Edda, Graph::new(filter))
+    async fn start(
+        rt: &Arc<Runtime>,
+        filter: bool,
+        feed: Option<Arc<LiveFeed>>,
+    ) -> Result<Recorder> {
+        let (edda, _) = Actor::spawn(None, Edda, Graph::new(filter).with_feed(feed))
             .await
             .context("cannot start edda")?;
         let shard_at = rt.reserve(1)?;
@@ -172,6 +177,7 @@ pub async fn run(
     let started = clock::now();
     let arch = resolved.arch.clone();
     let seed = cfg.seed.unwrap_or_else(rand::random);
+    let collect = cli.collect()?;
     // The nodes first: a refused cookie or an unreachable node is reported
     // before anything else happens.
     let (nodes, cookie) = nodes(&cli)?;
@@ -180,14 +186,21 @@ pub async fn run(
         log_messages: cli.msglog,
         latency: resolved.latency.clone(),
         seed,
+        collect,
     });
-    let recorder = match outputs.any() {
-        true => Some(Recorder::start(&rt, cfg.filter).await?),
+    let feed = cli.live.then(|| Arc::new(LiveFeed::default()));
+    let recorder = match outputs.any() || feed.is_some() {
+        true => Some(Recorder::start(&rt, cfg.filter, feed.clone()).await?),
         false => None,
     };
     let shard = recorder.as_ref().map(|r| r.shard_at);
     let edda = recorder.as_ref().map(|r| r.edda.clone());
-    let cluster = Cluster::connect(rt.clone(), shard, edda, nodes, cookie, seed).await?;
+    let cluster =
+        Arc::new(Cluster::connect(rt.clone(), shard, edda, nodes, cookie, seed, collect).await?);
+    let web = match cli.http_addr() {
+        Some(addr) => start_web(&cli, addr, &arch, &args, feed.clone(), &cluster).await?,
+        None => None,
+    };
     tracing::info!("{arch}: seed {seed} (repeat with --seed {seed})");
     if recorder.is_some() {
         tracing::info!("{arch}.edda: starting");
@@ -210,7 +223,29 @@ pub async fn run(
     };
     let reports = cluster.flush().await;
     let lost = cluster.lost();
+    let mut metrics = rt.metrics_report();
+    let mut pairs = rt.latency_report();
+    let (mut made, mut forgotten) = rt.edge_counts();
+    for (_, r) in &reports {
+        crate::metrics::merge(&mut metrics, &r.metrics);
+        pairs.extend(r.latency.iter().cloned());
+        made += r.edges_made;
+        forgotten += r.edges_forgotten;
+    }
+    if let Some((web, refresher)) = &web {
+        refresher.abort();
+        web.update(Snapshot {
+            metrics: metrics.clone(),
+            nodes: cluster.nodes.len(),
+            lost: lost.len(),
+        });
+    }
 
+    let info = RunInfo {
+        arch: arch.clone(),
+        args: format!("[{}]", args.join(" ")),
+        started,
+    };
     let mut graph_size = None;
     if let Some(recorder) = recorder {
         let graph = recorder.finish().await?;
@@ -220,34 +255,111 @@ pub async fn run(
                 graph.unresolved
             );
         }
-        write_graph(&graph, &outputs, &arch, &args, started)?;
+        write_graph(&graph, &outputs, &info)?;
         graph_size = Some((graph.vertices.len(), graph.edge_count()));
         tracing::info!("{arch}.edda: closing");
     }
+    if collect.is_some() {
+        let mut spans = rt.flows().map(|f| f.take()).unwrap_or_default();
+        spans.extend(cluster.take_spans());
+        write_metrics(&cli.out, &resolved.output, &metrics, &spans, &info)?;
+    }
+    if let Some(feed) = &feed {
+        feed.end();
+    }
     cluster.stop().await;
     tracing::info!("spigo: {arch} complete");
-    let mut traffic = rt.traffic();
-    let (mut made, mut forgotten) = rt.edge_counts();
-    for (_, r) in &reports {
-        traffic.merge_report(&r.traffic);
-        made += r.edges_made;
-        forgotten += r.edges_forgotten;
-    }
-    let mut pairs = rt.latency_report();
-    for (_, r) in &reports {
-        pairs.extend(r.latency.iter().cloned());
-    }
+    let mut traffic = Traffic::default();
+    traffic.merge_report(&metrics.traffic);
     match outcome {
         Outcome::Pirates(r) => print_fsm_summary(&arch, &r, graph_size, cluster.is_local()),
         Outcome::Services(r) => print_services_summary(&arch, &r, &traffic, made, forgotten),
     }
     print_latency(&cfg, &pairs);
     print_nodes(&cluster, &reports);
+    if let (Some((web, _)), true) = (&web, cli.live) {
+        linger(web).await;
+    }
     if lost.is_empty() {
         Ok(Ending::Complete)
     } else {
         Ok(Ending::NodesLost)
     }
+}
+
+/// With `--live`, the finished graph stays on view for a moment so an open
+/// page gets the end of the stream.
+async fn linger(_web: &Web) {
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+}
+
+/// Starts the HTTP server and the task that refreshes its figures every
+/// second from every node. A default address already in use only costs the
+/// live figures; an address the user chose must be had.
+async fn start_web(
+    cli: &Cli,
+    addr: &str,
+    arch: &str,
+    args: &[String],
+    feed: Option<Arc<LiveFeed>>,
+    cluster: &Arc<Cluster>,
+) -> Result<Option<(Arc<Web>, tokio::task::JoinHandle<()>)>> {
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) if cli.http == DEFAULT_HTTP && !cli.live => {
+            tracing::warn!("http: cannot listen on {addr} ({e}); metrics go to files only (--http picks another address)");
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(UsageError::error(format!(
+                "--http {addr}: cannot listen: {e}"
+            )))
+        }
+    };
+    let bound = listener.local_addr()?;
+    let web = Arc::new(Web::new(cli.out.clone(), arch, args.to_vec(), feed));
+    tokio::spawn(crate::http::serve(listener, web.clone()));
+    if cli.collect {
+        tracing::info!(
+            "HTTP metrics now available at http://{bound}/debug/vars and http://{bound}/metrics"
+        );
+    }
+    if cli.live {
+        tracing::info!("live graph at http://{bound}/");
+    }
+    let (w, c) = (web.clone(), cluster.clone());
+    let refresher = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            w.update(c.snapshot().await);
+        }
+    });
+    Ok(Some((web, refresher)))
+}
+
+/// Writes `json_metrics/<stem>_metrics.json`, `_metrics.csv` and `_flow.json`.
+fn write_metrics(
+    out: &Path,
+    stem: &str,
+    metrics: &MetricsReport,
+    spans: &[Span],
+    info: &RunInfo,
+) -> Result<()> {
+    let dir = out.join("json_metrics");
+    let json = dir.join(format!("{stem}_metrics.json"));
+    writers::write_atomically(&json, |w| writers::metrics::write_json(w, metrics, info))?;
+    let csv = dir.join(format!("{stem}_metrics.csv"));
+    writers::write_atomically(&csv, |w| writers::metrics::write_csv(w, metrics))?;
+    let flows = dir.join(format!("{stem}_flow.json"));
+    writers::write_atomically(&flows, |w| writers::metrics::write_flows(w, spans))?;
+    tracing::info!(
+        "{stem}: wrote {}, {} and {} ({} spans)",
+        json.display(),
+        csv.display(),
+        flows.display(),
+        spans.len()
+    );
+    Ok(())
 }
 
 async fn run_work(
@@ -279,24 +391,16 @@ async fn run_work(
     })
 }
 
-fn write_graph(
-    graph: &Graph,
-    outputs: &Outputs,
-    arch: &str,
-    args: &[String],
-    started: Timestamp,
-) -> Result<()> {
-    let info = RunInfo {
-        arch: arch.to_string(),
-        args: format!("[{}]", args.join(" ")),
-        started,
-    };
+fn write_graph(graph: &Graph, outputs: &Outputs, info: &RunInfo) -> Result<()> {
+    let arch = &info.arch;
     if let Some(path) = &outputs.json {
-        writers::write_atomically(path, |w| graphjson::write(w, graph, &info))?;
+        let bar = crate::logging::progress(graph.entries.len() as u64, "writing graph");
+        writers::write_atomically(path, |w| graphjson::write(w, graph, info, &bar))?;
+        bar.finish_and_clear();
         tracing::info!("{arch}.edda: wrote {}", path.display());
     }
     if let Some(path) = &outputs.gml {
-        writers::write_atomically(path, |w| graphml::write(w, graph, &info))?;
+        writers::write_atomically(path, |w| graphml::write(w, graph, info))?;
         tracing::info!("{arch}.edda: wrote {}", path.display());
     }
     Ok(())

@@ -2,14 +2,15 @@
 //! the architecture. While asgard lets it chat, it sends a request into the
 //! regions' load balancers every chat interval: a GetRequest for a fixed
 //! key, a GetRequest for a key it put earlier, or a Put of a new key, each
-//! starting a fresh trace. It times every answer.
+//! starting a fresh trace. It times every answer, in the node's traffic
+//! figures (so they can be watched while the run goes on).
 
-use crate::metrics::Traffic;
 use crate::service::{Behaviour, Core, PENDING_TIMEOUT, TRAFFIC_TIMER};
 use crate::{clock, Delivery};
 use compact_str::{format_compact, CompactString};
 use rand::Rng;
-use spigo_proto::{Gotocol, Imposition, Intention, Timestamp};
+use spigo_proto::cluster::SpanKind;
+use spigo_proto::{Gotocol, Imposition, Intention, Timestamp, TraceContext};
 use std::collections::HashMap;
 use std::time::Duration;
 use std::time::Instant;
@@ -31,8 +32,7 @@ pub struct State {
     puts: u64,
     recent: Vec<CompactString>,
     /// Requests out, by span: when they left.
-    waiting: HashMap<u64, Timestamp>,
-    traffic: Traffic,
+    waiting: HashMap<u64, (TraceContext, Timestamp)>,
 }
 
 impl State {
@@ -68,13 +68,31 @@ impl State {
                 Intention::Pair(Box::new([key, VALUE.into()])),
             )
         };
+        let sent = clock::now();
         if core.send(to, imposition, ctx, intention) {
-            self.traffic.requests += 1;
+            core.rt.traffic_sent(imposition == Imposition::GetRequest);
             if imposition == Imposition::GetRequest {
-                self.traffic.gets += 1;
-                self.waiting.insert(ctx.span, clock::now());
+                self.waiting.insert(ctx.span, (ctx, sent));
+            } else {
+                // A put is fire and forget: its client span ends as it leaves.
+                core.record_span(SpanKind::Client, imposition, ctx, sent, Duration::ZERO);
             }
         }
+    }
+}
+
+impl State {
+    /// Stops waiting for requests older than `after`, closing their spans.
+    fn give_up(&mut self, core: &Core, after: Duration) {
+        let now = clock::now();
+        self.waiting.retain(|_, (ctx, sent)| {
+            let age = now.since(*sent);
+            if age < after {
+                return true;
+            }
+            core.record_span(SpanKind::Client, Imposition::GetRequest, *ctx, *sent, age);
+            false
+        });
     }
 }
 
@@ -89,7 +107,6 @@ impl Behaviour for Denominator {
             puts: 0,
             recent: Vec::new(),
             waiting: HashMap::new(),
-            traffic: Traffic::default(),
         }
     }
 
@@ -110,8 +127,7 @@ impl Behaviour for Denominator {
         };
         state.send_one(core);
         if state.waiting.len() > 10_000 {
-            let now = clock::now();
-            state.waiting.retain(|_, t| now.since(*t) < PENDING_TIMEOUT);
+            state.give_up(core, PENDING_TIMEOUT);
         }
         // Catch up at most one interval behind; beyond that, skip ahead.
         let next = (due + every).max(Instant::now() - every);
@@ -120,17 +136,23 @@ impl Behaviour for Denominator {
             .deliver_at(next, core.me, Delivery::Timer(TRAFFIC_TIMER));
     }
 
-    fn request(&self, _core: &mut Core, state: &mut State, msg: Gotocol) {
+    fn request(&self, core: &mut Core, state: &mut State, msg: Gotocol) {
         if msg.imposition != Imposition::GetResponse {
             return;
         }
-        if let Some(sent) = state.waiting.remove(&msg.ctx.span) {
+        if let Some((ctx, sent)) = state.waiting.remove(&msg.ctx.span) {
             let hit = !matches!(msg.intention, Intention::None);
-            state.traffic.record_response(clock::now().since(sent), hit);
+            let took = clock::now().since(sent);
+            core.rt.traffic_answered(took, hit);
+            if let Some(m) = core.metrics() {
+                m.response(took);
+            }
+            core.record_span(SpanKind::Client, Imposition::GetRequest, ctx, sent, took);
         }
     }
 
     fn goodbye(&self, core: &mut Core, state: &mut State) {
-        core.rt.merge_traffic(&state.traffic);
+        // Requests still out are unanswered; their spans end here.
+        state.give_up(core, Duration::ZERO);
     }
 }

@@ -178,6 +178,7 @@ mod tests {
             log_messages: false,
             latency: Some(LatencyModel::aws(&default_regions()).unwrap()),
             seed: 1,
+            collect: None,
         })
     }
 

@@ -12,6 +12,7 @@ pub mod denominator;
 pub mod edda;
 pub mod elb;
 pub mod eureka;
+pub mod flows;
 pub mod gateway;
 pub mod karyon;
 pub mod latency;

@@ -277,6 +277,7 @@ fn kind(frame: &Frame) -> &'static str {
         Frame::Refused { .. } => "refusal",
         Frame::Messages(_) => "messages",
         Frame::Events(_) => "events",
+        Frame::Spans(_) => "spans",
         Frame::Request { .. } => "request",
         Frame::Reply { .. } => "reply",
         Frame::Ping(_) | Frame::Pong(_) => "heartbeat",

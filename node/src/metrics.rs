@@ -1,11 +1,19 @@
-//! Traffic figures of a node: what its denominators sent and got back.
+//! Figures a node collects: what its denominators sent and got back, and
+//! (with `-c`) per-service histograms of delivery delay, service time and
+//! response time.
 //!
-//! One histogram per node (not per instance: a million histograms would be
-//! a memory bug); denominators keep their own while running and merge it in
-//! when they leave, so the hot path never takes the node-wide lock.
+//! Histograms are per service, never per instance (a million histograms
+//! would be a memory bug): every instance of a service records into the
+//! same one, which it holds from spawn time, so the hot path is one
+//! uncontended-most-of-the-time lock and no lookup. Denominators keep their
+//! traffic figures to themselves while running and merge them in when they
+//! leave.
 
+use compact_str::CompactString;
 use hdrhistogram::Histogram;
-use spigo_proto::cluster::TrafficReport;
+use spigo_proto::cluster::{Recorded, ServiceReport, TrafficReport};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -27,7 +35,7 @@ impl Default for Traffic {
             gets: 0,
             responses: 0,
             hits: 0,
-            latency: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+            latency: micros_histogram(),
         }
     }
 }
@@ -36,8 +44,7 @@ impl Traffic {
     pub fn record_response(&mut self, took: Duration, hit: bool) {
         self.responses += 1;
         self.hits += u64::from(hit);
-        let us = (took.as_micros() as u64).clamp(1, self.latency.high());
-        self.latency.saturating_record(us);
+        record(&mut self.latency, took);
     }
 
     pub fn merge(&mut self, other: &Traffic) {
@@ -56,11 +63,7 @@ impl Traffic {
             gets: self.gets,
             responses: self.responses,
             hits: self.hits,
-            latency: self
-                .latency
-                .iter_recorded()
-                .map(|v| (v.value_iterated_to(), v.count_at_value()))
-                .collect(),
+            latency: recorded(&self.latency),
         }
     }
 
@@ -80,6 +83,98 @@ impl Traffic {
     /// Response time at quantile `q` (0..1).
     pub fn quantile(&self, q: f64) -> Duration {
         Duration::from_micros(self.latency.value_at_quantile(q))
+    }
+}
+
+/// A histogram of microseconds, from 1 us to an hour at 3 significant digits.
+pub fn micros_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds")
+}
+
+/// A histogram as (value, count) pairs, for reports.
+pub fn recorded(h: &Histogram<u64>) -> Recorded {
+    h.iter_recorded()
+        .map(|v| (v.value_iterated_to(), v.count_at_value()))
+        .collect()
+}
+
+/// Adds recorded pairs into a histogram.
+pub fn add_recorded(h: &mut Histogram<u64>, r: &Recorded) {
+    for &(value, count) in r {
+        let _ = h.record_n(value.clamp(1, h.high()), count);
+    }
+}
+
+fn record(h: &mut Histogram<u64>, d: Duration) {
+    h.saturating_record((d.as_micros() as u64).max(1));
+}
+
+/// The three histograms of one service.
+pub struct ServiceMetrics {
+    inner: Mutex<[Histogram<u64>; 3]>,
+}
+
+const DELIVERY: usize = 0;
+const SERVICE: usize = 1;
+const RESPONSE: usize = 2;
+
+impl ServiceMetrics {
+    fn new() -> ServiceMetrics {
+        ServiceMetrics {
+            inner: Mutex::new([micros_histogram(), micros_histogram(), micros_histogram()]),
+        }
+    }
+
+    fn record(&self, which: usize, d: Duration) {
+        record(&mut self.inner.lock().expect("metrics lock")[which], d);
+    }
+
+    /// From a message's send time to its receiver handling it.
+    pub fn delivery(&self, d: Duration) {
+        self.record(DELIVERY, d);
+    }
+
+    /// Time spent handling one message.
+    pub fn service_time(&self, d: Duration) {
+        self.record(SERVICE, d);
+    }
+
+    /// From a request arriving to its answer leaving.
+    pub fn response(&self, d: Duration) {
+        self.record(RESPONSE, d);
+    }
+}
+
+/// Every service's metrics on this node.
+#[derive(Default)]
+pub struct Registry {
+    services: Mutex<BTreeMap<CompactString, Arc<ServiceMetrics>>>,
+}
+
+impl Registry {
+    /// The metrics of `service`, created on first use.
+    pub fn service(&self, service: &str) -> Arc<ServiceMetrics> {
+        let mut services = self.services.lock().expect("registry lock");
+        services
+            .entry(service.into())
+            .or_insert_with(|| Arc::new(ServiceMetrics::new()))
+            .clone()
+    }
+
+    pub fn services(&self) -> Vec<ServiceReport> {
+        let services = self.services.lock().expect("registry lock");
+        services
+            .iter()
+            .map(|(name, m)| {
+                let h = m.inner.lock().expect("metrics lock");
+                ServiceReport {
+                    service: name.to_string(),
+                    delivery: recorded(&h[DELIVERY]),
+                    service_time: recorded(&h[SERVICE]),
+                    response: recorded(&h[RESPONSE]),
+                }
+            })
+            .collect()
     }
 }
 

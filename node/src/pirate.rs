@@ -6,6 +6,7 @@
 //! one buddy about another or gives a buddy some of its gold, so the graph
 //! grows denser over time. Goodbye makes it answer the FSM and stop.
 
+use crate::metrics::ServiceMetrics;
 use crate::{clock, Delivery, Runtime, SpawnError};
 use compact_str::CompactString;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -14,6 +15,9 @@ use rand::{Rng, SeedableRng};
 use spigo_proto::{Address, Gotocol, GraphEvent, Imposition, Intention};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The service all pirates belong to (their metrics are kept under it).
+pub const SERVICE: &str = "blackbeard";
 
 /// A pirate never keeps more buddies than this.
 pub const MAX_BUDDIES: usize = 10;
@@ -41,6 +45,7 @@ pub struct Arguments {
     pub me: Address,
     /// Seeds the pirate's own choices (which buddy, how much gold).
     pub seed: u64,
+    pub metrics: Option<Arc<ServiceMetrics>>,
 }
 
 pub struct State {
@@ -55,6 +60,8 @@ pub struct State {
     benefactors: Vec<(Address, u64)>,
     chat: Option<Duration>,
     rng: SmallRng,
+    /// The pirates' delivery-delay histogram, with `-c`.
+    metrics: Option<Arc<ServiceMetrics>>,
 }
 
 impl State {
@@ -151,6 +158,7 @@ impl Actor for Pirate {
             benefactors: Vec::new(),
             chat: None,
             rng: SmallRng::seed_from_u64(args.seed ^ mix),
+            metrics: args.metrics,
         })
     }
 
@@ -173,6 +181,9 @@ impl Actor for Pirate {
         }
         if state.rt.logs_messages() {
             state.rt.log_received(&state.name, None, &msg);
+        }
+        if let Some(m) = &state.metrics {
+            m.delivery(clock::now().since(msg.sent));
         }
         match msg.imposition {
             Imposition::Hello => state.fsm = msg.reply_to,
@@ -219,9 +230,11 @@ pub async fn spawn_many(
     seed: u64,
 ) -> Result<(), SpawnError> {
     const CHUNK: u32 = 4096;
+    let metrics = rt.service_metrics(SERVICE);
     let mut chunks = tokio::task::JoinSet::new();
     for start in (0..count).step_by(CHUNK as usize) {
         let rt = rt.clone();
+        let metrics = metrics.clone();
         chunks.spawn(async move {
             for i in start..(start + CHUNK).min(count) {
                 let me = Address::new(first.node, first.index + i);
@@ -229,8 +242,14 @@ pub async fn spawn_many(
                     rt: rt.clone(),
                     me,
                     seed,
+                    metrics: metrics.clone(),
                 };
                 rt.spawn_at(me, Pirate, args).await?;
+                // Let the gateway and links run between spawns: a node busy
+                // spawning must still pass on its messages.
+                if i % 256 == 0 {
+                    tokio::task::yield_now().await;
+                }
             }
             Ok::<(), SpawnError>(())
         });
@@ -265,6 +284,7 @@ mod tests {
                     rt: rt.clone(),
                     me: p,
                     seed: 1,
+                    metrics: None,
                 },
             )
             .await
@@ -326,6 +346,7 @@ mod tests {
                 rt: rt.clone(),
                 me: p,
                 seed: 9,
+                metrics: None,
             },
         )
         .await

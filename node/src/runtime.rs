@@ -5,17 +5,18 @@
 //! message is never serialised. A send to another node's address is queued
 //! on the link to that node, whose writer batches it into a frame.
 
+use crate::flows::Flows;
 use crate::latency::Gate;
 pub use crate::latency::Held;
 use crate::link::{LinkTx, Outgoing};
-use crate::metrics::Traffic;
+use crate::metrics::{Registry, ServiceMetrics, Traffic};
 use crate::table::{AddressTable, Mailbox, TableError};
 use crate::timers::{TimerEntry, Timers};
 use crate::Delivery;
 use compact_str::CompactString;
 use ractor::{Actor, ActorRef, Message};
 use spigo_proto::archaius::Location;
-use spigo_proto::cluster::{Envelope, Frame, PairReport};
+use spigo_proto::cluster::{Envelope, Frame, MetricsReport, PairReport};
 use spigo_proto::latency::LatencyModel;
 use spigo_proto::time::GoDuration;
 use spigo_proto::{Address, Gotocol, NodeId};
@@ -53,6 +54,9 @@ pub struct Settings {
     pub latency: Option<LatencyModel>,
     /// Seeds the runtime's own random choices (latency jitter).
     pub seed: u64,
+    /// `-c`: collect per-service metrics and keep this fraction of request
+    /// flows as spans.
+    pub collect: Option<f64>,
 }
 
 pub struct Runtime {
@@ -60,6 +64,8 @@ pub struct Runtime {
     table: AddressTable,
     timers: Arc<Timers>,
     latency: Option<Gate>,
+    metrics: Option<Registry>,
+    flows: Option<Flows>,
     timer_seq: AtomicU64,
     log_messages: bool,
     /// Names of addresses, kept only for `-m` so its lines can say who a
@@ -91,6 +97,7 @@ impl Runtime {
             log_messages,
             latency: None,
             seed: 0,
+            collect: None,
         })
     }
 
@@ -101,12 +108,15 @@ impl Runtime {
             log_messages,
             latency,
             seed,
+            collect,
         } = settings;
         Arc::new_cyclic(|me| Runtime {
             node,
             table: AddressTable::default(),
             timers: Timers::start(me.clone()),
             latency: latency.map(|m| Gate::new(m, seed ^ node as u64)),
+            metrics: collect.map(|_| Registry::default()),
+            flows: collect.map(Flows::new),
             timer_seq: AtomicU64::new(0),
             log_messages,
             names: Mutex::default(),
@@ -264,6 +274,29 @@ impl Runtime {
         }
     }
 
+    /// The histograms instances of `service` record into, with `-c`.
+    pub fn service_metrics(&self, service: &str) -> Option<Arc<ServiceMetrics>> {
+        self.metrics.as_ref().map(|r| r.service(service))
+    }
+
+    /// Traffic figures and per-service histograms so far (no histograms
+    /// without `-c`).
+    pub fn metrics_report(&self) -> MetricsReport {
+        MetricsReport {
+            traffic: self.traffic().report(),
+            services: self
+                .metrics
+                .as_ref()
+                .map(Registry::services)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Where sampled spans go, with `-c`.
+    pub fn flows(&self) -> Option<&Flows> {
+        self.flows.as_ref()
+    }
+
     /// The latency model messages are delivered by, if any.
     pub fn latency_model(&self) -> Option<&LatencyModel> {
         self.latency.as_ref().map(Gate::model)
@@ -281,9 +314,19 @@ impl Runtime {
             | (self.next_id.fetch_add(1, Ordering::Relaxed) & ((1 << 48) - 1))
     }
 
-    /// Adds a denominator's traffic figures to the node's.
-    pub fn merge_traffic(&self, t: &Traffic) {
-        self.traffic.lock().expect("traffic lock").merge(t);
+    /// Counts a request a denominator sent.
+    pub fn traffic_sent(&self, get: bool) {
+        let mut t = self.traffic.lock().expect("traffic lock");
+        t.requests += 1;
+        t.gets += u64::from(get);
+    }
+
+    /// Counts an answer a denominator got, `took` after its request.
+    pub fn traffic_answered(&self, took: Duration, hit: bool) {
+        self.traffic
+            .lock()
+            .expect("traffic lock")
+            .record_response(took, hit);
     }
 
     /// Counts an edge made (or forgotten) by a local instance, so the
@@ -376,6 +419,11 @@ impl Runtime {
     /// Messages that could not be delivered (receiver unknown or stopped).
     pub fn undeliverable(&self) -> u64 {
         self.undeliverable.load(Ordering::Relaxed)
+    }
+
+    /// Number of local actors registered so far.
+    pub fn registered(&self) -> u32 {
+        self.table.filled()
     }
 
     /// Number of local addresses handed out so far.

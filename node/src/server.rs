@@ -25,6 +25,9 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+/// Spans per frame: well under the frame size limit.
+const SPANS_PER_FRAME: usize = 10_000;
+
 pub struct NodeOptions {
     pub listen: String,
     pub cookie: Cookie,
@@ -216,12 +219,14 @@ async fn join(
         peers,
         latency,
         seed,
+        collect,
     } = order;
     let rt = Runtime::with(Settings {
         node,
         log_messages: msglog,
         latency,
         seed,
+        collect,
     });
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
     let forward = events.clone();
@@ -338,8 +343,15 @@ async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
             tracing::info!("{}: clock set {}ns behind local time", opts.name, offset);
             Reply::Done
         }
+        Request::Metrics => Reply::Metrics(rt.metrics_report()),
         Request::Flush => {
             let events_sent = ractor::call!(j.shard, shard::Msg::Flush).unwrap_or(0);
+            // Spans go ahead of the reply on the same link.
+            if let Some(flows) = rt.flows() {
+                for batch in flows.take().chunks(SPANS_PER_FRAME) {
+                    let _ = rt.send_frame(0, Frame::Spans(batch.to_vec()));
+                }
+            }
             Reply::Flushed(report(rt, events_sent))
         }
         Request::Stop => Reply::Done,
@@ -358,8 +370,8 @@ pub fn report(rt: &Runtime, events_sent: u64) -> NodeReport {
         refused,
         messages_in,
         messages_out,
-        traffic: rt.traffic().report(),
         latency: rt.latency_report(),
+        metrics: rt.metrics_report(),
         peak_rss: peak_rss().unwrap_or(0),
     }
 }

@@ -7,12 +7,14 @@
 //! implements [`Behaviour`] in its own file and runs as a
 //! [`Nanoservice`] of that behaviour.
 
+use crate::metrics::ServiceMetrics;
 use crate::{clock, Delivery, Runtime};
 use compact_str::CompactString;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use spigo_proto::archaius::{Location, ANY};
+use spigo_proto::cluster::{Span, SpanKind};
 use spigo_proto::spec::InstanceSpec;
 use spigo_proto::{
     Address, Exit, Gotocol, GraphEvent, Imposition, Intention, Package, Timestamp, TraceContext,
@@ -94,6 +96,11 @@ pub struct Core {
     pending: HashMap<u64, Pending>,
     /// Answers still due to the first poll; asgard hears Hello when none are.
     first_poll: usize,
+    /// This service's histograms, with `-c`.
+    metrics: Option<Arc<ServiceMetrics>>,
+    /// When the request being handled arrived here.
+    arrived: Option<Timestamp>,
+    ipv4: Option<[u8; 4]>,
 }
 
 impl Core {
@@ -109,6 +116,7 @@ impl Core {
             })
             .collect();
         let me = spec.record.id;
+        let rt_metrics = rt.service_metrics(&spec.service);
         Core {
             rng: SmallRng::seed_from_u64(
                 spec.seed ^ (me.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
@@ -121,6 +129,9 @@ impl Core {
             deps,
             pending: HashMap::new(),
             first_poll: 0,
+            metrics: rt_metrics,
+            arrived: None,
+            ipv4: ip_of(&spec.record.metadata),
             spec,
         }
     }
@@ -341,7 +352,9 @@ impl Core {
                 Pending {
                     requester: request.reply_to,
                     ctx: request.ctx,
-                    started: clock::now(),
+                    // Arrival here; a staash re-asking elsewhere passes the
+                    // original arrival as the request's send time.
+                    started: self.arrived.unwrap_or(request.sent),
                     stage,
                     asked: request.intention.clone(),
                 },
@@ -372,6 +385,50 @@ impl Core {
         if let Some(to) = request.reply_to {
             self.send(to, Imposition::GetResponse, request.ctx, value);
         }
+        let arrived = self.arrived.unwrap_or_else(clock::now);
+        self.answered(request.imposition, request.ctx, arrived);
+    }
+
+    /// Records that a request which arrived at `arrived` is done with:
+    /// its response time and its server span.
+    fn answered(&self, imposition: Imposition, ctx: TraceContext, arrived: Timestamp) {
+        let took = clock::now().since(arrived);
+        if let Some(m) = &self.metrics {
+            if imposition == Imposition::GetRequest {
+                m.response(took);
+            }
+        }
+        self.record_span(SpanKind::Server, imposition, ctx, arrived, took);
+    }
+
+    /// Records a span of this instance, if flows are collected.
+    pub fn record_span(
+        &self,
+        kind: SpanKind,
+        imposition: Imposition,
+        ctx: TraceContext,
+        start: Timestamp,
+        took: Duration,
+    ) {
+        if let Some(flows) = self.rt.flows() {
+            flows.record(Span {
+                trace: ctx.trace,
+                id: ctx.span,
+                parent: ctx.parent,
+                kind,
+                name: imposition.to_string().to_lowercase().into(),
+                service: self.spec.service.clone(),
+                instance: self.name.clone(),
+                ipv4: self.ipv4,
+                start_us: start.0 / 1_000,
+                duration_us: took.as_micros() as u64,
+            });
+        }
+    }
+
+    /// This service's histograms, with `-c`.
+    pub fn metrics(&self) -> Option<&ServiceMetrics> {
+        self.metrics.as_deref()
     }
 
     /// Takes the pending entry a response answers.
@@ -403,6 +460,7 @@ impl Core {
         if let Some(to) = pending.requester {
             self.send(to, Imposition::GetResponse, pending.ctx, value);
         }
+        self.answered(Imposition::GetRequest, pending.ctx, pending.started);
     }
 
     /// The request a pending entry stands for, as it arrived here; used to
@@ -417,10 +475,17 @@ impl Core {
         .with_ctx(pending.ctx)
     }
 
+    /// Gives up on requests whose answer never came; their spans are still
+    /// recorded, so the flows they started stay whole.
     fn sweep(&mut self) {
         let now = clock::now();
-        self.pending
-            .retain(|_, p| now.since(p.started) < PENDING_TIMEOUT);
+        let (expired, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|(_, p)| now.since(p.started) >= PENDING_TIMEOUT);
+        self.pending = kept.into_iter().collect();
+        for (_, p) in expired {
+            self.answered(Imposition::GetRequest, p.ctx, p.started);
+        }
     }
 }
 
@@ -438,6 +503,17 @@ pub fn proxy(core: &mut Core, msg: Gotocol) {
         Imposition::GetResponse => core.pass_back(msg),
         _ => {}
     }
+}
+
+/// The address in graph metadata such as `IP/54.198.0.7,node/node2`.
+pub fn ip_of(metadata: &str) -> Option<[u8; 4]> {
+    let ip: std::net::Ipv4Addr = metadata
+        .strip_prefix("IP/")?
+        .split(',')
+        .next()?
+        .parse()
+        .ok()?;
+    Some(ip.octets())
 }
 
 /// What a package adds to the shared behaviour.
@@ -587,7 +663,25 @@ impl<B: Behaviour> Actor for Nanoservice<B> {
                     intention,
                     ..msg
                 };
+                let arrived = clock::now();
+                let ctx = msg.ctx;
+                if let Some(m) = &core.metrics {
+                    m.delivery(arrived.since(msg.sent));
+                }
+                core.arrived = matches!(
+                    imposition,
+                    Imposition::GetRequest | Imposition::Put | Imposition::Replicate
+                )
+                .then_some(arrived);
                 self.0.request(core, package, msg);
+                core.arrived = None;
+                if let Some(m) = &core.metrics {
+                    m.service_time(clock::now().since(arrived));
+                }
+                // Puts and replicates have no answer: their span ends here.
+                if matches!(imposition, Imposition::Put | Imposition::Replicate) {
+                    core.answered(imposition, ctx, arrived);
+                }
             }
         }
         Ok(())

@@ -72,6 +72,7 @@ pub enum TableError {
 pub struct AddressTable {
     buckets: [OnceLock<Box<[OnceLock<Mailbox>]>>; BUCKETS],
     next: AtomicU32,
+    filled: AtomicU32,
 }
 
 impl Default for AddressTable {
@@ -79,6 +80,7 @@ impl Default for AddressTable {
         AddressTable {
             buckets: std::array::from_fn(|_| OnceLock::new()),
             next: AtomicU32::new(0),
+            filled: AtomicU32::new(0),
         }
     }
 }
@@ -133,7 +135,14 @@ impl AddressTable {
         });
         bucket[offset]
             .set(mailbox)
-            .map_err(|_| TableError::Taken(index))
+            .map_err(|_| TableError::Taken(index))?;
+        self.filled.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// How many slots hold a mailbox.
+    pub fn filled(&self) -> u32 {
+        self.filled.load(Ordering::Relaxed)
     }
 
     pub fn get(&self, index: u32) -> Option<&Mailbox> {

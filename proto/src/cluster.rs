@@ -64,6 +64,8 @@ pub enum Frame {
     },
     Messages(Vec<Envelope>),
     Events(Vec<StampedEvent>),
+    /// Finished spans of sampled request flows, for the flow file.
+    Spans(Vec<Span>),
     Request {
         id: u64,
         body: Request,
@@ -97,7 +99,9 @@ pub enum Request {
     /// The node's clock is this many nanoseconds ahead of the
     /// coordinator's: subtract it from every time it reads.
     SetClock(i64),
-    /// Send every pending graph event, then report.
+    /// The node's per-service metrics so far (for the live endpoints).
+    Metrics,
+    /// Send every pending graph event and span, then report.
     Flush,
     /// Leave the simulation and exit.
     Stop,
@@ -115,6 +119,8 @@ pub struct JoinOrder {
     pub latency: Option<LatencyModel>,
     /// Seeds the node's random choices (latency jitter).
     pub seed: u64,
+    /// `-c`: collect metrics, keeping this fraction of flows.
+    pub collect: Option<f64>,
 }
 
 /// An actor of the link benchmark, and where it goes.
@@ -147,6 +153,7 @@ pub enum Reply {
     Joined { pid: u32 },
     Done,
     Clock(Timestamp),
+    Metrics(MetricsReport),
     Flushed(NodeReport),
     Failed(String),
 }
@@ -162,8 +169,9 @@ pub struct NodeReport {
     pub refused: u64,
     pub messages_in: u64,
     pub messages_out: u64,
-    pub traffic: TrafficReport,
     pub latency: Vec<PairReport>,
+    /// Traffic figures, and per-service histograms with `-c`.
+    pub metrics: MetricsReport,
     pub peak_rss: u64,
 }
 
@@ -204,4 +212,49 @@ pub struct TrafficReport {
     pub responses: u64,
     pub hits: u64,
     pub latency: Vec<(u64, u64)>,
+}
+
+/// A histogram as recorded (value, count) pairs, in microseconds.
+pub type Recorded = Vec<(u64, u64)>;
+
+/// A node's traffic figures and (with `-c`) per-service histograms.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricsReport {
+    pub traffic: TrafficReport,
+    pub services: Vec<ServiceReport>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceReport {
+    pub service: String,
+    /// From a message's send time to its receiver handling it.
+    pub delivery: Recorded,
+    /// Time an instance spends handling one message.
+    pub service_time: Recorded,
+    /// From a request arriving at an instance to its answer leaving.
+    pub response: Recorded,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SpanKind {
+    Client,
+    Server,
+}
+
+/// One timed hop of a request flow (a Zipkin span).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub trace: u64,
+    pub id: u64,
+    /// 0 for a trace's root.
+    pub parent: u64,
+    pub kind: SpanKind,
+    /// What was asked: getrequest, put, replicate.
+    pub name: compact_str::CompactString,
+    pub service: compact_str::CompactString,
+    pub instance: compact_str::CompactString,
+    pub ipv4: Option<[u8; 4]>,
+    /// Microseconds since the UNIX epoch.
+    pub start_us: u64,
+    pub duration_us: u64,
 }

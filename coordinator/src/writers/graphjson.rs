@@ -5,61 +5,72 @@
 //! each a `node`, `edge`, `forget` or `done` with its timestamp.
 
 use super::{rfc3339, RunInfo, VERSION};
-use crate::edda::{Entry, Graph};
+use crate::edda::{Entry, Graph, Vertex};
+use indicatif::ProgressBar;
+use spigo_proto::Timestamp;
 use std::io::{self, Write};
 
 fn quoted(s: &str) -> String {
     serde_json::to_string(s).expect("strings always serialise")
 }
 
-pub fn write(out: &mut impl Write, graph: &Graph, run: &RunInfo) -> io::Result<()> {
+/// One entry of the `graph` array, as a JSON object on one line.
+pub fn entry_json(vertices: &[Vertex], time: Timestamp, entry: &Entry) -> String {
+    let ts = rfc3339(time);
+    let name = |v: u32| quoted(&vertices[v as usize].name);
+    match entry {
+        Entry::Node { vertex } => {
+            let v = &vertices[*vertex as usize];
+            format!(
+                "{{\"node\":{},\"package\":{},\"timestamp\":\"{ts}\",\"metadata\":{}}}",
+                quoted(&v.name),
+                quoted(&v.package),
+                quoted(&v.metadata)
+            )
+        }
+        Entry::Edge { id, source, target } | Entry::Forget { id, source, target } => {
+            let kind = if matches!(entry, Entry::Edge { .. }) {
+                "edge"
+            } else {
+                "forget"
+            };
+            format!(
+                "{{\"{kind}\":\"e{id}\",\"source\":{},\"target\":{},\"timestamp\":\"{ts}\"}}",
+                name(*source),
+                name(*target)
+            )
+        }
+        Entry::Done { vertex, exit } => format!(
+            "{{\"done\":{},\"exit\":\"{}\",\"timestamp\":\"{ts}\"}}",
+            name(*vertex),
+            exit.as_str()
+        ),
+    }
+}
+
+/// Writes the whole graph; `progress` counts the entries written.
+pub fn write(
+    out: &mut impl Write,
+    graph: &Graph,
+    run: &RunInfo,
+    progress: &ProgressBar,
+) -> io::Result<()> {
     writeln!(out, "{{")?;
     writeln!(out, "  \"arch\":{},", quoted(&run.arch))?;
     writeln!(out, "  \"version\":{},", quoted(VERSION))?;
     writeln!(out, "  \"args\":{},", quoted(&run.args))?;
     writeln!(out, "  \"date\":{},", quoted(&rfc3339(run.started)))?;
     writeln!(out, "  \"graph\":[")?;
-    let name = |v: u32| quoted(&graph.vertices[v as usize].name);
     for (i, (time, entry)) in graph.entries.iter().enumerate() {
-        let ts = rfc3339(*time);
-        match entry {
-            Entry::Node { vertex } => {
-                let v = &graph.vertices[*vertex as usize];
-                write!(
-                    out,
-                    "    {{\"node\":{},\"package\":{},\"timestamp\":\"{ts}\",\"metadata\":{}}}",
-                    quoted(&v.name),
-                    quoted(&v.package),
-                    quoted(&v.metadata)
-                )?;
-            }
-            Entry::Edge { id, source, target } | Entry::Forget { id, source, target } => {
-                let kind = if matches!(entry, Entry::Edge { .. }) {
-                    "edge"
-                } else {
-                    "forget"
-                };
-                write!(
-                    out,
-                    "    {{\"{kind}\":\"e{id}\",\"source\":{},\"target\":{},\"timestamp\":\"{ts}\"}}",
-                    name(*source),
-                    name(*target)
-                )?;
-            }
-            Entry::Done { vertex, exit } => {
-                write!(
-                    out,
-                    "    {{\"done\":{},\"exit\":\"{}\",\"timestamp\":\"{ts}\"}}",
-                    name(*vertex),
-                    exit.as_str()
-                )?;
-            }
-        }
+        let comma = if i + 1 < graph.entries.len() { "," } else { "" };
         writeln!(
             out,
-            "{}",
-            if i + 1 < graph.entries.len() { "," } else { "" }
+            "    {}{comma}",
+            entry_json(&graph.vertices, *time, entry)
         )?;
+        if i % 4096 == 0 {
+            progress.set_position(i as u64);
+        }
     }
     writeln!(out, "  ]")?;
     writeln!(out, "}}")
@@ -69,7 +80,7 @@ pub fn write(out: &mut impl Write, graph: &Graph, run: &RunInfo) -> io::Result<(
 pub(crate) mod tests {
     use super::*;
     use crate::writers::FailAfter;
-    use spigo_proto::{Address, Exit, GraphEvent, Name, NodeRecord, StampedEvent, Timestamp};
+    use spigo_proto::{Address, Exit, GraphEvent, Name, NodeRecord, StampedEvent};
 
     pub(crate) fn sample_graph() -> Graph {
         let mut g = Graph::new(false);
@@ -122,7 +133,7 @@ pub(crate) mod tests {
     #[test]
     fn writes_spigo_field_names_and_valid_json() {
         let mut buf = Vec::new();
-        write(&mut buf, &sample_graph(), &run()).unwrap();
+        write(&mut buf, &sample_graph(), &run(), &ProgressBar::hidden()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
         assert_eq!(v["arch"], "t");
         let graph = v["graph"].as_array().unwrap();
@@ -151,6 +162,12 @@ pub(crate) mod tests {
 
     #[test]
     fn write_errors_are_reported() {
-        assert!(write(&mut FailAfter(100), &sample_graph(), &run()).is_err());
+        assert!(write(
+            &mut FailAfter(100),
+            &sample_graph(),
+            &run(),
+            &ProgressBar::hidden()
+        )
+        .is_err());
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod graphjson;
 pub mod graphml;
+pub mod metrics;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Local, SecondsFormat};

@@ -8,6 +8,7 @@ mod bad_input;
 mod cluster;
 mod fsm;
 mod latency;
+mod metrics;
 
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -1,0 +1,104 @@
+"""Real-consumer checks of spigo's metrics (-c).
+
+Usage: check_metrics.py SPIGO_BINARY
+
+1. During a running simulation, /metrics is parsed by prometheus_client's
+   text parser (histogram families, buckets rising to +Inf == count) and
+   /debug/vars is valid JSON.
+2. The flow file is Zipkin v2: hex ids, required fields, and every span's
+   parent is a span of the same trace.
+3. A million-pirate run with -c uses at most 10% more memory than without.
+"""
+import json
+import os
+import re
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+spigo = os.path.abspath(sys.argv[1])
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return r.read().decode()
+
+
+out = tempfile.mkdtemp()
+port = free_port()
+run = subprocess.Popen(
+    [spigo, "-a", "netflixoss", "-w", "2", "-d", "6", "-c", "--http", f"127.0.0.1:{port}", "--nodes", "2"],
+    cwd=out, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+try:
+    time.sleep(4)
+    families = {f.name: f for f in text_string_to_metric_families(fetch(f"http://127.0.0.1:{port}/metrics"))}
+    for name in ("spigo_delivery_seconds", "spigo_service_seconds", "spigo_response_seconds"):
+        fam = families[name]
+        assert fam.type == "histogram", (name, fam.type)
+        by_service = {}
+        for s in fam.samples:
+            by_service.setdefault(s.labels["service"], []).append(s)
+        assert by_service, f"{name} has no services"
+        for service, samples in by_service.items():
+            buckets = [s for s in samples if s.name.endswith("_bucket")]
+            counts = [s.value for s in buckets]
+            assert counts == sorted(counts), f"{name}{{{service}}} buckets fall"
+            inf = [s.value for s in buckets if s.labels["le"] == "+Inf"]
+            total = [s.value for s in samples if s.name.endswith("_count")]
+            assert inf == total, (name, service, inf, total)
+    assert families["spigo_requests"].samples[0].value > 0, "no requests counted"
+    vars_ = json.loads(fetch(f"http://127.0.0.1:{port}/debug/vars"))
+    assert vars_["spigo"]["arch"] == "netflixoss" and vars_["spigo"]["nodes"] == 2, vars_["spigo"]
+    print(f"/metrics: {len(families)} families parsed by prometheus_client; /debug/vars is JSON")
+finally:
+    stdout, stderr = run.communicate(timeout=60)
+assert run.returncode == 0, stderr
+
+spans = json.load(open(f"{out}/json_metrics/netflixoss_flow.json"))
+assert spans, "no spans"
+hexid = re.compile(r"^[0-9a-f]{16}$")
+traces = {}
+for s in spans:
+    for field in ("traceId", "id", "name", "timestamp", "duration", "kind", "localEndpoint"):
+        assert field in s, (field, s)
+    assert hexid.match(s["traceId"]) and hexid.match(s["id"]), s
+    assert s["kind"] in ("CLIENT", "SERVER"), s
+    assert isinstance(s["timestamp"], int) and s["duration"] >= 1, s
+    assert s["localEndpoint"]["serviceName"], s
+    traces.setdefault(s["traceId"], set()).add(s["id"])
+for s in spans:
+    if "parentId" in s:
+        assert hexid.match(s["parentId"]), s
+        assert s["parentId"] in traces[s["traceId"]], f"parent of {s} is not in its trace"
+metrics = json.load(open(f"{out}/json_metrics/netflixoss_metrics.json"))
+for figures in metrics["services"].values():
+    for m in ("delivery", "service", "response"):
+        assert set(figures[m]) >= {"count", "min_us", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"}
+print(f"flows: {len(spans)} Zipkin v2 spans in {len(traces)} traces, every parent present")
+
+
+def peak_rss(args):
+    probe = ("import resource,subprocess,sys; subprocess.run(sys.argv[1:], check=True, "
+             "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    return int(subprocess.check_output([sys.executable, "-c", probe, spigo] + args, cwd=out))
+
+
+base = ["-a", "fsm", "-p", "1000000", "-d", "0"]
+plain = peak_rss(base)
+collected = peak_rss(base + ["-c", "--http", "none"])
+growth = collected / plain - 1
+print(f"1M pirates: peak RSS {plain // 1024} MB, with -c {collected // 1024} MB ({growth:+.1%})")
+assert growth <= 0.10, "metrics cost more than 10% memory"

@@ -1,0 +1,420 @@
+//! The HTTP side of spigo: metrics while a simulation runs, and the graph
+//! viewer.
+//!
+//! One server serves both. During a run (`-c` or `--live`) it answers
+//! `/debug/vars` (expvar-style JSON) and `/metrics` (Prometheus text, with
+//! histogram buckets), from a snapshot refreshed every second across all
+//! nodes. `spigo serve` and `--live` also serve the viewer page, the list of
+//! graphs under `json/`, the graph files themselves, and (live) a stream of
+//! graph entries and metrics as server-sent events. Everything the page
+//! needs comes from this server: it works offline.
+
+use crate::metrics::{merged_services, summary, ServiceHistograms, Summary};
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures::stream::{self, Stream, StreamExt};
+use serde_json::{json, Value};
+use spigo_proto::cluster::MetricsReport;
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+
+const INDEX_HTML: &str = include_str!("../web/index.html");
+const VIEWER_JS: &str = include_str!("../web/viewer.js");
+
+/// What the live stream carries.
+#[derive(Clone, Debug)]
+pub enum Live {
+    /// One GraphJSON entry, as a JSON object.
+    Entry(Arc<str>),
+    Metrics(Arc<str>),
+    End,
+}
+
+/// The graph as it grows, for `--live` viewers: every entry so far, and a
+/// channel for the ones to come.
+pub struct LiveFeed {
+    history: Mutex<Vec<Arc<str>>>,
+    tx: broadcast::Sender<Live>,
+    ended: AtomicBool,
+}
+
+impl Default for LiveFeed {
+    fn default() -> Self {
+        LiveFeed {
+            history: Mutex::default(),
+            tx: broadcast::channel(65_536).0,
+            ended: AtomicBool::new(false),
+        }
+    }
+}
+
+impl LiveFeed {
+    pub fn entry(&self, json: String) {
+        let json: Arc<str> = json.into();
+        let mut history = self.history.lock().expect("history lock");
+        history.push(json.clone());
+        let _ = self.tx.send(Live::Entry(json));
+    }
+
+    pub fn metrics(&self, json: String) {
+        let _ = self.tx.send(Live::Metrics(json.into()));
+    }
+
+    pub fn end(&self) {
+        let _history = self.history.lock().expect("history lock");
+        self.ended.store(true, Ordering::SeqCst);
+        let _ = self.tx.send(Live::End);
+    }
+
+    /// Everything so far, then what follows (no gap, no repeat: both are
+    /// taken under the lock entries are published under).
+    fn subscribe(&self) -> (Vec<Arc<str>>, broadcast::Receiver<Live>, bool) {
+        let history = self.history.lock().expect("history lock");
+        (
+            history.clone(),
+            self.tx.subscribe(),
+            self.ended.load(Ordering::SeqCst),
+        )
+    }
+}
+
+/// The latest figures, refreshed while a simulation runs.
+#[derive(Default, Clone)]
+pub struct Snapshot {
+    pub metrics: MetricsReport,
+    pub nodes: usize,
+    pub lost: usize,
+}
+
+pub struct Web {
+    /// The folder holding `json/` (graphs to list and serve).
+    pub out: PathBuf,
+    pub live: Option<Arc<LiveFeed>>,
+    pub snapshot: RwLock<Snapshot>,
+    pub arch: String,
+    pub cmdline: Vec<String>,
+    pub started: Instant,
+}
+
+impl Web {
+    pub fn new(out: PathBuf, arch: &str, cmdline: Vec<String>, live: Option<Arc<LiveFeed>>) -> Web {
+        Web {
+            out,
+            live,
+            snapshot: RwLock::default(),
+            arch: arch.into(),
+            cmdline,
+            started: Instant::now(),
+        }
+    }
+
+    /// Publishes new figures (and, live, a metrics event for the page).
+    pub fn update(&self, snapshot: Snapshot) {
+        if let Some(live) = &self.live {
+            live.metrics(live_metrics(&snapshot.metrics).to_string());
+        }
+        *self.snapshot.write().expect("snapshot lock") = snapshot;
+    }
+}
+
+pub fn router(web: Arc<Web>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/viewer.js", get(viewer_js))
+        .route("/api/graphs", get(graphs))
+        .route("/api/live", get(live))
+        .route("/json/{name}", get(graph_file))
+        .route("/debug/vars", get(debug_vars))
+        .route("/metrics", get(prometheus))
+        .with_state(web)
+}
+
+/// Serves until the process ends; `addr` must already be bound.
+pub async fn serve(listener: tokio::net::TcpListener, web: Arc<Web>) {
+    if let Err(e) = axum::serve(listener, router(web)).await {
+        tracing::warn!("http: {e}");
+    }
+}
+
+async fn index() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        INDEX_HTML,
+    )
+}
+
+async fn viewer_js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        VIEWER_JS,
+    )
+}
+
+/// A graph file name: letters, digits, `-`, `_`, `.`, ending in `.json`.
+fn safe_name(name: &str) -> Option<&str> {
+    let stem = name.strip_suffix(".json")?;
+    let ok = !stem.is_empty()
+        && !stem.starts_with('.')
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    ok.then_some(stem)
+}
+
+/// Splits `migration3` into (`migration`, 3).
+fn step_of(stem: &str) -> (&str, Option<u32>) {
+    let digits = stem.len() - stem.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 || digits == stem.len() {
+        return (stem, None);
+    }
+    let (arch, n) = stem.split_at(stem.len() - digits);
+    (arch, n.parse().ok())
+}
+
+async fn graphs(State(web): State<Arc<Web>>) -> Json<Value> {
+    let mut list: Vec<Value> = std::fs::read_dir(web.out.join("json"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_str()?.to_string();
+            let stem = safe_name(&file)?.to_string();
+            let (arch, step) = step_of(&stem);
+            Some(json!({"name": stem, "file": format!("/json/{file}"), "arch": arch, "step": step}))
+        })
+        .collect();
+    list.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    Json(json!({"live": web.live.is_some(), "graphs": list}))
+}
+
+async fn graph_file(State(web): State<Arc<Web>>, UrlPath(name): UrlPath<String>) -> Response {
+    if safe_name(&name).is_none() {
+        return (StatusCode::BAD_REQUEST, "not a graph file name").into_response();
+    }
+    match tokio::fs::read(web.out.join("json").join(&name)).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(_) => (StatusCode::NOT_FOUND, "no such graph").into_response(),
+    }
+}
+
+async fn live(State(web): State<Arc<Web>>) -> Response {
+    let Some(feed) = web.live.clone() else {
+        return (StatusCode::NOT_FOUND, "not a live run").into_response();
+    };
+    let (history, rx, ended) = feed.subscribe();
+    let past = stream::iter(history.into_iter().map(Live::Entry));
+    let future = BroadcastStream::new(rx).filter_map(|item| async move { item.ok() });
+    let events: std::pin::Pin<Box<dyn Stream<Item = Live> + Send>> = if ended {
+        Box::pin(past.chain(stream::iter([Live::End])))
+    } else {
+        Box::pin(past.chain(future))
+    };
+    let sse = events.map(|item| {
+        Ok::<Event, Infallible>(match item {
+            Live::Entry(json) => Event::default().event("entry").data(json.as_ref()),
+            Live::Metrics(json) => Event::default().event("metrics").data(json.as_ref()),
+            Live::End => Event::default().event("end").data("{}"),
+        })
+    });
+    Sse::new(sse)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// The live panel's figures: per service, answered requests and response
+/// time percentiles.
+fn live_metrics(m: &MetricsReport) -> Value {
+    let mut services = serde_json::Map::new();
+    for (name, s) in merged_services(m) {
+        let h = &s.response;
+        if h.is_empty() {
+            continue;
+        }
+        services.insert(
+            name,
+            json!({"count": h.len(), "p50_us": h.value_at_quantile(0.5), "p99_us": h.value_at_quantile(0.99)}),
+        );
+    }
+    json!({"services": services, "requests": m.traffic.requests, "answered": m.traffic.responses})
+}
+
+fn summary_json(s: &Summary) -> Value {
+    json!({
+        "count": s.count, "min_us": s.min, "mean_us": s.mean, "p50_us": s.p50, "p90_us": s.p90,
+        "p99_us": s.p99, "p999_us": s.p999, "max_us": s.max
+    })
+}
+
+async fn debug_vars(State(web): State<Arc<Web>>) -> Json<Value> {
+    let snap = web.snapshot.read().expect("snapshot lock").clone();
+    let t = &snap.metrics.traffic;
+    let mut services = serde_json::Map::new();
+    for (name, s) in merged_services(&snap.metrics) {
+        services.insert(
+            name,
+            json!({
+                "delivery": summary_json(&summary(&s.delivery)),
+                "service": summary_json(&summary(&s.service_time)),
+                "response": summary_json(&summary(&s.response)),
+            }),
+        );
+    }
+    Json(json!({
+        "cmdline": web.cmdline,
+        "memstats": {"PeakRSS": spigo_node::metrics::peak_rss().unwrap_or(0)},
+        "spigo": {
+            "arch": web.arch,
+            "uptime_seconds": web.started.elapsed().as_secs_f64(),
+            "nodes": snap.nodes,
+            "nodes_lost": snap.lost,
+            "requests": t.requests,
+            "gets": t.gets,
+            "responses": t.responses,
+            "hits": t.hits,
+            "services": services,
+        }
+    }))
+}
+
+/// Bucket bounds of the Prometheus histograms, in seconds.
+const BUCKETS: [f64; 19] = [
+    1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0,
+];
+
+fn escape_label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+async fn prometheus(State(web): State<Arc<Web>>) -> impl IntoResponse {
+    let snap = web.snapshot.read().expect("snapshot lock").clone();
+    let mut out = String::new();
+    let services = merged_services(&snap.metrics);
+    type Pick = fn(&ServiceHistograms) -> &hdrhistogram::Histogram<u64>;
+    let families: [(&str, &str, Pick); 3] = [
+        (
+            "spigo_delivery_seconds",
+            "Time from a message's send to its receiver handling it.",
+            |s| &s.delivery,
+        ),
+        (
+            "spigo_service_seconds",
+            "Time an instance spends handling one message.",
+            |s| &s.service_time,
+        ),
+        (
+            "spigo_response_seconds",
+            "Time from a request reaching an instance to its answer leaving.",
+            |s| &s.response,
+        ),
+    ];
+    for (family, help, pick) in families {
+        out.push_str(&format!(
+            "# HELP {family} {help}\n# TYPE {family} histogram\n"
+        ));
+        for (name, s) in &services {
+            let h = pick(s);
+            let label = escape_label(name);
+            for le in BUCKETS {
+                let bound = (le * 1e6) as u64;
+                let n = if h.is_empty() {
+                    0
+                } else {
+                    h.count_between(0, bound)
+                };
+                out.push_str(&format!(
+                    "{family}_bucket{{service=\"{label}\",le=\"{le}\"}} {n}\n"
+                ));
+            }
+            out.push_str(&format!(
+                "{family}_bucket{{service=\"{label}\",le=\"+Inf\"}} {}\n",
+                h.len()
+            ));
+            let sum = h.mean() * h.len() as f64 / 1e6;
+            out.push_str(&format!("{family}_sum{{service=\"{label}\"}} {sum}\n"));
+            out.push_str(&format!(
+                "{family}_count{{service=\"{label}\"}} {}\n",
+                h.len()
+            ));
+        }
+    }
+    let t = &snap.metrics.traffic;
+    for (name, help, value) in [
+        (
+            "spigo_requests_total",
+            "Requests the denominators sent.",
+            t.requests,
+        ),
+        ("spigo_gets_total", "GetRequests among them.", t.gets),
+        (
+            "spigo_responses_total",
+            "Answers the denominators got.",
+            t.responses,
+        ),
+    ] {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+        ));
+    }
+    out.push_str(
+        "# HELP spigo_nodes Node processes in the simulation.\n# TYPE spigo_nodes gauge\n",
+    );
+    out.push_str(&format!(
+        "spigo_nodes {}\nspigo_nodes_lost {}\n",
+        snap.nodes, snap.lost
+    ));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_names_are_checked() {
+        assert_eq!(safe_name("netflixoss.json"), Some("netflixoss"));
+        assert_eq!(safe_name("migration3.json"), Some("migration3"));
+        assert_eq!(safe_name("../etc/passwd"), None);
+        assert_eq!(safe_name(".hidden.json"), None);
+        assert_eq!(safe_name("a b.json"), None);
+        assert_eq!(safe_name("x.txt"), None);
+    }
+
+    #[test]
+    fn steps_are_read_off_names() {
+        assert_eq!(step_of("migration3"), ("migration", Some(3)));
+        assert_eq!(step_of("netflixoss"), ("netflixoss", None));
+        assert_eq!(step_of("42"), ("42", None));
+    }
+
+    #[test]
+    fn live_feed_replays_then_follows() {
+        let feed = LiveFeed::default();
+        feed.entry("{\"node\":\"a\"}".into());
+        let (past, mut rx, ended) = feed.subscribe();
+        assert_eq!(past.len(), 1);
+        assert!(!ended);
+        feed.entry("{\"node\":\"b\"}".into());
+        assert!(matches!(rx.try_recv(), Ok(Live::Entry(e)) if e.contains('b')));
+        feed.end();
+        assert!(matches!(rx.try_recv(), Ok(Live::End)));
+        assert!(feed.subscribe().2);
+    }
+}

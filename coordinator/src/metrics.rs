@@ -1,0 +1,113 @@
+//! Merging the per-service figures of every node, and summarising them.
+
+use hdrhistogram::Histogram;
+use spigo_node::metrics::{add_recorded, micros_histogram};
+use spigo_proto::cluster::{MetricsReport, TrafficReport};
+use std::collections::BTreeMap;
+
+/// One service's histograms, merged over nodes (microseconds).
+pub struct ServiceHistograms {
+    pub delivery: Histogram<u64>,
+    pub service_time: Histogram<u64>,
+    pub response: Histogram<u64>,
+}
+
+/// Adds `other` into `into`: traffic counts and service histograms.
+pub fn merge(into: &mut MetricsReport, other: &MetricsReport) {
+    let t: &mut TrafficReport = &mut into.traffic;
+    t.requests += other.traffic.requests;
+    t.gets += other.traffic.gets;
+    t.responses += other.traffic.responses;
+    t.hits += other.traffic.hits;
+    t.latency.extend(other.traffic.latency.iter().copied());
+    into.services.extend(other.services.iter().cloned());
+}
+
+/// Histograms per service, over every report merged in.
+pub fn merged_services(m: &MetricsReport) -> BTreeMap<String, ServiceHistograms> {
+    let mut out: BTreeMap<String, ServiceHistograms> = BTreeMap::new();
+    for s in &m.services {
+        let h = out
+            .entry(s.service.clone())
+            .or_insert_with(|| ServiceHistograms {
+                delivery: micros_histogram(),
+                service_time: micros_histogram(),
+                response: micros_histogram(),
+            });
+        add_recorded(&mut h.delivery, &s.delivery);
+        add_recorded(&mut h.service_time, &s.service_time);
+        add_recorded(&mut h.response, &s.response);
+    }
+    out
+}
+
+/// A histogram's figures, in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    pub count: u64,
+    pub min: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+pub fn summary(h: &Histogram<u64>) -> Summary {
+    if h.is_empty() {
+        return Summary {
+            count: 0,
+            min: 0,
+            mean: 0.0,
+            p50: 0,
+            p90: 0,
+            p99: 0,
+            p999: 0,
+            max: 0,
+        };
+    }
+    Summary {
+        count: h.len(),
+        min: h.min(),
+        mean: h.mean(),
+        p50: h.value_at_quantile(0.5),
+        p90: h.value_at_quantile(0.9),
+        p99: h.value_at_quantile(0.99),
+        p999: h.value_at_quantile(0.999),
+        max: h.max(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spigo_proto::cluster::ServiceReport;
+
+    #[test]
+    fn services_merge_across_nodes() {
+        let one = |svc: &str, v: u64| MetricsReport {
+            traffic: TrafficReport {
+                requests: 1,
+                ..TrafficReport::default()
+            },
+            services: vec![ServiceReport {
+                service: svc.into(),
+                response: vec![(v, 2)],
+                ..ServiceReport::default()
+            }],
+        };
+        let mut all = MetricsReport::default();
+        merge(&mut all, &one("web", 100));
+        merge(&mut all, &one("web", 300));
+        merge(&mut all, &one("db", 50));
+        assert_eq!(all.traffic.requests, 3);
+        let m = merged_services(&all);
+        assert_eq!(m.len(), 2);
+        let s = summary(&m["web"].response);
+        assert_eq!(s.count, 4);
+        assert_eq!((s.min, s.max), (100, 300));
+        assert!(s.p50 >= 100 && s.p50 <= 300);
+        assert_eq!(summary(&m["web"].delivery).count, 0);
+    }
+}

@@ -1,0 +1,173 @@
+//! Metrics and flow files (`-c`): `json_metrics/<arch>_metrics.json`, a
+//! CSV of the same figures, and `json_metrics/<arch>_flow.json` with the
+//! sampled request flows as Zipkin v2 spans.
+
+use super::{rfc3339, RunInfo};
+use crate::metrics::{merged_services, summary, Summary};
+use serde_json::{json, Value};
+use spigo_proto::cluster::{MetricsReport, Span, SpanKind};
+use std::io::{self, Write};
+
+fn figures(s: &Summary) -> Value {
+    json!({
+        "count": s.count, "min_us": s.min, "mean_us": (s.mean * 10.0).round() / 10.0, "p50_us": s.p50,
+        "p90_us": s.p90, "p99_us": s.p99, "p999_us": s.p999, "max_us": s.max
+    })
+}
+
+/// Per service, per metric: count, min, mean, p50/p90/p99/p99.9, max.
+pub fn write_json(out: &mut impl Write, m: &MetricsReport, run: &RunInfo) -> io::Result<()> {
+    let mut services = serde_json::Map::new();
+    for (name, s) in merged_services(m) {
+        services.insert(
+            name,
+            json!({
+                "delivery": figures(&summary(&s.delivery)),
+                "service": figures(&summary(&s.service_time)),
+                "response": figures(&summary(&s.response)),
+            }),
+        );
+    }
+    let t = &m.traffic;
+    let doc = json!({
+        "arch": run.arch,
+        "args": run.args,
+        "date": rfc3339(run.started),
+        "denominator": {"requests": t.requests, "gets": t.gets, "answered": t.responses, "found": t.hits},
+        "services": services,
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+pub fn write_csv(out: &mut impl Write, m: &MetricsReport) -> io::Result<()> {
+    writeln!(
+        out,
+        "service,metric,count,min_us,mean_us,p50_us,p90_us,p99_us,p999_us,max_us"
+    )?;
+    for (name, s) in merged_services(m) {
+        for (metric, h) in [
+            ("delivery", &s.delivery),
+            ("service", &s.service_time),
+            ("response", &s.response),
+        ] {
+            let f = summary(h);
+            writeln!(
+                out,
+                "{name},{metric},{},{},{:.1},{},{},{},{},{}",
+                f.count, f.min, f.mean, f.p50, f.p90, f.p99, f.p999, f.max
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn hex(id: u64) -> String {
+    format!("{id:016x}")
+}
+
+/// Zipkin v2 JSON (an array of spans), as the Zipkin UI loads it. A root
+/// call's server span shares its id with the denominator's client span.
+pub fn write_flows(out: &mut impl Write, spans: &[Span]) -> io::Result<()> {
+    writeln!(out, "[")?;
+    for (i, s) in spans.iter().enumerate() {
+        let mut span = json!({
+            "traceId": hex(s.trace),
+            "id": hex(s.id),
+            "kind": match s.kind { SpanKind::Client => "CLIENT", SpanKind::Server => "SERVER" },
+            "name": s.name.as_str(),
+            "timestamp": s.start_us,
+            "duration": s.duration_us.max(1),
+            "localEndpoint": {"serviceName": s.service.as_str()},
+            "tags": {"instance": s.instance.as_str()},
+        });
+        if let Some(ip) = s.ipv4 {
+            span["localEndpoint"]["ipv4"] = json!(std::net::Ipv4Addr::from(ip).to_string());
+        }
+        if s.parent != 0 {
+            span["parentId"] = json!(hex(s.parent));
+        } else if s.kind == SpanKind::Server {
+            span["shared"] = json!(true);
+        }
+        serde_json::to_writer(&mut *out, &span)?;
+        writeln!(out, "{}", if i + 1 < spans.len() { "," } else { "" })?;
+    }
+    writeln!(out, "]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spigo_proto::cluster::ServiceReport;
+    use spigo_proto::Timestamp;
+
+    fn report() -> MetricsReport {
+        MetricsReport {
+            services: vec![ServiceReport {
+                service: "homepage".into(),
+                delivery: vec![(10, 3)],
+                service_time: vec![(2, 3)],
+                response: vec![(200, 1), (400, 1)],
+            }],
+            ..MetricsReport::default()
+        }
+    }
+
+    #[test]
+    fn metrics_files_have_every_figure() {
+        let run = RunInfo {
+            arch: "a".into(),
+            args: "[spigo]".into(),
+            started: Timestamp(1),
+        };
+        let mut buf = Vec::new();
+        write_json(&mut buf, &report(), &run).unwrap();
+        let v: Value = serde_json::from_slice(&buf).unwrap();
+        let r = &v["services"]["homepage"]["response"];
+        assert_eq!(r["count"], 2);
+        assert_eq!(r["min_us"], 200);
+        for k in ["mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"] {
+            assert!(r[k].is_number(), "{k}");
+        }
+        let mut csv = Vec::new();
+        write_csv(&mut csv, &report()).unwrap();
+        let text = String::from_utf8(csv).unwrap();
+        assert_eq!(text.lines().count(), 4);
+        assert!(text
+            .lines()
+            .nth(3)
+            .unwrap()
+            .starts_with("homepage,response,2,200,"));
+    }
+
+    #[test]
+    fn flows_are_zipkin_v2() {
+        let span = |id, parent, kind| Span {
+            trace: 0xabc,
+            id,
+            parent,
+            kind,
+            name: "getrequest".into(),
+            service: "www".into(),
+            instance: "netflixoss.*.*.www00".into(),
+            ipv4: Some([54, 198, 0, 1]),
+            start_us: 1_000,
+            duration_us: 0,
+        };
+        let spans = [
+            span(1, 0, SpanKind::Client),
+            span(1, 0, SpanKind::Server),
+            span(2, 1, SpanKind::Server),
+        ];
+        let mut buf = Vec::new();
+        write_flows(&mut buf, &spans).unwrap();
+        let v: Value = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(v[0]["traceId"], "0000000000000abc");
+        assert_eq!(v[0]["kind"], "CLIENT");
+        assert!(v[0].get("parentId").is_none());
+        assert_eq!(v[1]["shared"], true);
+        assert_eq!(v[2]["parentId"], "0000000000000001");
+        assert_eq!(v[2]["duration"], 1);
+        assert_eq!(v[2]["localEndpoint"]["ipv4"], "54.198.0.1");
+    }
+}

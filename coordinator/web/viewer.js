@@ -1,0 +1,1101 @@
+// spigo graph viewer: draws one GraphJSON graph (or the live run) as a
+// force-directed SVG picture. Plain browser JavaScript, no dependencies, no
+// build step; served next to index.html by `spigo serve` / `spigo --live`.
+'use strict';
+
+(() => {
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+
+  // ---------------------------------------------------------------- colours
+
+  // One fixed colour per spigo package so the same service type looks the
+  // same in every graph; packages not listed get a stable hashed hue.
+  const PALETTE = {
+    pirate: '#e6550d',
+    denominator: '#1f77b4',
+    elb: '#17becf',
+    zuul: '#9467bd',
+    karyon: '#2ca02c',
+    monolith: '#8c564b',
+    staash: '#ff9f1c',
+    priamCassandra: '#d62728',
+    store: '#e377c2',
+    cache: '#bcbd22',
+    volume: '#3949ab',
+    riak: '#c49c00',
+  };
+
+  function colourOf(pkg) {
+    if (PALETTE[pkg]) return PALETTE[pkg];
+    let h = 0;
+    for (const ch of String(pkg)) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+    return `hsl(${h % 360}, 55%, 48%)`;
+  }
+
+  // ------------------------------------------------------------ graph model
+
+  // The graph as the entries so far describe it. Applying an entry twice is
+  // harmless, which matters for live mode: a reconnecting EventSource gets
+  // the whole replay again.
+  class Graph {
+    constructor() {
+      this.nodes = new Map();   // name -> node
+      this.list = [];           // nodes in arrival order (the layout's array)
+      this.edges = new Map();   // edge id -> edge
+      this.byPair = new Map();  // "source\ttarget" -> edge id
+      this.pending = new Map(); // edge id -> entry whose ends are not known yet
+      this.added = [];          // nodes/edges created since the view last looked
+      this.removed = [];        // edges forgotten since the view last looked
+      this.packagesChanged = false;
+    }
+
+    apply(e) {
+      if (!e || typeof e !== 'object') return;
+      if (e.node !== undefined) this.addNode(e);
+      else if (e.edge !== undefined) this.addEdge(e);
+      else if (e.forget !== undefined) this.forget(e);
+      else if (e.done !== undefined) this.markDone(e);
+    }
+
+    addNode(e) {
+      const name = String(e.node);
+      const old = this.nodes.get(name);
+      if (old) { // a repeated entry only refreshes what it says
+        if (e.metadata !== undefined) old.meta = String(e.metadata);
+        return;
+      }
+      const n = {
+        name,
+        pkg: e.package !== undefined ? String(e.package) : 'unknown',
+        meta: e.metadata !== undefined ? String(e.metadata) : '',
+        exit: null,
+        index: this.list.length,
+        x: NaN, y: NaN, vx: 0, vy: 0, fx: null, fy: null,
+        degree: 0,
+        edges: new Set(),
+        fresh: false, justPlaced: false, // see Layout.placeNew
+        styleDirty: false,       // its exit changed since the view last looked
+        el: null,
+        r: 0,
+      };
+      this.nodes.set(name, n);
+      this.list.push(n);
+      this.added.push(n);
+      this.packagesChanged = true;
+      // Edges that arrived before this node can be placed now.
+      for (const [id, pe] of this.pending) {
+        if (pe.source === name || pe.target === name) {
+          this.pending.delete(id);
+          this.addEdge(pe);
+        }
+      }
+    }
+
+    addEdge(e) {
+      const src = String(e.source), dst = String(e.target);
+      const pair = src + '\t' + dst;
+      const id = e.edge !== undefined && e.edge !== '' ? String(e.edge) : pair;
+      if (this.edges.has(id) || this.byPair.has(pair)) return;
+      const s = this.nodes.get(src), t = this.nodes.get(dst);
+      if (!s || !t) { this.pending.set(id, e); return; }
+      const edge = { id, pair, source: s, target: t, el: null };
+      this.edges.set(id, edge);
+      this.byPair.set(pair, id);
+      s.degree++; t.degree++;
+      s.edges.add(edge); t.edges.add(edge);
+      this.added.push(edge);
+    }
+
+    forget(e) {
+      const pair = String(e.source) + '\t' + String(e.target);
+      // spigo's forget names the edge's id, but the contract is "the edge with
+      // the same source and target", so fall back to the pair.
+      let id = this.byPair.get(pair);
+      if (id === undefined) {
+        for (const [pid, pe] of this.pending) {
+          if (String(pe.source) + '\t' + String(pe.target) === pair) this.pending.delete(pid);
+        }
+        return;
+      }
+      const edge = this.edges.get(id);
+      this.edges.delete(id);
+      this.byPair.delete(pair);
+      edge.source.degree--; edge.target.degree--;
+      edge.source.edges.delete(edge); edge.target.edges.delete(edge);
+      this.removed.push(edge);
+    }
+
+    markDone(e) {
+      const n = this.nodes.get(String(e.done));
+      if (!n) return;
+      n.exit = e.exit !== undefined ? String(e.exit) : 'normal';
+      n.styleDirty = true;
+      this.packagesChanged = true;
+    }
+
+    // Counts of instances per package, and of early departures per reason.
+    summary() {
+      const pkgs = new Map(), exits = new Map();
+      for (const n of this.list) {
+        pkgs.set(n.pkg, (pkgs.get(n.pkg) || 0) + 1);
+        if (n.exit && n.exit !== 'normal') exits.set(n.exit, (exits.get(n.exit) || 0) + 1);
+      }
+      return { pkgs, exits };
+    }
+  }
+
+  // ----------------------------------------------------------------- layout
+
+  // A velocity-Verlet spring/charge simulation with "alpha" cooling, so the
+  // number of iterations is bounded: it stops by itself once alpha < ALPHA_MIN.
+  const ALPHA_MIN = 0.002;
+  const VELOCITY_DECAY = 0.45;  // fraction of velocity lost per tick
+  const LINK_DISTANCE = 34;
+  const CHARGE = 80;            // repulsion strength
+  const GRAVITY = 0.04;         // pull to the centre: keeps loose parts near
+  const EXACT_LIMIT = 1500;     // above this many nodes repulsion uses a quadtree
+  const THETA2 = 0.81;          // Barnes-Hut opening criterion, squared
+
+  class Layout {
+    constructor(graph) {
+      this.graph = graph;
+      this.alpha = 1;
+      this.alphaTarget = 0;
+      this.setBudget(graph.list.length);
+      this.placed = 0;         // list[0 .. placed) have had a position given
+      this.fresh = new Set();  // nodes placed on the spiral while waiting for an edge
+    }
+
+    // Big graphs get fewer (costlier) ticks so a layout never runs for ages.
+    setBudget(n) {
+      const ticks = n <= 3000 ? 300 : Math.max(60, Math.round(300 * 3000 / n));
+      this.alphaDecay = 1 - Math.pow(ALPHA_MIN, 1 / ticks);
+    }
+
+    get running() { return this.alpha >= ALPHA_MIN || this.alphaTarget > 0; }
+
+    reheat(a) { this.alpha = Math.max(this.alpha, Math.min(1, a)); }
+
+    // Give every new node a starting point: beside an already placed
+    // neighbour if it has one (so live additions appear where they belong),
+    // otherwise on a sunflower spiral, which spreads nodes evenly without
+    // randomness. Live nodes usually arrive before their edges, so a node put
+    // on the spiral with no edge yet stays "fresh" and moves next to its
+    // first neighbour when its first edge shows up.
+    placeNew() {
+      const list = this.graph.list;
+      const placeBeside = (n, anchor, i) => {
+        const a = i * 2.399963;
+        n.x = anchor.x + 12 * Math.cos(a);
+        n.y = anchor.y + 12 * Math.sin(a);
+      };
+      const settledNeighbour = (n) => {
+        for (const e of n.edges) {
+          const o = e.source === n ? e.target : e.source;
+          if (!Number.isNaN(o.x) && !o.fresh && !o.justPlaced) return o;
+        }
+        return null;
+      };
+      for (const n of this.fresh) {
+        if (n.degree === 0) continue;
+        const anchor = settledNeighbour(n);
+        if (anchor) placeBeside(n, anchor, n.index);
+        n.fresh = false;
+        this.fresh.delete(n);
+      }
+      const placedNow = [];
+      for (let i = this.placed; i < list.length; i++) {
+        const n = list[i];
+        if (!Number.isNaN(n.x)) continue;
+        const anchor = settledNeighbour(n);
+        if (anchor) {
+          placeBeside(n, anchor, i);
+        } else {
+          const r = 10 * Math.sqrt(0.5 + i), a = i * 2.399963; // golden angle
+          n.x = r * Math.cos(a);
+          n.y = r * Math.sin(a);
+          // Nodes placed in the same pass are no anchors for each other: a
+          // whole graph loaded at once would otherwise collapse into chains.
+          n.justPlaced = true;
+          placedNow.push(n);
+          if (n.degree === 0) { n.fresh = true; this.fresh.add(n); }
+        }
+      }
+      for (const n of placedNow) n.justPlaced = false;
+      this.placed = list.length;
+    }
+
+    tick() {
+      const nodes = this.graph.list;
+      this.alpha += (this.alphaTarget - this.alpha) * this.alphaDecay;
+      const alpha = this.alpha;
+
+      // Springs: pull linked nodes towards LINK_DISTANCE; a hub moves less
+      // than its leaves (strength and bias from the degrees, as in d3-force).
+      for (const e of this.graph.edges.values()) {
+        const s = e.source, t = e.target;
+        if (s === t) continue;
+        let dx = t.x + t.vx - s.x - s.vx, dy = t.y + t.vy - s.y - s.vy;
+        let l = Math.sqrt(dx * dx + dy * dy) || 1e-6;
+        const strength = 1 / Math.max(1, Math.min(s.degree, t.degree));
+        l = (l - LINK_DISTANCE) / l * alpha * strength;
+        dx *= l; dy *= l;
+        const bias = s.degree / (s.degree + t.degree);
+        t.vx -= dx * bias; t.vy -= dy * bias;
+        s.vx += dx * (1 - bias); s.vy += dy * (1 - bias);
+      }
+
+      if (nodes.length <= EXACT_LIMIT) this.repelExact(nodes, alpha);
+      else this.repelTree(nodes, alpha);
+
+      for (const n of nodes) {
+        n.vx -= n.x * GRAVITY * alpha;
+        n.vy -= n.y * GRAVITY * alpha;
+        if (n.fx !== null) { n.x = n.fx; n.y = n.fy; n.vx = 0; n.vy = 0; continue; }
+        n.vx *= 1 - VELOCITY_DECAY; n.vy *= 1 - VELOCITY_DECAY;
+        n.x += n.vx; n.y += n.vy;
+      }
+    }
+
+    repelExact(nodes, alpha) {
+      const k = CHARGE * alpha;
+      for (let i = 0; i < nodes.length; i++) {
+        const a = nodes[i];
+        for (let j = i + 1; j < nodes.length; j++) {
+          const b = nodes[j];
+          let dx = b.x - a.x, dy = b.y - a.y;
+          let d2 = dx * dx + dy * dy;
+          if (d2 < 1) { // coincident nodes: nudge apart deterministically
+            dx = ((i * 7 + j) % 5) - 2 || 1; dy = ((i + j * 3) % 5) - 2 || 1; d2 = 1;
+          }
+          const f = k / d2;
+          a.vx -= dx * f; a.vy -= dy * f;
+          b.vx += dx * f; b.vy += dy * f;
+        }
+      }
+    }
+
+    // Barnes-Hut: far-away groups of nodes act as one mass at their centroid,
+    // which makes a tick O(n log n) instead of O(n^2).
+    repelTree(nodes, alpha) {
+      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+      for (const n of nodes) {
+        if (n.x < x0) x0 = n.x; if (n.x > x1) x1 = n.x;
+        if (n.y < y0) y0 = n.y; if (n.y > y1) y1 = n.y;
+      }
+      const root = newCell(x0, y0, Math.max(x1 - x0, y1 - y0, 1) * 1.0001);
+      for (const n of nodes) insertCell(root, n, 0);
+      const k = CHARGE * alpha;
+      for (const n of nodes) applyCell(root, n, k);
+    }
+  }
+
+  function newCell(x, y, size) {
+    return { x, y, size, m: 0, sx: 0, sy: 0, bodies: [], kids: null };
+  }
+
+  function insertCell(cell, n, depth) {
+    for (;;) {
+      cell.m += 1; cell.sx += n.x; cell.sy += n.y;
+      if (!cell.kids) {
+        cell.bodies.push(n);
+        // Split a leaf holding two or more nodes, unless they sit on top of
+        // each other (depth cap), which would recurse forever.
+        if (cell.bodies.length > 1 && depth < 18) {
+          const h = cell.size / 2;
+          cell.kids = [newCell(cell.x, cell.y, h), newCell(cell.x + h, cell.y, h),
+                       newCell(cell.x, cell.y + h, h), newCell(cell.x + h, cell.y + h, h)];
+          const bodies = cell.bodies;
+          cell.bodies = null;
+          for (const b of bodies) insertCell(childFor(cell, b), b, depth + 1);
+        }
+        return;
+      }
+      cell = childFor(cell, n);
+      depth++;
+    }
+  }
+
+  function childFor(cell, n) {
+    const h = cell.size / 2;
+    return cell.kids[(n.x >= cell.x + h ? 1 : 0) + (n.y >= cell.y + h ? 2 : 0)];
+  }
+
+  function applyCell(cell, n, k) {
+    if (cell.m === 0) return;
+    if (cell.kids) {
+      const dx = cell.sx / cell.m - n.x, dy = cell.sy / cell.m - n.y;
+      const d2 = dx * dx + dy * dy;
+      if (cell.size * cell.size < THETA2 * d2) { // far enough: one aggregate push
+        const f = k * cell.m / d2;
+        n.vx -= dx * f; n.vy -= dy * f;
+        return;
+      }
+      for (const c of cell.kids) applyCell(c, n, k);
+      return;
+    }
+    for (const b of cell.bodies) {
+      if (b === n) continue;
+      const dx = b.x - n.x, dy = b.y - n.y;
+      const d2 = Math.max(dx * dx + dy * dy, 1);
+      const f = k / d2;
+      n.vx -= dx * f; n.vy -= dy * f;
+    }
+  }
+
+  // ------------------------------------------------------------------- view
+
+  const $ = (id) => document.getElementById(id);
+  const svg = $('graph');
+  const statusEl = $('status');
+  const tooltip = $('tooltip');
+  const legendEl = $('legend');
+  const metricsEl = $('metrics');
+  const select = $('graph-select');
+  const stepBox = $('step-box');
+  const stepInput = $('step');
+  const stepLabel = $('step-label');
+
+  const viewport = document.createElementNS(SVG_NS, 'g');
+  svg.appendChild(viewport);
+  let edgeLayer, nodeLayer;
+
+  const view = {
+    graph: new Graph(),
+    layout: null,
+    title: '',
+    mode: 'static',       // 'static' | 'live'
+    liveState: '',        // '', 'live', 'finished', 'disconnected'
+    k: 1, tx: 0, ty: 0,   // screen = world * k + t
+    autoFit: true,        // until the user zooms or pans, keep the graph fitted
+    frame: 0,             // pending requestAnimationFrame / timeout handle
+    dirty: true,          // status, legend or radii need an update
+    moved: false,         // positions changed since they were last drawn
+    firstDraw: true,      // the first picture of a graph is fitted at once
+    lastFrame: 0, lastDraw: 0, drawCost: 0, costing: false, costSoFar: 0, // see frame()
+    forceDraw: false,     // draw in the next frame whatever it costs
+    edgesHidden: false, edgesStale: false, interacting: false, interactTimer: 0,
+    onSettled: null,      // called once when the layout stops
+    lastStatus: '',
+    error: false,         // the status line shows an error
+  };
+
+  function resetView(title, mode) {
+    if (edgeLayer) edgeLayer.remove();
+    if (nodeLayer) nodeLayer.remove();
+    edgeLayer = document.createElementNS(SVG_NS, 'g');
+    nodeLayer = document.createElementNS(SVG_NS, 'g');
+    viewport.append(edgeLayer, nodeLayer);
+    view.graph = new Graph();
+    view.layout = new Layout(view.graph);
+    view.title = title;
+    view.mode = mode;
+    view.liveState = mode === 'live' ? 'live' : '';
+    view.error = false;
+    view.autoFit = true;
+    view.onSettled = null;
+    view.dirty = true;
+    view.moved = true;
+    view.lastFrame = 0;
+    view.costing = false;
+    view.forceDraw = false;
+    view.firstDraw = true;
+    view.drawCost = 0;
+    view.edgesHidden = false;
+    view.edgesStale = false;
+    legendEl.textContent = '';
+    metricsEl.textContent = '';
+    hideTooltip();
+  }
+
+  // Radius in world units: hubs are bigger, and dots grow and shrink with only
+  // the square root of the zoom, so a big graph zoomed out stays visible and
+  // a small one zoomed in does not turn into balloons.
+  function radiusOf(n) {
+    return (3.5 + Math.min(7, 1.1 * Math.sqrt(n.degree))) / Math.sqrt(view.k);
+  }
+
+  function nodeClass(n) {
+    if (!n.exit) return 'node';
+    return 'node done exit-' + n.exit.replace(/[^A-Za-z0-9_-]/g, '_');
+  }
+
+  // Create elements for what the model added and drop what it forgot.
+  function syncElements() {
+    const g = view.graph;
+    if (g.added.length) {
+      const nf = document.createDocumentFragment(), ef = document.createDocumentFragment();
+      for (const item of g.added) {
+        if (item.name !== undefined) {
+          const c = document.createElementNS(SVG_NS, 'circle');
+          c.setAttribute('class', nodeClass(item));
+          c.setAttribute('data-name', item.name);
+          c.setAttribute('data-package', item.pkg);
+          c.setAttribute('fill', colourOf(item.pkg));
+          item.el = c;
+          item.styleDirty = false;
+          item.r = 0;
+          drawNode(item);
+          nf.appendChild(c);
+        } else if (g.edges.get(item.id) === item) {
+          const l = document.createElementNS(SVG_NS, 'line');
+          l.setAttribute('class', 'edge');
+          item.el = l;
+          drawEdge(item);
+          ef.appendChild(l);
+        }
+      }
+      nodeLayer.appendChild(nf);
+      edgeLayer.appendChild(ef);
+      g.added.length = 0;
+    }
+    for (const e of g.removed) if (e.el) { e.el.remove(); e.el = null; }
+    g.removed.length = 0;
+    for (const n of g.list) {
+      if (n.styleDirty && n.el) { n.el.setAttribute('class', nodeClass(n)); n.styleDirty = false; }
+    }
+  }
+
+  // Positions go through the SVG DOM's baseVal, which is markedly faster
+  // than setAttribute's string round trip when there are tens of thousands.
+  function drawNode(n) {
+    n.el.cx.baseVal.value = n.x;
+    n.el.cy.baseVal.value = n.y;
+    drawRadius(n);
+  }
+
+  function drawRadius(n) {
+    const r = radiusOf(n);
+    if (Math.abs(r - n.r) > 0.05) { n.r = r; n.el.r.baseVal.value = r; }
+  }
+
+  function drawEdge(e) {
+    e.el.x1.baseVal.value = e.source.x;
+    e.el.y1.baseVal.value = e.source.y;
+    e.el.x2.baseVal.value = e.target.x;
+    e.el.y2.baseVal.value = e.target.y;
+  }
+
+  function drawNodes() {
+    for (const n of view.graph.list) if (n.el) drawNode(n);
+  }
+
+  function drawEdges() {
+    for (const e of view.graph.edges.values()) if (e.el) drawEdge(e);
+  }
+
+  function applyTransform() {
+    viewport.setAttribute('transform', `translate(${view.tx},${view.ty}) scale(${view.k})`);
+  }
+
+  // Scale and centre the graph's bounding box into the SVG, with a margin.
+  // With ease < 1 the view moves only part of the way, so a growing live
+  // graph or a layout in progress zooms smoothly instead of twitching.
+  function fit(ease = 1) {
+    const list = view.graph.list;
+    const w = svg.clientWidth, h = svg.clientHeight;
+    if (!list.length || !w || !h) return;
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const n of list) {
+      if (n.x < x0) x0 = n.x; if (n.x > x1) x1 = n.x;
+      if (n.y < y0) y0 = n.y; if (n.y > y1) y1 = n.y;
+    }
+    const pad = 40;
+    // keep clear of the live metrics panel in the top right corner
+    const right = metricsEl.childElementCount ? Math.min(metricsEl.offsetWidth + 10, w / 3) : 0;
+    const k = Math.min(3, (w - right - 2 * pad) / Math.max(x1 - x0, 1), (h - 2 * pad) / Math.max(y1 - y0, 1));
+    const k1 = Math.max(k, 1e-3);
+    const tx1 = (w - right) / 2 - k1 * (x0 + x1) / 2;
+    const ty1 = h / 2 - k1 * (y0 + y1) / 2;
+    view.k += (k1 - view.k) * ease;
+    view.tx += (tx1 - view.tx) * ease;
+    view.ty += (ty1 - view.ty) * ease;
+    applyTransform();
+  }
+
+  function updateStatus() {
+    if (view.error) return; // an error message stays until the next load
+    const g = view.graph;
+    let text = `${view.title || 'graph'}: ${g.list.length} nodes, ${g.edges.size} edges`;
+    const { exits } = g.summary();
+    if (exits.size) text += ' · left: ' + [...exits].map(([k, v]) => `${k} ${v}`).join(', ');
+    if (view.mode === 'live') text += ' · ' + (view.liveState || 'live');
+    if (view.edgesHidden && !view.interacting) text += ' · edges shown once the layout settles';
+    if (text !== view.lastStatus) {
+      statusEl.textContent = text;
+      statusEl.classList.remove('error');
+      view.lastStatus = text;
+    }
+  }
+
+  function showError(msg) {
+    view.error = true;
+    statusEl.textContent = msg;
+    statusEl.classList.add('error');
+    view.lastStatus = msg;
+  }
+
+  function updateLegend() {
+    const { pkgs } = view.graph.summary();
+    legendEl.textContent = '';
+    for (const [pkg, count] of [...pkgs].sort((a, b) => a[0].localeCompare(b[0]))) {
+      const row = document.createElement('div');
+      const dot = document.createElement('i');
+      dot.style.background = colourOf(pkg);
+      const name = document.createElement('span');
+      name.textContent = pkg;
+      const n = document.createElement('span');
+      n.className = 'n';
+      n.textContent = count;
+      row.append(dot, name, n);
+      legendEl.appendChild(row);
+    }
+  }
+
+  // One animation frame: layout ticks for a time budget, then maybe a DOM
+  // update. DOM updates (new elements and positions alike) are throttled by
+  // what they cost, the browser's repaint included: an update costing 100 ms
+  // happens at most every 200 ms while the ticks carry on in between, so
+  // thousands of nodes, or a live run adding thousands of edges a second,
+  // never freeze the page. Small graphs are redrawn every frame.
+  function frame() {
+    view.frame = 0;
+    const now = performance.now();
+    const layout = view.layout;
+    const g = view.graph;
+    if (g.added.length || g.removed.length) {
+      layout.setBudget(g.list.length);
+      view.moved = true;
+    }
+    layout.placeNew();
+
+    if (view.lastFrame && view.costing) {
+      // Beyond one vsync interval, the gaps after a draw are the browser
+      // repainting; a big repaint can hold back more than one frame.
+      const excess = now - view.lastFrame - 17;
+      if (excess > 20) view.costSoFar += excess;
+      else { view.drawCost = view.costSoFar; view.costing = false; }
+    }
+    if (layout.running) {
+      const small = g.list.length < 1000;
+      for (let i = 0; layout.running; i++) {
+        // a small graph settles visibly instead of jumping into place
+        if (small && i >= 4) break;
+        layout.tick();
+        view.moved = true;
+        if (performance.now() - now > (small ? 12 : 30)) break;
+      }
+    }
+
+    const settled = !layout.running;
+    updateEdgeVisibility(settled);
+    if ((view.moved || view.forceDraw) &&
+        (settled || view.forceDraw || now - view.lastDraw >= 2 * view.drawCost)) {
+      const t = performance.now();
+      syncElements();
+      if (view.autoFit) fit(settled || view.firstDraw ? 1 : 0.3);
+      view.firstDraw = false;
+      drawNodes();
+      if (!view.edgesHidden) drawEdges();
+      else view.edgesStale = true;
+      if (view.costing) view.drawCost = Math.max(view.drawCost, view.costSoFar);
+      view.costing = true;
+      view.costSoFar = performance.now() - t;
+      view.lastDraw = performance.now();
+      view.moved = false;
+      view.forceDraw = false;
+      view.dirty = true;
+    } else if (view.dirty) {
+      // the zoom (or a degree) may have changed; positions wait for a draw
+      for (const n of g.list) if (n.el) drawRadius(n);
+    }
+    if (!view.edgesHidden && view.edgesStale) { drawEdges(); view.edgesStale = false; }
+    if (view.dirty) {
+      updateStatus();
+      if (g.packagesChanged) { updateLegend(); g.packagesChanged = false; }
+      view.dirty = false;
+    }
+    view.lastFrame = settled ? 0 : performance.now();
+    if (!settled || view.moved) schedule();
+    else if (view.onSettled) { const cb = view.onSettled; view.onSettled = null; cb(); }
+  }
+
+  // With tens of thousands of edges (netflixoss scaled up has 100k) every
+  // repaint is slow, so the edges are hidden while a static graph's layout
+  // runs and while the user pans or zooms, and drawn again afterwards.
+  const HEAVY_EDGES = 20000;
+
+  function updateEdgeVisibility(settled) {
+    const heavy = view.graph.edges.size > HEAVY_EDGES;
+    const hide = heavy && ((view.mode === 'static' && !settled) || view.interacting);
+    if (hide !== view.edgesHidden) {
+      view.edgesHidden = hide;
+      edgeLayer.style.display = hide ? 'none' : '';
+      view.dirty = true; // the status says so
+    }
+  }
+
+  // Called on every wheel or pan movement.
+  function interacted() {
+    if (view.graph.edges.size <= HEAVY_EDGES) return;
+    view.interacting = true;
+    clearTimeout(view.interactTimer);
+    view.interactTimer = setTimeout(() => { view.interacting = false; invalidate(); }, 300);
+    invalidate();
+  }
+
+  // requestAnimationFrame does not fire in a background tab; fall back to a
+  // timer there so a load still finishes (and sets data-ready).
+  function schedule() {
+    if (view.frame) return;
+    view.frame = document.hidden ? -setTimeout(frame, 50) : requestAnimationFrame(frame);
+  }
+
+  function cancelFrame() {
+    if (view.frame > 0) cancelAnimationFrame(view.frame);
+    else if (view.frame < 0) clearTimeout(-view.frame);
+    view.frame = 0;
+  }
+
+  function invalidate() { view.dirty = true; schedule(); }
+
+  // ------------------------------------------------------------ interaction
+
+  function toWorld(clientX, clientY) {
+    const r = svg.getBoundingClientRect();
+    return { x: (clientX - r.left - view.tx) / view.k, y: (clientY - r.top - view.ty) / view.k };
+  }
+
+  svg.addEventListener('wheel', (ev) => {
+    ev.preventDefault();
+    const unit = ev.deltaMode === 1 ? 16 : ev.deltaMode === 2 ? 400 : 1;
+    const factor = Math.exp(-ev.deltaY * unit * 0.0015);
+    const r = svg.getBoundingClientRect();
+    const px = ev.clientX - r.left, py = ev.clientY - r.top;
+    const k = Math.min(40, Math.max(0.01, view.k * factor));
+    // keep the point under the mouse where it is
+    view.tx = px - (px - view.tx) * (k / view.k);
+    view.ty = py - (py - view.ty) * (k / view.k);
+    view.k = k;
+    view.autoFit = false;
+    applyTransform();
+    interacted();
+    invalidate(); // radii depend on the zoom
+  }, { passive: false });
+
+  let drag = null; // {kind: 'pan'|'node', ...}
+
+  svg.addEventListener('pointerdown', (ev) => {
+    if (ev.button !== 0) return;
+    const n = nodeOf(ev.target);
+    svg.setPointerCapture(ev.pointerId);
+    if (n) {
+      const p = toWorld(ev.clientX, ev.clientY);
+      n.fx = n.x; n.fy = n.y;
+      drag = { kind: 'node', node: n, dx: n.x - p.x, dy: n.y - p.y, id: ev.pointerId };
+      view.layout.alphaTarget = 0.25;
+      view.layout.reheat(0.25);
+      view.autoFit = false; // the graph must not rescale under the mouse
+      schedule();
+    } else {
+      drag = { kind: 'pan', x: ev.clientX, y: ev.clientY, tx: view.tx, ty: view.ty, id: ev.pointerId };
+      svg.classList.add('panning');
+    }
+    hideTooltip();
+  });
+
+  svg.addEventListener('pointermove', (ev) => {
+    if (!drag) return;
+    if (drag.kind === 'pan') {
+      view.tx = drag.tx + ev.clientX - drag.x;
+      view.ty = drag.ty + ev.clientY - drag.y;
+      view.autoFit = false;
+      applyTransform();
+      interacted();
+    } else {
+      const p = toWorld(ev.clientX, ev.clientY);
+      drag.node.fx = p.x + drag.dx;
+      drag.node.fy = p.y + drag.dy;
+      schedule();
+    }
+  });
+
+  function endDrag(ev) {
+    if (!drag || ev.pointerId !== drag.id) return;
+    if (drag.kind === 'node') {
+      drag.node.fx = null; drag.node.fy = null;
+      view.layout.alphaTarget = 0;
+      schedule();
+    }
+    svg.classList.remove('panning');
+    drag = null;
+  }
+  svg.addEventListener('pointerup', endDrag);
+  svg.addEventListener('pointercancel', endDrag);
+
+  svg.addEventListener('dblclick', (ev) => {
+    if (!nodeOf(ev.target)) { view.autoFit = true; fit(); invalidate(); }
+  });
+
+  function nodeOf(el) {
+    if (!el || !el.classList || !el.classList.contains('node')) return null;
+    return view.graph.nodes.get(el.getAttribute('data-name')) || null;
+  }
+
+  // Hover: tooltip plus highlighting the node's own edges and neighbours.
+  let hovered = null;
+  svg.addEventListener('pointerover', (ev) => {
+    if (drag) return;
+    const n = nodeOf(ev.target);
+    if (!n) return;
+    hovered = n;
+    tooltip.textContent = '';
+    const name = document.createElement('div');
+    name.className = 'name';
+    name.textContent = n.name;
+    const meta = document.createElement('div');
+    meta.className = 'meta';
+    let text = n.pkg + (n.meta ? ' · ' + n.meta : '') + ` · ${n.degree} edge${n.degree === 1 ? '' : 's'}`;
+    if (n.exit) text += ` · left (${n.exit})`;
+    meta.textContent = text;
+    tooltip.append(name, meta);
+    tooltip.style.display = 'block';
+    moveTooltip(ev);
+    setHighlight(n, true);
+  });
+  svg.addEventListener('pointermove', (ev) => { if (hovered) moveTooltip(ev); });
+  svg.addEventListener('pointerout', (ev) => {
+    if (hovered && nodeOf(ev.target) === hovered) hideTooltip();
+  });
+
+  function moveTooltip(ev) {
+    const pad = 14;
+    const w = tooltip.offsetWidth, h = tooltip.offsetHeight;
+    let x = ev.clientX + pad, y = ev.clientY + pad;
+    if (x + w > window.innerWidth) x = Math.max(0, ev.clientX - pad - w);
+    if (y + h > window.innerHeight) y = Math.max(0, ev.clientY - pad - h);
+    tooltip.style.left = x + 'px';
+    tooltip.style.top = y + 'px';
+  }
+
+  function hideTooltip() {
+    tooltip.style.display = 'none';
+    if (hovered) setHighlight(hovered, false);
+    hovered = null;
+  }
+
+  function setHighlight(n, on) {
+    svg.classList.toggle('hovering', on);
+    if (n.el) n.el.classList.toggle('hl', on);
+    for (const e of n.edges) {
+      if (e.el) e.el.classList.toggle('hl', on);
+      const o = e.source === n ? e.target : e.source;
+      if (o.el) o.el.classList.toggle('hl', on);
+    }
+  }
+
+  $('fit').addEventListener('click', () => { view.autoFit = true; fit(); invalidate(); });
+  $('relayout').addEventListener('click', () => { view.layout.reheat(0.8); view.autoFit = true; schedule(); });
+  window.addEventListener('keydown', (ev) => {
+    if ((ev.key === 'f' || ev.key === 'F') && !(ev.target instanceof HTMLInputElement) &&
+        !(ev.target instanceof HTMLSelectElement)) {
+      view.autoFit = true; fit(); invalidate();
+    }
+  });
+  window.addEventListener('resize', () => { if (view.autoFit) fit(); invalidate(); });
+  document.addEventListener('visibilitychange', () => {
+    // switch the pending frame between timer and animation frame
+    if (view.frame) { cancelFrame(); schedule(); }
+  });
+
+  // ---------------------------------------------------------- data sources
+
+  const LIVE = '';          // the select's value for the live run
+  let graphs = [];          // the server's list
+  let live = null;          // {source: EventSource, retries, timer}
+  let loadSeq = 0;          // ignores answers to superseded loads
+
+  function setReady(on) {
+    document.body.dataset.ready = on ? '1' : '0';
+  }
+
+  async function fetchJSON(url) {
+    const res = await fetch(url, { cache: 'no-store' });
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
+    return res.json();
+  }
+
+  // Show a static graph. Nodes keep the positions they had in the previous
+  // graph when the name matches, so moving the step slider morphs the picture
+  // instead of redrawing it from scratch.
+  async function showStatic(info, keepPositions) {
+    const seq = ++loadSeq;
+    stopLive();
+    setReady(false);
+    statusEl.classList.remove('error');
+    statusEl.textContent = `loading ${info.name}…`;
+    view.lastStatus = '';
+    let doc;
+    try {
+      doc = await fetchJSON(info.file || `json/${encodeURIComponent(info.name)}.json`);
+    } catch (err) {
+      if (seq === loadSeq) failLoad(info.name, `could not load ${info.name}: ${err.message}`);
+      return;
+    }
+    if (seq !== loadSeq) return;
+    if (!doc || !Array.isArray(doc.graph)) {
+      failLoad(info.name, `${info.name}: not a GraphJSON file (no "graph" list)`);
+      return;
+    }
+    const previous = keepPositions ? view.graph.nodes : null;
+    const oldTransform = { k: view.k, tx: view.tx, ty: view.ty, autoFit: view.autoFit };
+    cancelFrame();
+    resetView(info.name, 'static');
+    const g = view.graph;
+    for (const e of doc.graph) g.apply(e);
+    let kept = 0;
+    if (previous) {
+      for (const n of g.list) {
+        const o = previous.get(n.name);
+        if (o) { n.x = o.x; n.y = o.y; kept++; }
+      }
+    }
+    if (kept) { // a gentle settle from the previous picture, same zoom
+      view.layout.alpha = 0.4;
+      Object.assign(view, oldTransform);
+      view.firstDraw = false;
+      applyTransform();
+    }
+    view.onSettled = () => { if (seq === loadSeq) setReady(true); };
+    // Huge graphs may take long to cool; they count as drawn after a while.
+    setTimeout(() => { if (seq === loadSeq) setReady(true); }, 10000);
+    invalidate();
+  }
+
+  // Drop the previous picture (it is not what the select now says) and
+  // leave the message in the status line.
+  function failLoad(name, msg) {
+    cancelFrame();
+    resetView(name, 'static');
+    showError(msg);
+  }
+
+  function showLive() {
+    ++loadSeq;
+    stopLive();
+    cancelFrame();
+    setReady(false);
+    resetView('live', 'live');
+    statusEl.textContent = 'live: connecting…';
+    view.lastStatus = '';
+    connectLive(0);
+  }
+
+  function connectLive(retries) {
+    if (typeof EventSource === 'undefined') { showError('this browser has no EventSource'); return; }
+    const source = new EventSource('api/live');
+    live = { source, retries, timer: 0 };
+    let batch = [];
+    let pendingFlush = false;
+
+    // Entries come in bursts (the replay sends everything at once), so
+    // apply them together once per frame rather than one layout kick each.
+    const flush = () => {
+      pendingFlush = false;
+      const g = view.graph;
+      const before = g.list.length;
+      for (const e of batch) g.apply(e);
+      batch = [];
+      const added = g.list.length - before;
+      if (view.title === 'live' && g.list.length) {
+        // name the run after its architecture, the first part of node names
+        view.title = g.list[0].name.split('.')[0] || 'live';
+      }
+      // New nodes warm the layout in proportion to how much of the graph is
+      // new; a new edge alone only nudges it, so the picture does not jump.
+      const frac = g.list.length ? added / g.list.length : 0;
+      view.layout.reheat(added ? 0.1 + 1.5 * frac : 0.04);
+      invalidate();
+    };
+
+    source.addEventListener('entry', (ev) => {
+      let e;
+      try { e = JSON.parse(ev.data); } catch (_) { return; }
+      if (Array.isArray(e)) { for (const x of e) batch.push(x); } else batch.push(e);
+      if (!pendingFlush) { pendingFlush = true; setTimeout(flush, 0); }
+      if (live) live.retries = 0;
+    });
+    source.addEventListener('metrics', (ev) => {
+      try { renderMetrics(JSON.parse(ev.data)); } catch (_) { /* a bad sample is skipped */ }
+    });
+    source.addEventListener('end', () => {
+      // Close before the server goes away, or EventSource would keep trying
+      // to reconnect (and the browser logs each failed attempt as an error).
+      stopLive();
+      if (batch.length) flush();
+      view.liveState = 'finished';
+      view.onSettled = null;
+      // draw the final picture now, unthrottled, then say it is there
+      view.forceDraw = true;
+      view.dirty = true;
+      cancelFrame();
+      frame();
+      setReady(true);
+    });
+    source.addEventListener('error', () => {
+      if (!live || live.source !== source) return;
+      // Take over reconnecting so it is bounded; a replay is idempotent.
+      source.close();
+      if (retries >= 5) {
+        view.liveState = 'disconnected';
+        invalidate();
+        return;
+      }
+      view.liveState = `reconnecting (${retries + 1})`;
+      invalidate();
+      live.timer = setTimeout(() => connectLive(retries + 1), 1000 * (retries + 1));
+    });
+  }
+
+  function stopLive() {
+    if (!live) return;
+    live.source.close();
+    clearTimeout(live.timer);
+    live = null;
+  }
+
+  function formatMicros(us) {
+    if (typeof us !== 'number' || !Number.isFinite(us)) return '–';
+    if (us >= 1e6) return (us / 1e6).toFixed(2) + ' s';
+    if (us >= 1000) return (us / 1000).toFixed(us >= 1e4 ? 0 : 1) + ' ms';
+    return Math.round(us) + ' µs';
+  }
+
+  function renderMetrics(m) {
+    if (!m || typeof m !== 'object') return;
+    metricsEl.textContent = '';
+    const services = m.services && typeof m.services === 'object' ? m.services : {};
+    const names = Object.keys(services).sort();
+    if (names.length) {
+      const table = document.createElement('table');
+      const head = table.createTHead().insertRow();
+      for (const h of ['service', 'count', 'p50', 'p99']) {
+        const th = document.createElement('th');
+        th.textContent = h;
+        head.appendChild(th);
+      }
+      const body = table.createTBody();
+      for (const name of names) {
+        const s = services[name] || {};
+        const row = body.insertRow();
+        for (const v of [name, s.count !== undefined ? String(s.count) : '–', formatMicros(s.p50_us), formatMicros(s.p99_us)]) {
+          row.insertCell().textContent = v;
+        }
+      }
+      metricsEl.appendChild(table);
+    }
+    const req = Number(m.requests) || 0, ans = Number(m.answered) || 0;
+    // fsm runs carry no requests: leave the panel empty (and hidden) then
+    if (names.length || req || ans) {
+      const p = document.createElement('p');
+      p.textContent = `requests ${req} · answered ${ans}` + (req ? ` (${(100 * ans / req).toFixed(1)}%)` : '');
+      metricsEl.appendChild(p);
+    }
+  }
+
+  // ---------------------------------------------------------- the controls
+
+  // Steps of the current graph's architecture, in numeric order.
+  function stepsOf(arch) {
+    return graphs.filter((g) => g.arch === arch && g.step !== null && g.step !== undefined)
+      .sort((a, b) => a.step - b.step);
+  }
+
+  function fillSelect(isLive) {
+    select.textContent = '';
+    if (isLive) select.appendChild(new Option('live run', LIVE));
+    for (const g of graphs) select.appendChild(new Option(g.name, g.name));
+  }
+
+  function updateSteps(info) {
+    const steps = info ? stepsOf(info.arch) : [];
+    if (steps.length < 2) { stepBox.hidden = true; return; }
+    stepBox.hidden = false;
+    stepInput.max = String(steps.length - 1);
+    stepInput.value = String(Math.max(0, steps.indexOf(info)));
+    stepLabel.textContent = `step ${info.step}`;
+  }
+
+  function choose(name, how) {
+    const url = new URL(window.location.href);
+    if (name === LIVE) url.searchParams.delete('graph');
+    else url.searchParams.set('graph', name);
+    if (how === 'push') history.pushState(null, '', url);
+    else history.replaceState(null, '', url);
+    route(how === 'step');
+  }
+
+  let listIsLive = false;
+
+  function route(keepPositions) {
+    const wanted = new URL(window.location.href).searchParams.get('graph');
+    let info = null;
+    if (wanted) {
+      info = graphs.find((g) => g.name === wanted) || null;
+      if (!info) {
+        ++loadSeq;
+        stopLive();
+        select.value = wanted;
+        updateSteps(null);
+        setReady(false);
+        failLoad(wanted, `no graph named "${wanted}"` + (graphs.length ? '; pick one from the list' : ''));
+        return;
+      }
+    } else if (!listIsLive) {
+      info = graphs[0] || null;
+      if (!info) { failLoad('', 'the server lists no graphs'); return; }
+    }
+    select.value = info ? info.name : LIVE;
+    updateSteps(info);
+    if (info) showStatic(info, keepPositions);
+    else if (view.mode !== 'live' || !live) showLive();
+  }
+
+  select.addEventListener('change', () => choose(select.value, 'push'));
+
+  // The slider moves through steps as it is dragged; loads are coalesced so a
+  // fast drag does not queue a fetch per position.
+  let stepTimer = 0;
+  stepInput.addEventListener('input', () => {
+    const current = graphs.find((g) => g.name === select.value);
+    const steps = current ? stepsOf(current.arch) : [];
+    const target = steps[Number(stepInput.value)];
+    if (!target) return;
+    stepLabel.textContent = `step ${target.step}`;
+    clearTimeout(stepTimer);
+    stepTimer = setTimeout(() => choose(target.name, 'step'), 60);
+  });
+
+  window.addEventListener('popstate', () => route(false));
+
+  async function start() {
+    setReady(false);
+    let list;
+    try {
+      list = await fetchJSON('api/graphs');
+    } catch (err) {
+      showError(`could not list graphs: ${err.message}`);
+      return;
+    }
+    listIsLive = !!(list && list.live);
+    graphs = Array.isArray(list && list.graphs) ? list.graphs.filter((g) => g && g.name) : [];
+    for (const g of graphs) {
+      if (g.arch === undefined || g.arch === null) g.arch = g.name;
+      if (g.step === undefined) g.step = null;
+    }
+    fillSelect(listIsLive);
+    route(false);
+  }
+
+  start();
+})();

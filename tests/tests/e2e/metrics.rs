@@ -1,0 +1,224 @@
+//! Seeing the simulation: metrics over HTTP while it runs, metrics and flow
+//! files after, the viewer's server, and the live stream.
+
+use super::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::Stdio;
+use std::time::Duration;
+
+/// A plain HTTP/1.0 GET: (status code, body).
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Starts spigo and waits for the log line naming its HTTP address. The
+/// caller waits for (or kills) the process it gets back.
+#[allow(clippy::zombie_processes)]
+fn start_with_http(args: &[&str], dir: &Path, marker: &str) -> (std::process::Child, String) {
+    let mut child = spigo()
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            lines.read_line(&mut line).unwrap() > 0,
+            "no '{marker}' line"
+        );
+        if let Some(rest) = line.split(marker).nth(1) {
+            let addr = rest
+                .trim()
+                .trim_start_matches("http://")
+                .split('/')
+                .next()
+                .unwrap()
+                .to_string();
+            // Keep reading stderr so the process never blocks on it.
+            std::thread::spawn(move || for _ in lines.lines() {});
+            return (child, addr);
+        }
+    }
+}
+
+#[test]
+fn metrics_are_served_while_running_and_written_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["-a", "netflixoss", "-d", "4", "-c", "--http", "127.0.0.1:0"];
+    let (mut child, addr) = start_with_http(&args, dir.path(), "HTTP metrics now available at ");
+    std::thread::sleep(Duration::from_secs(2));
+    let (status, body) = http_get(&addr, "/debug/vars");
+    assert_eq!(status, 200);
+    let vars: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(vars["spigo"]["arch"], "netflixoss");
+    assert!(
+        vars["spigo"]["services"]["homepage"]["response"]["count"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{vars}"
+    );
+    let (status, prom) = http_get(&addr, "/metrics");
+    assert_eq!(status, 200);
+    assert!(prom.contains("# TYPE spigo_response_seconds histogram"));
+    assert!(prom.contains("spigo_response_seconds_bucket{service=\"homepage\",le=\"+Inf\"}"));
+    assert!(child.wait().unwrap().success());
+
+    let metrics: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("json_metrics/netflixoss_metrics.json")).unwrap(),
+    )
+    .unwrap();
+    let response = &metrics["services"]["wwwproxy"]["response"];
+    for k in [
+        "count", "min_us", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
+    ] {
+        assert!(response[k].is_number(), "{k} missing: {response}");
+    }
+    let csv =
+        std::fs::read_to_string(dir.path().join("json_metrics/netflixoss_metrics.csv")).unwrap();
+    assert!(csv.starts_with("service,metric,count,"));
+    let spans: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("json_metrics/netflixoss_flow.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(spans.len() > 100);
+    let mut ids: std::collections::HashMap<String, BTreeSet<String>> = Default::default();
+    for s in &spans {
+        ids.entry(s["traceId"].as_str().unwrap().into())
+            .or_default()
+            .insert(s["id"].as_str().unwrap().into());
+    }
+    for s in &spans {
+        assert_eq!(s["id"].as_str().unwrap().len(), 16);
+        if let Some(parent) = s["parentId"].as_str() {
+            assert!(
+                ids[s["traceId"].as_str().unwrap()].contains(parent),
+                "orphan span {s}"
+            );
+        }
+    }
+}
+
+#[test]
+fn trace_sampling_keeps_fewer_flows() {
+    let all = Run::ok(&[
+        "-a",
+        "netflixoss",
+        "-d",
+        "2",
+        "-c",
+        "--http",
+        "none",
+        "--seed",
+        "3",
+    ]);
+    let some = Run::ok(&[
+        "-a",
+        "netflixoss",
+        "-d",
+        "2",
+        "-c",
+        "--http",
+        "none",
+        "--seed",
+        "3",
+        "--trace-sample",
+        "0.2",
+    ]);
+    let count = |run: &Run| {
+        let spans: Vec<Value> = serde_json::from_str(
+            &std::fs::read_to_string(run.path("json_metrics/netflixoss_flow.json")).unwrap(),
+        )
+        .unwrap();
+        spans.len()
+    };
+    let (a, s) = (count(&all), count(&some));
+    assert!(s > 0 && s < a / 2, "{s} of {a} spans kept at 0.2");
+    let bad = Run::new(&["-a", "netflixoss", "-d", "0", "-c", "--trace-sample", "2"]);
+    assert_eq!(bad.out.status.code(), Some(2));
+}
+
+#[test]
+fn serve_lists_and_serves_graphs_and_the_viewer() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = spigo()
+        .args(["-a", "migration", "-s", "2", "-d", "0", "-j"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let out = dir.path().to_str().unwrap().to_string();
+    let (mut child, addr) = start_with_http(
+        &["serve", "--port", "0", "--out", &out],
+        dir.path(),
+        "on http://",
+    );
+    let (status, list) = http_get(&addr, "/api/graphs");
+    assert_eq!(status, 200);
+    let list: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list["live"], false);
+    assert_eq!(list["graphs"][0]["name"], "migration2");
+    assert_eq!(list["graphs"][0]["step"], 2);
+    let (status, graph) = http_get(&addr, "/json/migration2.json");
+    assert_eq!(status, 200);
+    assert!(graph.contains("\"arch\":\"migration\""));
+    assert_eq!(http_get(&addr, "/json/..%2Fsecret.json").0, 400);
+    let (status, page) = http_get(&addr, "/");
+    assert_eq!(status, 200);
+    assert!(page.contains("viewer.js"));
+    assert!(
+        !page.contains("https://"),
+        "the page must not load anything from the internet"
+    );
+    assert_eq!(http_get(&addr, "/viewer.js").0, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn live_runs_stream_the_growing_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "-a",
+        "fsm",
+        "-p",
+        "50",
+        "-d",
+        "3",
+        "--live",
+        "--http",
+        "127.0.0.1:0",
+    ];
+    let (mut child, addr) = start_with_http(&args, dir.path(), "live graph at ");
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET /api/live HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !(seen.contains("event: entry")
+        && seen.contains("\"node\"")
+        && seen.contains("event: metrics"))
+    {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "stream ended early:\n{seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let (_, list) = http_get(&addr, "/api/graphs");
+    assert!(list.contains("\"live\":true"));
+    assert!(child.wait().unwrap().success());
+}
