@@ -14,8 +14,10 @@ spigo binary in .ci/check_viewer.py:
       metrics once a second, end), scaled by their timestamps. Exits a few
       seconds after the replay ends, like a finished run.
 
-  mock_viewer_server.py --replay FILE.json [-d 20] [--port 8080] [--out DIR]
+  mock_viewer_server.py --replay FILE.json [-d 20] [--port 8080] [--out DIR] [--drop-after N]
       Replay an existing GraphJSON file live (DIR adds static graphs).
+      --drop-after N closes the first live connection after N entries
+      without an end event, to try the page's reconnecting.
 
   anything else is passed to the real spigo (env SPIGO_REAL, default
   target/release/spigo next to this folder).
@@ -69,7 +71,9 @@ def list_graphs(out):
 class Replay:
     """Entries with the second (from the start of the replay) each is due."""
 
-    def __init__(self, doc, duration):
+    def __init__(self, doc, duration, drop_after=None):
+        self.drop_after = drop_after
+        self.connections = 0
         entries = doc.get("graph", [])
         times = [parse_time(e.get("timestamp")) for e in entries]
         t0 = min(times) if times else 0.0
@@ -135,12 +139,17 @@ def make_handler(out, replay):
             self.end_headers()
             self.close_connection = True
             i, next_metrics, requests = 0, 0.0, 0
+            rp.connections += 1
+            drop_at = rp.drop_after if rp.connections == 1 else None
             try:
                 while True:
                     now = time.monotonic() - rp.start
                     while i < len(rp.entries) and rp.due[i] <= now:  # replay, then live
                         self.event("entry", rp.entries[i])
                         i += 1
+                        if drop_at is not None and i >= drop_at:
+                            self.wfile.flush()
+                            return
                     if now >= next_metrics:
                         requests = int(now * 100)
                         self.event("metrics", fake_metrics(rp.entries[:i], requests))
@@ -217,10 +226,11 @@ def main(argv):
         ap.add_argument("-d", "--duration", default="20")
         ap.add_argument("--port", type=int, default=8080)
         ap.add_argument("--out", default=None)
+        ap.add_argument("--drop-after", type=int, default=None)
         a = ap.parse_args(argv)
         with open(a.replay) as f:
             doc = json.load(f)
-        serve(a.port, a.out, Replay(doc, duration_seconds(a.duration)))
+        serve(a.port, a.out, Replay(doc, duration_seconds(a.duration), a.drop_after))
         return 0
 
     if "--live" in argv:

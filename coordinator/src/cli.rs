@@ -313,7 +313,13 @@ impl Cli {
                 self.trace_sample
             )));
         }
-        Ok(self.collect.then_some(self.trace_sample))
+        // The live panel needs per-service figures even without -c; it
+        // keeps no flows then.
+        Ok(match (self.collect, self.live) {
+            (true, _) => Some(self.trace_sample),
+            (false, true) => Some(0.0),
+            (false, false) => None,
+        })
     }
 
     /// The run's configuration: the `--config` file (or the defaults), then

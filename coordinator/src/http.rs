@@ -212,7 +212,11 @@ async fn live(State(web): State<Arc<Web>>) -> Response {
     };
     let (history, rx, ended) = feed.subscribe();
     let past = stream::iter(history.into_iter().map(Live::Entry));
-    let future = BroadcastStream::new(rx).filter_map(|item| async move { item.ok() });
+    // A viewer that falls too far behind misses entries: end its stream
+    // instead, and the page reconnects and gets the whole replay.
+    let future = BroadcastStream::new(rx)
+        .take_while(|item| std::future::ready(item.is_ok()))
+        .filter_map(|item| async move { item.ok() });
     let events: std::pin::Pin<Box<dyn Stream<Item = Live> + Send>> = if ended {
         Box::pin(past.chain(stream::iter([Live::End])))
     } else {

@@ -259,7 +259,7 @@ pub async fn run(
         graph_size = Some((graph.vertices.len(), graph.edge_count()));
         tracing::info!("{arch}.edda: closing");
     }
-    if collect.is_some() {
+    if cli.collect {
         let mut spans = rt.flows().map(|f| f.take()).unwrap_or_default();
         spans.extend(cluster.take_spans());
         write_metrics(&cli.out, &resolved.output, &metrics, &spans, &info)?;

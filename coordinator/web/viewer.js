@@ -108,10 +108,10 @@
 
     forget(e) {
       const pair = String(e.source) + '\t' + String(e.target);
-      // spigo's forget names the edge's id, but the contract is "the edge with
-      // the same source and target", so fall back to the pair.
-      let id = this.byPair.get(pair);
-      if (id === undefined) {
+      // A forget removes the edge with the same source and target; its own id
+      // is not relied on (older files number edges differently).
+      const id = this.byPair.get(pair);
+      if (id === undefined) { // maybe still waiting for one of its nodes
         for (const [pid, pe] of this.pending) {
           if (String(pe.source) + '\t' + String(pe.target) === pair) this.pending.delete(pid);
         }
@@ -756,7 +756,7 @@
     const meta = document.createElement('div');
     meta.className = 'meta';
     let text = n.pkg + (n.meta ? ' · ' + n.meta : '') + ` · ${n.degree} edge${n.degree === 1 ? '' : 's'}`;
-    if (n.exit) text += ` · left (${n.exit})`;
+    if (n.exit) text += ` · done: ${n.exit}`;
     meta.textContent = text;
     tooltip.append(name, meta);
     tooltip.style.display = 'block';
@@ -895,6 +895,7 @@
     if (typeof EventSource === 'undefined') { showError('this browser has no EventSource'); return; }
     const source = new EventSource('api/live');
     live = { source, retries, timer: 0 };
+    const seq = loadSeq; // entries still queued when another graph is chosen are dropped
     let batch = [];
     let pendingFlush = false;
 
@@ -902,6 +903,7 @@
     // apply them together once per frame rather than one layout kick each.
     const flush = () => {
       pendingFlush = false;
+      if (seq !== loadSeq) return;
       const g = view.graph;
       const before = g.list.length;
       for (const e of batch) g.apply(e);
@@ -923,7 +925,11 @@
       try { e = JSON.parse(ev.data); } catch (_) { return; }
       if (Array.isArray(e)) { for (const x of e) batch.push(x); } else batch.push(e);
       if (!pendingFlush) { pendingFlush = true; setTimeout(flush, 0); }
-      if (live) live.retries = 0;
+    });
+    source.addEventListener('open', () => {
+      if (!live || live.source !== source) return;
+      live.retries = 0;
+      if (view.liveState !== 'live') { view.liveState = 'live'; invalidate(); }
     });
     source.addEventListener('metrics', (ev) => {
       try { renderMetrics(JSON.parse(ev.data)); } catch (_) { /* a bad sample is skipped */ }
@@ -931,8 +937,9 @@
     source.addEventListener('end', () => {
       // Close before the server goes away, or EventSource would keep trying
       // to reconnect (and the browser logs each failed attempt as an error).
+      if (seq !== loadSeq) return;
       stopLive();
-      if (batch.length) flush();
+      flush();
       view.liveState = 'finished';
       view.onSettled = null;
       // draw the final picture now, unthrottled, then say it is there
@@ -946,14 +953,15 @@
       if (!live || live.source !== source) return;
       // Take over reconnecting so it is bounded; a replay is idempotent.
       source.close();
-      if (retries >= 5) {
+      const tries = live.retries;
+      if (tries >= 5) {
         view.liveState = 'disconnected';
         invalidate();
         return;
       }
-      view.liveState = `reconnecting (${retries + 1})`;
+      view.liveState = `reconnecting (${tries + 1})`;
       invalidate();
-      live.timer = setTimeout(() => connectLive(retries + 1), 1000 * (retries + 1));
+      live.timer = setTimeout(() => connectLive(tries + 1), 1000 * (tries + 1));
     });
   }
 
