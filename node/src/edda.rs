@@ -36,7 +36,7 @@ impl EventSink for LinkSink {
 }
 
 /// A batch is sent once it holds this many events...
-pub const BATCH_EVENTS: usize = 4096;
+pub const BATCH_EVENTS: usize = spigo_proto::cluster::MAX_EVENTS;
 /// ...or this long after its first event, whichever comes first.
 pub const BATCH_DELAY: Duration = Duration::from_millis(50);
 

@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 /// Spans per frame: well under the frame size limit.
-const SPANS_PER_FRAME: usize = 10_000;
+const SPANS_PER_FRAME: usize = spigo_proto::cluster::MAX_SPANS;
 
 pub struct NodeOptions {
     pub listen: String,

@@ -16,6 +16,26 @@ use serde::{Deserialize, Serialize};
 /// Messages per Messages frame at most; a link sends a frame when it has
 /// this many queued or nothing more is waiting.
 pub const MAX_BATCH: usize = 1024;
+/// Graph events per Events frame at most.
+pub const MAX_EVENTS: usize = 4096;
+/// Spans per Spans frame at most.
+pub const MAX_SPANS: usize = 10_000;
+
+/// Decodes one frame from a peer and checks it against the limits: the
+/// single entry point for untrusted bytes (and the fuzz target's).
+pub fn decode_frame(bytes: &[u8]) -> Result<Frame, crate::wire::WireError> {
+    let frame: Frame = crate::wire::decode(bytes)?;
+    let (what, len, max) = match &frame {
+        Frame::Messages(m) => ("messages", m.len(), MAX_BATCH),
+        Frame::Events(e) => ("graph events", e.len(), MAX_EVENTS),
+        Frame::Spans(s) => ("spans", s.len(), MAX_SPANS),
+        _ => return Ok(frame),
+    };
+    if len > max {
+        return Err(crate::wire::WireError::Batch { what, len, max });
+    }
+    Ok(frame)
+}
 
 /// Every node's edda shard sits at this index of its address table.
 pub const EDDA_SHARD_INDEX: u32 = 0;

@@ -28,6 +28,8 @@ pub enum WireError {
     Trailing(usize),
     #[error("unencodable value: {0}")]
     Encode(String),
+    #[error("a batch of {len} {what}, more than the {max} allowed")]
+    Batch { what: &'static str, len: usize, max: usize },
 }
 
 fn config() -> impl bincode::config::Config {
@@ -176,6 +178,21 @@ mod tests {
         );
         let bytes = encode(&frame).unwrap();
         assert_eq!(decode::<Frame>(&bytes).unwrap(), frame);
+    }
+
+    #[test]
+    fn oversized_batches_are_refused() {
+        let env = |i: u32| Envelope {
+            to: Address::new(1, i),
+            msg: Gotocol::new(Imposition::Hello, None, Timestamp(0), Intention::None),
+        };
+        let ok = Frame::Messages((0..crate::cluster::MAX_BATCH as u32).map(env).collect());
+        assert!(crate::cluster::decode_frame(&encode(&ok).unwrap()).is_ok());
+        let big = Frame::Messages((0..=crate::cluster::MAX_BATCH as u32).map(env).collect());
+        assert!(matches!(
+            crate::cluster::decode_frame(&encode(&big).unwrap()),
+            Err(WireError::Batch { what: "messages", .. })
+        ));
     }
 
     #[test]
