@@ -49,16 +49,12 @@ pub async fn link(args: LinkArgs) -> Result<()> {
         ));
     }
     let rt = Runtime::new(0, false);
-    let cluster = Cluster::connect(
-        rt.clone(),
-        None,
-        None,
+    let opts = crate::cluster::Options {
         nodes,
-        args.cookie.clone().map(Cookie::new),
-        0,
-        None,
-    )
-    .await?;
+        cookie: args.cookie.clone().map(Cookie::new),
+        ..crate::cluster::Options::local()
+    };
+    let cluster = Cluster::connect(rt.clone(), None, None, opts).await?;
     if cluster.nodes.len() < 2 {
         cluster.stop().await;
         return Err(UsageError::error(

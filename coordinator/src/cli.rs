@@ -119,6 +119,22 @@ pub struct Cli {
     )]
     pub cookie: Option<String>,
 
+    /// This process's certificate (PEM), for mutual TLS between processes
+    #[arg(long = "tls-cert", value_name = "FILE", requires_all = ["tls_key", "tls_ca"])]
+    pub tls_cert: Option<PathBuf>,
+
+    /// This process's private key (PEM)
+    #[arg(long = "tls-key", value_name = "FILE", requires_all = ["tls_cert", "tls_ca"])]
+    pub tls_key: Option<PathBuf>,
+
+    /// The cluster's CA certificate (PEM): peers must present a certificate it signed
+    #[arg(long = "tls-ca", value_name = "FILE", requires_all = ["tls_cert", "tls_key"])]
+    pub tls_ca: Option<PathBuf>,
+
+    /// How long a node may stay silent before it counts as lost
+    #[arg(long = "heartbeat-timeout", default_value = "10s", value_parser = duration_arg, value_name = "DURATION")]
+    pub heartbeat_timeout: Duration,
+
     /// Latency between instances: aws (the default with regions), none (the
     /// default for fsm), or a JSON latency file
     #[arg(long, value_name = "aws|none|FILE")]
@@ -250,6 +266,33 @@ pub struct NodeArgs {
     /// Exit when standard input closes (used by --nodes)
     #[arg(long, hide = true)]
     pub exit_with_stdin: bool,
+
+    /// This node's certificate (PEM), for mutual TLS
+    #[arg(long = "tls-cert", value_name = "FILE", requires_all = ["tls_key", "tls_ca"])]
+    pub tls_cert: Option<PathBuf>,
+
+    /// This node's private key (PEM)
+    #[arg(long = "tls-key", value_name = "FILE", requires_all = ["tls_cert", "tls_ca"])]
+    pub tls_key: Option<PathBuf>,
+
+    /// The cluster's CA certificate (PEM)
+    #[arg(long = "tls-ca", value_name = "FILE", requires_all = ["tls_cert", "tls_key"])]
+    pub tls_ca: Option<PathBuf>,
+}
+
+/// Loads `--tls-cert/--tls-key/--tls-ca` when given (clap makes sure all
+/// three are).
+pub fn tls(cert: &Option<PathBuf>, key: &Option<PathBuf>, ca: &Option<PathBuf>) -> Result<Option<crate::cluster::TlsFiles>> {
+    let (Some(cert), Some(key), Some(ca)) = (cert, key, ca) else {
+        return Ok(None);
+    };
+    let config = spigo_node::tls::Tls::load(cert, key, ca).map_err(|e| UsageError::error(e.to_string()))?;
+    Ok(Some(crate::cluster::TlsFiles {
+        cert: cert.clone(),
+        key: key.clone(),
+        ca: ca.clone(),
+        config,
+    }))
 }
 
 /// A problem with the flags or inputs, found before or while starting:

@@ -19,6 +19,7 @@ use futures::future::join_all;
 use ractor::ActorRef;
 use spigo_node::gateway::{self, Control};
 use spigo_node::link::{self, Cookie, LinkError};
+use spigo_node::tls::Tls;
 use spigo_node::{clock, Runtime};
 use spigo_proto::cluster::Span;
 use spigo_proto::cluster::{
@@ -47,6 +48,46 @@ pub struct Node {
     next_index: AtomicU32,
 }
 
+/// TLS for the links: the files (for nodes this coordinator starts) and
+/// the configuration they make.
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+    pub ca: std::path::PathBuf,
+    pub config: Tls,
+}
+
+/// A node was lost before it could answer.
+#[derive(Debug, thiserror::Error)]
+#[error("node {0} is lost")]
+pub struct NodeLost(pub NodeId);
+
+/// How to form the cluster.
+pub struct Options {
+    pub nodes: Nodes,
+    pub cookie: Option<Cookie>,
+    pub tls: Option<TlsFiles>,
+    pub seed: u64,
+    /// `-c`: what the nodes collect (see the runtime's settings).
+    pub collect: Option<f64>,
+    /// How long a silent node lives on.
+    pub heartbeat_timeout: Duration,
+}
+
+impl Options {
+    /// Just this process.
+    pub fn local() -> Options {
+        Options {
+            nodes: Nodes::Local,
+            cookie: None,
+            tls: None,
+            seed: 0,
+            collect: None,
+            heartbeat_timeout: HEARTBEAT_TIMEOUT,
+        }
+    }
+}
+
 /// Where to find the nodes.
 pub enum Nodes {
     /// This process only.
@@ -73,6 +114,7 @@ struct Shared {
     stopping: std::sync::atomic::AtomicBool,
     /// Spans the nodes sent at Flush.
     spans: Mutex<Vec<Span>>,
+    heartbeat_timeout: Mutex<Duration>,
 }
 
 pub struct Cluster {
@@ -103,18 +145,24 @@ impl Cluster {
         rt: Arc<Runtime>,
         local_shard: Option<Address>,
         edda: Option<ActorRef<edda::Msg>>,
-        nodes: Nodes,
-        cookie: Option<Cookie>,
-        seed: u64,
-        collect: Option<f64>,
+        opts: Options,
     ) -> Result<Cluster> {
+        let Options {
+            nodes,
+            cookie,
+            tls,
+            seed,
+            collect,
+            heartbeat_timeout,
+        } = opts;
         let mut cluster = Cluster::local(rt, local_shard);
         *cluster.shared.edda.lock().unwrap() = edda;
+        *cluster.shared.heartbeat_timeout.lock().unwrap() = heartbeat_timeout;
         let (addrs, cookie) = match nodes {
             Nodes::Local => return Ok(cluster),
             Nodes::Start(n) => {
                 let cookie = Cookie::new(format!("{:032x}", rand::random::<u128>()));
-                let addrs = cluster.start_children(n, &cookie).await?;
+                let addrs = cluster.start_children(n, &cookie, tls.as_ref()).await?;
                 (addrs, cookie)
             }
             Nodes::Join(addrs) => (
@@ -124,13 +172,14 @@ impl Cluster {
                 })?,
             ),
         };
+        let tls = tls.map(|t| t.config);
         let (control_tx, control_rx) = tokio::sync::mpsc::unbounded_channel();
         let gw = gateway::start(&cluster.rt, control_tx)
             .await
             .context("cannot start the coordinator's gateway")?;
         for (i, addr) in addrs.iter().enumerate() {
             let id = i as NodeId + 1;
-            let conn = link::dial(addr, &cookie, Role::Coordinator, "coordinator")
+            let conn = link::dial(addr, &cookie, tls.as_ref(), Role::Coordinator, "coordinator")
                 .await
                 .map_err(|e| match e {
                     LinkError::Refused(reason) => {
@@ -232,20 +281,23 @@ impl Cluster {
         }
     }
 
-    async fn start_children(&self, n: u16, cookie: &Cookie) -> Result<Vec<String>> {
+    async fn start_children(&self, n: u16, cookie: &Cookie, tls: Option<&TlsFiles>) -> Result<Vec<String>> {
         let exe = std::env::current_exe().context("cannot find the spigo binary to start nodes")?;
         let mut addrs = Vec::new();
         for i in 1..=n {
             let name = format!("node{i}");
-            let mut child = tokio::process::Command::new(&exe)
-                .args([
-                    "node",
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--name",
-                    &name,
-                    "--exit-with-stdin",
-                ])
+            let mut command = tokio::process::Command::new(&exe);
+            command.args(["node", "--listen", "127.0.0.1:0", "--name", &name, "--exit-with-stdin"]);
+            if let Some(tls) = tls {
+                command
+                    .arg("--tls-cert")
+                    .arg(&tls.cert)
+                    .arg("--tls-key")
+                    .arg(&tls.key)
+                    .arg("--tls-ca")
+                    .arg(&tls.ca);
+            }
+            let mut child = command
                 .env("SPIGO_COOKIE", cookie.secret())
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())
@@ -337,7 +389,8 @@ impl Cluster {
         self.shared.lost.lock().unwrap().clone()
     }
 
-    /// Sends a request to a node and waits for its reply.
+    /// Sends a request to a node and waits for its reply. A lost node's
+    /// error is a [`NodeLost`].
     pub async fn request(&self, node: NodeId, body: Request) -> Result<Reply> {
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
@@ -349,16 +402,22 @@ impl Cluster {
                 .is_err()
         {
             self.shared.waiting.lock().unwrap().remove(&id);
-            bail!("node {node} is lost");
+            return Err(NodeLost(node).into());
         }
-        rx.await
-            .map_err(|_| anyhow!("node {node} was lost before it answered"))
+        rx.await.map_err(|_| NodeLost(node).into())
     }
 
+    /// Asks a node to do something; a node lost meanwhile is not an error
+    /// (its loss is recorded and the run goes on without it).
     async fn expect_done(&self, node: NodeId, body: Request, what: &str) -> Result<()> {
-        match self.request(node, body).await? {
-            Reply::Done => Ok(()),
-            other => bail!("{what}: {}", describe(&other)),
+        match self.request(node, body).await {
+            Ok(Reply::Done) => Ok(()),
+            Ok(other) => bail!("{what}: {}", describe(&other)),
+            Err(e) if e.is::<NodeLost>() => {
+                tracing::warn!("{what}: {e}; going on without it");
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -548,7 +607,7 @@ async fn heartbeat(rt: Arc<Runtime>, shared: Arc<Shared>) {
             if shared.lost.lock().unwrap().contains(&node) {
                 continue;
             }
-            if last.elapsed() > HEARTBEAT_TIMEOUT {
+            if last.elapsed() > *shared.heartbeat_timeout.lock().unwrap() {
                 rt.remove_link(node);
                 node_lost(&shared, node, "it stopped answering heartbeats");
             } else {

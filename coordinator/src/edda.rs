@@ -65,6 +65,8 @@ pub struct Graph {
     pub unresolved: u64,
     /// Live viewers (`--live`) hear of every entry as it is made.
     feed: Option<Arc<LiveFeed>>,
+    /// Events received from every shard, to check none went missing.
+    pub received: u64,
 }
 
 impl Graph {
@@ -89,6 +91,7 @@ impl Graph {
     }
 
     pub fn add(&mut self, ev: StampedEvent) {
+        self.received += 1;
         if !self.apply(&ev) {
             self.waiting.push(ev);
         }
@@ -108,10 +111,15 @@ impl Graph {
         }
     }
 
-    /// Everything is in: whatever still cannot be resolved is counted.
+    /// Everything is in: whatever still cannot be resolved is counted,
+    /// except the `node-lost` ends of instances a lost node never got to
+    /// register.
     pub fn finish(&mut self) {
         self.settle();
-        self.unresolved += self.waiting.len() as u64;
+        let lost_unborn = |e: &StampedEvent| {
+            matches!(e.event, GraphEvent::Done { exit: Exit::NodeLost, .. })
+        };
+        self.unresolved += self.waiting.iter().filter(|e| !lost_unborn(e)).count() as u64;
         self.waiting.clear();
         self.entries.sort_by_key(|(t, _)| *t);
     }

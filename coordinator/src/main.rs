@@ -173,10 +173,18 @@ fn node(matches: &clap::ArgMatches) -> ExitCode {
         eprintln!("spigo node: a cookie is required: --cookie or SPIGO_COOKIE");
         return ExitCode::from(EXIT_USAGE);
     };
+    let tls = match cli::tls(&args.tls_cert, &args.tls_key, &args.tls_ca) {
+        Ok(t) => t.map(|t| t.config),
+        Err(e) => {
+            eprintln!("spigo node: {e:#}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let opts = spigo_node::server::NodeOptions {
         name: args.name.unwrap_or_else(|| format!("node@{}", args.listen)),
         listen: args.listen,
         cookie: spigo_node::link::Cookie::new(cookie),
+        tls,
         exit_with_stdin: args.exit_with_stdin,
     };
     let result = tokio::runtime::Builder::new_multi_thread()

@@ -4,7 +4,7 @@
 
 use crate::architectures::{Resolved, Work};
 use crate::cli::{Cli, UsageError, DEFAULT_HTTP};
-use crate::cluster::{Cluster, Nodes};
+use crate::cluster::{self, Cluster, Nodes};
 use crate::edda::{self, Edda, Graph, LocalSink};
 use crate::http::{LiveFeed, Snapshot, Web};
 use crate::writers::{self, graphjson, graphml, RunInfo};
@@ -58,15 +58,14 @@ impl Recorder {
         })
     }
 
-    /// Flushes the shard and takes the merged graph from edda.
-    async fn finish(self) -> Result<Graph> {
-        let sent =
-            ractor::call!(self.shard, shard::Msg::Flush).context("edda shard did not flush")?;
+    /// Flushes the shard and takes the merged graph from edda, with the
+    /// number of events the local shard sent.
+    async fn finish(self) -> Result<(Graph, u64)> {
+        let sent = ractor::call!(self.shard, shard::Msg::Flush).context("edda shard did not flush")?;
         let graph = ractor::call!(self.edda, edda::Msg::Finish).context("edda did not finish")?;
-        tracing::debug!("edda: {sent} events from the local shard");
         self.shard.stop(None);
         self.edda.stop(None);
-        Ok(graph)
+        Ok((graph, sent))
     }
 }
 
@@ -181,6 +180,14 @@ pub async fn run(
     // The nodes first: a refused cookie or an unreachable node is reported
     // before anything else happens.
     let (nodes, cookie) = nodes(&cli)?;
+    let cluster_opts = cluster::Options {
+        nodes,
+        cookie,
+        tls: crate::cli::tls(&cli.tls_cert, &cli.tls_key, &cli.tls_ca)?,
+        seed,
+        collect,
+        heartbeat_timeout: cli.heartbeat_timeout,
+    };
     let rt = Runtime::with(Settings {
         node: 0,
         log_messages: cli.msglog,
@@ -196,7 +203,7 @@ pub async fn run(
     let shard = recorder.as_ref().map(|r| r.shard_at);
     let edda = recorder.as_ref().map(|r| r.edda.clone());
     let cluster =
-        Arc::new(Cluster::connect(rt.clone(), shard, edda, nodes, cookie, seed, collect).await?);
+        Arc::new(Cluster::connect(rt.clone(), shard, edda, cluster_opts).await?);
     let web = match cli.http_addr() {
         Some(addr) => start_web(&cli, addr, &arch, &args, feed.clone(), &cluster).await?,
         None => None,
@@ -248,7 +255,14 @@ pub async fn run(
     };
     let mut graph_size = None;
     if let Some(recorder) = recorder {
-        let graph = recorder.finish().await?;
+        let (graph, local_sent) = recorder.finish().await?;
+        // Every event a shard sent must have reached edda.
+        let sent = local_sent + reports.iter().map(|(_, r)| r.events_sent).sum::<u64>();
+        if lost.is_empty() && sent != graph.received {
+            tracing::warn!("edda: shards sent {sent} graph events but {} arrived", graph.received);
+        } else {
+            tracing::info!("edda: {} graph events received ({sent} sent by live shards)", graph.received);
+        }
         if graph.unresolved > 0 {
             tracing::warn!(
                 "edda: {} events named instances it never saw",
@@ -276,6 +290,7 @@ pub async fn run(
         Outcome::Services(r) => print_services_summary(&arch, &r, &traffic, made, forgotten),
     }
     print_latency(&cfg, &pairs);
+    print_overload(&rt, &reports);
     print_nodes(&cluster, &reports);
     if let (Some((web, _)), true) = (&web, cli.live) {
         linger(web).await;
@@ -444,6 +459,19 @@ fn print_latency(cfg: &Config, reports: &[PairReport]) {
             hist.len()
         );
     }
+}
+
+/// How close the run came to being overrun (mailboxes of instances,
+/// queues of links), and what was shed.
+fn print_overload(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
+    let (mut shed, mailbox, link) = rt.overload();
+    let (mut mailbox, mut link) = (mailbox as u64, link as u64);
+    for (_, r) in reports {
+        shed += r.shed;
+        mailbox = mailbox.max(r.deepest_mailbox);
+        link = link.max(r.deepest_link);
+    }
+    println!("  backlog          deepest mailbox {mailbox}, deepest link queue {link}, {shed} requests shed");
 }
 
 fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {

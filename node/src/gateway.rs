@@ -2,7 +2,8 @@
 //!
 //! Everything that arrives over a link comes here, one decoded frame at a
 //! time: batches of messages are handed to local actors by address (and
-//! counted as refused when they name another node or no actor), and the
+//! counted as refused when they name another node or no actor that was
+//! ever here; frames that do not decode are counted too), and the
 //! rest (requests, replies, graph events, heartbeat answers, lost links)
 //! goes to the process's control loop. Nanoservice actors never face the
 //! network themselves. The gateway joins the ractor process group
@@ -25,6 +26,9 @@ pub enum Msg {
         from: NodeId,
         frame: Frame,
     },
+    /// A frame from this node was refused (undecodable, oversize, over a
+    /// batch limit).
+    BadFrame(NodeId, String),
     /// The link to this node closed.
     Lost(NodeId),
 }
@@ -76,7 +80,7 @@ impl Actor for Gateway {
             } => {
                 state.rt.count_in(batch.len());
                 for env in batch {
-                    if env.to.node != state.rt.node() {
+                    if env.to.node != state.rt.node() || !state.rt.exists(env.to) {
                         state.rt.count_refused();
                         continue;
                     }
@@ -86,6 +90,10 @@ impl Actor for Gateway {
             }
             Msg::Frame { from, frame } => {
                 let _ = state.control.send(Control::Frame { from, frame });
+            }
+            Msg::BadFrame(from, why) => {
+                state.rt.count_refused_frame();
+                tracing::warn!("refused a frame from node {from}: {why}");
             }
             Msg::Lost(node) => {
                 state.rt.remove_link(node);

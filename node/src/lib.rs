@@ -28,6 +28,7 @@ pub mod spawn;
 pub mod staash;
 pub mod store;
 pub mod table;
+pub mod tls;
 #[cfg(test)]
 pub(crate) mod testkit;
 mod timers;

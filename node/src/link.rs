@@ -11,15 +11,17 @@
 //! a reader task decodes frames and hands them to the node's gateway.
 
 use crate::gateway;
+use crate::tls::{server_name, Tls};
 use hmac::{Hmac, Mac};
 use ractor::ActorRef;
 use sha2::Sha256;
-use spigo_proto::cluster::{Envelope, Frame, Role, MAX_BATCH};
+use spigo_proto::cluster::{decode_frame, Envelope, Frame, Role, MAX_BATCH};
 use spigo_proto::wire::{self, WireError, MAX_FRAME_BYTES};
 use spigo_proto::NodeId;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -40,6 +42,41 @@ pub enum LinkError {
     Handshake(String),
     #[error("handshake timed out")]
     Timeout,
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+type Reader = BufReader<Box<dyn AsyncRead + Send + Unpin>>;
+type Writer = BufWriter<Box<dyn AsyncWrite + Send + Unpin>>;
+
+/// The two halves of a connection, encrypted when `tls` is given.
+async fn open(stream: TcpStream, tls: Option<&Tls>, dial: Option<&str>) -> Result<(Reader, Writer), LinkError> {
+    let halves = |r: Box<dyn AsyncRead + Send + Unpin>, w: Box<dyn AsyncWrite + Send + Unpin>| {
+        (BufReader::new(r), BufWriter::new(w))
+    };
+    match (tls, dial) {
+        (None, _) => {
+            let (r, w) = stream.into_split();
+            Ok(halves(Box::new(r), Box::new(w)))
+        }
+        (Some(tls), Some(addr)) => {
+            let name = server_name(addr).map_err(LinkError::Tls)?;
+            let tls = tokio_rustls::TlsConnector::from(tls.client.clone())
+                .connect(name, stream)
+                .await
+                .map_err(|e| LinkError::Tls(e.to_string()))?;
+            let (r, w) = tokio::io::split(tls);
+            Ok(halves(Box::new(r), Box::new(w)))
+        }
+        (Some(tls), None) => {
+            let tls = tokio_rustls::TlsAcceptor::from(tls.server.clone())
+                .accept(stream)
+                .await
+                .map_err(|e| LinkError::Tls(e.to_string()))?;
+            let (r, w) = tokio::io::split(tls);
+            Ok(halves(Box::new(r), Box::new(w)))
+        }
+    }
 }
 
 /// The shared secret of a cluster.
@@ -95,6 +132,9 @@ fn nonce() -> [u8; 32] {
     rand::random()
 }
 
+/// Reads one frame. A frame that does not decode (or breaks a batch
+/// limit) is an error the link survives: its length was read, so the next
+/// frame starts where it should. An oversize length is not.
 pub async fn read_frame(r: &mut (impl AsyncReadExt + Unpin)) -> Result<Frame, LinkError> {
     let len = r.read_u32().await? as usize;
     if len > MAX_FRAME_BYTES {
@@ -102,7 +142,7 @@ pub async fn read_frame(r: &mut (impl AsyncReadExt + Unpin)) -> Result<Frame, Li
     }
     let mut body = vec![0; len];
     r.read_exact(&mut body).await?;
-    Ok(wire::decode(&body)?)
+    Ok(decode_frame(&body)?)
 }
 
 pub async fn write_frame(
@@ -118,35 +158,35 @@ pub async fn write_frame(
 /// An authenticated connection, ready to be started.
 pub struct Connected {
     pub peer_name: String,
-    reader: BufReader<OwnedReadHalf>,
-    writer: BufWriter<OwnedWriteHalf>,
+    reader: Reader,
+    writer: Writer,
 }
 
-/// Connects to `addr` and proves who this end is.
+/// Connects to `addr` and proves who this end is (over TLS when given).
 pub async fn dial(
     addr: &str,
     cookie: &Cookie,
+    tls: Option<&Tls>,
     role: Role,
     name: &str,
 ) -> Result<Connected, LinkError> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
-        dial_handshake(stream, cookie, role, name),
-    )
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
+        let (reader, writer) = open(stream, tls, Some(addr)).await?;
+        dial_handshake(reader, writer, cookie, role, name).await
+    })
     .await
     .map_err(|_| LinkError::Timeout)?
 }
 
 async fn dial_handshake(
-    stream: TcpStream,
+    mut reader: Reader,
+    mut writer: Writer,
     cookie: &Cookie,
     role: Role,
     name: &str,
 ) -> Result<Connected, LinkError> {
-    let (r, w) = stream.into_split();
-    let (mut reader, mut writer) = (BufReader::new(r), BufWriter::new(w));
     write_frame(
         &mut writer,
         &Frame::Hello {
@@ -195,26 +235,26 @@ async fn dial_handshake(
 pub async fn accept(
     stream: TcpStream,
     cookie: &Cookie,
+    tls: Option<&Tls>,
     name: &str,
     admit: impl FnOnce(Role) -> Result<(), String>,
 ) -> Result<(Connected, Role), LinkError> {
     stream.set_nodelay(true)?;
-    tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
-        accept_handshake(stream, cookie, name, admit),
-    )
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
+        let (reader, writer) = open(stream, tls, None).await?;
+        accept_handshake(reader, writer, cookie, name, admit).await
+    })
     .await
     .map_err(|_| LinkError::Timeout)?
 }
 
 async fn accept_handshake(
-    stream: TcpStream,
+    mut reader: Reader,
+    mut writer: Writer,
     cookie: &Cookie,
     name: &str,
     admit: impl FnOnce(Role) -> Result<(), String>,
 ) -> Result<(Connected, Role), LinkError> {
-    let (r, w) = stream.into_split();
-    let (mut reader, mut writer) = (BufReader::new(r), BufWriter::new(w));
     let (role, peer_name) = match read_frame(&mut reader).await? {
         Frame::Hello { role, name } => (role, name),
         other => {
@@ -290,7 +330,26 @@ pub enum Outgoing {
     Frame(Frame),
 }
 
-pub type LinkTx = mpsc::UnboundedSender<Outgoing>;
+/// The sending end of a link: a queue the writer drains, and how much is
+/// in it (so a sender that outruns the network can be told).
+#[derive(Clone)]
+pub struct LinkTx {
+    tx: mpsc::UnboundedSender<Outgoing>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl LinkTx {
+    /// Queues an item; false if the link is closed.
+    pub fn send(&self, item: Outgoing) -> bool {
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        self.tx.send(item).is_ok()
+    }
+
+    /// Items queued and not yet written.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
 
 impl Connected {
     /// Reads one frame before the link is started (the coordinator's Join).
@@ -308,17 +367,20 @@ impl Connected {
         gateway: ActorRef<gateway::Msg>,
     ) -> (LinkTx, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let writer = tokio::spawn(run_writer(self.writer, rx));
-        tokio::spawn(run_reader(self.reader, peer, gateway, tx.downgrade()));
-        (tx, writer)
+        let queued = Arc::new(AtomicUsize::new(0));
+        let writer = tokio::spawn(run_writer(self.writer, rx, queued.clone()));
+        let own = (tx.downgrade(), queued.clone());
+        tokio::spawn(run_reader(self.reader, peer, gateway, own));
+        (LinkTx { tx, queued }, writer)
     }
 }
 
-async fn run_writer(mut w: BufWriter<OwnedWriteHalf>, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
+async fn run_writer(mut w: Writer, mut rx: mpsc::UnboundedReceiver<Outgoing>, queued: Arc<AtomicUsize>) {
     let mut batch: Vec<Envelope> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         while let Some(item) = next.take() {
+            queued.fetch_sub(1, Ordering::Relaxed);
             match item {
                 Outgoing::Message(env) => {
                     batch.push(env);
@@ -345,7 +407,7 @@ async fn run_writer(mut w: BufWriter<OwnedWriteHalf>, mut rx: mpsc::UnboundedRec
 }
 
 async fn send_batch(
-    w: &mut BufWriter<OwnedWriteHalf>,
+    w: &mut Writer,
     batch: &mut Vec<Envelope>,
 ) -> Result<(), LinkError> {
     if batch.is_empty() {
@@ -358,15 +420,16 @@ async fn send_batch(
 /// Reads frames for the gateway. Heartbeats are answered right here, so a
 /// node whose actors are busy still shows it is alive.
 async fn run_reader(
-    mut r: BufReader<OwnedReadHalf>,
+    mut r: Reader,
     peer: NodeId,
     gateway: ActorRef<gateway::Msg>,
-    own: mpsc::WeakUnboundedSender<Outgoing>,
+    own: (mpsc::WeakUnboundedSender<Outgoing>, Arc<AtomicUsize>),
 ) {
     loop {
         match read_frame(&mut r).await {
             Ok(Frame::Ping(n)) => {
-                if let Some(tx) = own.upgrade() {
+                if let Some(tx) = own.0.upgrade() {
+                    own.1.fetch_add(1, Ordering::Relaxed);
                     let _ = tx.send(Outgoing::Frame(Frame::Pong(n)));
                 }
             }
@@ -378,7 +441,14 @@ async fn run_reader(
                     return;
                 }
             }
+            // Refused and counted; the stream is still in step.
+            Err(LinkError::Wire(e)) => {
+                let _ = gateway.send_message(gateway::Msg::BadFrame(peer, e.to_string()));
+            }
             Err(e) => {
+                if matches!(e, LinkError::Oversize(_)) {
+                    let _ = gateway.send_message(gateway::Msg::BadFrame(peer, e.to_string()));
+                }
                 let clean = matches!(&e, LinkError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof);
                 if !clean {
                     tracing::warn!("link to node {peer}: {e}");
@@ -407,7 +477,7 @@ mod tests {
         let acc = Cookie::new(accept_cookie);
         let server = tokio::spawn(async move {
             let (stream, _) = listener.accept().await.unwrap();
-            accept(stream, &acc, "node1", |_| Ok(())).await
+            accept(stream, &acc, None, "node1", |_| Ok(())).await
         });
         let dialed = dial(
             &addr,

@@ -21,7 +21,7 @@ use spigo_proto::latency::LatencyModel;
 use spigo_proto::time::GoDuration;
 use spigo_proto::{Address, Gotocol, NodeId};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,30 @@ pub enum SendError {
     Stopped(Address),
     #[error("no route to node {0}")]
     NoRoute(NodeId),
+    /// Refused because the receiver (or the link to it) is too far behind.
+    #[error("{0} is overloaded; message shed")]
+    Shed(Address),
+}
+
+/// An instance this many messages behind sheds new requests...
+pub const MAILBOX_LIMIT: u32 = 10_000;
+/// ...and so does a link with this many messages queued.
+pub const LINK_LIMIT: usize = 500_000;
+
+/// New work (requests, puts, replication) may be shed under overload;
+/// answers and control messages never are.
+fn sheddable(msg: &Gotocol) -> bool {
+    use spigo_proto::Imposition::*;
+    matches!(msg.imposition, GetRequest | Put | Replicate)
+}
+
+/// How close the node came to being overrun.
+#[derive(Default)]
+struct Overload {
+    shed: AtomicU64,
+    /// Deepest instance mailbox and link queue seen.
+    mailbox: AtomicUsize,
+    link_queue: AtomicUsize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +105,8 @@ pub struct Runtime {
     messages_in: AtomicU64,
     messages_out: AtomicU64,
     refused: AtomicU64,
+    refused_frames: AtomicU64,
+    overload: Overload,
 }
 
 impl Drop for Runtime {
@@ -129,6 +155,8 @@ impl Runtime {
             messages_in: AtomicU64::new(0),
             messages_out: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            refused_frames: AtomicU64::new(0),
+            overload: Overload::default(),
         })
     }
 
@@ -210,11 +238,17 @@ impl Runtime {
                 return Err(SendError::NoRoute(to.node));
             };
             let links = self.links.read().expect("links lock");
-            let sent = links
-                .get(to.node as usize)
-                .and_then(Option::as_ref)
-                .is_some_and(|link| link.send(Outgoing::Message(Envelope { to, msg })).is_ok());
-            if !sent {
+            let Some(link) = links.get(to.node as usize).and_then(Option::as_ref) else {
+                self.undeliverable.fetch_add(1, Ordering::Relaxed);
+                return Err(SendError::NoRoute(to.node));
+            };
+            let queued = link.queued();
+            self.overload.link_queue.fetch_max(queued, Ordering::Relaxed);
+            if queued > LINK_LIMIT && sheddable(&msg) {
+                self.overload.shed.fetch_add(1, Ordering::Relaxed);
+                return Err(SendError::Shed(to));
+            }
+            if !link.send(Outgoing::Message(Envelope { to, msg })) {
                 self.undeliverable.fetch_add(1, Ordering::Relaxed);
                 return Err(SendError::NoRoute(to.node));
             }
@@ -225,6 +259,13 @@ impl Runtime {
             self.undeliverable.fetch_add(1, Ordering::Relaxed);
             return Err(SendError::Unknown(to));
         };
+        if let (Some(queued), Delivery::Message(msg)) = (mailbox.queued(), &what) {
+            self.overload.mailbox.fetch_max(queued as usize, Ordering::Relaxed);
+            if queued > MAILBOX_LIMIT && sheddable(msg) {
+                self.overload.shed.fetch_add(1, Ordering::Relaxed);
+                return Err(SendError::Shed(to));
+            }
+        }
         if let (Some(gate), Delivery::Message(msg)) = (&self.latency, &what) {
             if let Some((wait, held)) = gate.hold(msg, mailbox.location()) {
                 self.schedule(Instant::now() + wait, to, what, Some(held));
@@ -393,7 +434,7 @@ impl Runtime {
     pub fn send_frame(&self, node: NodeId, frame: Frame) -> Result<(), SendError> {
         let links = self.links.read().expect("links lock");
         match links.get(node as usize).and_then(Option::as_ref) {
-            Some(link) if link.send(Outgoing::Frame(frame)).is_ok() => Ok(()),
+            Some(link) if link.send(Outgoing::Frame(frame)) => Ok(()),
             _ => Err(SendError::NoRoute(node)),
         }
     }
@@ -404,6 +445,38 @@ impl Runtime {
 
     pub fn count_refused(&self) {
         self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count_refused_frame(&self) {
+        self.refused_frames.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Frames refused from other nodes.
+    pub fn refused_frames(&self) -> u64 {
+        self.refused_frames.load(Ordering::Relaxed)
+    }
+
+    /// Messages shed under overload, and the deepest instance mailbox and
+    /// link queue seen.
+    pub fn overload(&self) -> (u64, usize, usize) {
+        (
+            self.overload.shed.load(Ordering::Relaxed),
+            self.overload.mailbox.load(Ordering::Relaxed),
+            self.overload.link_queue.load(Ordering::Relaxed),
+        )
+    }
+
+    /// An instance took a message out of its mailbox.
+    pub fn dequeued(&self, me: Address) {
+        if let Some(m) = self.table.get(me.index) {
+            m.dequeued();
+        }
+    }
+
+    /// Whether an actor was ever registered at this local address (it may
+    /// have stopped since).
+    pub fn exists(&self, at: Address) -> bool {
+        at.node == self.node && self.table.get(at.index).is_some()
     }
 
     /// Messages received from and sent to other nodes, and messages refused

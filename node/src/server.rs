@@ -10,6 +10,7 @@
 use crate::edda::{self as shard, EddaShard, LinkSink};
 use crate::gateway::{self, Control};
 use crate::link::{self, Connected, Cookie, LinkError};
+use crate::tls::Tls;
 use crate::metrics::peak_rss;
 use crate::runtime::Settings;
 use crate::spawn::{spawn_instance, spawn_registry};
@@ -31,6 +32,8 @@ const SPANS_PER_FRAME: usize = spigo_proto::cluster::MAX_SPANS;
 pub struct NodeOptions {
     pub listen: String,
     pub cookie: Cookie,
+    /// Mutual TLS for every link, when set.
+    pub tls: Option<Tls>,
     pub name: String,
     /// Exit when standard input closes (set for nodes a coordinator started
     /// itself, so they go when it goes, however it ends).
@@ -106,6 +109,7 @@ pub async fn serve(opts: NodeOptions) -> Result<Outcome, ServeError> {
     tokio::spawn(accept_loop(
         listener,
         opts.cookie.clone(),
+        opts.tls.clone(),
         opts.name.clone(),
         admission.clone(),
         events_tx.clone(),
@@ -173,6 +177,7 @@ pub async fn serve(opts: NodeOptions) -> Result<Outcome, ServeError> {
 async fn accept_loop(
     listener: TcpListener,
     cookie: Cookie,
+    tls: Option<Tls>,
     name: String,
     admission: Arc<Admission>,
     events: mpsc::UnboundedSender<Event>,
@@ -181,14 +186,15 @@ async fn accept_loop(
         let Ok((stream, from)) = listener.accept().await else {
             continue;
         };
-        let (cookie, name, admission, events) = (
+        let (cookie, tls, name, admission, events) = (
             cookie.clone(),
+            tls.clone(),
             name.clone(),
             admission.clone(),
             events.clone(),
         );
         tokio::spawn(async move {
-            match link::accept(stream, &cookie, &name, |role| admission.admit(role)).await {
+            match link::accept(stream, &cookie, tls.as_ref(), &name, |role| admission.admit(role)).await {
                 Ok((conn, role)) => {
                     let _ = events.send(Event::Accepted(conn, role));
                 }
@@ -260,7 +266,7 @@ async fn join(
         pid: std::process::id(),
     };
     for (peer, addr) in peers.into_iter().filter(|(p, _)| *p > node) {
-        match dial_peer(&addr, &opts.cookie, node, &opts.name).await {
+        match dial_peer(&addr, &opts.cookie, opts.tls.as_ref(), node, &opts.name).await {
             Ok(conn) => {
                 let (tx, _) = conn.start(peer, gateway.clone());
                 rt.set_link(peer, tx);
@@ -287,12 +293,13 @@ async fn join(
 async fn dial_peer(
     addr: &str,
     cookie: &Cookie,
+    tls: Option<&Tls>,
     me: NodeId,
     name: &str,
 ) -> Result<Connected, LinkError> {
     let mut tries = 0;
     loop {
-        match link::dial(addr, cookie, Role::Node(me), name).await {
+        match link::dial(addr, cookie, tls, Role::Node(me), name).await {
             Err(LinkError::Refused(r)) if r.starts_with("not joined yet") && tries < 100 => {
                 tries += 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -362,7 +369,12 @@ async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
 pub fn report(rt: &Runtime, events_sent: u64) -> NodeReport {
     let (edges_made, edges_forgotten) = rt.edge_counts();
     let (messages_in, messages_out, refused) = rt.link_counts();
+    let refused = refused + rt.refused_frames();
+    let (shed, deepest_mailbox, deepest_link) = rt.overload();
     NodeReport {
+        shed,
+        deepest_mailbox: deepest_mailbox as u64,
+        deepest_link: deepest_link as u64,
         events_sent,
         edges_made,
         edges_forgotten,

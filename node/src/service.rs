@@ -8,7 +8,7 @@
 //! [`Nanoservice`] of that behaviour.
 
 use crate::metrics::ServiceMetrics;
-use crate::{clock, Delivery, Runtime};
+use crate::{clock, Delivery, Runtime, SendError};
 use compact_str::CompactString;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use rand::rngs::SmallRng;
@@ -145,17 +145,21 @@ impl Core {
     }
 
     /// Sends a message from this instance; false if the receiver is gone.
-    pub fn send(
+    pub fn send(&self, to: Address, imposition: Imposition, ctx: TraceContext, intention: Intention) -> bool {
+        self.try_send(to, imposition, ctx, intention).is_ok()
+    }
+
+    fn try_send(
         &self,
         to: Address,
         imposition: Imposition,
         ctx: TraceContext,
         intention: Intention,
-    ) -> bool {
+    ) -> Result<(), SendError> {
         let msg = Gotocol::new(imposition, Some(self.me), clock::now(), intention)
             .with_ctx(ctx)
             .from_location(self.location());
-        self.rt.send(to, msg).is_ok()
+        self.rt.send(to, msg)
     }
 
     fn record(&self, event: GraphEvent) {
@@ -342,9 +346,14 @@ impl Core {
     /// returned, so the caller can pick another.
     pub fn call(&mut self, to: Address, request: &Gotocol, stage: u8) -> bool {
         let ctx = self.child_of(request.ctx);
-        if !self.send(to, request.imposition, ctx, request.intention.clone()) {
-            self.mark_dead(to);
-            return false;
+        match self.try_send(to, request.imposition, ctx, request.intention.clone()) {
+            Ok(()) => {}
+            // Overloaded, not gone: try another this time.
+            Err(SendError::Shed(_)) => return false,
+            Err(_) => {
+                self.mark_dead(to);
+                return false;
+            }
         }
         if request.imposition == Imposition::GetRequest {
             self.pending.insert(
@@ -570,6 +579,7 @@ impl<B: Behaviour> Actor for Nanoservice<B> {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         let State { core, package } = state;
+        core.rt.dequeued(core.me);
         let msg = match msg {
             Msg::Timer(POLL_TIMER) => {
                 core.poll();

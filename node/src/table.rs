@@ -19,13 +19,16 @@ const BUCKETS: usize = 22; // 1024 * (2^22 - 1) slots: far past any one node's m
 ///
 /// Actors have their own message enums; each accepts `From<Delivery>`. The
 /// slot keeps the untyped cell plus a function that knows the concrete type
-/// (and the actor's location), which is 24 bytes per actor and no extra
-/// allocation.
+/// (and the actor's location and queue depth), which is 32 bytes per actor
+/// and no extra allocation.
 pub struct Mailbox {
     cell: ActorCell,
     deliver: fn(&ActorCell, Delivery) -> bool,
     /// Where the actor runs, for the latency model (none: infrastructure).
     location: Option<Location>,
+    /// Messages waiting, for instances (they count themselves down as they
+    /// handle; infrastructure is not counted).
+    queued: AtomicU32,
 }
 
 fn deliver_as<M: Message + From<Delivery>>(cell: &ActorCell, d: Delivery) -> bool {
@@ -41,7 +44,20 @@ impl Mailbox {
             cell: actor.get_cell(),
             deliver: deliver_as::<M>,
             location,
+            queued: AtomicU32::new(0),
         }
+    }
+
+    /// Messages waiting, for an instance (None for infrastructure).
+    pub fn queued(&self) -> Option<u32> {
+        self.location.map(|_| self.queued.load(Ordering::Relaxed))
+    }
+
+    /// The actor took one message out.
+    pub fn dequeued(&self) {
+        let _ = self
+            .queued
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| q.checked_sub(1));
     }
 
     pub fn location(&self) -> Option<Location> {
@@ -50,7 +66,11 @@ impl Mailbox {
 
     /// Queues the delivery; false if the actor has stopped.
     pub fn deliver(&self, d: Delivery) -> bool {
-        (self.deliver)(&self.cell, d)
+        let ok = (self.deliver)(&self.cell, d);
+        if ok && self.location.is_some() {
+            self.queued.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
     }
 
     pub fn cell(&self) -> &ActorCell {

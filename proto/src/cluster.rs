@@ -182,6 +182,10 @@ pub enum Reply {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NodeReport {
     pub events_sent: u64,
+    /// Requests shed because an instance or a link was too far behind.
+    pub shed: u64,
+    pub deepest_mailbox: u64,
+    pub deepest_link: u64,
     pub edges_made: u64,
     pub edges_forgotten: u64,
     pub undeliverable: u64,

@@ -1,0 +1,238 @@
+//! Writes the seed corpus of the `decode_frame` fuzz target: a few real
+//! frames of every kind of batch and request, encoded as a peer sends them.
+//!
+//! ```sh
+//! cargo run --manifest-path fuzz/Cargo.toml --example seeds
+//! ```
+//!
+//! The files (`fuzz/corpus/decode_frame/seed-*`) are committed; regenerate
+//! them after a change to the frame layout (and bump `WIRE_VERSION`).
+
+use spigo_proto::cluster::{
+    decode_frame, Envelope, Frame, JoinOrder, MetricsReport, NodeReport, PairReport, Reach, Reply,
+    Request, Role, ServiceReport, Span, SpanKind, TrafficReport,
+};
+use spigo_proto::latency::LatencyModel;
+use spigo_proto::spec::{DependencySpec, InstanceSpec};
+use spigo_proto::wire::encode;
+use spigo_proto::{
+    Address, Exit, Gotocol, GraphEvent, Imposition, Intention, Location, NodeRecord, Package,
+    StampedEvent, Timestamp, TraceContext,
+};
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn record(a: Address) -> NodeRecord {
+    NodeRecord {
+        id: a,
+        name: "netflixoss.us-east-1.zoneA.homepage.karyon.homepage0.homepage.karyon".into(),
+        package: "karyon".into(),
+        metadata: "IP/54.198.0.7".into(),
+        location: Location::new(0, 0),
+    }
+}
+
+fn frames() -> Vec<(&'static str, Frame)> {
+    let a = Address::new(1, 7);
+    let b = Address::new(2, 300);
+    let msg = |imp, intention| Gotocol::new(imp, Some(a), Timestamp(1_700_000_000_000), intention);
+    let messages = vec![
+        msg(Imposition::Hello, Intention::Text("pirate07".into())),
+        msg(Imposition::GoldCoin, Intention::Gold(42)),
+        msg(Imposition::Chat, Intention::Interval(Duration::from_millis(2500))),
+        msg(
+            Imposition::GetRequest,
+            Intention::Text("a key longer than twenty-four bytes".into()),
+        )
+        .with_ctx(TraceContext {
+            trace: 9,
+            parent: 3,
+            span: 4,
+        })
+        .from_location(Location::new(1, 2)),
+        msg(
+            Imposition::GetResponse,
+            Intention::Poll {
+                service: "homepage".into(),
+                zone: Some(1),
+                since: 77,
+            },
+        ),
+        msg(
+            Imposition::NameDrop,
+            Intention::Instance {
+                service: "www-elb".into(),
+                location: Location::GLOBAL,
+            },
+        ),
+        msg(
+            Imposition::Put,
+            Intention::Pair(Box::new(["key9".into(), "remember me".into()])),
+        ),
+        msg(
+            Imposition::Inform,
+            Intention::Event(GraphEvent::Edge {
+                source: a,
+                target: b,
+            }),
+        ),
+        msg(Imposition::Goodbye, Intention::Exit(Exit::ChaosMonkey)),
+        Gotocol::new(Imposition::Delete, None, Timestamp(0), Intention::None),
+    ];
+    let events = [
+        GraphEvent::Node(Box::new(record(a))),
+        GraphEvent::Edge {
+            source: a,
+            target: b,
+        },
+        GraphEvent::Forget {
+            source: a,
+            target: b,
+        },
+        GraphEvent::Done {
+            id: b,
+            exit: Exit::NodeLost,
+        },
+    ];
+    let ms = Duration::from_micros;
+    vec![
+        (
+            "messages",
+            Frame::Messages(
+                messages
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, msg)| Envelope {
+                        to: Address::new(2, i as u32),
+                        msg,
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "events",
+            Frame::Events(
+                events
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, event)| StampedEvent {
+                        time: Timestamp(1_700_000_000_000 + i as u64),
+                        event,
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "spans",
+            Frame::Spans(vec![Span {
+                trace: 9,
+                id: 4,
+                parent: 3,
+                kind: SpanKind::Server,
+                name: "getrequest".into(),
+                service: "homepage".into(),
+                instance: "homepage0".into(),
+                ipv4: Some([54, 198, 0, 7]),
+                start_us: 1_700_000_000,
+                duration_us: 1234,
+            }]),
+        ),
+        (
+            "join",
+            Frame::Request {
+                id: 1,
+                body: Request::Join(JoinOrder {
+                    node: 2,
+                    msglog: false,
+                    peers: vec![(1, "127.0.0.1:7001".into()), (3, "[::1]:7003".into())],
+                    latency: Some(LatencyModel {
+                        intra_zone_rtt: ms(450),
+                        cross_zone_rtt: ms(1300),
+                        rtt: vec![vec![ms(0), ms(87_000)], vec![ms(87_000), ms(0)]],
+                        jitter: 0.25,
+                    }),
+                    seed: 7,
+                    collect: Some(0.1),
+                }),
+            },
+        ),
+        (
+            "spawn",
+            Frame::Request {
+                id: 2,
+                body: Request::SpawnInstances(vec![InstanceSpec {
+                    record: record(a),
+                    package: Package::Karyon,
+                    service: "homepage".into(),
+                    dependencies: vec![DependencySpec {
+                        service: "cassandra".into(),
+                        package: Package::PriamCassandra,
+                    }],
+                    registries: vec![Address::new(1, 1), Address::new(2, 1)],
+                    eureka_poll: Duration::from_secs(1),
+                    cross_region: true,
+                    seed: 11,
+                }]),
+            },
+        ),
+        (
+            "flushed",
+            Frame::Reply {
+                id: 3,
+                body: Reply::Flushed(NodeReport {
+                    events_sent: 10,
+                    edges_made: 4,
+                    edges_forgotten: 1,
+                    undeliverable: 0,
+                    refused: 2,
+                    messages_in: 1000,
+                    messages_out: 999,
+                    latency: vec![PairReport {
+                        from: 0,
+                        to: 1,
+                        reach: Reach::Region,
+                        model_us: 43_500,
+                        late: 3,
+                        delay: vec![(43_600, 10), (44_000, 2)],
+                    }],
+                    metrics: MetricsReport {
+                        traffic: TrafficReport {
+                            requests: 5,
+                            gets: 4,
+                            responses: 5,
+                            hits: 3,
+                            latency: vec![(120, 4), (900, 1)],
+                        },
+                        services: vec![ServiceReport {
+                            service: "homepage".into(),
+                            delivery: vec![(50, 3)],
+                            service_time: vec![(10, 3)],
+                            response: vec![(200, 3)],
+                        }],
+                    },
+                    peak_rss: 64 << 20,
+                }),
+            },
+        ),
+        (
+            "hello",
+            Frame::Hello {
+                role: Role::Node(3),
+                name: "node3".into(),
+            },
+        ),
+    ]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/decode_frame");
+    std::fs::create_dir_all(&dir)?;
+    for (name, frame) in frames() {
+        let bytes = encode(&frame)?;
+        assert_eq!(decode_frame(&bytes)?, frame, "seed {name} does not round-trip");
+        let path = dir.join(format!("seed-{name}"));
+        std::fs::write(&path, &bytes)?;
+        println!("{} ({} bytes)", path.display(), bytes.len());
+    }
+    Ok(())
+}
