@@ -16,7 +16,7 @@ use futures::future::join_all;
 use ractor::Actor;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use spigo_node::{clock, Runtime};
+use spigo_node::{clock, Runtime, SendError};
 use spigo_proto::archaius::{Config, Location, ANY};
 use spigo_proto::names::instance_name;
 use spigo_proto::spec::InstanceSpec;
@@ -26,6 +26,10 @@ use spigo_proto::{
 };
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+/// How long a tier may take to register and find its dependencies before
+/// asgard goes on without the stragglers (only a lost node makes any).
+const BARRIER_LIMIT: Duration = Duration::from_secs(30);
 
 /// How long in-flight requests get to finish once traffic stops.
 const DRAIN: Duration = Duration::from_millis(250);
@@ -58,11 +62,14 @@ fn tell(
     imposition: Imposition,
     intention: Intention,
 ) -> Result<()> {
-    rt.send(
+    match rt.send(
         to,
         Gotocol::new(imposition, Some(from), clock::now(), intention),
-    )
-    .with_context(|| format!("asgard cannot reach {to}"))
+    ) {
+        // A node lost on the way: its instances are accounted for already.
+        Err(SendError::NoRoute(_)) if to.node != rt.node() => Ok(()),
+        other => other.with_context(|| format!("asgard cannot reach {to}")),
+    }
 }
 
 /// Per-node counts of a set of addresses: what the controller waits for.
@@ -265,7 +272,14 @@ pub async fn run(cluster: &Cluster, plan: &Plan, cfg: &Config, opts: &Options) -
         )
         .await?;
         let all = targets(instances.iter().map(|i| &i.addr));
-        controller::wait_for(&controller, Imposition::Hello, all.clone(), arch).await?;
+        controller::wait_for_within(
+            &controller,
+            Imposition::Hello,
+            all.clone(),
+            arch,
+            BARRIER_LIMIT,
+        )
+        .await?;
         for i in &instances[first..] {
             tell(
                 rt,
@@ -275,7 +289,8 @@ pub async fn run(cluster: &Cluster, plan: &Plan, cfg: &Config, opts: &Options) -
                 Intention::Text("eureka".into()),
             )?;
         }
-        controller::wait_for(&controller, Imposition::Inform, all, arch).await?;
+        controller::wait_for_within(&controller, Imposition::Inform, all, arch, BARRIER_LIMIT)
+            .await?;
     }
     let setup = started.elapsed();
     tracing::info!(

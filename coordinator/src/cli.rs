@@ -282,11 +282,16 @@ pub struct NodeArgs {
 
 /// Loads `--tls-cert/--tls-key/--tls-ca` when given (clap makes sure all
 /// three are).
-pub fn tls(cert: &Option<PathBuf>, key: &Option<PathBuf>, ca: &Option<PathBuf>) -> Result<Option<crate::cluster::TlsFiles>> {
+pub fn tls(
+    cert: &Option<PathBuf>,
+    key: &Option<PathBuf>,
+    ca: &Option<PathBuf>,
+) -> Result<Option<crate::cluster::TlsFiles>> {
     let (Some(cert), Some(key), Some(ca)) = (cert, key, ca) else {
         return Ok(None);
     };
-    let config = spigo_node::tls::Tls::load(cert, key, ca).map_err(|e| UsageError::error(e.to_string()))?;
+    let config =
+        spigo_node::tls::Tls::load(cert, key, ca).map_err(|e| UsageError::error(e.to_string()))?;
     Ok(Some(crate::cluster::TlsFiles {
         cert: cert.clone(),
         key: key.clone(),

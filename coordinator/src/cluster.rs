@@ -26,7 +26,7 @@ use spigo_proto::cluster::{
     Frame, JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX, FIRST_FREE_INDEX,
 };
 use spigo_proto::spec::InstanceSpec;
-use spigo_proto::{Address, Exit, GraphEvent, NodeId, StampedEvent};
+use spigo_proto::{Address, Exit, GraphEvent, NodeId, NodeRecord, StampedEvent};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -56,6 +56,9 @@ pub struct TlsFiles {
     pub ca: std::path::PathBuf,
     pub config: Tls,
 }
+
+/// An actor placed on a node, with its graph record if it is an instance.
+type Placed = (Address, Option<Box<NodeRecord>>);
 
 /// A node was lost before it could answer.
 #[derive(Debug, thiserror::Error)]
@@ -104,8 +107,10 @@ struct Shared {
     waiting: Mutex<HashMap<u64, (NodeId, oneshot::Sender<Reply>)>>,
     lost: Mutex<BTreeSet<NodeId>>,
     last_seen: Mutex<HashMap<NodeId, Instant>>,
-    /// Addresses placed on each node, for `node-lost` records.
-    placed: Mutex<HashMap<NodeId, Vec<Address>>>,
+    /// What was placed on each node, for `node-lost` records: addresses,
+    /// with the graph record of instances (a lost node may not have
+    /// passed its own records on yet).
+    placed: Mutex<HashMap<NodeId, Vec<Placed>>>,
     /// Who hears of a lost node.
     controllers: Mutex<Vec<ActorRef<controller::Msg>>>,
     edda: Mutex<Option<ActorRef<edda::Msg>>>,
@@ -179,14 +184,20 @@ impl Cluster {
             .context("cannot start the coordinator's gateway")?;
         for (i, addr) in addrs.iter().enumerate() {
             let id = i as NodeId + 1;
-            let conn = link::dial(addr, &cookie, tls.as_ref(), Role::Coordinator, "coordinator")
-                .await
-                .map_err(|e| match e {
-                    LinkError::Refused(reason) => {
-                        UsageError::error(format!("node {addr} refused this coordinator: {reason}"))
-                    }
-                    other => UsageError::error(format!("cannot reach node {addr}: {other}")),
-                })?;
+            let conn = link::dial(
+                addr,
+                &cookie,
+                tls.as_ref(),
+                Role::Coordinator,
+                "coordinator",
+            )
+            .await
+            .map_err(|e| match e {
+                LinkError::Refused(reason) => {
+                    UsageError::error(format!("node {addr} refused this coordinator: {reason}"))
+                }
+                other => UsageError::error(format!("cannot reach node {addr}: {other}")),
+            })?;
             let name = conn.peer_name.clone();
             let (tx, _) = conn.start(id, gw.clone());
             cluster.rt.set_link(id, tx);
@@ -281,13 +292,25 @@ impl Cluster {
         }
     }
 
-    async fn start_children(&self, n: u16, cookie: &Cookie, tls: Option<&TlsFiles>) -> Result<Vec<String>> {
+    async fn start_children(
+        &self,
+        n: u16,
+        cookie: &Cookie,
+        tls: Option<&TlsFiles>,
+    ) -> Result<Vec<String>> {
         let exe = std::env::current_exe().context("cannot find the spigo binary to start nodes")?;
         let mut addrs = Vec::new();
         for i in 1..=n {
             let name = format!("node{i}");
             let mut command = tokio::process::Command::new(&exe);
-            command.args(["node", "--listen", "127.0.0.1:0", "--name", &name, "--exit-with-stdin"]);
+            command.args([
+                "node",
+                "--listen",
+                "127.0.0.1:0",
+                "--name",
+                &name,
+                "--exit-with-stdin",
+            ]);
             if let Some(tls) = tls {
                 command
                     .arg("--tls-cert")
@@ -366,7 +389,7 @@ impl Cluster {
         }
     }
 
-    fn placed(&self, node: NodeId, addrs: impl IntoIterator<Item = Address>) {
+    fn placed(&self, node: NodeId, what: impl IntoIterator<Item = Placed>) {
         if node != 0 {
             self.shared
                 .placed
@@ -374,7 +397,7 @@ impl Cluster {
                 .unwrap()
                 .entry(node)
                 .or_default()
-                .extend(addrs);
+                .extend(what);
         }
     }
 
@@ -430,7 +453,7 @@ impl Cluster {
     ) -> Result<()> {
         self.placed(
             node,
-            (0..count).map(|i| Address::new(node, first.index + i)),
+            (0..count).map(|i| (Address::new(node, first.index + i), None)),
         );
         if node == 0 {
             return Ok(spigo_node::pirate::spawn_many(&self.rt, first, count, seed).await?);
@@ -444,7 +467,12 @@ impl Cluster {
     }
 
     pub async fn spawn_instances(&self, node: NodeId, specs: Vec<InstanceSpec>) -> Result<()> {
-        self.placed(node, specs.iter().map(|s| s.record.id));
+        self.placed(
+            node,
+            specs
+                .iter()
+                .map(|s| (s.record.id, Some(Box::new(s.record.clone())))),
+        );
         if node == 0 {
             for spec in specs {
                 let name = spec.record.name.clone();
@@ -646,17 +674,27 @@ fn node_lost(shared: &Shared, node: NodeId, why: &str) {
         .retain(|_, (n, _)| *n != node);
     if let Some(edda) = shared.edda.lock().unwrap().as_ref() {
         let now = clock::now();
-        let done: Vec<StampedEvent> = placed
-            .into_iter()
-            .map(|id| StampedEvent {
+        let mut events: Vec<StampedEvent> = Vec::new();
+        for (id, record) in placed {
+            // Edda ignores a record it has already; one that never left the
+            // lost node is still known here.
+            if let Some(record) = record {
+                events.push(StampedEvent {
+                    time: now,
+                    event: GraphEvent::Node(record),
+                });
+            }
+            events.push(StampedEvent {
                 time: now,
                 event: GraphEvent::Done {
                     id,
                     exit: Exit::NodeLost,
                 },
-            })
-            .collect();
-        let _ = edda.send_message(edda::Msg::Batch(done));
+            });
+        }
+        for batch in events.chunks(spigo_proto::cluster::MAX_EVENTS) {
+            let _ = edda.send_message(edda::Msg::Batch(batch.to_vec()));
+        }
     }
     for c in shared.controllers.lock().unwrap().iter() {
         let _ = c.send_message(controller::Msg::NodeLost(node));

@@ -120,3 +120,24 @@ pub async fn wait_for(
         }
     }
 }
+
+/// As [`wait_for`], but gives up after `limit` (with a warning naming how
+/// many are missing): a barrier must not hang a run because some answers
+/// died with a lost node.
+pub async fn wait_for_within(
+    controller: &ActorRef<Msg>,
+    imposition: Imposition,
+    targets: Targets,
+    what: &str,
+    limit: std::time::Duration,
+) -> anyhow::Result<()> {
+    let wait = wait_for(controller, imposition, targets.clone(), what);
+    match tokio::time::timeout(limit, wait).await {
+        Ok(result) => result,
+        Err(_) => {
+            let missing = ractor::call!(controller, Msg::Missing, imposition, targets)?;
+            tracing::warn!("{what}: {missing} {imposition}s still missing after {limit:?}; going on without them");
+            Ok(())
+        }
+    }
+}

@@ -117,7 +117,13 @@ impl Graph {
     pub fn finish(&mut self) {
         self.settle();
         let lost_unborn = |e: &StampedEvent| {
-            matches!(e.event, GraphEvent::Done { exit: Exit::NodeLost, .. })
+            matches!(
+                e.event,
+                GraphEvent::Done {
+                    exit: Exit::NodeLost,
+                    ..
+                }
+            )
         };
         self.unresolved += self.waiting.iter().filter(|e| !lost_unborn(e)).count() as u64;
         self.waiting.clear();

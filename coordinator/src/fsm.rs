@@ -17,7 +17,7 @@ use indicatif::ProgressBar;
 use ractor::Actor;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use spigo_node::clock;
+use spigo_node::{clock, SendError};
 use spigo_proto::archaius::{default_regions, ip_metadata, zone_ip, Location};
 use spigo_proto::graphjson::GraphDoc;
 use spigo_proto::names::instance_name;
@@ -198,11 +198,15 @@ pub async fn run(cluster: &Cluster, opts: &Options) -> Result<Report> {
     for i in 0..n {
         let me = pirate_at(i);
         let mut send = |imposition, reply_to, intention| -> Result<()> {
-            rt.send(
+            match rt.send(
                 me,
                 Gotocol::new(imposition, reply_to, clock::now(), intention),
-            )?;
-            delivered += 1;
+            ) {
+                Ok(()) => delivered += 1,
+                // Its node was lost: the pirate is gone, the run goes on.
+                Err(SendError::NoRoute(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
             Ok(())
         };
         send(

@@ -43,10 +43,16 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // clap's own message is several lines; its first says it all.
+            // clap's own message runs over several lines, then usage and
+            // tips after a blank line: keep the message, on one line.
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad arguments");
-            eprintln!("spigo: {}", first.trim_start_matches("error: "));
+            let message: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let message = message.join(" ");
+            eprintln!("spigo: {}", message.trim_start_matches("error: "));
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -68,6 +74,13 @@ fn main() -> ExitCode {
             let resolved = architectures::resolve(&cli, &cfg)?;
             let outputs = simulation::Outputs::new(&cli, &resolved.output);
             outputs.check()?;
+            if let Some(path) = &cli.save_config {
+                let dir = path
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."));
+                simulation::check_writable(dir, "--save-config")?;
+            }
             Ok((cli, cfg, resolved, outputs))
         });
     let (cli, cfg, resolved, outputs) = match prepared {

@@ -61,7 +61,8 @@ impl Recorder {
     /// Flushes the shard and takes the merged graph from edda, with the
     /// number of events the local shard sent.
     async fn finish(self) -> Result<(Graph, u64)> {
-        let sent = ractor::call!(self.shard, shard::Msg::Flush).context("edda shard did not flush")?;
+        let sent =
+            ractor::call!(self.shard, shard::Msg::Flush).context("edda shard did not flush")?;
         let graph = ractor::call!(self.edda, edda::Msg::Finish).context("edda did not finish")?;
         self.shard.stop(None);
         self.edda.stop(None);
@@ -71,12 +72,13 @@ impl Recorder {
 
 /// Fails early, before any simulation time is spent, if the graph files
 /// could not be written.
-pub fn check_writable(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("--out: cannot create {}", dir.display()))?;
+pub fn check_writable(dir: &Path, flag: &str) -> Result<()> {
+    let fail = |what: &str, e: std::io::Error| {
+        UsageError::error(format!("{flag}: cannot {what} {}: {e}", dir.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail("create", e))?;
     let probe = dir.join(format!(".spigo-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .with_context(|| format!("--out: cannot write in {}", dir.display()))?;
+    std::fs::write(&probe, b"").map_err(|e| fail("write in", e))?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
@@ -101,7 +103,7 @@ impl Outputs {
 
     pub fn check(&self) -> Result<()> {
         for path in self.json.iter().chain(&self.gml) {
-            check_writable(path.parent().expect("joined above"))?;
+            check_writable(path.parent().expect("joined above"), "--out")?;
         }
         Ok(())
     }
@@ -202,8 +204,7 @@ pub async fn run(
     };
     let shard = recorder.as_ref().map(|r| r.shard_at);
     let edda = recorder.as_ref().map(|r| r.edda.clone());
-    let cluster =
-        Arc::new(Cluster::connect(rt.clone(), shard, edda, cluster_opts).await?);
+    let cluster = Arc::new(Cluster::connect(rt.clone(), shard, edda, cluster_opts).await?);
     let web = match cli.http_addr() {
         Some(addr) => start_web(&cli, addr, &arch, &args, feed.clone(), &cluster).await?,
         None => None,
@@ -259,9 +260,15 @@ pub async fn run(
         // Every event a shard sent must have reached edda.
         let sent = local_sent + reports.iter().map(|(_, r)| r.events_sent).sum::<u64>();
         if lost.is_empty() && sent != graph.received {
-            tracing::warn!("edda: shards sent {sent} graph events but {} arrived", graph.received);
+            tracing::warn!(
+                "edda: shards sent {sent} graph events but {} arrived",
+                graph.received
+            );
         } else {
-            tracing::info!("edda: {} graph events received ({sent} sent by live shards)", graph.received);
+            tracing::info!(
+                "edda: {} graph events received ({sent} sent by live shards)",
+                graph.received
+            );
         }
         if graph.unresolved > 0 {
             tracing::warn!(

@@ -28,10 +28,10 @@ pub mod spawn;
 pub mod staash;
 pub mod store;
 pub mod table;
-pub mod tls;
 #[cfg(test)]
 pub(crate) mod testkit;
 mod timers;
+pub mod tls;
 pub mod zuul;
 
 pub use runtime::{Runtime, SendError, SpawnError};

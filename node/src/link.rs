@@ -50,7 +50,11 @@ type Reader = BufReader<Box<dyn AsyncRead + Send + Unpin>>;
 type Writer = BufWriter<Box<dyn AsyncWrite + Send + Unpin>>;
 
 /// The two halves of a connection, encrypted when `tls` is given.
-async fn open(stream: TcpStream, tls: Option<&Tls>, dial: Option<&str>) -> Result<(Reader, Writer), LinkError> {
+async fn open(
+    stream: TcpStream,
+    tls: Option<&Tls>,
+    dial: Option<&str>,
+) -> Result<(Reader, Writer), LinkError> {
     let halves = |r: Box<dyn AsyncRead + Send + Unpin>, w: Box<dyn AsyncWrite + Send + Unpin>| {
         (BufReader::new(r), BufWriter::new(w))
     };
@@ -375,7 +379,11 @@ impl Connected {
     }
 }
 
-async fn run_writer(mut w: Writer, mut rx: mpsc::UnboundedReceiver<Outgoing>, queued: Arc<AtomicUsize>) {
+async fn run_writer(
+    mut w: Writer,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    queued: Arc<AtomicUsize>,
+) {
     let mut batch: Vec<Envelope> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
@@ -406,10 +414,7 @@ async fn run_writer(mut w: Writer, mut rx: mpsc::UnboundedReceiver<Outgoing>, qu
     let _ = w.shutdown().await;
 }
 
-async fn send_batch(
-    w: &mut Writer,
-    batch: &mut Vec<Envelope>,
-) -> Result<(), LinkError> {
+async fn send_batch(w: &mut Writer, batch: &mut Vec<Envelope>) -> Result<(), LinkError> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -482,6 +487,7 @@ mod tests {
         let dialed = dial(
             &addr,
             &Cookie::new(dial_cookie),
+            None,
             Role::Coordinator,
             "coordinator",
         )
@@ -524,6 +530,77 @@ mod tests {
             read_frame(&mut short).await,
             Err(LinkError::Io(_))
         ));
+    }
+
+    /// Frames that fail to decode, break a batch limit, or name actors that
+    /// are not there are refused and counted; the link keeps going until
+    /// a length it cannot believe.
+    #[tokio::test]
+    async fn untrusted_frames_are_refused_and_counted() {
+        use crate::testkit::probe;
+        use crate::{gateway, Runtime};
+        use spigo_proto::{Address, Gotocol, Imposition, Intention, Timestamp};
+
+        let rt = Runtime::new(1, false);
+        let (target, mut target_rx) = probe(&rt).await;
+        let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+        let gw = gateway::start(&rt, control_tx).await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut sender = TcpStream::connect(addr).await.unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let (r, w) = stream.into_split();
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let own = (tx.downgrade(), Arc::new(AtomicUsize::new(0)));
+        let reader: Reader = BufReader::new(Box::new(r));
+        tokio::spawn(run_reader(reader, 0, gw, own));
+        drop(w);
+
+        let raw = |body: &[u8]| [&(body.len() as u32).to_be_bytes()[..], body].concat();
+        let msg = |to| Envelope {
+            to,
+            msg: Gotocol::new(Imposition::Hello, None, Timestamp(0), Intention::None),
+        };
+        sender
+            .write_all(&raw(&[wire::WIRE_VERSION, 0xff, 0xff, 0xff]))
+            .await
+            .unwrap();
+        sender.write_all(&raw(&[9, 1, 2, 3])).await.unwrap();
+        let too_many = Frame::Messages(
+            (0..=MAX_BATCH as u32)
+                .map(|i| msg(Address::new(1, i)))
+                .collect(),
+        );
+        sender
+            .write_all(&raw(&wire::encode(&too_many).unwrap()))
+            .await
+            .unwrap();
+        let good = Frame::Messages(vec![
+            msg(target),
+            msg(Address::new(1, 999)),
+            msg(Address::new(7, 0)),
+        ]);
+        sender
+            .write_all(&raw(&wire::encode(&good).unwrap()))
+            .await
+            .unwrap();
+        // The one real message arrives: the link survived three bad frames.
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(2), target_rx.recv())
+                .await
+                .unwrap()
+                .unwrap()
+                .imposition,
+            Imposition::Hello
+        );
+        assert_eq!(rt.refused_frames(), 3);
+        assert_eq!(rt.link_counts().2, 2, "unknown actor and wrong node");
+        sender.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+        let lost = tokio::time::timeout(Duration::from_secs(2), control_rx.recv())
+            .await
+            .unwrap();
+        assert!(matches!(lost, Some(gateway::Control::Lost(0))));
+        assert_eq!(rt.refused_frames(), 4);
     }
 
     #[test]

@@ -243,7 +243,9 @@ impl Runtime {
                 return Err(SendError::NoRoute(to.node));
             };
             let queued = link.queued();
-            self.overload.link_queue.fetch_max(queued, Ordering::Relaxed);
+            self.overload
+                .link_queue
+                .fetch_max(queued, Ordering::Relaxed);
             if queued > LINK_LIMIT && sheddable(&msg) {
                 self.overload.shed.fetch_add(1, Ordering::Relaxed);
                 return Err(SendError::Shed(to));
@@ -260,7 +262,9 @@ impl Runtime {
             return Err(SendError::Unknown(to));
         };
         if let (Some(queued), Delivery::Message(msg)) = (mailbox.queued(), &what) {
-            self.overload.mailbox.fetch_max(queued as usize, Ordering::Relaxed);
+            self.overload
+                .mailbox
+                .fetch_max(queued as usize, Ordering::Relaxed);
             if queued > MAILBOX_LIMIT && sheddable(msg) {
                 self.overload.shed.fetch_add(1, Ordering::Relaxed);
                 return Err(SendError::Shed(to));

@@ -10,10 +10,10 @@
 use crate::edda::{self as shard, EddaShard, LinkSink};
 use crate::gateway::{self, Control};
 use crate::link::{self, Connected, Cookie, LinkError};
-use crate::tls::Tls;
 use crate::metrics::peak_rss;
 use crate::runtime::Settings;
 use crate::spawn::{spawn_instance, spawn_registry};
+use crate::tls::Tls;
 use crate::{clock, pirate, Runtime};
 use ractor::{Actor, ActorRef};
 use spigo_proto::cluster::{Frame, JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX};
@@ -194,7 +194,11 @@ async fn accept_loop(
             events.clone(),
         );
         tokio::spawn(async move {
-            match link::accept(stream, &cookie, tls.as_ref(), &name, |role| admission.admit(role)).await {
+            match link::accept(stream, &cookie, tls.as_ref(), &name, |role| {
+                admission.admit(role)
+            })
+            .await
+            {
                 Ok((conn, role)) => {
                     let _ = events.send(Event::Accepted(conn, role));
                 }

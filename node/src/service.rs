@@ -145,7 +145,13 @@ impl Core {
     }
 
     /// Sends a message from this instance; false if the receiver is gone.
-    pub fn send(&self, to: Address, imposition: Imposition, ctx: TraceContext, intention: Intention) -> bool {
+    pub fn send(
+        &self,
+        to: Address,
+        imposition: Imposition,
+        ctx: TraceContext,
+        intention: Intention,
+    ) -> bool {
         self.try_send(to, imposition, ctx, intention).is_ok()
     }
 
@@ -219,10 +225,13 @@ impl Core {
         );
     }
 
-    /// Asks every registry for what changed in every dependency.
-    fn poll(&self) {
+    /// Asks every registry for what changed in every dependency. A
+    /// registry that cannot be reached (its node is lost) counts as having
+    /// answered, so the first look never waits for it.
+    fn poll(&mut self) {
         let zone = (self.package().zone_affine() && self.location().zone != ANY)
             .then_some(self.location().zone);
+        let mut unreachable = 0;
         for dep in &self.deps {
             for (registry, since) in self.spec.registries.iter().zip(&dep.since) {
                 let ask = Intention::Poll {
@@ -230,7 +239,15 @@ impl Core {
                     zone,
                     since: *since,
                 };
-                self.send(*registry, Imposition::GetRequest, TraceContext::NIL, ask);
+                if !self.send(*registry, Imposition::GetRequest, TraceContext::NIL, ask) {
+                    unreachable += 1;
+                }
+            }
+        }
+        if unreachable > 0 && self.first_poll > 0 {
+            self.first_poll = self.first_poll.saturating_sub(unreachable);
+            if self.first_poll == 0 {
+                self.report_up();
             }
         }
     }
@@ -622,12 +639,12 @@ impl<B: Behaviour> Actor for Nanoservice<B> {
             // ready, look for dependencies (and report when first found).
             (Imposition::NameDrop, Intention::Text(_)) => {
                 core.first_poll = core.deps.len() * core.spec.registries.len();
-                core.poll();
-                core.rt
-                    .deliver_after(core.spec.eureka_poll, core.me, Delivery::Timer(POLL_TIMER));
                 if core.first_poll == 0 {
                     core.report_up();
                 }
+                core.poll();
+                core.rt
+                    .deliver_after(core.spec.eureka_poll, core.me, Delivery::Timer(POLL_TIMER));
             }
             (Imposition::Inform, _) => core.edda = msg.reply_to,
             (Imposition::NameDrop, Intention::Instance { service, location }) => {

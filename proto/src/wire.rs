@@ -29,7 +29,11 @@ pub enum WireError {
     #[error("unencodable value: {0}")]
     Encode(String),
     #[error("a batch of {len} {what}, more than the {max} allowed")]
-    Batch { what: &'static str, len: usize, max: usize },
+    Batch {
+        what: &'static str,
+        len: usize,
+        max: usize,
+    },
 }
 
 fn config() -> impl bincode::config::Config {
@@ -191,7 +195,10 @@ mod tests {
         let big = Frame::Messages((0..=crate::cluster::MAX_BATCH as u32).map(env).collect());
         assert!(matches!(
             crate::cluster::decode_frame(&encode(&big).unwrap()),
-            Err(WireError::Batch { what: "messages", .. })
+            Err(WireError::Batch {
+                what: "messages",
+                ..
+            })
         ));
     }
 

@@ -2,54 +2,218 @@
 
 use super::*;
 
+/// Every kind of bad input, with the text its one-line error must contain.
+/// Files named in a row are written into the run's folder first. The same
+/// table is in the README.
+/// Arguments, files to write first (name, content), expected error text.
+type Case = (
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
+const CASES: &[Case] = &[
+    // Flags
+    (&["-d", "10x"], &[], "'10x' is not a duration"),
+    (&["-d", "-1"], &[], "-1"),
+    (&["-p", "-3"], &[], "-3"),
+    (&["-p", "99999999999"], &[], "99999999999"),
+    (&["-p", "0"], &[], "the scale must be at least 1%"),
+    (
+        &["-a", "fsm", "-p", "1"],
+        &[],
+        "fsm needs at least 2 pirates",
+    ),
+    (
+        &["-w", "7"],
+        &[],
+        "-w/--regions: 7 regions asked, the configuration has 6",
+    ),
+    (&["-w", "300"], &[], "300"),
+    (
+        &["-a", "nosuch"],
+        &[],
+        "known: fsm, migration, netflixoss, lamp",
+    ),
+    (
+        &["-a", "migration", "-s", "10"],
+        &[],
+        "migration has steps 0 to 9",
+    ),
+    (&["-u", "0"], &[], "-u/--eureka-poll"),
+    (&["-kv", "chat"], &[], "-kv: 'chat' is not key:value"),
+    (&["-kv", "chat:soon"], &[], "-kv chat"),
+    (&["--seed", "x"], &[], "'x'"),
+    (&["--bogus"], &[], "--bogus"),
+    (
+        &["-c", "--trace-sample", "2"],
+        &[],
+        "--trace-sample: 2 is not a fraction",
+    ),
+    (&["--latency-scale", "-1"], &[], "--latency-scale"),
+    (
+        &["-c", "--http", "nonsense"],
+        &[],
+        "--http nonsense: cannot listen",
+    ),
+    (
+        &["-j", "--out", "a-file/sub"],
+        &[("a-file", "")],
+        "--out: cannot create a-file/sub/json",
+    ),
+    (
+        &["--save-config", "a-file/conf.json", "-d", "0"],
+        &[("a-file", "")],
+        "--save-config: cannot create a-file",
+    ),
+    // Cluster flags
+    (&["--nodes", "0"], &[], "--nodes: at least 1 node"),
+    (
+        &["--nodes", "2", "--join", "127.0.0.1:1"],
+        &[],
+        "cannot be used together",
+    ),
+    (
+        &["--join", "nohost"],
+        &[],
+        "--join: 'nohost' is not host:port",
+    ),
+    (
+        &["--join", "127.0.0.1:1"],
+        &[],
+        "needs the cluster's cookie",
+    ),
+    (
+        &["--join", "127.0.0.1:1", "--cookie", "x"],
+        &[],
+        "cannot reach node 127.0.0.1:1",
+    ),
+    (&["--tls-cert", "c.pem"], &[], "--tls-key"),
+    (
+        &[
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--tls-ca",
+            "a.pem",
+        ],
+        &[],
+        "--tls-cert c.pem",
+    ),
+    (
+        &[
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--tls-ca",
+            "a.pem",
+        ],
+        &[("c.pem", "not a certificate")],
+        "--tls-cert c.pem: no certificate",
+    ),
+    // Files
+    (
+        &["-a", "bad.json"],
+        &[("bad.json", "{\"arch\": ")],
+        "bad.json: not an architecture file",
+    ),
+    (
+        &["-a", "t.json"],
+        &[(
+            "t.json",
+            r#"{"arch":"t","services":[{"name":"x","package":"nosuch","count":1,"regions":1}]}"#,
+        )],
+        "t.json: service 'x': unknown package 'nosuch'",
+    ),
+    (
+        &["-r", "g.json"],
+        &[("g.json", "[1,2")],
+        "g.json: not a GraphJSON file",
+    ),
+    (
+        &["-r", "g.json"],
+        &[(
+            "g.json",
+            r#"{"arch":"a","graph":[{"edge":"e1","source":"a.b.c.d00","target":"x","timestamp":"t"}]}"#,
+        )],
+        "g.json: entry 1: source 'a.b.c.d00' is not a node of the graph",
+    ),
+    (
+        &["-r", "missing.json"],
+        &[],
+        "-r/--reload: cannot read missing.json",
+    ),
+    (
+        &["--config", "c.json"],
+        &[("c.json", "{")],
+        "--config: c.json",
+    ),
+    (
+        &["--config", "c.json"],
+        &[("c.json", r#"{"colour": "blue"}"#)],
+        "unknown field `colour`",
+    ),
+    (
+        &["--config", "c.json"],
+        &[("c.json", r#"{"regions_used": 9}"#)],
+        "-w/--regions: 9 regions asked",
+    ),
+    (
+        &["--latency", "l.json"],
+        &[(
+            "l.json",
+            r#"{"intra_zone_ms": 1, "cross_zone_ms": 2, "regions": {}}"#,
+        )],
+        "l.json: no round-trip figure for us-east-1 <-> us-west-2",
+    ),
+    (
+        &["--latency", "missing.json"],
+        &[],
+        "--latency: cannot read missing.json",
+    ),
+    // Other commands
+    (
+        &["node", "--listen", "127.0.0.1:0"],
+        &[],
+        "a cookie is required",
+    ),
+    (
+        &["node", "--listen", "nowhere", "--cookie", "x"],
+        &[],
+        "--listen nowhere",
+    ),
+    (&["bench", "link", "--nodes", "1"], &[], "needs 2 nodes"),
+];
+
 #[test]
-fn bad_input_is_one_line_and_a_nonzero_exit() {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    let not_a_dir = format!("{}/sub", file.path().display());
-    let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["-d", "10x"], "10x"),
-        (vec!["-a", "fsm", "-p", "1"], "-p/--population"),
-        (vec!["-p", "-3"], "-3"),
-        (vec!["-p", "many"], "many"),
-        (
-            vec!["-a", "nosuch"],
-            "known: fsm, migration, netflixoss, lamp",
-        ),
-        (vec!["--bogus"], "--bogus"),
-        (vec!["--seed", "x"], "x"),
-        (
-            vec!["-a", "fsm", "-j", "-p", "10", "--out", &not_a_dir],
-            "--out",
-        ),
-        (
-            vec!["-w", "7"],
-            "-w/--regions: 7 regions asked, the configuration has 6",
-        ),
-        (vec!["-a", "migration", "-s", "10"], "steps 0 to 9"),
-        (vec!["-kv", "chat"], "-kv"),
-        (vec!["-kv", "chat:soon"], "-kv chat"),
-        (vec!["-p", "0"], "at least 1%"),
-        (vec!["-u", "0"], "-u/--eureka-poll"),
-        (
-            vec!["-a", "no/such/file.json"],
-            "cannot read no/such/file.json",
-        ),
-        (
-            vec!["-r", "missing.json"],
-            "-r/--reload: cannot read missing.json",
-        ),
-        (
-            vec!["--config", "missing.json"],
-            "--config: cannot read missing.json",
-        ),
-    ];
-    for (args, expect) in cases {
-        let run = Run::new(&args);
-        let err = run.stderr();
-        assert!(!run.out.status.success(), "{args:?} succeeded");
+fn bad_input_is_one_line_and_exit_status_2() {
+    for (args, files, expect) in CASES {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in *files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        let out = spigo()
+            .args(*args)
+            .current_dir(dir.path())
+            .env_remove("SPIGO_COOKIE")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}:\n{err}");
-        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(
+            err.contains(expect),
+            "{args:?}: expected '{expect}' in: {err}"
+        );
         assert!(!err.contains("panicked"), "{args:?}: {err}");
+        for output in ["json", "gml", "json_metrics"] {
+            assert!(
+                !dir.path().join(output).exists(),
+                "{args:?} left {output}/ behind"
+            );
+        }
     }
 }
 

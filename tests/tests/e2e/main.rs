@@ -6,6 +6,7 @@
 mod architectures;
 mod bad_input;
 mod cluster;
+mod faults;
 mod fsm;
 mod latency;
 mod metrics;

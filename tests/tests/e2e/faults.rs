@@ -1,0 +1,438 @@
+//! Faults and untrusted peers: nodes killed at each phase, a node that
+//! stops answering, a coordinator that dies, mutual TLS, sustained load.
+
+use super::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A coordinator whose log lines arrive on a channel as they are written.
+struct Watched {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    log: String,
+    dir: tempfile::TempDir,
+}
+
+impl Watched {
+    fn start(args: &[&str]) -> Watched {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = spigo()
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Watched {
+            child,
+            lines,
+            log: String::new(),
+            dir,
+        }
+    }
+
+    /// Waits for a log line containing `text` and returns it.
+    fn wait_for(&mut self, text: &str) -> String {
+        self.wait_for_all(&[text])
+    }
+
+    /// Waits for a log line containing every one of `texts`.
+    fn wait_for_all(&mut self, texts: &[&str]) -> String {
+        let text = texts.join(" ... ");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                self.log.push_str(&line);
+                self.log.push('\n');
+                if texts.iter().all(|t| line.contains(t)) {
+                    return line;
+                }
+            }
+        }
+        let _ = self.child.kill();
+        panic!("no '{text}' in:\n{}", self.log);
+    }
+
+    /// The pid a node reported when it joined.
+    fn node_pid(&mut self, node: u16) -> u32 {
+        // The coordinator's line, not the node's own: it has the pid.
+        let line = self.wait_for_all(&[&format!("joined as node {node}"), "pid "]);
+        line.split("pid ")
+            .nth(1)
+            .unwrap()
+            .split(')')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    fn finish(mut self) -> (Option<i32>, String, tempfile::TempDir) {
+        let status = self.child.wait().unwrap();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(500)) {
+            self.log.push_str(&line);
+            self.log.push('\n');
+        }
+        (status.code(), self.log, self.dir)
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    assert!(Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie has exited; only a live process counts.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.split(") ").nth(1).unwrap_or("").starts_with('Z'))
+        .unwrap_or(false)
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// The run ended with status 3, and its graph is valid JSON that records
+/// the lost instances.
+fn assert_lost_and_recorded(code: Option<i32>, log: &str, graph: &Path) {
+    assert_eq!(code, Some(3), "a lost node is exit status 3:\n{log}");
+    assert!(log.contains("lost"), "{log}");
+    let graph: Value = serde_json::from_str(&std::fs::read_to_string(graph).unwrap()).unwrap();
+    let lost = entries(&graph, "done")
+        .iter()
+        .filter(|d| d["exit"] == "node-lost")
+        .count();
+    assert!(lost > 0, "no node-lost entries");
+}
+
+#[test]
+fn a_node_killed_while_spawning_is_survived() {
+    let mut run = Watched::start(&[
+        "-a",
+        "netflixoss",
+        "-w",
+        "2",
+        "-p",
+        "2000",
+        "-d",
+        "2",
+        "-j",
+        "--nodes",
+        "2",
+    ]);
+    let pid = run.node_pid(2);
+    run.wait_for("Create service: cassSubscriber");
+    signal(pid, "-9");
+    let (code, log, dir) = run.finish();
+    assert_eq!(code, Some(3), "{log}");
+    let graph: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("json/netflixoss.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        !entries(&graph, "node").is_empty(),
+        "the surviving region is in the graph"
+    );
+}
+
+#[test]
+fn a_node_killed_during_shutdown_is_survived() {
+    let mut run = Watched::start(&[
+        "-a",
+        "netflixoss",
+        "-w",
+        "2",
+        "-d",
+        "2",
+        "-j",
+        "--nodes",
+        "2",
+    ]);
+    let pid = run.node_pid(2);
+    run.wait_for("netflixoss: Shutdown");
+    signal(pid, "-9");
+    let (code, log, dir) = run.finish();
+    assert_lost_and_recorded(code, &log, &dir.path().join("json/netflixoss.json"));
+}
+
+#[test]
+fn a_node_that_stops_answering_is_lost_by_heartbeat() {
+    let mut run = Watched::start(&[
+        "-a",
+        "netflixoss",
+        "-w",
+        "2",
+        "-d",
+        "8",
+        "-j",
+        "--nodes",
+        "2",
+        "--heartbeat-timeout",
+        "2s",
+    ]);
+    let pid = run.node_pid(2);
+    run.wait_for("denominator activity rate");
+    signal(pid, "-STOP");
+    let line = run.wait_for("stopped answering heartbeats");
+    assert!(line.contains("node2"), "{line}");
+    let (code, log, dir) = run.finish();
+    // If it is still there (stopped), let it run to find its coordinator gone.
+    let _ = Command::new("kill")
+        .args(["-CONT", &pid.to_string()])
+        .status();
+    assert_lost_and_recorded(code, &log, &dir.path().join("json/netflixoss.json"));
+    // The stopped node, once it runs again, finds its coordinator gone.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!alive(pid), "node2 outlived its coordinator");
+}
+
+#[test]
+fn nodes_exit_when_their_coordinator_is_killed() {
+    let mut run = Watched::start(&["-a", "netflixoss", "-w", "2", "-d", "30", "--nodes", "2"]);
+    let pids = [run.node_pid(1), run.node_pid(2)];
+    run.wait_for("denominator activity rate");
+    signal(run.child.id(), "-9");
+    let _ = run.finish();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pids.iter().any(|&p| alive(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        pids.iter().all(|&p| !alive(p)),
+        "nodes outlived their coordinator by 5 s"
+    );
+}
+
+#[test]
+fn joined_nodes_exit_when_their_coordinator_is_killed() {
+    let state = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/local-cluster.sh");
+    let out = Command::new(&script)
+        .arg("2")
+        .env("SPIGO_BIN", spigo().get_program())
+        .env("SPIGO_CLUSTER_DIR", state.path())
+        .env_remove("SPIGO_COOKIE")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let join = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("--join ").map(String::from))
+        .unwrap();
+    let cookie = std::fs::read_to_string(state.path().join("cookie")).unwrap();
+    let pids: Vec<u32> = (1..=2)
+        .map(|i| {
+            std::fs::read_to_string(state.path().join(format!("node{i}.pid")))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let mut coordinator = spigo()
+        .args([
+            "-a",
+            "lamp",
+            "-d",
+            "30",
+            "--join",
+            &join,
+            "--cookie",
+            cookie.trim(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(coordinator.stderr.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if line.contains("denominator activity rate") {
+            break;
+        }
+    }
+    let _ = coordinator.kill();
+    let _ = coordinator.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pids.iter().any(|&p| alive(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = Command::new(&script)
+        .arg("stop")
+        .env("SPIGO_CLUSTER_DIR", state.path())
+        .output();
+    assert!(
+        pids.iter().all(|&p| !alive(p)),
+        "joined nodes outlived their coordinator by 5 s"
+    );
+}
+
+/// A CA and certificates for the node and the coordinator, as PEM files.
+fn certificates(dir: &Path, name: &str) -> [PathBuf; 3] {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let files = [
+        dir.join(format!("{name}-cert.pem")),
+        dir.join(format!("{name}-key.pem")),
+        dir.join(format!("{name}-ca.pem")),
+    ];
+    std::fs::write(&files[0], cert.pem()).unwrap();
+    std::fs::write(&files[1], key.serialize_pem()).unwrap();
+    std::fs::write(&files[2], ca.pem()).unwrap();
+    files
+}
+
+#[test]
+fn mutual_tls_links_only_admit_the_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let [cert, key, ca] = certificates(dir.path(), "cluster");
+    let [other_cert, other_key, other_ca] = certificates(dir.path(), "stranger");
+    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let tls = |c: &PathBuf, k: &PathBuf, a: &PathBuf| {
+        vec![
+            "--tls-cert".to_string(),
+            s(c),
+            "--tls-key".into(),
+            s(k),
+            "--tls-ca".into(),
+            s(a),
+        ]
+    };
+
+    let mut node_args = vec![
+        "node".to_string(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--cookie".into(),
+        "c00kie-for-tls".into(),
+    ];
+    node_args.extend(tls(&cert, &key, &ca));
+    let mut node = spigo()
+        .args(&node_args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(node.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+    let join = |extra: Vec<String>| {
+        let mut args = vec![
+            "-a".to_string(),
+            "lamp".into(),
+            "-d".into(),
+            "0".into(),
+            "--join".into(),
+            addr.clone(),
+            "--cookie".into(),
+            "c00kie-for-tls".into(),
+        ];
+        args.extend(extra);
+        spigo()
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let plain = join(vec![]);
+    let stranger = join(tls(&other_cert, &other_key, &other_ca));
+    let member = join(tls(&cert, &key, &ca));
+    let _ = node.kill();
+    let _ = node.wait();
+    assert_eq!(
+        plain.status.code(),
+        Some(2),
+        "a plain coordinator must be refused"
+    );
+    assert_eq!(
+        stranger.status.code(),
+        Some(2),
+        "a coordinator from another CA must be refused"
+    );
+    assert!(String::from_utf8_lossy(&stranger.stderr).contains(&addr));
+    assert!(
+        member.status.success(),
+        "{}",
+        String::from_utf8_lossy(&member.stderr)
+    );
+
+    // --nodes passes the certificates on to the nodes it starts.
+    let mut args = vec![
+        "-a".to_string(),
+        "lamp".into(),
+        "-d".into(),
+        "1".into(),
+        "--nodes".into(),
+        "2".into(),
+    ];
+    args.extend(tls(&cert, &key, &ca));
+    let spread = spigo()
+        .args(&args)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        spread.status.success(),
+        "{}",
+        String::from_utf8_lossy(&spread.stderr)
+    );
+}
+
+#[test]
+fn memory_stays_flat_under_sustained_load() {
+    let mut run = Watched::start(&[
+        "-a",
+        "netflixoss",
+        "-p",
+        "500",
+        "-w",
+        "3",
+        "-d",
+        "20",
+        "-kv",
+        "chat:1ms",
+        "--nodes",
+        "3",
+    ]);
+    let pids = [run.node_pid(1), run.node_pid(2), run.node_pid(3)];
+    run.wait_for("denominator activity rate");
+    std::thread::sleep(Duration::from_secs(6));
+    let warm: Vec<u64> = pids.iter().map(|&p| rss_kb(p)).collect();
+    std::thread::sleep(Duration::from_secs(10));
+    let later: Vec<u64> = pids.iter().map(|&p| rss_kb(p)).collect();
+    let (code, log, _dir) = run.finish();
+    assert_eq!(code, Some(0), "{log}");
+    for (w, l) in warm.iter().zip(&later) {
+        assert!(
+            *l as f64 <= *w as f64 * 1.15 + 2048.0,
+            "node memory grew from {w} kB to {l} kB"
+        );
+    }
+}
