@@ -75,9 +75,12 @@ async fn measure(cluster: &Cluster, args: &LinkArgs) -> Result<()> {
     let me = rt.reserve(1)?;
     rt.register(me, &ctl)?;
     cluster.watch_losses(ctl.clone());
-    println!(
+    report!(
         "link benchmark: {} ({}) -> {} ({})",
-        a.name, a.addr, b.name, b.addr
+        a.name,
+        a.addr,
+        b.name,
+        b.addr
     );
 
     let sink = cluster.alloc(b.id, 1)?;
@@ -117,7 +120,7 @@ async fn measure(cluster: &Cluster, args: &LinkArgs) -> Result<()> {
     )
     .await?;
     let took = t0.elapsed();
-    println!(
+    report!(
         "  one-way            {n} messages in {}: {:.2}M msg/s",
         GoDuration(took),
         n as f64 / took.as_secs_f64() / 1e6
@@ -162,7 +165,7 @@ async fn measure(cluster: &Cluster, args: &LinkArgs) -> Result<()> {
     controller::wait_for(&ctl, Imposition::Goodbye, targets, "bench").await?;
     let took = t0.elapsed();
     let total = per * args.pingers as u64;
-    println!(
+    report!(
         "  request/response   {total} round trips in {}: {:.0}k/s ({} senders, {} outstanding each)",
         GoDuration(took),
         total as f64 / took.as_secs_f64() / 1e3,
@@ -171,7 +174,7 @@ async fn measure(cluster: &Cluster, args: &LinkArgs) -> Result<()> {
     );
     for (id, r) in cluster.flush().await {
         let name = cluster.node(id).map_or("?", |n| n.name.as_str());
-        println!(
+        report!(
             "  {name:<18} {} messages in, {} out, peak {:.0} MB",
             r.messages_in,
             r.messages_out,

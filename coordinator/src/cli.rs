@@ -38,7 +38,7 @@ pub struct Cli {
     pub arch: String,
 
     /// Simulation duration: seconds, or a number with a unit (500ms, 2m)
-    #[arg(short = 'd', long = "duration", default_value = "10", value_parser = duration_arg, value_name = "DURATION")]
+    #[arg(short = 'd', long = "duration", default_value = "10", value_parser = duration_arg, value_name = "DURATION", allow_negative_numbers = true)]
     pub duration: Duration,
 
     /// Pirates for fsm; for other architectures a scale factor in percent
@@ -46,7 +46,8 @@ pub struct Cli {
         short = 'p',
         long = "population",
         default_value_t = 100,
-        value_name = "N"
+        value_name = "N",
+        allow_negative_numbers = true
     )]
     pub population: u32,
 
@@ -408,13 +409,20 @@ impl Cli {
         for kv in &self.kv {
             cfg.set_kv(kv)?;
         }
+        // A value read from the file is blamed on the file, not the flag.
+        let source = |flag: &str| match &self.config {
+            Some(path) if !given(flag) => format!("--config: {}: ", path.display()),
+            _ => String::new(),
+        };
         if cfg.eureka_poll < Duration::from_millis(1) {
             bail!(
-                "-u/--eureka-poll: {} is too short (at least 1ms)",
+                "{}-u/--eureka-poll: {} is too short (at least 1ms)",
+                source("eureka_poll"),
                 spigo_proto::time::GoDuration(cfg.eureka_poll)
             );
         }
-        cfg.check()?;
+        cfg.check()
+            .map_err(|e| anyhow::anyhow!("{}{e}", source("regions")))?;
         Ok(cfg)
     }
 }

@@ -322,6 +322,7 @@ impl Cluster {
             }
             let mut child = command
                 .env("SPIGO_COOKIE", cookie.secret())
+                .env("RUST_LOG", crate::logging::directive())
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())
                 .kill_on_drop(true)

@@ -78,6 +78,14 @@ impl Write for AboveBars {
     }
 }
 
+/// The log filter in force, handed to the node processes `--nodes` starts
+/// so that `-q` and `-v` apply to their lines too.
+static DIRECTIVE: OnceLock<String> = OnceLock::new();
+
+pub fn directive() -> &'static str {
+    DIRECTIVE.get().map_or("info,ractor=warn", String::as_str)
+}
+
 /// Installs the subscriber. `RUST_LOG` overrides the default level, which is
 /// info, warn with `-q`, debug with `-v`, trace with `-vv`.
 ///
@@ -91,7 +99,9 @@ pub fn init(verbose: u8, quiet: bool) {
         (false, 1) => "debug",
         (false, _) => "trace",
     };
-    let filter = EnvFilter::try_from_default_env()
+    let directive = std::env::var("RUST_LOG").unwrap_or_else(|_| format!("{level},ractor=warn"));
+    let _ = DIRECTIVE.set(directive.clone());
+    let filter = EnvFilter::try_new(&directive)
         .unwrap_or_else(|_| EnvFilter::new(format!("{level},ractor=warn")));
     DRAW.store(std::io::stderr().is_terminal() && !quiet, Ordering::Relaxed);
     let _ = tracing_subscriber::fmt()

@@ -4,6 +4,16 @@
 //! to reload, configuration) and turns the outcome of [`run`] into an exit
 //! status; the simulation itself is in [`simulation`].
 
+/// `println!` for the end-of-run report. Its files are already written by
+/// then, so a reader that has gone away (`spigo ... | head`) is no reason to
+/// panic as `println!` does; the rest of the report is dropped.
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod architectures;
 mod asgard;
 mod bench;

@@ -450,7 +450,7 @@ fn print_latency(cfg: &Config, reports: &[PairReport]) {
         }
     }
     let name = |r: u8| cfg.regions.get(r as usize).map_or("?", |r| r.name.as_str());
-    println!("  latency          one way: model, measured p50 / p99, messages, late");
+    report!("  latency          one way: model, measured p50 / p99, messages, late");
     for ((from, to, reach), (model, late, hist)) in merged {
         let pair = match reach {
             Reach::Zone => format!("{} within a zone", name(from)),
@@ -458,7 +458,7 @@ fn print_latency(cfg: &Config, reports: &[PairReport]) {
             Reach::Region => format!("{} -> {}", name(from), name(to)),
         };
         let us = |v: u64| GoDuration(std::time::Duration::from_micros(v));
-        println!(
+        report!(
             "    {pair:<32} {} {} / {} {} {late}",
             us(model),
             us(hist.value_at_quantile(0.5)),
@@ -478,7 +478,7 @@ fn print_overload(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
         mailbox = mailbox.max(r.deepest_mailbox);
         link = link.max(r.deepest_link);
     }
-    println!("  backlog          deepest mailbox {mailbox}, deepest link queue {link}, {shed} requests shed");
+    report!("  backlog          deepest mailbox {mailbox}, deepest link queue {link}, {shed} requests shed");
 }
 
 fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {
@@ -486,51 +486,57 @@ fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {
         return;
     }
     let lost = cluster.lost();
-    println!("  nodes");
+    report!("  nodes");
     for n in &cluster.nodes {
         match reports.iter().find(|(id, _)| *id == n.id) {
-            Some((_, r)) => println!(
-                "    {:<8} {:<22} peak {:.0} MB, {} messages in, {} out, {} undeliverable",
+            Some((_, r)) => report!(
+                "    {:<8} {:<22} peak {:.0} MB, {} messages in, {} out, {} undeliverable, {} refused",
                 n.name,
                 n.addr,
                 r.peak_rss as f64 / 1e6,
                 r.messages_in,
                 r.messages_out,
-                r.undeliverable
+                r.undeliverable,
+                r.refused
             ),
-            None if lost.contains(&n.id) => println!("    {:<8} {:<22} LOST", n.name, n.addr),
-            None => println!("    {:<8} {:<22} no report", n.name, n.addr),
+            None if lost.contains(&n.id) => report!("    {:<8} {:<22} LOST", n.name, n.addr),
+            None => report!("    {:<8} {:<22} no report", n.name, n.addr),
         }
     }
-    let (cin, cout, _) = cluster.rt.link_counts();
-    println!("    coordinator: {cin} messages in, {cout} out");
+    let (cin, cout, misaddressed) = cluster.rt.link_counts();
+    let refused = misaddressed + cluster.rt.refused_frames();
+    report!("    coordinator: {cin} messages in, {cout} out, {refused} refused");
+    let total = refused + reports.iter().map(|(_, r)| r.refused).sum::<u64>();
+    if total > 0 {
+        tracing::warn!("links: {total} frames or messages refused as malformed or misaddressed");
+    }
 }
 
 /// The end-of-run figures go to stdout, apart from the log.
 fn print_fsm_summary(arch: &str, r: &fsm::Report, graph: Option<(usize, usize)>, local: bool) {
     let rate = r.delivered as f64 / r.setup.as_secs_f64().max(1e-9);
-    println!("{arch} summary");
-    println!("  pirates          {}", r.pirates);
-    println!("  spawned in       {}", GoDuration(r.spawned_in));
-    println!(
+    report!("{arch} summary");
+    report!("  pirates          {}", r.pirates);
+    report!("  spawned in       {}", GoDuration(r.spawned_in));
+    report!(
         "  set-up messages  {} in {} ({:.2}M msg/s)",
         r.delivered,
         GoDuration(r.setup),
         rate / 1e6
     );
-    println!("  shutdown in      {}", GoDuration(r.shutdown));
+    report!("  shutdown in      {}", GoDuration(r.shutdown));
     if let Some((nodes, edges)) = graph {
-        println!("  graph            {nodes} nodes, {edges} edges");
+        report!("  graph            {nodes} nodes, {edges} edges");
     }
     match peak_rss() {
         Some(peak) if local => {
             let per = peak as f64 / 1e3 / r.pirates.max(1) as f64;
-            println!(
+            report!(
                 "  peak memory      {:.0} MB ({per:.1} KB per pirate)",
                 peak as f64 / 1e6
             );
         }
-        Some(peak) => println!("  coordinator      peak {:.0} MB", peak as f64 / 1e6),
+        Some(peak) => report!("  coordinator      peak {:.0} MB", peak as f64 / 1e6),
         None => {}
     }
 }
@@ -542,19 +548,19 @@ fn print_services_summary(arch: &str, r: &asgard::Report, t: &Traffic, made: u64
         .iter()
         .map(|(p, n)| format!("{p} {n}"))
         .collect();
-    println!("{arch} summary");
-    println!("  instances        {total} ({})", packages.join(", "));
-    println!("  set-up           {}", GoDuration(r.setup));
-    println!("  edges            {made} made, {forgotten} forgotten");
+    report!("{arch} summary");
+    report!("  instances        {total} ({})", packages.join(", "));
+    report!("  set-up           {}", GoDuration(r.setup));
+    report!("  edges            {made} made, {forgotten} forgotten");
     if let Some(v) = &r.victim {
-        println!("  chaos monkey     deleted {v}");
+        report!("  chaos monkey     deleted {v}");
     }
     let answered = if t.gets > 0 {
         100.0 * t.responses as f64 / t.gets as f64
     } else {
         0.0
     };
-    println!(
+    report!(
         "  requests         {} sent: {} gets ({} answered, {answered:.1}%, {} found), {} puts",
         t.requests,
         t.gets,
@@ -563,7 +569,7 @@ fn print_services_summary(arch: &str, r: &asgard::Report, t: &Traffic, made: u64
         t.requests - t.gets
     );
     if t.responses > 0 {
-        println!(
+        report!(
             "  response time    p50 {}  p99 {}  max {}",
             GoDuration(t.quantile(0.5)),
             GoDuration(t.quantile(0.99)),
@@ -571,6 +577,6 @@ fn print_services_summary(arch: &str, r: &asgard::Report, t: &Traffic, made: u64
         );
     }
     if let Some(peak) = peak_rss() {
-        println!("  peak memory      {:.0} MB", peak as f64 / 1e6);
+        report!("  peak memory      {:.0} MB", peak as f64 / 1e6);
     }
 }

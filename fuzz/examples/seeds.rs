@@ -39,7 +39,10 @@ fn frames() -> Vec<(&'static str, Frame)> {
     let messages = vec![
         msg(Imposition::Hello, Intention::Text("pirate07".into())),
         msg(Imposition::GoldCoin, Intention::Gold(42)),
-        msg(Imposition::Chat, Intention::Interval(Duration::from_millis(2500))),
+        msg(
+            Imposition::Chat,
+            Intention::Interval(Duration::from_millis(2500)),
+        ),
         msg(
             Imposition::GetRequest,
             Intention::Text("a key longer than twenty-four bytes".into()),
@@ -211,6 +214,8 @@ fn frames() -> Vec<(&'static str, Frame)> {
                         }],
                     },
                     peak_rss: 64 << 20,
+                    // Figures added later keep their defaults here.
+                    ..NodeReport::default()
                 }),
             },
         ),
@@ -229,7 +234,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&dir)?;
     for (name, frame) in frames() {
         let bytes = encode(&frame)?;
-        assert_eq!(decode_frame(&bytes)?, frame, "seed {name} does not round-trip");
+        assert_eq!(
+            decode_frame(&bytes)?,
+            frame,
+            "seed {name} does not round-trip"
+        );
         let path = dir.join(format!("seed-{name}"));
         std::fs::write(&path, &bytes)?;
         println!("{} ({} bytes)", path.display(), bytes.len());

@@ -95,8 +95,14 @@ pub async fn serve(opts: NodeOptions) -> Result<Outcome, ServeError> {
         .await
         .map_err(|e| ServeError::Bind(opts.listen.clone(), e))?;
     let addr = listener.local_addr()?;
-    // The first line on stdout tells a parent coordinator where we listen.
-    println!("spigo node {} listening on {addr}", opts.name);
+    // The first line on stdout tells a parent coordinator where we listen;
+    // if nobody can read it, there is no one to serve (an error, not a panic).
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout();
+        writeln!(out, "spigo node {} listening on {addr}", opts.name)?;
+        out.flush()?;
+    }
     std::io::stdout().flush()?;
     tracing::info!(
         "{}: listening on {addr}, cookie {}",
@@ -125,6 +131,9 @@ pub async fn serve(opts: NodeOptions) -> Result<Outcome, ServeError> {
     }
 
     let mut joined: Option<Joined> = None;
+    // After the final Flush the coordinator stops nodes one by one, so a
+    // peer's link closing is then expected, not news.
+    let mut flushed = false;
     while let Some(event) = events.recv().await {
         match event {
             Event::Accepted(conn, Role::Coordinator) => {
@@ -149,6 +158,7 @@ pub async fn serve(opts: NodeOptions) -> Result<Outcome, ServeError> {
             }) => {
                 let Some(j) = &joined else { continue };
                 let stop = body == Request::Stop;
+                flushed |= body == Request::Flush;
                 let reply = handle(j, body, &opts).await;
                 let _ = j.rt.send_frame(0, Frame::Reply { id, body: reply });
                 if stop {
@@ -162,6 +172,9 @@ pub async fn serve(opts: NodeOptions) -> Result<Outcome, ServeError> {
                     Some(j) => finish(j, Outcome::CoordinatorGone).await,
                     None => Outcome::CoordinatorGone,
                 });
+            }
+            Event::Control(Control::Lost(peer)) if flushed => {
+                tracing::debug!("{}: node {peer} has stopped", opts.name)
             }
             Event::Control(Control::Lost(peer)) => {
                 tracing::warn!("{}: link to node {peer} lost", opts.name)
@@ -201,6 +214,11 @@ async fn accept_loop(
             {
                 Ok((conn, role)) => {
                     let _ = events.send(Event::Accepted(conn, role));
+                }
+                // A peer dialling before this node has joined retries;
+                // anything else is worth a warning.
+                Err(LinkError::Refused(r)) if r.starts_with("not joined yet") => {
+                    tracing::debug!("{name}: asked {from} to retry: {r}")
                 }
                 Err(e) => tracing::warn!("{name}: refused a connection from {from}: {e}"),
             }

@@ -29,12 +29,30 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame, crate::wire::WireError> {
         Frame::Messages(m) => ("messages", m.len(), MAX_BATCH),
         Frame::Events(e) => ("graph events", e.len(), MAX_EVENTS),
         Frame::Spans(s) => ("spans", s.len(), MAX_SPANS),
+        Frame::Request {
+            body: Request::Join(order),
+            ..
+        } => {
+            check_join(order).map_err(crate::wire::WireError::Invalid)?;
+            return Ok(frame);
+        }
         _ => return Ok(frame),
     };
     if len > max {
         return Err(crate::wire::WireError::Batch { what, len, max });
     }
     Ok(frame)
+}
+
+/// The numbers in a Join that a node would otherwise trust blindly.
+fn check_join(order: &JoinOrder) -> Result<(), String> {
+    if let Some(model) = &order.latency {
+        model.check()?;
+    }
+    match order.collect {
+        Some(p) if !(0.0..=1.0).contains(&p) => Err(format!("trace sample {p} is not from 0 to 1")),
+        _ => Ok(()),
+    }
 }
 
 /// Every node's edda shard sits at this index of its address table.

@@ -70,14 +70,17 @@ pub enum LatencyError {
         x: f64,
         y: f64,
     },
-    #[error("{file}: {what} must be a finite number of milliseconds at least 0, got {value}")]
+    #[error("{file}: {what} must be a number from 0 to {max}, got {value:?}")]
     Value {
         file: String,
         what: String,
         value: f64,
+        max: f64,
     },
     #[error("--latency-scale: {0} must be a finite number at least 0")]
     Scale(f64),
+    #[error("--latency-scale: {0:?} makes a round trip longer than {MAX_RTT_MS}ms")]
+    ScaleTooBig(f64),
 }
 
 /// A latency file as written.
@@ -91,6 +94,13 @@ struct File {
     /// Round trips by region pair; each pair once, in either order.
     regions: BTreeMap<String, BTreeMap<String, f64>>,
 }
+
+/// The longest round trip a model may hold (an hour). Anything slower is a
+/// typo, and the bound keeps every later multiplication (scale, jitter) and
+/// every deadline inside `Duration`'s and `Instant`'s range.
+pub const MAX_RTT_MS: f64 = 3_600_000.0;
+/// The largest mean jitter, as a fraction of the one-way figure.
+pub const MAX_JITTER: f64 = 100.0;
 
 fn ms(value: f64) -> Duration {
     Duration::from_secs_f64(value / 1e3)
@@ -139,16 +149,28 @@ impl LatencyModel {
         file: &str,
     ) -> Result<LatencyModel, LatencyError> {
         let check = |what: &str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
+            let max = if what == "jitter" {
+                MAX_JITTER
+            } else {
+                MAX_RTT_MS
+            };
+            // Written so that NaN fails too.
+            if (0.0..=max).contains(&v) {
                 Ok(v)
             } else {
                 Err(LatencyError::Value {
                     file: file.into(),
                     what: what.into(),
                     value: v,
+                    max,
                 })
             }
         };
+        let (intra, cross) = (
+            check("intra_zone_ms", intra)?,
+            check("cross_zone_ms", cross)?,
+        );
+        let jitter = check("jitter", jitter)?;
         let get = |a: &str, b: &str| table.get(a).and_then(|m| m.get(b)).copied();
         let n = regions.len();
         let mut rtt = vec![vec![Duration::ZERO; n]; n];
@@ -179,10 +201,10 @@ impl LatencyModel {
             }
         }
         Ok(LatencyModel {
-            intra_zone_rtt: ms(check("intra_zone_ms", intra)?),
-            cross_zone_rtt: ms(check("cross_zone_ms", cross)?),
+            intra_zone_rtt: ms(intra),
+            cross_zone_rtt: ms(cross),
             rtt,
-            jitter: check("jitter", jitter)?,
+            jitter,
         })
     }
 
@@ -190,6 +212,9 @@ impl LatencyModel {
     pub fn scaled(mut self, x: f64) -> Result<LatencyModel, LatencyError> {
         if !x.is_finite() || x < 0.0 {
             return Err(LatencyError::Scale(x));
+        }
+        if self.longest().as_secs_f64() * 1e3 * x > MAX_RTT_MS {
+            return Err(LatencyError::ScaleTooBig(x));
         }
         self.intra_zone_rtt = self.intra_zone_rtt.mul_f64(x);
         self.cross_zone_rtt = self.cross_zone_rtt.mul_f64(x);
@@ -199,6 +224,35 @@ impl LatencyModel {
             }
         }
         Ok(self)
+    }
+
+    fn longest(&self) -> Duration {
+        self.rtt
+            .iter()
+            .flatten()
+            .chain([&self.intra_zone_rtt, &self.cross_zone_rtt])
+            .copied()
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// Whether a model that arrived over the wire is within the limits a
+    /// file is held to (a square table, figures and jitter in range).
+    pub fn check(&self) -> Result<(), String> {
+        let n = self.rtt.len();
+        if self.rtt.iter().any(|row| row.len() != n) {
+            return Err("latency table is not square".into());
+        }
+        if self.longest().as_secs_f64() * 1e3 > MAX_RTT_MS {
+            return Err(format!("a round trip longer than {MAX_RTT_MS}ms"));
+        }
+        if !(0.0..=MAX_JITTER).contains(&self.jitter) {
+            return Err(format!(
+                "jitter {} is not from 0 to {MAX_JITTER}",
+                self.jitter
+            ));
+        }
+        Ok(())
     }
 
     /// The region a location counts as: global instances sit in the first.
@@ -319,6 +373,49 @@ mod tests {
             .to_string();
         assert!(e.starts_with("lat.json: not a latency file"), "{e}");
         assert!(LatencyModel::parse(r#"{"intra_zone_ms":1}"#, "f", regions).is_err());
+    }
+
+    /// Figures too big for a Duration, and NaN, are refused, not a panic.
+    #[test]
+    fn absurd_figures_are_refused() {
+        let regions = &default_regions()[..2];
+        let file = |intra: &str, jitter: &str| {
+            format!(
+                r#"{{"intra_zone_ms": {intra}, "cross_zone_ms": 2, "jitter": {jitter},
+                    "regions": {{"us-east-1": {{"us-west-2": 70}}}}}}"#
+            )
+        };
+        let e = LatencyModel::parse(&file("1e300", "0"), "lat.json", regions)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "lat.json: intra_zone_ms must be a number from 0 to 3600000, got 1e300"
+        );
+        let e = LatencyModel::parse(&file("1", "1e9"), "lat.json", regions).unwrap_err();
+        assert!(e.to_string().contains("jitter"), "{e}");
+        let m = LatencyModel::parse(&file("1", "100"), "lat.json", regions).unwrap();
+        assert!(m.with_jitter(Duration::from_secs(1800), 0.0) > Duration::from_secs(1800));
+        assert!(matches!(
+            m.clone().scaled(1e300),
+            Err(LatencyError::ScaleTooBig(_))
+        ));
+        assert!(m.check().is_ok());
+        let nan = LatencyModel {
+            jitter: f64::NAN,
+            ..m.clone()
+        };
+        assert!(nan.check().is_err());
+        let ragged = LatencyModel {
+            rtt: vec![vec![Duration::ZERO; 2]],
+            ..m.clone()
+        };
+        assert!(ragged.check().is_err());
+        let slow = LatencyModel {
+            intra_zone_rtt: Duration::from_secs(100_000),
+            ..m
+        };
+        assert!(slow.check().is_err());
     }
 
     #[test]

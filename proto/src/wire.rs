@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// Bumped whenever a frame's layout changes.
-pub const WIRE_VERSION: u8 = 1;
+pub const WIRE_VERSION: u8 = 2;
 /// Largest frame a node accepts (4 MiB); batches are flushed well below this.
 pub const MAX_FRAME_BYTES: usize = 4 << 20;
 
@@ -28,6 +28,8 @@ pub enum WireError {
     Trailing(usize),
     #[error("unencodable value: {0}")]
     Encode(String),
+    #[error("frame out of range: {0}")]
+    Invalid(String),
     #[error("a batch of {len} {what}, more than the {max} allowed")]
     Batch {
         what: &'static str,
@@ -221,5 +223,37 @@ mod tests {
             decode::<Gotocol>(&huge),
             Err(WireError::Oversize(MAX_FRAME_BYTES + 1))
         );
+    }
+
+    /// A Join whose numbers would make a node panic later is refused at
+    /// the door (the fuzzer found NaN jitter and a negative sample).
+    #[test]
+    fn joins_out_of_range_are_refused() {
+        use crate::archaius::default_regions;
+        use crate::cluster::{decode_frame, JoinOrder, Request};
+        use crate::latency::LatencyModel;
+        let join = |jitter: f64, collect: Option<f64>| {
+            let model = LatencyModel::aws(&default_regions()).unwrap();
+            let order = JoinOrder {
+                node: 1,
+                msglog: false,
+                peers: vec![],
+                latency: Some(LatencyModel { jitter, ..model }),
+                seed: 1,
+                collect,
+            };
+            let frame = Frame::Request {
+                id: 1,
+                body: Request::Join(order),
+            };
+            decode_frame(&encode(&frame).unwrap())
+        };
+        assert!(join(0.1, Some(0.5)).is_ok());
+        assert!(matches!(join(f64::NAN, None), Err(WireError::Invalid(_))));
+        assert!(matches!(join(0.0, Some(-1.0)), Err(WireError::Invalid(_))));
+        assert!(matches!(
+            join(0.0, Some(f64::NAN)),
+            Err(WireError::Invalid(_))
+        ));
     }
 }

@@ -15,8 +15,8 @@ type Case = (
 const CASES: &[Case] = &[
     // Flags
     (&["-d", "10x"], &[], "'10x' is not a duration"),
-    (&["-d", "-1"], &[], "-1"),
-    (&["-p", "-3"], &[], "-3"),
+    (&["-d", "-1"], &[], "'-1' is not a duration"),
+    (&["-p", "-3"], &[], "-3 is not in 0..="),
     (&["-p", "99999999999"], &[], "99999999999"),
     (&["-p", "0"], &[], "the scale must be at least 1%"),
     (
@@ -158,7 +158,7 @@ const CASES: &[Case] = &[
     (
         &["--config", "c.json"],
         &[("c.json", r#"{"regions_used": 9}"#)],
-        "-w/--regions: 9 regions asked",
+        "--config: c.json: -w/--regions: 9 regions asked",
     ),
     (
         &["--latency", "l.json"],
@@ -167,6 +167,19 @@ const CASES: &[Case] = &[
             r#"{"intra_zone_ms": 1, "cross_zone_ms": 2, "regions": {}}"#,
         )],
         "l.json: no round-trip figure for us-east-1 <-> us-west-2",
+    ),
+    (
+        &["--latency", "l.json"],
+        &[(
+            "l.json",
+            r#"{"intra_zone_ms": 1e300, "cross_zone_ms": 2, "regions": {}}"#,
+        )],
+        "l.json: intra_zone_ms must be a number from 0 to 3600000, got 1e300",
+    ),
+    (
+        &["--latency-scale", "1e300"],
+        &[],
+        "--latency-scale: 1e300 makes a round trip longer than 3600000ms",
     ),
     (
         &["--latency", "missing.json"],
@@ -232,4 +245,23 @@ fn help_lists_spigo_flags() {
     ] {
         assert!(text.contains(flag), "missing {flag} in\n{text}");
     }
+}
+
+/// `spigo ... | head`: a reader that goes away early is not a crash.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spigo()
+        .args(["-a", "fsm", "-p", "50", "-d", "0", "-j"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(dir.path().join("json/fsm.json").exists());
 }
