@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// Architectures that need no file.
 pub const BUILT_IN: [&str; 4] = ["fsm", "migration", "netflixoss", "lamp"];
 
-const NETFLIXOSS: &str = include_str!("../json_arch/netflixoss_arch.json");
+pub(crate) const NETFLIXOSS: &str = include_str!("../json_arch/netflixoss_arch.json");
 const LAMP: &str = include_str!("../json_arch/lamp_arch.json");
 
 pub enum Work {
@@ -143,11 +143,15 @@ fn resolve_work(cli: &Cli, cfg: &Config) -> Result<Resolved> {
         return Ok(Resolved {
             arch: "migration".into(),
             output: numbered("migration"),
-            work: Work::Services(plan::from_architecture(&arch, cfg, regions, 0)),
+            work: Work::Services({
+                plan::check_size(&arch, cfg, regions)?;
+                plan::from_architecture(&arch, cfg, regions, 0)
+            }),
             latency: None,
         });
     }
     let arch = load_architecture(&cfg.arch)?;
+    plan::check_size(&arch, cfg, cfg.regions_used)?;
     let plan = plan::from_architecture(&arch, cfg, cfg.regions_used, cfg.step as usize);
     Ok(Resolved {
         output: numbered(&arch.arch),

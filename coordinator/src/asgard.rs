@@ -7,6 +7,7 @@
 //! traffic, sends the chaos monkey half way through, and shuts everything
 //! down in order: traffic first, then instances, then registries.
 
+use crate::cli::UsageError;
 use crate::cluster::Cluster;
 use crate::controller::{self, Controller, Targets};
 use crate::placement::Placement;
@@ -240,10 +241,14 @@ pub async fn run(cluster: &Cluster, plan: &Plan, cfg: &Config, opts: &Options) -
     let rt = &cluster.rt;
     let arch = &plan.arch;
     let started = Instant::now();
-    let placement = Placement::new(cluster.workers(), cfg, plan.regions);
+    let rooms = cluster.rooms();
+    let name = |id| cluster.worker_name(id);
+    let placement =
+        Placement::new(&rooms, cfg, plan, &name).map_err(|e| UsageError::error(e.to_string()))?;
     if !cluster.is_local() {
         tracing::info!("{arch}: placement over {} nodes", cluster.nodes.len());
-        for (node, what) in placement.describe(cfg) {
+        let ids: Vec<NodeId> = rooms.iter().map(|r| r.0).collect();
+        for (node, what) in placement.describe(cfg, &ids) {
             let n = cluster.node(node).expect("a worker");
             tracing::info!("  {} {} hosts {what}", n.name, n.addr);
         }

@@ -136,6 +136,11 @@ pub struct Cli {
     #[arg(long = "heartbeat-timeout", default_value = "10s", value_parser = duration_arg, value_name = "DURATION")]
     pub heartbeat_timeout: Duration,
 
+    /// Memory budget of this process, and of each node --nodes starts
+    /// (600M, 4G): work that would not fit is placed elsewhere or refused
+    #[arg(long = "max-memory", value_parser = size_arg, value_name = "SIZE")]
+    pub max_memory: Option<u64>,
+
     /// Latency between instances: aws (the default with regions), none (the
     /// default for fsm), or a JSON latency file
     #[arg(long, value_name = "aws|none|FILE")]
@@ -207,6 +212,15 @@ pub enum BenchCommand {
     /// Messages per second over a link between two nodes, one way and as
     /// request/response
     Link(LinkArgs),
+    /// Bytes per actor: a bare ractor actor, a pirate, a NetflixOSS instance
+    Memory(MemoryArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MemoryArgs {
+    /// Actors of each kind
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub actors: u32,
 }
 
 #[derive(Args, Debug)]
@@ -263,6 +277,11 @@ pub struct NodeArgs {
     /// Name shown in logs and graph metadata
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+
+    /// Memory budget (600M, 4G): announced to the coordinator, and spawns
+    /// that would not fit are refused
+    #[arg(long = "max-memory", value_parser = size_arg, value_name = "SIZE")]
+    pub max_memory: Option<u64>,
 
     /// Exit when standard input closes (used by --nodes)
     #[arg(long, hide = true)]
@@ -322,6 +341,10 @@ impl std::error::Error for UsageError {}
 
 fn duration_arg(text: &str) -> Result<Duration, String> {
     parse_duration(text)
+}
+
+fn size_arg(text: &str) -> Result<u64, String> {
+    spigo_proto::capacity::parse_size(text)
 }
 
 /// Where spigo served its metrics: `localhost:8123/debug/vars`.

@@ -14,13 +14,16 @@ use crate::cli::UsageError;
 use crate::controller;
 use crate::edda;
 use crate::http::Snapshot;
+use crate::placement::Room;
 use anyhow::{anyhow, bail, Context, Result};
 use futures::future::join_all;
 use ractor::ActorRef;
+use spigo_node::budget::Budget;
 use spigo_node::gateway::{self, Control};
 use spigo_node::link::{self, Cookie, LinkError};
 use spigo_node::tls::Tls;
 use spigo_node::{clock, Runtime};
+use spigo_proto::capacity::{show, INSTANCE_BYTES, PIRATE_BYTES};
 use spigo_proto::cluster::Span;
 use spigo_proto::cluster::{
     Frame, JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX, FIRST_FREE_INDEX,
@@ -46,6 +49,8 @@ pub struct Node {
     pub name: String,
     pub addr: String,
     next_index: AtomicU32,
+    /// Bytes the node said it can take when it joined.
+    capacity: AtomicU64,
 }
 
 /// TLS for the links: the files (for nodes this coordinator starts) and
@@ -75,6 +80,8 @@ pub struct Options {
     pub collect: Option<f64>,
     /// How long a silent node lives on.
     pub heartbeat_timeout: Duration,
+    /// `--max-memory`: this process's budget, passed on to nodes it starts.
+    pub max_memory: Option<u64>,
 }
 
 impl Options {
@@ -87,6 +94,7 @@ impl Options {
             seed: 0,
             collect: None,
             heartbeat_timeout: HEARTBEAT_TIMEOUT,
+            max_memory: None,
         }
     }
 }
@@ -130,6 +138,8 @@ pub struct Cluster {
     children: Mutex<Vec<tokio::process::Child>>,
     /// The coordinator's own edda shard, when a graph is being written.
     local_shard: Option<Address>,
+    /// This process's memory budget, for what it hosts itself.
+    budget: Budget,
 }
 
 impl Cluster {
@@ -142,6 +152,7 @@ impl Cluster {
             next_request: AtomicU64::new(1),
             children: Mutex::default(),
             local_shard,
+            budget: Budget::default(),
         }
     }
 
@@ -159,15 +170,19 @@ impl Cluster {
             seed,
             collect,
             heartbeat_timeout,
+            max_memory,
         } = opts;
         let mut cluster = Cluster::local(rt, local_shard);
+        cluster.budget = Budget::new(max_memory);
         *cluster.shared.edda.lock().unwrap() = edda;
         *cluster.shared.heartbeat_timeout.lock().unwrap() = heartbeat_timeout;
         let (addrs, cookie) = match nodes {
             Nodes::Local => return Ok(cluster),
             Nodes::Start(n) => {
                 let cookie = Cookie::new(format!("{:032x}", rand::random::<u128>()));
-                let addrs = cluster.start_children(n, &cookie, tls.as_ref()).await?;
+                let addrs = cluster
+                    .start_children(n, &cookie, tls.as_ref(), max_memory)
+                    .await?;
                 (addrs, cookie)
             }
             Nodes::Join(addrs) => (
@@ -218,6 +233,7 @@ impl Cluster {
                 name,
                 addr: addr.clone(),
                 next_index: AtomicU32::new(FIRST_FREE_INDEX),
+                capacity: AtomicU64::new(0),
             });
         }
         tokio::spawn(control_loop(control_rx, cluster.shared.clone()));
@@ -240,12 +256,14 @@ impl Cluster {
         });
         for (reply, node) in join_all(joins).await.into_iter().zip(&cluster.nodes) {
             match reply? {
-                Reply::Joined { pid } => {
+                Reply::Joined { pid, capacity } => {
+                    node.capacity.store(capacity, Ordering::Relaxed);
                     tracing::info!(
-                        "{} ({}, pid {pid}) joined as node {}",
+                        "{} ({}, pid {pid}) joined as node {}, room for about {}",
                         node.name,
                         node.addr,
-                        node.id
+                        node.id,
+                        show(capacity)
                     )
                 }
                 other => bail!("{} could not join: {}", node.name, describe(&other)),
@@ -297,6 +315,7 @@ impl Cluster {
         n: u16,
         cookie: &Cookie,
         tls: Option<&TlsFiles>,
+        max_memory: Option<u64>,
     ) -> Result<Vec<String>> {
         let exe = std::env::current_exe().context("cannot find the spigo binary to start nodes")?;
         let mut addrs = Vec::new();
@@ -311,6 +330,9 @@ impl Cluster {
                 &name,
                 "--exit-with-stdin",
             ]);
+            if let Some(bytes) = max_memory {
+                command.arg("--max-memory").arg(bytes.to_string());
+            }
             if let Some(tls) = tls {
                 command
                     .arg("--tls-cert")
@@ -350,12 +372,27 @@ impl Cluster {
         self.nodes.is_empty()
     }
 
-    /// The nodes that host simulated actors: the remote ones, or node 0.
-    pub fn workers(&self) -> Vec<NodeId> {
-        match self.nodes.is_empty() {
-            true => vec![0],
-            false => self.nodes.iter().map(|n| n.id).collect(),
+    /// What each live worker can be given, in bytes, in node order: what
+    /// it can still take, less a tenth kept for what grows as a run goes
+    /// on (queues, links, registries' answers).
+    pub fn rooms(&self) -> Vec<Room> {
+        let usable = |room: u64| room - room / 10;
+        if self.nodes.is_empty() {
+            return vec![(0, usable(self.budget.free().0))];
         }
+        let lost = self.lost();
+        self.nodes
+            .iter()
+            .filter(|n| !lost.contains(&n.id))
+            .map(|n| (n.id, usable(n.capacity.load(Ordering::Relaxed))))
+            .collect()
+    }
+
+    /// A worker's name for messages (`node2`); for this process, the
+    /// limit on what it can take (`--max-memory 600 MB`).
+    pub fn worker_name(&self, id: NodeId) -> String {
+        self.node(id)
+            .map_or_else(|| self.budget.free().1, |n| n.name.clone())
     }
 
     pub fn node(&self, id: NodeId) -> Option<&Node> {
@@ -457,6 +494,8 @@ impl Cluster {
             (0..count).map(|i| (Address::new(node, first.index + i), None)),
         );
         if node == 0 {
+            self.budget
+                .admit(|| format!("{count} pirates"), count as u64 * PIRATE_BYTES)?;
             return Ok(spigo_node::pirate::spawn_many(&self.rt, first, count, seed).await?);
         }
         self.expect_done(
@@ -475,6 +514,9 @@ impl Cluster {
                 .map(|s| (s.record.id, Some(Box::new(s.record.clone())))),
         );
         if node == 0 {
+            let n = specs.len();
+            self.budget
+                .admit(|| format!("{n} instances"), n as u64 * INSTANCE_BYTES)?;
             for spec in specs {
                 let name = spec.record.name.clone();
                 spigo_node::spawn::spawn_instance(&self.rt, spec)

@@ -7,6 +7,7 @@
 //! pirate indices, never on timing or placement, so the same `--seed` gives
 //! the same buddies, gold and (at `-d 0`) the same graph edges.
 
+use crate::cli::UsageError;
 use crate::cluster::Cluster;
 use crate::controller::{self, Controller, Targets};
 use crate::logging;
@@ -105,7 +106,10 @@ pub async fn run(cluster: &Cluster, opts: &Options) -> Result<Report> {
     // Each node gets a contiguous range of pirate numbers.
     let started = Instant::now();
     let mut ranges = Vec::new();
-    for (node, range) in pirate_ranges(&cluster.workers(), n) {
+    let name = |id| cluster.worker_name(id);
+    let placed =
+        pirate_ranges(&cluster.rooms(), n, &name).map_err(|e| UsageError::error(e.to_string()))?;
+    for (node, range) in placed {
         let first = cluster.alloc(node, range.len() as u32)?;
         if let Some(info) = cluster.node(node) {
             tracing::info!(

@@ -35,8 +35,9 @@ use std::process::ExitCode;
 
 /// mimalloc: glibc's allocator serialises on its arena locks when a million
 /// actors are spawned and freed from several threads at once.
+/// mimalloc, which `spigo bench memory` can switch to counting.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: bench::counting::Counting = bench::counting::Counting;
 
 /// Exit status for a bad flag, input file or cookie (clap uses 2 as well).
 const EXIT_USAGE: u8 = 2;
@@ -113,23 +114,28 @@ fn main() -> ExitCode {
     }
 }
 
-/// `spigo bench link`: measure a link between two nodes.
+/// `spigo bench link|memory`: measure spigo itself.
 fn bench(matches: &clap::ArgMatches) -> ExitCode {
-    let Some(("link", sub)) = matches.subcommand() else {
+    let Some((which, sub)) = matches.subcommand() else {
         return ExitCode::from(EXIT_USAGE);
     };
-    let result = cli::LinkArgs::from_arg_matches(sub)
-        .map_err(anyhow::Error::from)
-        .and_then(|args| {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(bench::link(args))
-        });
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
+    let result = match which {
+        "link" => cli::LinkArgs::from_arg_matches(sub)
+            .map_err(anyhow::Error::from)
+            .and_then(|args| runtime()?.block_on(bench::link(args))),
+        _ => cli::MemoryArgs::from_arg_matches(sub)
+            .map_err(anyhow::Error::from)
+            .and_then(|args| runtime()?.block_on(bench::memory(args))),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("spigo bench link: {e:#}");
+            eprintln!("spigo bench {which}: {e:#}");
             match e.downcast_ref::<cli::UsageError>() {
                 Some(_) => ExitCode::from(EXIT_USAGE),
                 None => ExitCode::FAILURE,
@@ -204,11 +210,12 @@ fn node(matches: &clap::ArgMatches) -> ExitCode {
         }
     };
     let opts = spigo_node::server::NodeOptions {
-        name: args.name.unwrap_or_else(|| format!("node@{}", args.listen)),
+        name: args.name.unwrap_or_default(),
         listen: args.listen,
         cookie: spigo_node::link::Cookie::new(cookie),
         tls,
         exit_with_stdin: args.exit_with_stdin,
+        max_memory: args.max_memory,
     };
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -8,6 +8,7 @@
 use anyhow::{bail, Context, Result};
 use spigo_proto::arch::{Architecture, ServiceSpec, EUREKA};
 use spigo_proto::archaius::{ip_metadata, zone_ip, Config, Location, ANY};
+use spigo_proto::capacity::show;
 use spigo_proto::graphjson::GraphDoc;
 use spigo_proto::names::instance_name;
 use spigo_proto::spec::DependencySpec;
@@ -104,6 +105,40 @@ fn name_of(arch: &str, cfg: &Config, at: Location, s: &ServiceSpec, n: usize) ->
     name
 }
 
+/// Instances of a zoned service in each region: its count scaled by `-p`.
+fn per_region(s: &ServiceSpec, cfg: &Config) -> u64 {
+    ((s.count as u64 * cfg.population as u64) / 100).max(1)
+}
+
+/// Roughly what one planned instance (name, metadata, its share of the
+/// coordinator's tables) costs the coordinator before anything runs.
+const PLANNED_BYTES: u64 = 512;
+
+/// Refuses, before planning it, an architecture so large that this process
+/// could not even hold the plan (`-p 4294967295`).
+pub fn check_size(arch: &Architecture, cfg: &Config, regions: u8) -> Result<()> {
+    let n: u64 = arch
+        .services
+        .iter()
+        .map(|s| match (s.is_global(), s.is_cross_zone()) {
+            (true, _) => 1,
+            (false, true) => regions as u64,
+            (false, false) => per_region(s, cfg) * regions as u64,
+        })
+        .sum();
+    let need = n.saturating_mul(PLANNED_BYTES);
+    let (free, limit) = spigo_node::budget::Budget::default().free();
+    if n > u32::MAX as u64 || need > free {
+        return Err(crate::cli::UsageError::error(format!(
+            "out of memory budget: -p {} makes {n} instances, whose plan alone needs about {}, and this process can take about {} ({limit})",
+            cfg.population,
+            show(need),
+            show(free)
+        )));
+    }
+    Ok(())
+}
+
 /// Scales, names and places an architecture's services. `step` > 0 stops
 /// after that many services (spigo's `-s`).
 pub fn from_architecture(arch: &Architecture, cfg: &Config, regions: u8, step: usize) -> Plan {
@@ -132,7 +167,7 @@ pub fn from_architecture(arch: &Architecture, cfg: &Config, regions: u8, step: u
                     continue;
                 }
                 let zones = cfg.regions[r as usize].zones.len();
-                let count = ((s.count as u64 * cfg.population as u64) / 100).max(1) as usize;
+                let count = per_region(s, cfg) as usize;
                 for i in 0..count {
                     add(Location::new(r, (i % zones) as u8), i, &mut ips);
                 }

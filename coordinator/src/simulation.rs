@@ -71,16 +71,28 @@ impl Recorder {
 }
 
 /// Fails early, before any simulation time is spent, if the graph files
-/// could not be written.
+/// could not be written. Folders it had to create for the test are removed
+/// again (the writers create them when they write), so a run that stops
+/// before writing leaves nothing behind.
 pub fn check_writable(dir: &Path, flag: &str) -> Result<()> {
     let fail = |what: &str, e: std::io::Error| {
         UsageError::error(format!("{flag}: cannot {what} {}: {e}", dir.display()))
     };
+    let mut missing = Vec::new();
+    let mut d = dir;
+    while !d.as_os_str().is_empty() && !d.exists() {
+        missing.push(d.to_path_buf());
+        d = d.parent().unwrap_or(Path::new(""));
+    }
     std::fs::create_dir_all(dir).map_err(|e| fail("create", e))?;
     let probe = dir.join(format!(".spigo-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| fail("write in", e))?;
+    let written = std::fs::write(&probe, b"");
     let _ = std::fs::remove_file(probe);
-    Ok(())
+    // Innermost first: each is empty once its child is gone.
+    for created in &missing {
+        let _ = std::fs::remove_dir(created);
+    }
+    written.map_err(|e| fail("write in", e))
 }
 
 /// Where the graph files of this run go.
@@ -189,6 +201,7 @@ pub async fn run(
         seed,
         collect,
         heartbeat_timeout: cli.heartbeat_timeout,
+        max_memory: cli.max_memory,
     };
     let rt = Runtime::with(Settings {
         node: 0,

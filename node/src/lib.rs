@@ -7,6 +7,7 @@
 //! graph events to the coordinator. The coordinator process runs one too.
 
 pub mod bench;
+pub mod budget;
 pub mod clock;
 pub mod denominator;
 pub mod edda;

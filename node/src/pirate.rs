@@ -48,6 +48,9 @@ pub struct Arguments {
     pub metrics: Option<Arc<ServiceMetrics>>,
 }
 
+/// What a pirate's own state takes inline (`spigo bench memory` prints it).
+pub const STATE_BYTES: usize = std::mem::size_of::<State>();
+
 pub struct State {
     rt: Arc<Runtime>,
     me: Address,

@@ -7,6 +7,7 @@
 //! and reports its figures on Flush. It exits when told to stop or when the
 //! coordinator goes away, so no node outlives its simulation.
 
+use crate::budget::Budget;
 use crate::edda::{self as shard, EddaShard, LinkSink};
 use crate::gateway::{self, Control};
 use crate::link::{self, Connected, Cookie, LinkError};
@@ -16,6 +17,7 @@ use crate::spawn::{spawn_instance, spawn_registry};
 use crate::tls::Tls;
 use crate::{clock, pirate, Runtime};
 use ractor::{Actor, ActorRef};
+use spigo_proto::capacity::{INSTANCE_BYTES, PIRATE_BYTES};
 use spigo_proto::cluster::{Frame, JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX};
 use spigo_proto::{Address, NodeId};
 use std::io::Write;
@@ -34,10 +36,13 @@ pub struct NodeOptions {
     pub cookie: Cookie,
     /// Mutual TLS for every link, when set.
     pub tls: Option<Tls>,
+    /// Shown in logs and the graph's metadata; empty: `node@<address>`.
     pub name: String,
     /// Exit when standard input closes (set for nodes a coordinator started
     /// itself, so they go when it goes, however it ends).
     pub exit_with_stdin: bool,
+    /// `--max-memory`, in bytes.
+    pub max_memory: Option<u64>,
 }
 
 /// Why a node process ended.
@@ -90,11 +95,15 @@ impl Admission {
     }
 }
 
-pub async fn serve(opts: NodeOptions) -> Result<Outcome, ServeError> {
+pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
     let listener = TcpListener::bind(&opts.listen)
         .await
         .map_err(|e| ServeError::Bind(opts.listen.clone(), e))?;
     let addr = listener.local_addr()?;
+    if opts.name.is_empty() {
+        // The bound address, so that `--listen 127.0.0.1:0` names its port.
+        opts.name = format!("node@{addr}");
+    }
     // The first line on stdout tells a parent coordinator where we listen;
     // if nobody can read it, there is no one to serve (an error, not a panic).
     {
@@ -286,6 +295,7 @@ async fn join(
 
     let mut reply = Reply::Joined {
         pid: std::process::id(),
+        capacity: Budget::new(opts.max_memory).free().0,
     };
     for (peer, addr) in peers.into_iter().filter(|(p, _)| *p > node) {
         match dial_peer(&addr, &opts.cookie, opts.tls.as_ref(), node, &opts.name).await {
@@ -334,15 +344,24 @@ async fn dial_peer(
 async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
     let rt = &j.rt;
     let failed = |e: &dyn std::fmt::Display| Reply::Failed(format!("{}: {e}", opts.name));
+    let budget = Budget::new(opts.max_memory);
     match request {
         Request::Join(_) => Reply::Failed(format!("{} has already joined", opts.name)),
         Request::SpawnPirates { first, count, seed } => {
+            let need = count as u64 * PIRATE_BYTES;
+            if let Err(e) = budget.admit(|| format!("{count} pirates"), need) {
+                return failed(&e);
+            }
             match pirate::spawn_many(rt, first, count, seed).await {
                 Ok(()) => Reply::Done,
                 Err(e) => failed(&e),
             }
         }
         Request::SpawnInstances(specs) => {
+            let n = specs.len();
+            if let Err(e) = budget.admit(|| format!("{n} instances"), n as u64 * INSTANCE_BYTES) {
+                return failed(&e);
+            }
             for spec in specs {
                 if let Err(e) = spawn_instance(rt, spec).await {
                     return failed(&e);

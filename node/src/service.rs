@@ -83,6 +83,9 @@ pub struct Pending {
 }
 
 /// The state every instance has, and the operations packages build on.
+/// What an instance's shared state takes inline (`spigo bench memory`).
+pub const CORE_BYTES: usize = std::mem::size_of::<Core>();
+
 pub struct Core {
     pub rt: Arc<Runtime>,
     pub me: Address,

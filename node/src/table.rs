@@ -21,6 +21,9 @@ const BUCKETS: usize = 22; // 1024 * (2^22 - 1) slots: far past any one node's m
 /// slot keeps the untyped cell plus a function that knows the concrete type
 /// (and the actor's location and queue depth), which is 32 bytes per actor
 /// and no extra allocation.
+/// One slot of the table, as allocated per actor.
+pub const SLOT_BYTES: usize = std::mem::size_of::<OnceLock<Mailbox>>();
+
 pub struct Mailbox {
     cell: ActorCell,
     deliver: fn(&ActorCell, Delivery) -> bool,

@@ -188,7 +188,12 @@ pub enum BenchKind {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Reply {
-    Joined { pid: u32 },
+    /// `capacity`: the bytes the node can still take (its `--max-memory`
+    /// less what it uses, or its machine's available memory).
+    Joined {
+        pid: u32,
+        capacity: u64,
+    },
     Done,
     Clock(Timestamp),
     Metrics(MetricsReport),

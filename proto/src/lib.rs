@@ -4,13 +4,14 @@
 //! message every nanoservice speaks, the [`Address`] that names an actor
 //! anywhere in a cluster, dotted instance [`names`], [`graph`] events that edda
 //! records, [`arch`]itecture files, [`archaius`] configuration, instance
-//! [`spec`]s, the [`graphjson`] reader, small [`time`] helpers, and the
+//! [`spec`]s, memory budgets ([`capacity`]), the [`graphjson`] reader, small [`time`] helpers, and the
 //! [`wire`] encoding used between processes (the only module that knows the
 //! encoding crate).
 
 pub mod address;
 pub mod arch;
 pub mod archaius;
+pub mod capacity;
 pub mod cluster;
 pub mod gotocol;
 pub mod graph;

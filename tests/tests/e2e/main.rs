@@ -10,6 +10,7 @@ mod faults;
 mod fsm;
 mod latency;
 mod metrics;
+mod scale;
 
 use serde_json::Value;
 use std::collections::BTreeSet;

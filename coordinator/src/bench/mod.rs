@@ -1,0 +1,11 @@
+//! `spigo bench ...`: measurements of spigo itself, one file per command.
+//!
+//! - `link`: messages per second over a link between two node processes.
+//! - `memory`: what one actor costs, split into ractor's part and ours.
+
+pub mod counting;
+mod link;
+mod memory;
+
+pub use link::link;
+pub use memory::memory;

@@ -1,0 +1,103 @@
+//! A process's memory budget (`--max-memory`): how much more it can take,
+//! announced to the coordinator when a node joins, and checked again before
+//! each spawn so that a node refuses work it cannot hold rather than being
+//! killed by the kernel half way through a run.
+
+use crate::metrics::current_rss;
+use spigo_proto::capacity::show;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("out of memory budget: {what} need about {}, and {} is free ({limit})", show(*.need), show(*.free))]
+pub struct OverBudget {
+    pub what: String,
+    pub need: u64,
+    pub free: u64,
+    /// Which limit: `--max-memory 600 MB` or the machine's available memory.
+    pub limit: String,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Budget {
+    /// `--max-memory`, in bytes; without it, the machine's available memory
+    /// is the only limit.
+    pub max: Option<u64>,
+}
+
+impl Budget {
+    pub fn new(max: Option<u64>) -> Budget {
+        Budget { max }
+    }
+
+    /// Bytes this process can still take, and which limit says so.
+    pub fn free(&self) -> (u64, String) {
+        let available = mem_available();
+        let machine = || "the machine's available memory".to_string();
+        match self.max {
+            Some(max) => {
+                let left = max.saturating_sub(current_rss().unwrap_or(0));
+                match available {
+                    Some(a) if a < left => (a, machine()),
+                    _ => (left, format!("--max-memory {}", show(max))),
+                }
+            }
+            None => (available.unwrap_or(u64::MAX), machine()),
+        }
+    }
+
+    /// Whether `need` more bytes fit; the error says what did not.
+    pub fn admit(&self, what: impl FnOnce() -> String, need: u64) -> Result<(), OverBudget> {
+        let (free, limit) = self.free();
+        if need <= free {
+            return Ok(());
+        }
+        Err(OverBudget {
+            what: what(),
+            need,
+            free,
+            limit,
+        })
+    }
+}
+
+/// `MemAvailable` from /proc/meminfo: what the kernel can hand out without
+/// swapping (None where there is no such file).
+pub fn mem_available() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_admits_what_fits_and_names_what_does_not() {
+        let rss = current_rss().unwrap();
+        let budget = Budget::new(Some(rss + 50_000_000));
+        assert!(budget.admit(|| "ten pirates".into(), 10 * 8_000).is_ok());
+        let e = budget
+            .admit(|| "100000 pirates".into(), 800_000_000)
+            .unwrap_err();
+        assert_eq!(e.need, 800_000_000);
+        assert!(e.free <= 50_000_000, "{e}");
+        let text = e.to_string();
+        assert!(
+            text.starts_with("out of memory budget: 100000 pirates need about 763 MiB, and "),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(&format!("(--max-memory {})", show(rss + 50_000_000))),
+            "{text}"
+        );
+        // Already over: nothing is free.
+        let spent = Budget::new(Some(1));
+        assert_eq!(spent.free().0, 0);
+        assert!(spent.admit(|| "one".into(), 1).is_err());
+        // No --max-memory: the machine is the limit.
+        let open = Budget::new(None);
+        assert!(open.admit(|| "one".into(), 1).is_ok());
+        assert!(open.admit(|| "everything".into(), u64::MAX).is_err());
+    }
+}

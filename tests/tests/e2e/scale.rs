@@ -1,0 +1,169 @@
+//! Memory budgets: nodes announce what they can hold (`--max-memory`), the
+//! coordinator places by it, and a population that does not fit is refused
+//! in one line before anything is spawned.
+
+use super::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+const COOKIE: &str = "budget-test-cookie";
+
+/// A `spigo node` with a memory budget, killed when dropped.
+struct Node {
+    child: Child,
+    addr: String,
+}
+
+impl Node {
+    fn start(max_memory: &str) -> Node {
+        let mut child = spigo()
+            .args([
+                "node",
+                "--listen",
+                "127.0.0.1:0",
+                "--max-memory",
+                max_memory,
+            ])
+            .env("SPIGO_COOKIE", COOKIE)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+        Node { child, addr }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn join(nodes: &[&Node], args: &[&str]) -> Run {
+    let list = nodes
+        .iter()
+        .map(|n| n.addr.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let dir = tempfile::tempdir().unwrap();
+    let out = spigo()
+        .args(args)
+        .args(["--join", &list])
+        .env("SPIGO_COOKIE", COOKIE)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    Run { dir, out }
+}
+
+/// The pirate numbers each node was given, from the log.
+fn pirates_per_node(log: &str) -> Vec<u32> {
+    log.lines()
+        .filter_map(|l| l.split("hosts pirates ").nth(1))
+        .map(|range| {
+            let (a, b) = range.split_once("..").unwrap();
+            b.trim().parse::<u32>().unwrap() - a.parse::<u32>().unwrap() + 1
+        })
+        .collect()
+}
+
+#[test]
+fn a_population_over_every_budget_is_refused_in_one_line() {
+    let run = Run::new(&[
+        "-a",
+        "fsm",
+        "-p",
+        "100000",
+        "-d",
+        "0",
+        "-j",
+        "--nodes",
+        "2",
+        "--max-memory",
+        "200M",
+        "-q",
+    ]);
+    let err = run.stderr();
+    assert_eq!(run.out.status.code(), Some(2), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("spigo: "))
+        .unwrap_or_else(|| panic!("no error line in:\n{err}"));
+    assert!(
+        line.starts_with("spigo: out of memory budget: 100000 pirates need about 763 MiB, and the 2 node(s) can take about"),
+        "{line}"
+    );
+    assert!(line.contains("node1 ") && line.contains("node2 "), "{line}");
+    assert!(
+        !run.path("json").exists(),
+        "no graph for a run that never ran"
+    );
+
+    // One process alone, with the same budget.
+    let run = Run::new(&[
+        "-a",
+        "fsm",
+        "-p",
+        "100000",
+        "-d",
+        "0",
+        "--max-memory",
+        "200M",
+    ]);
+    assert_eq!(run.out.status.code(), Some(2));
+    assert!(
+        run.stderr().contains("this process can take about")
+            && run.stderr().contains("(--max-memory 200 MiB)"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn pirates_are_placed_by_what_each_node_can_hold() {
+    let small = Node::start("80M");
+    let big = Node::start("2G");
+    let run = join(
+        &[&small, &big],
+        &["-a", "fsm", "-p", "20000", "-d", "0", "-j"],
+    );
+    let log = run.stderr();
+    assert!(run.out.status.success(), "{log}");
+    let shares = pirates_per_node(&log);
+    assert_eq!(shares.iter().sum::<u32>(), 20000, "{log}");
+    let [on_small, on_big] = shares[..] else {
+        panic!("{shares:?}\n{log}");
+    };
+    // 80M holds about 8,000 pirates after the node's own needs and the
+    // tenth kept free: not an even 10,000, and the big node takes the rest.
+    assert!(on_small < 9_500 && on_small > 4_000, "{shares:?}");
+    assert!(on_big > 10_500, "{shares:?}");
+    assert!(log.contains("room for about"), "{log}");
+    let graph: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.path("json/fsm.json")).unwrap()).unwrap();
+    assert_eq!(entries(&graph, "node").len(), 20000);
+}
+
+#[test]
+fn regions_move_off_a_node_without_room() {
+    let tiny = Node::start("1M");
+    let big = Node::start("2G");
+    let run = join(
+        &[&tiny, &big],
+        &["-a", "netflixoss", "-w", "2", "-p", "200", "-d", "1", "-j"],
+    );
+    let log = run.stderr();
+    assert!(run.out.status.success(), "{log}");
+    assert!(log.contains("hosts nothing (no room)"), "{log}");
+    assert!(log.contains("hosts us-east-1, us-west-2, global"), "{log}");
+    let graph: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.path("json/netflixoss.json")).unwrap())
+            .unwrap();
+    assert!(entries(&graph, "node").len() > 200);
+}
