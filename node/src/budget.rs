@@ -4,7 +4,7 @@
 //! killed by the kernel half way through a run.
 
 use crate::metrics::current_rss;
-use spigo_proto::capacity::show;
+use spigo_proto::capacity::{show, BASE_BYTES};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("out of memory budget: {what} need about {}, and {} is free ({limit})", show(*.need), show(*.free))]
@@ -34,7 +34,10 @@ impl Budget {
         let machine = || "the machine's available memory".to_string();
         match self.max {
             Some(max) => {
-                let left = max.saturating_sub(current_rss().unwrap_or(0));
+                // The runtime grows to about BASE_BYTES of its own once
+                // links and workers are busy; count that from the start.
+                let used = current_rss().unwrap_or(0).max(BASE_BYTES);
+                let left = max.saturating_sub(used);
                 match available {
                     Some(a) if a < left => (a, machine()),
                     _ => (left, format!("--max-memory {}", show(max))),
@@ -74,7 +77,7 @@ mod tests {
 
     #[test]
     fn a_budget_admits_what_fits_and_names_what_does_not() {
-        let rss = current_rss().unwrap();
+        let rss = current_rss().unwrap().max(BASE_BYTES);
         let budget = Budget::new(Some(rss + 50_000_000));
         assert!(budget.admit(|| "ten pirates".into(), 10 * 8_000).is_ok());
         let e = budget

@@ -16,7 +16,8 @@ pub const INSTANCE_BYTES: u64 = 16_000;
 /// One dependency link an instance holds (an adopted address, its entry in
 /// the registry's answers): ~31 B measured.
 pub const EDGE_BYTES: u64 = 32;
-/// A node's own runtime before any simulation: threads, tables, links.
+/// A node's own runtime once it is busy (worker threads, tables, link
+/// buffers), whatever it uses when it has just started.
 pub const BASE_BYTES: u64 = 32 << 20;
 
 /// Parses a size: bytes, or a number with K, M, G or T (powers of 1024,

@@ -2,7 +2,7 @@
 
 use super::*;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn node_set(graph: &Value) -> BTreeSet<String> {
@@ -10,37 +10,6 @@ fn node_set(graph: &Value) -> BTreeSet<String> {
         .iter()
         .map(|n| n["node"].as_str().unwrap().to_string())
         .collect()
-}
-
-/// A `spigo node` on a free loopback port, killed when dropped.
-struct NodeProcess {
-    child: Child,
-    addr: String,
-}
-
-impl NodeProcess {
-    fn start(cookie: &str) -> NodeProcess {
-        let mut child = spigo()
-            .args(["node", "--listen", "127.0.0.1:0", "--name", "testnode"])
-            .env("SPIGO_COOKIE", cookie)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line.trim().rsplit(' ').next().unwrap().to_string();
-        NodeProcess { child, addr }
-    }
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
@@ -223,7 +192,7 @@ fn a_killed_node_is_lost_and_the_run_finishes() {
 
 #[test]
 fn a_wrong_cookie_is_refused() {
-    let node = NodeProcess::start("the-right-cookie-0123");
+    let node = NodeProcess::start("the-right-cookie-0123", &["--name", "testnode"]);
     let run = spigo()
         .args([
             "-a",

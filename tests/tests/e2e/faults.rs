@@ -324,25 +324,10 @@ fn mutual_tls_links_only_admit_the_cluster() {
         ]
     };
 
-    let mut node_args = vec![
-        "node".to_string(),
-        "--listen".into(),
-        "127.0.0.1:0".into(),
-        "--cookie".into(),
-        "c00kie-for-tls".into(),
-    ];
-    node_args.extend(tls(&cert, &key, &ca));
-    let mut node = spigo()
-        .args(&node_args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(node.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+    let node_tls = tls(&cert, &key, &ca);
+    let node_tls: Vec<&str> = node_tls.iter().map(String::as_str).collect();
+    let node = NodeProcess::start("c00kie-for-tls", &node_tls);
+    let addr = node.addr.clone();
     let join = |extra: Vec<String>| {
         let mut args = vec![
             "-a".to_string(),
@@ -364,8 +349,7 @@ fn mutual_tls_links_only_admit_the_cluster() {
     let plain = join(vec![]);
     let stranger = join(tls(&other_cert, &other_key, &other_ca));
     let member = join(tls(&cert, &key, &ca));
-    let _ = node.kill();
-    let _ = node.wait();
+    drop(node);
     assert_eq!(
         plain.status.code(),
         Some(2),

@@ -36,6 +36,43 @@ pub fn spigo() -> Command {
     Command::new(path)
 }
 
+/// A `spigo node` on a free loopback port, killed when dropped.
+pub struct NodeProcess {
+    child: std::process::Child,
+    pub addr: String,
+}
+
+impl NodeProcess {
+    /// Starts a node with the cookie in `SPIGO_COOKIE` and these extra
+    /// flags, and returns once it listens.
+    pub fn start(cookie: &str, extra: &[&str]) -> NodeProcess {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = spigo()
+            .args(["node", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("SPIGO_COOKIE", cookie)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+        assert!(addr.contains(':'), "the node said '{line}'");
+        NodeProcess { child, addr }
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// spigo run with some arguments inside a fresh scratch folder.
 pub struct Run {
     pub dir: tempfile::TempDir,

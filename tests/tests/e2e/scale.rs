@@ -3,49 +3,15 @@
 //! in one line before anything is spawned.
 
 use super::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 
 const COOKIE: &str = "budget-test-cookie";
 
-/// A `spigo node` with a memory budget, killed when dropped.
-struct Node {
-    child: Child,
-    addr: String,
+/// A node with a memory budget.
+fn node(max_memory: &str) -> NodeProcess {
+    NodeProcess::start(COOKIE, &["--max-memory", max_memory])
 }
 
-impl Node {
-    fn start(max_memory: &str) -> Node {
-        let mut child = spigo()
-            .args([
-                "node",
-                "--listen",
-                "127.0.0.1:0",
-                "--max-memory",
-                max_memory,
-            ])
-            .env("SPIGO_COOKIE", COOKIE)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line.trim().rsplit(' ').next().unwrap().to_string();
-        Node { child, addr }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn join(nodes: &[&Node], args: &[&str]) -> Run {
+fn join(nodes: &[&NodeProcess], args: &[&str]) -> Run {
     let list = nodes
         .iter()
         .map(|n| n.addr.as_str())
@@ -127,8 +93,8 @@ fn a_population_over_every_budget_is_refused_in_one_line() {
 
 #[test]
 fn pirates_are_placed_by_what_each_node_can_hold() {
-    let small = Node::start("80M");
-    let big = Node::start("2G");
+    let small = node("80M");
+    let big = node("2G");
     let run = join(
         &[&small, &big],
         &["-a", "fsm", "-p", "20000", "-d", "0", "-j"],
@@ -152,8 +118,8 @@ fn pirates_are_placed_by_what_each_node_can_hold() {
 
 #[test]
 fn regions_move_off_a_node_without_room() {
-    let tiny = Node::start("1M");
-    let big = Node::start("2G");
+    let tiny = node("1M");
+    let big = node("2G");
     let run = join(
         &[&tiny, &big],
         &["-a", "netflixoss", "-w", "2", "-p", "200", "-d", "1", "-j"],
