@@ -9,6 +9,9 @@
 # SPIGO_COOKIE (default: a fresh random cookie), SPIGO_CLUSTER_DIR (state
 # folder; default ${TMPDIR:-/tmp}/spigo-local-cluster). Nodes listen on free
 # ports; each exits by itself after a coordinator has used it and stopped.
+# SPIGO_MAX_MEMORY (e.g. 1G) gives each node that --max-memory budget;
+# SPIGO_AS_LIMIT (bytes) also runs each under `prlimit --as`, a hard limit
+# from the kernel.
 set -euo pipefail
 
 state=${SPIGO_CLUSTER_DIR:-${TMPDIR:-/tmp}/spigo-local-cluster}
@@ -41,7 +44,10 @@ start() {
   for i in $(seq 1 "$n"); do
     out="$state/node$i.out"
     : > "$out"
-    SPIGO_COOKIE=$cookie nohup "$bin" node --listen 127.0.0.1:0 --name "node$i" >"$out" 2>"$state/node$i.log" </dev/null &
+    cmd=("$bin" node --listen 127.0.0.1:0 --name "node$i")
+    [ -z "${SPIGO_MAX_MEMORY:-}" ] || cmd+=(--max-memory "$SPIGO_MAX_MEMORY")
+    [ -z "${SPIGO_AS_LIMIT:-}" ] || cmd=(prlimit "--as=$SPIGO_AS_LIMIT" "${cmd[@]}")
+    SPIGO_COOKIE=$cookie nohup "${cmd[@]}" >"$out" 2>"$state/node$i.log" </dev/null &
     echo $! > "$state/node$i.pid"
     for _ in $(seq 1 100); do
       grep -q "listening on" "$out" 2>/dev/null && break

@@ -62,8 +62,26 @@ pub struct TlsFiles {
     pub config: Tls,
 }
 
-/// An actor placed on a node, with its graph record if it is an instance.
-type Placed = (Address, Option<Box<NodeRecord>>);
+/// What was placed on a node, kept for `node-lost` records. Pirates are
+/// kept as ranges: a million of them cost the coordinator one entry.
+enum Placed {
+    Pirates {
+        first: Address,
+        count: u32,
+    },
+    /// An instance and its graph record (a lost node may not have passed
+    /// its own records on yet).
+    Instance(Box<NodeRecord>),
+}
+
+impl Placed {
+    fn actors(&self) -> usize {
+        match self {
+            Placed::Pirates { count, .. } => *count as usize,
+            Placed::Instance(_) => 1,
+        }
+    }
+}
 
 /// A node was lost before it could answer.
 #[derive(Debug, thiserror::Error)]
@@ -489,10 +507,7 @@ impl Cluster {
         count: u32,
         seed: u64,
     ) -> Result<()> {
-        self.placed(
-            node,
-            (0..count).map(|i| (Address::new(node, first.index + i), None)),
-        );
+        self.placed(node, [Placed::Pirates { first, count }]);
         if node == 0 {
             self.budget
                 .admit(|| format!("{count} pirates"), count as u64 * PIRATE_BYTES)?;
@@ -511,7 +526,7 @@ impl Cluster {
             node,
             specs
                 .iter()
-                .map(|s| (s.record.id, Some(Box::new(s.record.clone())))),
+                .map(|s| Placed::Instance(Box::new(s.record.clone()))),
         );
         if node == 0 {
             let n = specs.len();
@@ -661,7 +676,8 @@ async fn control_loop(mut rx: tokio::sync::mpsc::UnboundedReceiver<Control>, sha
     }
 }
 
-/// Pings every node; one silent for too long is lost.
+/// Pings every node; one silent for too long (no pong and no other frame)
+/// is lost.
 async fn heartbeat(rt: Arc<Runtime>, shared: Arc<Shared>) {
     let mut n = 0u64;
     loop {
@@ -678,7 +694,12 @@ async fn heartbeat(rt: Arc<Runtime>, shared: Arc<Shared>) {
             if shared.lost.lock().unwrap().contains(&node) {
                 continue;
             }
-            if last.elapsed() > *shared.heartbeat_timeout.lock().unwrap() {
+            // A pong, or any other frame: a node working through a
+            // backlog answers pings late but keeps talking.
+            let silent = rt
+                .silent_for(node)
+                .map_or(last.elapsed(), |s| s.min(last.elapsed()));
+            if silent > *shared.heartbeat_timeout.lock().unwrap() {
                 rt.remove_link(node);
                 node_lost(&shared, node, "it stopped answering heartbeats");
             } else {
@@ -707,7 +728,7 @@ fn node_lost(shared: &Shared, node: NodeId, why: &str) {
         .unwrap_or_default();
     tracing::error!(
         "{name} ({addr}) lost: {why}; {} actors went with it",
-        placed.len()
+        placed.iter().map(Placed::actors).sum::<usize>()
     );
     // Whoever waited for an answer from it will not get one.
     shared
@@ -718,22 +739,29 @@ fn node_lost(shared: &Shared, node: NodeId, why: &str) {
     if let Some(edda) = shared.edda.lock().unwrap().as_ref() {
         let now = clock::now();
         let mut events: Vec<StampedEvent> = Vec::new();
-        for (id, record) in placed {
-            // Edda ignores a record it has already; one that never left the
-            // lost node is still known here.
-            if let Some(record) = record {
-                events.push(StampedEvent {
-                    time: now,
-                    event: GraphEvent::Node(record),
-                });
+        let done = |id| StampedEvent {
+            time: now,
+            event: GraphEvent::Done {
+                id,
+                exit: Exit::NodeLost,
+            },
+        };
+        for p in placed {
+            match p {
+                Placed::Pirates { first, count } => {
+                    events.extend((0..count).map(|i| done(Address::new(node, first.index + i))))
+                }
+                // Edda ignores a record it has already; one that never left
+                // the lost node is still known here.
+                Placed::Instance(record) => {
+                    let id = record.id;
+                    events.push(StampedEvent {
+                        time: now,
+                        event: GraphEvent::Node(record),
+                    });
+                    events.push(done(id));
+                }
             }
-            events.push(StampedEvent {
-                time: now,
-                event: GraphEvent::Done {
-                    id,
-                    exit: Exit::NodeLost,
-                },
-            });
         }
         for batch in events.chunks(spigo_proto::cluster::MAX_EVENTS) {
             let _ = edda.send_message(edda::Msg::Batch(batch.to_vec()));

@@ -35,7 +35,13 @@ use std::process::ExitCode;
 
 /// mimalloc: glibc's allocator serialises on its arena locks when a million
 /// actors are spawned and freed from several threads at once.
-/// mimalloc, which `spigo bench memory` can switch to counting.
+/// mimalloc: glibc's allocator spent most of the spawn time on arena locks.
+#[cfg(not(feature = "alloc-count"))]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc that `spigo bench memory` can make count allocations by size.
+#[cfg(feature = "alloc-count")]
 #[global_allocator]
 static GLOBAL: bench::counting::Counting = bench::counting::Counting;
 

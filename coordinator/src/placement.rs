@@ -39,8 +39,13 @@ impl DoesNotFit {
                 show(*r),
                 who(0)
             ),
+            [(n, r)] => format!(
+                "{} can take about {}; give it more --max-memory, or add nodes",
+                who(*n),
+                show(*r)
+            ),
             _ => format!(
-                "the {} node(s) can take about {} ({}); give them more --max-memory, or add nodes",
+                "the {} nodes can take about {} ({}); give them more --max-memory, or add nodes",
                 rooms.len(),
                 show(room),
                 rooms
@@ -321,7 +326,7 @@ mod tests {
             .to_string();
         assert!(e.starts_with("out of memory budget: "), "{e}");
         assert!(e.contains(" instances need about "), "{e}");
-        assert!(e.contains("the 2 node(s) can take about"), "{e}");
+        assert!(e.contains("the 2 nodes can take about"), "{e}");
         assert!(e.contains("node1 1000 B"), "{e}");
     }
 

@@ -18,7 +18,7 @@ use sha2::Sha256;
 use spigo_proto::cluster::{decode_frame, Envelope, Frame, Role, MAX_BATCH};
 use spigo_proto::wire::{self, WireError, MAX_FRAME_BYTES};
 use spigo_proto::NodeId;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
@@ -340,6 +340,17 @@ pub enum Outgoing {
 pub struct LinkTx {
     tx: mpsc::UnboundedSender<Outgoing>,
     queued: Arc<AtomicUsize>,
+    /// When the reader last had a whole frame from the peer.
+    heard: Arc<AtomicU64>,
+}
+
+/// Milliseconds since this process first asked: a clock an atomic can hold.
+fn now_ms() -> u64 {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    EPOCH
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
 }
 
 impl LinkTx {
@@ -352,6 +363,14 @@ impl LinkTx {
     /// Items queued and not yet written.
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
+    }
+
+    /// How long since the peer last sent anything. Any frame shows it is
+    /// alive: a node busy working through a backlog answers a ping late,
+    /// because the ping waits behind the backlog, but its own traffic
+    /// keeps arriving.
+    pub fn silent_for(&self) -> Duration {
+        Duration::from_millis(now_ms().saturating_sub(self.heard.load(Ordering::Relaxed)))
     }
 }
 
@@ -372,10 +391,11 @@ impl Connected {
     ) -> (LinkTx, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
+        let heard = Arc::new(AtomicU64::new(now_ms()));
         let writer = tokio::spawn(run_writer(self.writer, rx, queued.clone()));
         let own = (tx.downgrade(), queued.clone());
-        tokio::spawn(run_reader(self.reader, peer, gateway, own));
-        (LinkTx { tx, queued }, writer)
+        tokio::spawn(run_reader(self.reader, peer, gateway, own, heard.clone()));
+        (LinkTx { tx, queued, heard }, writer)
     }
 }
 
@@ -429,9 +449,14 @@ async fn run_reader(
     peer: NodeId,
     gateway: ActorRef<gateway::Msg>,
     own: (mpsc::WeakUnboundedSender<Outgoing>, Arc<AtomicUsize>),
+    heard: Arc<AtomicU64>,
 ) {
     loop {
-        match read_frame(&mut r).await {
+        let read = read_frame(&mut r).await;
+        if read.is_ok() {
+            heard.store(now_ms(), Ordering::Relaxed);
+        }
+        match read {
             Ok(Frame::Ping(n)) => {
                 if let Some(tx) = own.0.upgrade() {
                     own.1.fetch_add(1, Ordering::Relaxed);
@@ -553,7 +578,7 @@ mod tests {
         let (tx, _rx) = mpsc::unbounded_channel();
         let own = (tx.downgrade(), Arc::new(AtomicUsize::new(0)));
         let reader: Reader = BufReader::new(Box::new(r));
-        tokio::spawn(run_reader(reader, 0, gw, own));
+        tokio::spawn(run_reader(reader, 0, gw, own, Arc::default()));
         drop(w);
 
         let raw = |body: &[u8]| [&(body.len() as u32).to_be_bytes()[..], body].concat();

@@ -425,6 +425,17 @@ impl Runtime {
         to.node == self.node || self.has_link(to.node)
     }
 
+    /// How long since `node` last sent anything over its link (None: no
+    /// link).
+    pub fn silent_for(&self, node: NodeId) -> Option<Duration> {
+        self.links
+            .read()
+            .expect("links lock")
+            .get(node as usize)
+            .and_then(Option::as_ref)
+            .map(LinkTx::silent_for)
+    }
+
     pub fn has_link(&self, node: NodeId) -> bool {
         self.links
             .read()

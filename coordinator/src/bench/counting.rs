@@ -1,6 +1,7 @@
-//! The process's allocator (mimalloc), with a switch that makes it count
+//! The process's allocator (mimalloc) with a switch that makes it count
 //! allocations by size, for `spigo bench memory`'s breakdown of where an
-//! actor's bytes go. Off, it costs one relaxed load per allocation.
+//! actor's bytes go. Only in builds with the `alloc-count` feature: even
+//! switched off it is a load and a branch on every allocation.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};

@@ -7,7 +7,6 @@
 //! that is ours. The sizes of our per-actor structures are printed beside,
 //! so the part that is ours can be traced to its fields.
 
-use super::counting::{self, Tally};
 use crate::cli::{MemoryArgs, UsageError};
 use anyhow::{Context, Result};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -37,7 +36,9 @@ impl Actor for Bare {
 struct Cost {
     bytes_each: f64,
     took: Duration,
-    tally: Tally,
+    /// Allocations by size, in `alloc-count` builds.
+    #[cfg(feature = "alloc-count")]
+    tally: super::counting::Tally,
 }
 
 fn rss() -> Result<u64> {
@@ -52,13 +53,17 @@ where
 {
     let before = rss()?;
     let t0 = Instant::now();
-    let (spawned, tally) = counting::count(spawn()).await;
+    #[cfg(feature = "alloc-count")]
+    let (spawned, tally) = super::counting::count(spawn()).await;
+    #[cfg(not(feature = "alloc-count"))]
+    let spawned = spawn().await;
     spawned?;
     let took = t0.elapsed();
     let after = rss()?;
     Ok(Cost {
         bytes_each: after.saturating_sub(before) as f64 / n as f64,
         took,
+        #[cfg(feature = "alloc-count")]
         tally,
     })
 }
@@ -158,14 +163,41 @@ pub async fn memory(args: MemoryArgs) -> Result<()> {
             cost.took.as_secs_f64() * 1e6 / n as f64
         );
     }
+    #[cfg(feature = "alloc-count")]
+    report_allocations(
+        n,
+        [
+            ("ractor actor", &ractor_only),
+            ("pirate", &pirates),
+            ("netflixoss instance", &instances),
+        ],
+    );
+    #[cfg(not(feature = "alloc-count"))]
+    report!("  (allocations by size: cargo run --release --features alloc-count -- bench memory)");
+    report!("  ours, by structure:");
+    report!(
+        "    pirate state                  {:>5} B + buddies and benefactors on the heap",
+        pirate::STATE_BYTES
+    );
+    report!(
+        "    instance state (core)         {:>5} B + names, metadata, dependencies on the heap",
+        service::CORE_BYTES
+    );
+    report!(
+        "    address-table slot            {:>5} B",
+        table::SLOT_BYTES
+    );
+    drop(bare);
+    Ok(())
+}
+
+/// What the counting allocator saw, per actor of each kind.
+#[cfg(feature = "alloc-count")]
+fn report_allocations(n: u32, kinds: [(&str, &Cost); 3]) {
     report!("  allocations per actor (size x count), from the counting allocator:");
-    for (what, cost) in [
-        ("ractor actor", &ractor_only),
-        ("pirate", &pirates),
-        ("netflixoss instance", &instances),
-    ] {
+    let per = |c: u64| c as f64 / n as f64;
+    for (what, cost) in kinds {
         let t = &cost.tally;
-        let per = |c: u64| c as f64 / n as f64;
         let shown: Vec<String> = t
             .sizes
             .iter()
@@ -185,21 +217,6 @@ pub async fn memory(args: MemoryArgs) -> Result<()> {
             );
         }
     }
-    report!("  ours, by structure:");
-    report!(
-        "    pirate state                  {:>5} B + buddies and benefactors on the heap",
-        pirate::STATE_BYTES
-    );
-    report!(
-        "    instance state (core)         {:>5} B + names, metadata, dependencies on the heap",
-        service::CORE_BYTES
-    );
-    report!(
-        "    address-table slot            {:>5} B",
-        table::SLOT_BYTES
-    );
-    drop(bare);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! - `link`: messages per second over a link between two node processes.
 //! - `memory`: what one actor costs, split into ractor's part and ours.
 
+#[cfg(feature = "alloc-count")]
 pub mod counting;
 mod link;
 mod memory;

@@ -62,7 +62,7 @@ fn a_population_over_every_budget_is_refused_in_one_line() {
         .find(|l| l.starts_with("spigo: "))
         .unwrap_or_else(|| panic!("no error line in:\n{err}"));
     assert!(
-        line.starts_with("spigo: out of memory budget: 100000 pirates need about 763 MiB, and the 2 node(s) can take about"),
+        line.starts_with("spigo: out of memory budget: 100000 pirates need about 763 MiB, and the 2 nodes can take about"),
         "{line}"
     );
     assert!(line.contains("node1 ") && line.contains("node2 "), "{line}");
