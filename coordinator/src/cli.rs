@@ -71,6 +71,15 @@ pub struct Cli {
     #[arg(short = 'g', long = "graphml")]
     pub graphml: bool,
 
+    /// Write the graph as dynamic GEXF 1.3 (Gephi) to <out>/gexf/<arch>.gexf
+    #[arg(long = "gexf")]
+    pub gexf: bool,
+
+    /// Sample this process's CPU and write a pprof profile to FILE (a
+    /// flamegraph if FILE ends in .svg); nodes --nodes starts write their own
+    #[arg(long = "cpuprofile", value_name = "FILE")]
+    pub cpuprofile: Option<PathBuf>,
+
     /// Log every message received, with its delivery time
     #[arg(short = 'm', long = "msglog")]
     pub msglog: bool,
@@ -190,6 +199,17 @@ pub enum Command {
     Bench(BenchCommand),
     /// Serve the graph viewer for the graphs under <out>/json
     Serve(ServeArgs),
+    /// Print an architecture file (<arch>_arch.json) made from a
+    /// docker-compose file
+    #[command(name = "compose2arch")]
+    Compose2arch(ComposeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeArgs {
+    /// The docker-compose file (YAML)
+    #[arg(value_name = "FILE.yml")]
+    pub file: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -282,6 +302,11 @@ pub struct NodeArgs {
     /// that would not fit are refused
     #[arg(long = "max-memory", value_parser = size_arg, value_name = "SIZE")]
     pub max_memory: Option<u64>,
+
+    /// Sample this node's CPU and write a pprof profile to FILE (a
+    /// flamegraph if FILE ends in .svg)
+    #[arg(long = "cpuprofile", value_name = "FILE")]
+    pub cpuprofile: Option<PathBuf>,
 
     /// Exit when standard input closes (used by --nodes)
     #[arg(long, hide = true)]

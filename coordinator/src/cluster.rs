@@ -100,6 +100,8 @@ pub struct Options {
     pub heartbeat_timeout: Duration,
     /// `--max-memory`: this process's budget, passed on to nodes it starts.
     pub max_memory: Option<u64>,
+    /// `--cpuprofile`: nodes it starts profile themselves beside this file.
+    pub cpuprofile: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -113,6 +115,7 @@ impl Options {
             collect: None,
             heartbeat_timeout: HEARTBEAT_TIMEOUT,
             max_memory: None,
+            cpuprofile: None,
         }
     }
 }
@@ -189,6 +192,7 @@ impl Cluster {
             collect,
             heartbeat_timeout,
             max_memory,
+            cpuprofile,
         } = opts;
         let mut cluster = Cluster::local(rt, local_shard);
         cluster.budget = Budget::new(max_memory);
@@ -199,7 +203,7 @@ impl Cluster {
             Nodes::Start(n) => {
                 let cookie = Cookie::new(format!("{:032x}", rand::random::<u128>()));
                 let addrs = cluster
-                    .start_children(n, &cookie, tls.as_ref(), max_memory)
+                    .start_children(n, &cookie, tls.as_ref(), max_memory, cpuprofile.as_deref())
                     .await?;
                 (addrs, cookie)
             }
@@ -334,6 +338,7 @@ impl Cluster {
         cookie: &Cookie,
         tls: Option<&TlsFiles>,
         max_memory: Option<u64>,
+        cpuprofile: Option<&std::path::Path>,
     ) -> Result<Vec<String>> {
         let exe = std::env::current_exe().context("cannot find the spigo binary to start nodes")?;
         let mut addrs = Vec::new();
@@ -350,6 +355,11 @@ impl Cluster {
             ]);
             if let Some(bytes) = max_memory {
                 command.arg("--max-memory").arg(bytes.to_string());
+            }
+            if let Some(path) = cpuprofile {
+                command
+                    .arg("--cpuprofile")
+                    .arg(crate::profile::for_node(path, &name));
             }
             if let Some(tls) = tls {
                 command

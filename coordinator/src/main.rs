@@ -19,6 +19,7 @@ mod asgard;
 mod bench;
 mod cli;
 mod cluster;
+mod compose;
 mod controller;
 mod edda;
 mod fsm;
@@ -27,6 +28,7 @@ mod logging;
 mod metrics;
 mod placement;
 mod plan;
+mod profile;
 mod simulation;
 mod writers;
 
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Some(("node", sub)) => return node(sub),
         Some(("bench", sub)) => return bench(sub),
         Some(("serve", sub)) => return serve(sub),
+        Some(("compose2arch", sub)) => return compose2arch(sub),
         _ => {}
     }
     let prepared = cli::Cli::from_arg_matches(&matches)
@@ -151,6 +154,28 @@ fn bench(matches: &clap::ArgMatches) -> ExitCode {
 }
 
 /// `spigo serve`: the graph viewer for the graphs under `<out>/json`.
+/// `spigo compose2arch FILE.yml`: an architecture file on stdout.
+fn compose2arch(matches: &clap::ArgMatches) -> ExitCode {
+    let result = cli::ComposeArgs::from_arg_matches(matches)
+        .map_err(anyhow::Error::from)
+        .and_then(|args| {
+            let text = std::fs::read_to_string(&args.file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
+            let label = args.file.display().to_string();
+            Ok(compose::to_arch(&text, &label)?)
+        });
+    match result {
+        Ok(json) => {
+            report!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("spigo compose2arch: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
 fn serve(matches: &clap::ArgMatches) -> ExitCode {
     let args = match cli::ServeArgs::from_arg_matches(matches) {
         Ok(a) => a,
@@ -223,11 +248,22 @@ fn node(matches: &clap::ArgMatches) -> ExitCode {
         exit_with_stdin: args.exit_with_stdin,
         max_memory: args.max_memory,
     };
+    let profiler = match args.cpuprofile.as_deref().map(profile::Profiler::start) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            eprintln!("spigo node: {e:#}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(spigo_node::server::ServeError::from)
         .and_then(|rt| rt.block_on(spigo_node::server::serve(opts)));
+    if let Some(Err(e)) = profiler.map(profile::Profiler::finish) {
+        eprintln!("spigo node: {e:#}");
+    }
     match result {
         Ok(outcome) => {
             tracing::info!("spigo node: {outcome:?}");
@@ -247,8 +283,18 @@ fn run(
     outputs: simulation::Outputs,
     args: Vec<String>,
 ) -> anyhow::Result<simulation::Ending> {
+    let profiler = cli
+        .cpuprofile
+        .as_deref()
+        .map(profile::Profiler::start)
+        .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(simulation::run(cli, cfg, resolved, outputs, args))
+    let ending = runtime.block_on(simulation::run(cli, cfg, resolved, outputs, args));
+    // The profile covers a failed run too: that may be when it is wanted.
+    if let Some(p) = profiler {
+        p.finish()?;
+    }
+    ending
 }

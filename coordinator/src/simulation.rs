@@ -7,7 +7,7 @@ use crate::cli::{Cli, UsageError, DEFAULT_HTTP};
 use crate::cluster::{self, Cluster, Nodes};
 use crate::edda::{self, Edda, Graph, LocalSink};
 use crate::http::{LiveFeed, Snapshot, Web};
-use crate::writers::{self, graphjson, graphml, RunInfo};
+use crate::writers::{self, gexf, graphjson, graphml, RunInfo};
 use crate::{asgard, fsm};
 use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
@@ -99,6 +99,7 @@ pub fn check_writable(dir: &Path, flag: &str) -> Result<()> {
 pub struct Outputs {
     pub json: Option<PathBuf>,
     pub gml: Option<PathBuf>,
+    pub gexf: Option<PathBuf>,
 }
 
 impl Outputs {
@@ -110,18 +111,21 @@ impl Outputs {
             gml: cli
                 .graphml
                 .then(|| cli.out.join("gml").join(format!("{stem}.graphml"))),
+            gexf: cli
+                .gexf
+                .then(|| cli.out.join("gexf").join(format!("{stem}.gexf"))),
         }
     }
 
     pub fn check(&self) -> Result<()> {
-        for path in self.json.iter().chain(&self.gml) {
+        for path in self.json.iter().chain(&self.gml).chain(&self.gexf) {
             check_writable(path.parent().expect("joined above"), "--out")?;
         }
         Ok(())
     }
 
     fn any(&self) -> bool {
-        self.json.is_some() || self.gml.is_some()
+        self.json.is_some() || self.gml.is_some() || self.gexf.is_some()
     }
 }
 
@@ -202,6 +206,7 @@ pub async fn run(
         collect,
         heartbeat_timeout: cli.heartbeat_timeout,
         max_memory: cli.max_memory,
+        cpuprofile: cli.cpuprofile.clone(),
     };
     let rt = Runtime::with(Settings {
         node: 0,
@@ -436,6 +441,10 @@ fn write_graph(graph: &Graph, outputs: &Outputs, info: &RunInfo) -> Result<()> {
     }
     if let Some(path) = &outputs.gml {
         writers::write_atomically(path, |w| graphml::write(w, graph, info))?;
+        tracing::info!("{arch}.edda: wrote {}", path.display());
+    }
+    if let Some(path) = &outputs.gexf {
+        writers::write_atomically(path, |w| gexf::write(w, graph, info))?;
         tracing::info!("{arch}.edda: wrote {}", path.display());
     }
     Ok(())

@@ -4,6 +4,7 @@
 //! renamed into place only when complete, so a crash or a full disk never
 //! leaves a half-written graph behind.
 
+pub mod gexf;
 pub mod graphjson;
 pub mod graphml;
 pub mod metrics;

@@ -6,10 +6,13 @@
 mod architectures;
 mod bad_input;
 mod cluster;
+mod compose;
 mod faults;
 mod fsm;
+mod gexf;
 mod latency;
 mod metrics;
+mod profile;
 mod scale;
 
 use serde_json::Value;

@@ -1,0 +1,116 @@
+//! `--cpuprofile FILE` (spigo's `-cpuprofile`): samples this process's CPU
+//! while it runs and writes what it saw, as a pprof protobuf profile (read
+//! by `go tool pprof`, speedscope and others) or, when FILE ends in `.svg`,
+//! as a flamegraph. Nodes started with `--nodes` profile themselves into
+//! FILE with their name added (`cpu.node2.pb`). Without the flag nothing
+//! is sampled and nothing here runs.
+
+use crate::cli::UsageError;
+use crate::writers::write_atomically;
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+
+/// Samples per second: Go's pprof rate, off by one so the sampling timer
+/// does not beat in step with the simulation's own 1 s and 10 ms timers.
+const FREQUENCY: i32 = 99;
+
+/// A running profile; `finish` writes it.
+pub struct Profiler {
+    guard: pprof::ProfilerGuard<'static>,
+    path: PathBuf,
+}
+
+impl Profiler {
+    /// Starts sampling. The file's folder is checked first, so a run
+    /// whose profile could not be written does not start.
+    pub fn start(path: &Path) -> Result<Profiler> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        crate::simulation::check_writable(dir, "--cpuprofile")?;
+        let guard = pprof::ProfilerGuardBuilder::default()
+            .frequency(FREQUENCY)
+            // Unwinding through these from a signal handler can deadlock.
+            .blocklist(&["libc", "libgcc", "pthread", "vdso"])
+            .build()
+            .map_err(|e| {
+                UsageError::error(format!("--cpuprofile: cannot start the profiler: {e}"))
+            })?;
+        Ok(Profiler {
+            guard,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Stops sampling and writes the profile; returns how many samples it
+    /// holds.
+    pub fn finish(self) -> Result<usize> {
+        let report = self
+            .guard
+            .report()
+            .build()
+            .context("--cpuprofile: cannot build the report")?;
+        let samples: usize = report.data.values().map(|&n| n as usize).sum();
+        drop(self.guard);
+        if is_svg(&self.path) {
+            write_atomically(&self.path, |w| {
+                report.flamegraph(w).map_err(std::io::Error::other)
+            })?;
+        } else {
+            use pprof::protos::Message;
+            let profile = report
+                .pprof()
+                .context("--cpuprofile: cannot build the pprof profile")?;
+            let bytes = profile.encode_to_vec();
+            write_atomically(&self.path, |w| std::io::Write::write_all(w, &bytes))?;
+        }
+        tracing::info!(
+            "cpu profile: {samples} samples written to {}",
+            self.path.display()
+        );
+        Ok(samples)
+    }
+}
+
+fn is_svg(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+}
+
+/// Where node `name` writes its profile: `cpu.pb` → `cpu.node2.pb`,
+/// `flame.svg` → `flame.node2.svg`, `prof` → `prof.node2`.
+pub fn for_node(path: &Path, name: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let file = match path.extension() {
+        Some(ext) => format!("{stem}.{name}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.{name}"),
+    };
+    path.with_file_name(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_get_their_own_file_beside_the_coordinators() {
+        assert_eq!(
+            for_node(Path::new("out/cpu.pb"), "node2"),
+            PathBuf::from("out/cpu.node2.pb")
+        );
+        assert_eq!(
+            for_node(Path::new("flame.svg"), "node1"),
+            PathBuf::from("flame.node1.svg")
+        );
+        assert_eq!(
+            for_node(Path::new("/tmp/prof"), "node3"),
+            PathBuf::from("/tmp/prof.node3")
+        );
+        assert!(is_svg(Path::new("a/b.SVG")));
+        assert!(!is_svg(Path::new("a/svg")));
+    }
+}

@@ -1,0 +1,111 @@
+//! `--cpuprofile`: a profile that standard tools read, from the coordinator
+//! and from each node.
+
+use super::*;
+use pprof::protos::{Message, Profile};
+
+/// Decodes a pprof profile and returns its samples and the function names
+/// it knows.
+fn decode(path: &Path) -> (usize, Vec<String>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let profile = Profile::decode(bytes.as_slice()).expect("a pprof protobuf profile");
+    let names = profile
+        .function
+        .iter()
+        .map(|f| profile.string_table[f.name as usize].clone())
+        .collect();
+    (profile.sample.len(), names)
+}
+
+#[test]
+fn a_pprof_profile_of_100k_pirates_decodes() {
+    let run = Run::ok(&[
+        "-a",
+        "fsm",
+        "-p",
+        "100000",
+        "-d",
+        "0",
+        "--cpuprofile",
+        "cpu.pb",
+    ]);
+    let (samples, names) = decode(&run.path("cpu.pb"));
+    assert!(samples > 0, "no samples");
+    assert!(
+        names.iter().any(|n| n.contains("spigo")),
+        "no spigo function among {} names",
+        names.len()
+    );
+    assert!(run.stderr().contains("cpu profile: "), "{}", run.stderr());
+}
+
+#[test]
+fn a_flamegraph_is_well_formed_svg() {
+    let run = Run::ok(&[
+        "-a",
+        "fsm",
+        "-p",
+        "100000",
+        "-d",
+        "0",
+        "--cpuprofile",
+        "flame.svg",
+    ]);
+    let text = std::fs::read_to_string(run.path("flame.svg")).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&text);
+    let mut root = None;
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) if root.is_none() => {
+                root = Some(String::from_utf8_lossy(e.name().as_ref()).into_owned())
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(root.as_deref(), Some("svg"));
+}
+
+#[test]
+fn each_node_writes_its_own_profile() {
+    let run = Run::ok(&[
+        "-a",
+        "fsm",
+        "-p",
+        "20000",
+        "-d",
+        "1",
+        "--nodes",
+        "2",
+        "--cpuprofile",
+        "prof/cpu.pb",
+    ]);
+    for file in ["prof/cpu.pb", "prof/cpu.node1.pb", "prof/cpu.node2.pb"] {
+        let (_, names) = decode(&run.path(file));
+        assert!(!names.is_empty(), "{file} names no functions");
+    }
+}
+
+#[test]
+fn an_unwritable_profile_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a-file"), "").unwrap();
+    let out = spigo()
+        .args([
+            "-a",
+            "fsm",
+            "-p",
+            "100",
+            "-d",
+            "0",
+            "--cpuprofile",
+            "a-file/cpu.pb",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("--cpuprofile: cannot create a-file"), "{err}");
+}
