@@ -478,6 +478,16 @@ impl Cluster {
         self.shared.lost.lock().unwrap().clone()
     }
 
+    /// The nodes not lost, in start order.
+    fn live(&self) -> Vec<NodeId> {
+        let lost = self.shared.lost.lock().unwrap();
+        self.nodes
+            .iter()
+            .map(|n| n.id)
+            .filter(|id| !lost.contains(id))
+            .collect()
+    }
+
     /// Sends a request to a node and waits for its reply. A lost node's
     /// error is a [`NodeLost`].
     pub async fn request(&self, node: NodeId, body: Request) -> Result<Reply> {
@@ -567,12 +577,7 @@ impl Cluster {
 
     /// Asks every live node to send its remaining graph events and report.
     pub async fn flush(&self) -> Vec<(NodeId, NodeReport)> {
-        let live: Vec<NodeId> = self
-            .nodes
-            .iter()
-            .map(|n| n.id)
-            .filter(|id| !self.lost().contains(id))
-            .collect();
+        let live = self.live();
         let replies = join_all(live.iter().map(|&n| self.request(n, Request::Flush))).await;
         live.into_iter()
             .zip(replies)
@@ -591,12 +596,7 @@ impl Cluster {
     /// Everyone's figures so far: this process's and every live node's.
     pub async fn snapshot(&self) -> Snapshot {
         let mut metrics = self.rt.metrics_report();
-        let live: Vec<NodeId> = self
-            .nodes
-            .iter()
-            .map(|n| n.id)
-            .filter(|id| !self.lost().contains(id))
-            .collect();
+        let live = self.live();
         for reply in join_all(live.iter().map(|&n| self.request(n, Request::Metrics))).await {
             if let Ok(Reply::Metrics(m)) = reply {
                 crate::metrics::merge(&mut metrics, &m);
@@ -613,12 +613,7 @@ impl Cluster {
     /// coordinator started.
     pub async fn stop(&self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
-        let live: Vec<NodeId> = self
-            .nodes
-            .iter()
-            .map(|n| n.id)
-            .filter(|id| !self.lost().contains(id))
-            .collect();
+        let live = self.live();
         let _ = tokio::time::timeout(
             Duration::from_secs(5),
             join_all(live.iter().map(|&n| self.request(n, Request::Stop))),
