@@ -3,7 +3,7 @@
 //! each spawn so that a node refuses work it cannot hold rather than being
 //! killed by the kernel half way through a run.
 
-use crate::metrics::current_rss;
+use crate::metrics::{current_rss, proc_kb};
 use spigo_proto::capacity::{show, BASE_BYTES};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,10 +65,7 @@ impl Budget {
 /// `MemAvailable` from /proc/meminfo: what the kernel can hand out without
 /// swapping (None where there is no such file).
 pub fn mem_available() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    proc_kb("/proc/meminfo", "MemAvailable:").map(|kb| kb * 1024)
 }
 
 #[cfg(test)]

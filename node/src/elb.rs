@@ -2,8 +2,8 @@
 //! It spreads requests round-robin over every instance behind it and relays
 //! the answers.
 
-use crate::service::{Behaviour, Core};
-use spigo_proto::{Gotocol, Imposition, Intention};
+use crate::service::{proxy_with, Behaviour, Core};
+use spigo_proto::Gotocol;
 
 pub struct Elb;
 
@@ -20,23 +20,6 @@ impl Behaviour for Elb {
     }
 
     fn request(&self, core: &mut Core, state: &mut State, msg: Gotocol) {
-        match msg.imposition {
-            Imposition::GetRequest | Imposition::Put => {
-                let sent = core.call_with(&msg, 0, |core| {
-                    let all: Vec<_> = core
-                        .deps
-                        .iter()
-                        .flat_map(|d| d.live().map(|p| p.addr))
-                        .collect();
-                    state.next = state.next.wrapping_add(1);
-                    (!all.is_empty()).then(|| all[state.next % all.len()])
-                });
-                if !sent && msg.imposition == Imposition::GetRequest {
-                    core.respond(&msg, Intention::None);
-                }
-            }
-            Imposition::GetResponse => core.pass_back(msg),
-            _ => {}
-        }
+        proxy_with(core, msg, |core| core.round_robin(&mut state.next));
     }
 }

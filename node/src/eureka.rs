@@ -51,6 +51,24 @@ struct Entry {
 struct ServiceLog {
     log: Vec<Entry>,
     live: HashMap<Address, Location>,
+    /// How many of `live` are in each zone, so a zone-aware poll need not
+    /// look through them all.
+    live_in_zone: HashMap<u8, usize>,
+}
+
+impl ServiceLog {
+    fn zone_has_some(&self, zone: u8) -> bool {
+        self.live_in_zone.get(&zone).is_some_and(|&n| n > 0)
+    }
+
+    fn count_zone(&mut self, zone: u8, up: bool) {
+        let n = self.live_in_zone.entry(zone).or_default();
+        if up {
+            *n += 1;
+        } else {
+            *n -= 1;
+        }
+    }
 }
 
 pub struct State {
@@ -86,7 +104,12 @@ impl State {
             _ => record.name.as_str().into(),
         };
         let log = self.services.entry(service.clone()).or_default();
-        if log.live.insert(record.id, record.location).is_none() {
+        let before = log.live.insert(record.id, record.location);
+        if let Some(old) = before {
+            log.count_zone(old.zone, false);
+        }
+        log.count_zone(record.location.zone, true);
+        if before.is_none() {
             log.log.push(Entry {
                 addr: record.id,
                 location: record.location,
@@ -106,6 +129,7 @@ impl State {
         let Some(location) = log.live.remove(&id) else {
             return false;
         };
+        log.count_zone(location.zone, false);
         log.log.push(Entry {
             addr: id,
             location,
@@ -125,7 +149,7 @@ impl State {
             return;
         };
         let start = (since as usize).min(log.log.len());
-        let zone_has_some = zone.is_none_or(|z| log.live.values().any(|l| l.zone == z));
+        let zone_has_some = zone.is_none_or(|z| log.zone_has_some(z));
         let instance = |location| Intention::Instance {
             service: service.clone(),
             location,

@@ -10,6 +10,7 @@
 //! regions, one histogram each.
 
 use crate::clock;
+use crate::metrics::{micros_histogram, record, recorded};
 use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -126,12 +127,10 @@ impl Gate {
         let stats = pairs.entry(held.key).or_insert_with(|| PairStats {
             model: held.model,
             late: 0,
-            delay: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+            delay: micros_histogram(),
         });
         stats.late += u64::from(late);
-        stats
-            .delay
-            .saturating_record((delay.as_micros() as u64).max(1));
+        record(&mut stats.delay, delay);
     }
 
     /// The measured delays so far, per pair of regions.
@@ -145,11 +144,7 @@ impl Gate {
                 reach,
                 model_us: s.model.as_micros() as u64,
                 late: s.late,
-                delay: s
-                    .delay
-                    .iter_recorded()
-                    .map(|v| (v.value_iterated_to(), v.count_at_value()))
-                    .collect(),
+                delay: recorded(&s.delay),
             })
             .collect()
     }

@@ -140,13 +140,23 @@ fn nonce() -> [u8; 32] {
 /// limit) is an error the link survives: its length was read, so the next
 /// frame starts where it should. An oversize length is not.
 pub async fn read_frame(r: &mut (impl AsyncReadExt + Unpin)) -> Result<Frame, LinkError> {
+    read_frame_into(r, &mut Vec::new()).await
+}
+
+/// [`read_frame`], reading the frame's body into `body`, a buffer a reader
+/// keeps from one frame to the next.
+async fn read_frame_into(
+    r: &mut (impl AsyncReadExt + Unpin),
+    body: &mut Vec<u8>,
+) -> Result<Frame, LinkError> {
     let len = r.read_u32().await? as usize;
     if len > MAX_FRAME_BYTES {
         return Err(LinkError::Oversize(len));
     }
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).await?;
-    Ok(decode_frame(&body)?)
+    body.clear();
+    body.resize(len, 0);
+    r.read_exact(body).await?;
+    Ok(decode_frame(body)?)
 }
 
 pub async fn write_frame(
@@ -438,9 +448,18 @@ async fn send_batch(w: &mut Writer, batch: &mut Vec<Envelope>) -> Result<(), Lin
     if batch.is_empty() {
         return Ok(());
     }
-    let frame = Frame::Messages(std::mem::replace(batch, Vec::with_capacity(MAX_BATCH)));
-    write_frame(w, &frame).await
+    let frame = Frame::Messages(std::mem::take(batch));
+    let written = write_frame(w, &frame).await;
+    // The batch's buffer is used again for the next frame.
+    if let Frame::Messages(mut envelopes) = frame {
+        envelopes.clear();
+        *batch = envelopes;
+    }
+    written
 }
+
+/// The largest read buffer a link keeps between frames.
+const KEEP_READ_BUFFER: usize = 256 * 1024;
 
 /// Reads frames for the gateway. Heartbeats are answered right here, so a
 /// node whose actors are busy still shows it is alive.
@@ -451,8 +470,14 @@ async fn run_reader(
     own: (mpsc::WeakUnboundedSender<Outgoing>, Arc<AtomicUsize>),
     heard: Arc<AtomicU64>,
 ) {
+    let mut body = Vec::new();
     loop {
-        let read = read_frame(&mut r).await;
+        // A rare big frame (events, spans) should not pin its size on every
+        // link of a large mesh.
+        if body.capacity() > KEEP_READ_BUFFER {
+            body = Vec::new();
+        }
+        let read = read_frame_into(&mut r, &mut body).await;
         if read.is_ok() {
             heard.store(now_ms(), Ordering::Relaxed);
         }

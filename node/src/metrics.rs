@@ -5,9 +5,9 @@
 //! Histograms are per service, never per instance (a million histograms
 //! would be a memory bug): every instance of a service records into the
 //! same one, which it holds from spawn time, so the hot path is one
-//! uncontended-most-of-the-time lock and no lookup. Denominators keep their
-//! traffic figures to themselves while running and merge them in when they
-//! leave.
+//! uncontended-most-of-the-time lock and no lookup. Denominators count
+//! their traffic into the node's one [`Traffic`] as they go, under its lock,
+//! once per request sent and once per answer.
 
 use compact_str::CompactString;
 use hdrhistogram::Histogram;
@@ -47,15 +47,6 @@ impl Traffic {
         record(&mut self.latency, took);
     }
 
-    pub fn merge(&mut self, other: &Traffic) {
-        self.requests += other.requests;
-        self.gets += other.gets;
-        self.responses += other.responses;
-        self.hits += other.hits;
-        // Both histograms have the same bounds, so adding cannot fail.
-        let _ = self.latency.add(&other.latency);
-    }
-
     /// The figures as plain data, to send to the coordinator.
     pub fn report(&self) -> TrafficReport {
         TrafficReport {
@@ -73,11 +64,7 @@ impl Traffic {
         self.gets += r.gets;
         self.responses += r.responses;
         self.hits += r.hits;
-        for &(value, count) in &r.latency {
-            let _ = self
-                .latency
-                .record_n(value.clamp(1, self.latency.high()), count);
-        }
+        add_recorded(&mut self.latency, &r.latency);
     }
 
     /// Response time at quantile `q` (0..1).
@@ -105,7 +92,8 @@ pub fn add_recorded(h: &mut Histogram<u64>, r: &Recorded) {
     }
 }
 
-fn record(h: &mut Histogram<u64>, d: Duration) {
+/// Records a duration in microseconds (at least 1).
+pub(crate) fn record(h: &mut Histogram<u64>, d: Duration) {
     h.saturating_record((d.as_micros() as u64).max(1));
 }
 
@@ -134,9 +122,12 @@ impl ServiceMetrics {
         self.record(DELIVERY, d);
     }
 
-    /// Time spent handling one message.
-    pub fn service_time(&self, d: Duration) {
-        self.record(SERVICE, d);
+    /// A message handled: its delivery delay and the time spent handling
+    /// it, under one lock.
+    pub fn handled(&self, delivery: Duration, service: Duration) {
+        let mut h = self.inner.lock().expect("metrics lock");
+        record(&mut h[DELIVERY], delivery);
+        record(&mut h[SERVICE], service);
     }
 
     /// From a request arriving to its answer leaving.
@@ -180,17 +171,19 @@ impl Registry {
 
 /// Peak resident memory of this process, where the OS tells it (Linux).
 pub fn peak_rss() -> Option<u64> {
-    status_kb("VmHWM:").map(|kb| kb * 1024)
+    proc_kb("/proc/self/status", "VmHWM:").map(|kb| kb * 1024)
 }
 
 /// Resident memory of this process now (Linux).
 pub fn current_rss() -> Option<u64> {
-    status_kb("VmRSS:").map(|kb| kb * 1024)
+    proc_kb("/proc/self/status", "VmRSS:").map(|kb| kb * 1024)
 }
 
-fn status_kb(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
+/// The kB figure of the line starting with `field` in a /proc file such as
+/// /proc/self/status or /proc/meminfo (None where there is no such file).
+pub(crate) fn proc_kb(path: &str, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -206,7 +199,7 @@ mod tests {
         a.record_response(Duration::from_micros(100), true);
         b.gets = 1;
         b.record_response(Duration::from_millis(10), false);
-        a.merge(&b);
+        a.merge_report(&b.report());
         assert_eq!((a.gets, a.responses, a.hits), (3, 2, 1));
         assert!(a.quantile(0.99) >= Duration::from_millis(9));
         assert!(a.quantile(0.1) <= Duration::from_micros(101));

@@ -18,6 +18,9 @@ pub struct State {
     data: HashMap<CompactString, CompactString>,
     /// Index of the dependency on its own service (its ring peers).
     peers: Option<usize>,
+    /// Scratch space for [`State::owner`], kept to save an allocation per
+    /// request.
+    ring: Vec<Address>,
 }
 
 /// Position of `key` on a ring of `n` evenly spaced tokens.
@@ -42,21 +45,27 @@ impl State {
     /// The owner of `key` among the ring members at `at` (this node counts
     /// when `at` is its own location). Members are ordered by address so
     /// every node computes the same ring.
-    fn owner(&self, core: &Core, at: Location, key: &str) -> Option<Address> {
-        let mut ring: Vec<Address> = self
-            .peer_list(core)
-            .iter()
-            .filter(|p| p.alive && p.location == at)
-            .map(|p| p.addr)
-            .collect();
+    fn owner(&mut self, core: &Core, at: Location, key: &str) -> Option<Address> {
+        let peers = self
+            .peers
+            .map_or(&[][..], |d| core.deps[d].adopted.as_slice());
+        let ring = &mut self.ring;
+        ring.clear();
+        ring.extend(
+            peers
+                .iter()
+                .filter(|p| p.alive && p.location == at)
+                .map(|p| p.addr),
+        );
         if at == core.location() {
             ring.push(core.me);
         }
         if ring.is_empty() {
             return None;
         }
-        ring.sort();
-        Some(ring[token_slot(key, ring.len())])
+        // The member that sorting the ring would put at the key's slot.
+        let slot = token_slot(key, ring.len());
+        Some(*ring.select_nth_unstable(slot).1)
     }
 
     fn other_zones(&self, core: &Core) -> BTreeSet<Location> {
@@ -85,7 +94,7 @@ impl State {
         out
     }
 
-    fn replicate_to(&self, core: &mut Core, targets: Vec<Location>, msg: &Gotocol, key: &str) {
+    fn replicate_to(&mut self, core: &mut Core, targets: Vec<Location>, msg: &Gotocol, key: &str) {
         for at in targets {
             if let Some(owner) = self.owner(core, at, key) {
                 let ctx = core.child_of(msg.ctx);
@@ -97,15 +106,7 @@ impl State {
     /// Handles a request this node owns (or was handed by a peer).
     fn serve(&mut self, core: &mut Core, msg: Gotocol) {
         match (msg.imposition, &msg.intention) {
-            (Imposition::GetRequest, Intention::Text(key)) => {
-                let value = self
-                    .data
-                    .get(key)
-                    .cloned()
-                    .map_or(Intention::None, Intention::Text);
-                core.respond(&msg, value);
-            }
-            (Imposition::GetRequest, _) => core.respond(&msg, Intention::None),
+            (Imposition::GetRequest, _) => core.answer_get(&msg, &self.data),
             (Imposition::Put, Intention::Pair(kv)) => {
                 let key = kv[0].clone();
                 self.data.insert(key.clone(), kv[1].clone());
@@ -130,6 +131,7 @@ impl Behaviour for PriamCassandra {
                 .deps
                 .iter()
                 .position(|d| d.service == core.spec.service),
+            ring: Vec::new(),
         }
     }
 

@@ -514,11 +514,6 @@ impl Runtime {
         self.table.filled()
     }
 
-    /// Number of local addresses handed out so far.
-    pub fn local_actors(&self) -> u32 {
-        self.table.len()
-    }
-
     /// Whether `-m` asked for every received message to be logged.
     pub fn logs_messages(&self) -> bool {
         self.log_messages

@@ -396,8 +396,13 @@ async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
             let events_sent = ractor::call!(j.shard, shard::Msg::Flush).unwrap_or(0);
             // Spans go ahead of the reply on the same link.
             if let Some(flows) = rt.flows() {
-                for batch in flows.take().chunks(SPANS_PER_FRAME) {
-                    let _ = rt.send_frame(0, Frame::Spans(batch.to_vec()));
+                let mut spans = flows.take().into_iter();
+                loop {
+                    let batch: Vec<_> = spans.by_ref().take(SPANS_PER_FRAME).collect();
+                    if batch.is_empty() {
+                        break;
+                    }
+                    let _ = rt.send_frame(0, Frame::Spans(batch));
                 }
             }
             Reply::Flushed(report(rt, events_sent))

@@ -334,31 +334,42 @@ impl Core {
 
     /// A random live instance of dependency `d`.
     pub fn pick_in(&mut self, d: usize) -> Option<Address> {
-        let live: Vec<Address> = self.deps.get(d)?.live().map(|p| p.addr).collect();
-        (!live.is_empty()).then(|| live[self.rng.random_range(0..live.len())])
+        let dep = self.deps.get(d)?;
+        let n = dep.live().count();
+        if n == 0 {
+            return None;
+        }
+        let i = self.rng.random_range(0..n);
+        dep.live().nth(i).map(|p| p.addr)
     }
 
     /// A random live instance of a random dependency that has one.
     pub fn pick_any(&mut self) -> Option<Address> {
-        let with: Vec<usize> = (0..self.deps.len())
-            .filter(|&d| self.deps[d].live().next().is_some())
-            .collect();
-        if with.is_empty() {
+        let has_live = |d: &&Dependency| d.live().next().is_some();
+        let n = self.deps.iter().filter(has_live).count();
+        if n == 0 {
             return None;
         }
-        let d = with[self.rng.random_range(0..with.len())];
+        let i = self.rng.random_range(0..n);
+        let d = self
+            .deps
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| has_live(d))
+            .nth(i)
+            .map(|(d, _)| d)?;
         self.pick_in(d)
     }
 
     /// The next live instance of any dependency, taking turns.
     pub fn round_robin(&self, turn: &mut usize) -> Option<Address> {
-        let all: Vec<Address> = self
-            .deps
-            .iter()
-            .flat_map(|d| d.live().map(|p| p.addr))
-            .collect();
+        let all = || self.deps.iter().flat_map(|d| d.live().map(|p| p.addr));
+        let n = all().count();
         *turn = turn.wrapping_add(1);
-        (!all.is_empty()).then(|| all[*turn % all.len()])
+        if n == 0 {
+            return None;
+        }
+        all().nth(*turn % n)
     }
 
     /// Passes `request` on to `to` as a child call and remembers where its
@@ -439,13 +450,16 @@ impl Core {
         start: Timestamp,
         took: Duration,
     ) {
-        if let Some(flows) = self.rt.flows() {
+        let Some(flows) = self.rt.flows() else {
+            return;
+        };
+        if flows.sampled(ctx.trace) {
             flows.record(Span {
                 trace: ctx.trace,
                 id: ctx.span,
                 parent: ctx.parent,
                 kind,
-                name: imposition.to_string().to_lowercase().into(),
+                name: span_name(imposition),
                 service: self.spec.service.clone(),
                 instance: self.name.clone(),
                 ipv4: self.ipv4,
@@ -508,12 +522,16 @@ impl Core {
     /// recorded, so the flows they started stay whole.
     fn sweep(&mut self) {
         let now = clock::now();
-        let (expired, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|(_, p)| now.since(p.started) >= PENDING_TIMEOUT);
-        self.pending = kept.into_iter().collect();
-        for (_, p) in expired {
-            self.answered(Imposition::GetRequest, p.ctx, p.started);
+        let mut expired = Vec::new();
+        self.pending.retain(|_, p| {
+            let keep = now.since(p.started) < PENDING_TIMEOUT;
+            if !keep {
+                expired.push((p.ctx, p.started));
+            }
+            keep
+        });
+        for (ctx, started) in expired {
+            self.answered(Imposition::GetRequest, ctx, started);
         }
     }
 }
@@ -522,9 +540,14 @@ impl Core {
 /// request to a random dependency and each response back to its asker; with
 /// no dependency to ask, answer empty at once.
 pub fn proxy(core: &mut Core, msg: Gotocol) {
+    proxy_with(core, msg, Core::pick_any)
+}
+
+/// [`proxy`] with another way of picking where each request goes.
+pub fn proxy_with(core: &mut Core, msg: Gotocol, pick: impl FnMut(&mut Core) -> Option<Address>) {
     match msg.imposition {
         Imposition::GetRequest | Imposition::Put => {
-            let sent = core.call_with(&msg, 0, Core::pick_any);
+            let sent = core.call_with(&msg, 0, pick);
             if !sent && msg.imposition == Imposition::GetRequest {
                 core.respond(&msg, Intention::None);
             }
@@ -532,6 +555,24 @@ pub fn proxy(core: &mut Core, msg: Gotocol) {
         Imposition::GetResponse => core.pass_back(msg),
         _ => {}
     }
+}
+
+/// A span's name: its imposition in lower case.
+fn span_name(imposition: Imposition) -> CompactString {
+    CompactString::const_new(match imposition {
+        Imposition::Hello => "hello",
+        Imposition::NameDrop => "namedrop",
+        Imposition::Chat => "chat",
+        Imposition::GoldCoin => "goldcoin",
+        Imposition::Inform => "inform",
+        Imposition::GetRequest => "getrequest",
+        Imposition::GetResponse => "getresponse",
+        Imposition::Put => "put",
+        Imposition::Replicate => "replicate",
+        Imposition::Forget => "forget",
+        Imposition::Delete => "delete",
+        Imposition::Goodbye => "goodbye",
+    })
 }
 
 /// The address in graph metadata such as `IP/54.198.0.7,node/node2`.
@@ -695,9 +736,7 @@ impl<B: Behaviour> Actor for Nanoservice<B> {
                 };
                 let arrived = clock::now();
                 let ctx = msg.ctx;
-                if let Some(m) = &core.metrics {
-                    m.delivery(arrived.since(msg.sent));
-                }
+                let delivery = arrived.since(msg.sent);
                 core.arrived = matches!(
                     imposition,
                     Imposition::GetRequest | Imposition::Put | Imposition::Replicate
@@ -706,7 +745,7 @@ impl<B: Behaviour> Actor for Nanoservice<B> {
                 self.0.request(core, package, msg);
                 core.arrived = None;
                 if let Some(m) = &core.metrics {
-                    m.service_time(clock::now().since(arrived));
+                    m.handled(delivery, clock::now().since(arrived));
                 }
                 // Puts and replicates have no answer: their span ends here.
                 if matches!(imposition, Imposition::Put | Imposition::Replicate) {
@@ -715,5 +754,69 @@ impl<B: Behaviour> Actor for Nanoservice<B> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The picks draw from the rng exactly as collecting the candidates
+    /// into a Vec and indexing it did.
+    #[test]
+    fn picks_match_indexing_the_live_candidates() {
+        use spigo_proto::Package;
+        let rt = Runtime::new(0, false);
+        let at = rt.reserve(1).unwrap();
+        let deps = [
+            ("a", Package::Store),
+            ("b", Package::Store),
+            ("c", Package::Store),
+        ];
+        let mut core = Core::new(rt.clone(), crate::testkit::spec(at, Package::Karyon, &deps));
+        let peer = |i: u32, alive| Peer {
+            addr: Address::new(0, 100 + i),
+            location: Location::default(),
+            alive,
+        };
+        core.deps[0].adopted = vec![peer(0, true), peer(1, false), peer(2, true)];
+        core.deps[2].adopted = vec![peer(3, false), peer(4, true)];
+        let mut old_rng = core.rng.clone();
+        let live = |core: &Core, d: usize| -> Vec<Address> {
+            core.deps[d].live().map(|p| p.addr).collect()
+        };
+        for round in 0..200usize {
+            if round == 100 {
+                core.deps[1].adopted = vec![peer(5, true)];
+            }
+            let with: Vec<usize> = (0..3).filter(|&d| !live(&core, d).is_empty()).collect();
+            let d = with[old_rng.random_range(0..with.len())];
+            let l = live(&core, d);
+            let old = l[old_rng.random_range(0..l.len())];
+            assert_eq!(core.pick_any(), Some(old));
+            let l = live(&core, 0);
+            let old = l[old_rng.random_range(0..l.len())];
+            assert_eq!(core.pick_in(0), Some(old));
+            let all: Vec<Address> = (0..3).flat_map(|d| live(&core, d)).collect();
+            let (mut turn, old_turn) = (round, round.wrapping_add(1));
+            assert_eq!(core.round_robin(&mut turn), Some(all[old_turn % all.len()]));
+            assert_eq!(turn, old_turn);
+        }
+        assert_eq!(core.pick_in(7), None);
+        for d in &mut core.deps {
+            d.adopted.clear();
+        }
+        let mut turn = 0;
+        assert_eq!(core.round_robin(&mut turn), None);
+        assert_eq!(turn, 1);
+        assert_eq!(core.pick_any(), None);
+        assert_eq!(core.rng.random::<u64>(), old_rng.random::<u64>());
+    }
+
+    #[test]
+    fn span_names_are_impositions_in_lower_case() {
+        for i in Imposition::ALL {
+            assert_eq!(span_name(i), i.to_string().to_lowercase());
+        }
     }
 }

@@ -69,14 +69,10 @@ impl Behaviour for Staash {
                 core.relay(&pending, msg.intention);
             }
             Imposition::Put => {
-                let stores: Vec<usize> = state
-                    .order
-                    .iter()
-                    .copied()
-                    .filter(|&d| core.deps[d].package != Package::Staash)
-                    .collect();
-                for d in stores {
-                    core.call_with(&msg, 0, |core| core.pick_in(d));
+                for &d in &state.order {
+                    if core.deps[d].package != Package::Staash {
+                        core.call_with(&msg, 0, |core| core.pick_in(d));
+                    }
                 }
             }
             _ => {}

@@ -26,24 +26,15 @@ impl Behaviour for Store {
 
     fn request(&self, core: &mut Core, state: &mut State, msg: Gotocol) {
         match (msg.imposition, &msg.intention) {
-            (Imposition::GetRequest, Intention::Text(key)) => {
-                let value = state
-                    .data
-                    .get(key)
-                    .cloned()
-                    .map_or(Intention::None, Intention::Text);
-                core.respond(&msg, value);
-            }
-            (Imposition::GetRequest, _) => core.respond(&msg, Intention::None),
+            (Imposition::GetRequest, _) => core.answer_get(&msg, &state.data),
             (Imposition::Put, Intention::Pair(kv)) => {
                 state.data.insert(kv[0].clone(), kv[1].clone());
                 let own = core.package();
-                let peers: Vec<_> = core
+                let peers = core
                     .deps
                     .iter()
                     .filter(|d| d.package == own)
-                    .flat_map(|d| d.live().map(|p| p.addr))
-                    .collect();
+                    .flat_map(|d| d.live().map(|p| p.addr));
                 for peer in peers {
                     let ctx = core.child_of(msg.ctx);
                     core.send(peer, Imposition::Replicate, ctx, msg.intention.clone());
