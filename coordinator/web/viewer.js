@@ -46,7 +46,11 @@
       this.pending = new Map(); // edge id -> entry whose ends are not known yet
       this.added = [];          // nodes/edges created since the view last looked
       this.removed = [];        // edges forgotten since the view last looked
+      this.restyled = [];       // nodes whose exit changed since the view last looked
       this.packagesChanged = false;
+      // Kept as entries arrive, so the status line need not walk every node:
+      this.pkgCounts = new Map();  // package -> nodes, in order of first appearance
+      this.exitCounts = new Map(); // early exit -> { count, first: lowest node index }
     }
 
     apply(e) {
@@ -81,9 +85,12 @@
       this.nodes.set(name, n);
       this.list.push(n);
       this.added.push(n);
+      this.pkgCounts.set(n.pkg, (this.pkgCounts.get(n.pkg) || 0) + 1);
       this.packagesChanged = true;
-      // Edges that arrived before this node can be placed now.
-      for (const [id, pe] of this.pending) {
+      // Edges that arrived before this node can be placed now. Over a copy:
+      // an edge still missing its other end is set again, and a Map visits
+      // entries set during the loop, so the live Map would never finish.
+      for (const [id, pe] of [...this.pending]) {
         if (pe.source === name || pe.target === name) {
           this.pending.delete(id);
           this.addEdge(pe);
@@ -128,19 +135,31 @@
     markDone(e) {
       const n = this.nodes.get(String(e.done));
       if (!n) return;
+      const early = (x) => x && x !== 'normal';
+      const was = n.exit;
       n.exit = e.exit !== undefined ? String(e.exit) : 'normal';
+      if (early(was) && was !== n.exit) {
+        const c = this.exitCounts.get(was);
+        if (--c.count === 0) this.exitCounts.delete(was);
+        else if (c.first === n.index) c.first = this.list.find((m) => m.exit === was).index;
+      }
+      if (early(n.exit) && was !== n.exit) {
+        const c = this.exitCounts.get(n.exit);
+        if (c) { c.count++; c.first = Math.min(c.first, n.index); }
+        else this.exitCounts.set(n.exit, { count: 1, first: n.index });
+      }
+      if (!n.styleDirty) this.restyled.push(n);
       n.styleDirty = true;
       this.packagesChanged = true;
     }
 
-    // Counts of instances per package, and of early departures per reason.
+    // Counts of instances per package, and of early departures per reason
+    // (in the order of the first node that left for each).
     summary() {
-      const pkgs = new Map(), exits = new Map();
-      for (const n of this.list) {
-        pkgs.set(n.pkg, (pkgs.get(n.pkg) || 0) + 1);
-        if (n.exit && n.exit !== 'normal') exits.set(n.exit, (exits.get(n.exit) || 0) + 1);
-      }
-      return { pkgs, exits };
+      const exits = new Map([...this.exitCounts]
+        .sort((a, b) => a[1].first - b[1].first)
+        .map(([exit, c]) => [exit, c.count]));
+      return { pkgs: new Map(this.pkgCounts), exits };
     }
   }
 
@@ -451,9 +470,12 @@
     }
     for (const e of g.removed) if (e.el) { e.el.remove(); e.el = null; }
     g.removed.length = 0;
-    for (const n of g.list) {
-      if (n.styleDirty && n.el) { n.el.setAttribute('class', nodeClass(n)); n.styleDirty = false; }
+    const later = []; // restyled before their element exists
+    for (const n of g.restyled) {
+      if (!n.styleDirty) continue;
+      if (n.el) { n.el.setAttribute('class', nodeClass(n)); n.styleDirty = false; } else later.push(n);
     }
+    g.restyled = later;
   }
 
   // Positions go through the SVG DOM's baseVal, which is markedly faster
