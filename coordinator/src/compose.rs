@@ -41,7 +41,7 @@
 //!   monolith, else the first zuul; data services are not killed.
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
-use spigo_proto::arch::{Architecture, ServiceSpec, EUREKA};
+use spigo_proto::arch::{Architecture, ServiceSpec, EUREKA, MAX_COUNT};
 use spigo_proto::Package;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -49,9 +49,6 @@ use std::path::Path;
 /// Instances per region when the file does not say: one in each of the
 /// three zones a default region has.
 const PER_REGION: u32 = 3;
-
-/// The most instances spigo's architecture files allow for one service.
-const MAX_COUNT: i64 = 1_000_000;
 
 /// Top-level keys of compose v2/v3 and the compose specification; a file
 /// with none of them is v1, whose top-level keys are the services.
@@ -157,7 +154,7 @@ pub fn to_arch(text: &str, file: &str) -> Result<String, ComposeError> {
         file: file.into(),
         msg: format!("the architecture made from it is invalid: {e}"),
     })?;
-    Ok(render(&arch))
+    Ok(arch.to_json())
 }
 
 // ---- reading the YAML ----------------------------------------------------
@@ -203,13 +200,16 @@ fn text(node: &Node) -> Option<String> {
     }
 }
 
+/// A mapping's entries: key text, key node and value node.
+type Entries<'n, 'a> = Vec<(String, &'n Node<'a>, &'n Node<'a>)>;
+
 /// The entries of a mapping, those brought in by `<<` merge keys after the
 /// ones written out (which win); None if the node is not a mapping.
-fn entries<'n, 'a>(node: &'n Node<'a>) -> Option<Vec<(String, &'n Node<'a>, &'n Node<'a>)>> {
+fn entries<'n, 'a>(node: &'n Node<'a>) -> Option<Entries<'n, 'a>> {
     let YamlData::Mapping(map) = &untagged(node).data else {
         return None;
     };
-    let mut out: Vec<(String, &Node, &Node)> = Vec::new();
+    let mut out: Entries = Vec::new();
     let mut merged = Vec::new();
     for (k, v) in map {
         match text(k) {
@@ -235,11 +235,15 @@ fn entries<'n, 'a>(node: &'n Node<'a>) -> Option<Vec<(String, &'n Node<'a>, &'n 
     Some(out)
 }
 
-fn field<'n, 'a>(node: &'n Node<'a>, key: &str) -> Option<&'n Node<'a>> {
-    entries(node)?
-        .into_iter()
+/// The value under `key` among a mapping's entries, unless it is null.
+fn field<'n, 'a>(
+    entries: &[(String, &'n Node<'a>, &'n Node<'a>)],
+    key: &str,
+) -> Option<&'n Node<'a>> {
+    entries
+        .iter()
         .find(|(k, _, _)| k == key)
-        .map(|(_, _, v)| v)
+        .map(|&(_, _, v)| v)
         .filter(|v| !is_null(v))
 }
 
@@ -279,7 +283,7 @@ fn read(text: &str, file: &str) -> Result<(Vec<Service>, bool), ComposeError> {
             .filter(|(key, _, _)| !key.starts_with("x-"))
             .collect()
     } else {
-        match field(root, "services") {
+        match field(&top, "services") {
             None => Vec::new(),
             Some(node) => entries(node).ok_or_else(|| {
                 here.at(
@@ -334,15 +338,18 @@ fn read(text: &str, file: &str) -> Result<(Vec<Service>, bool), ComposeError> {
 
 fn read_service(here: &Here, compose: String, body: &Node) -> Result<Service, ComposeError> {
     let problem = |node: &Node, what: &str| here.at(node, format!("service '{compose}': {what}"));
-    if !is_null(body) && entries(body).is_none() {
-        return Err(problem(body, "must be a mapping"));
-    }
-    let image = match field(body, "image") {
+    // Collected once: each lookup below would otherwise rebuild them.
+    let fields: Entries = match entries(body) {
+        Some(fields) => fields,
+        None if is_null(body) => Vec::new(),
+        None => return Err(problem(body, "must be a mapping")),
+    };
+    let image = match field(&fields, "image") {
         None => None,
         Some(node) => Some(text(node).ok_or_else(|| problem(node, "image must be text"))?),
     };
     let mut refs = Vec::new();
-    if let Some(node) = field(body, "depends_on") {
+    if let Some(node) = field(&fields, "depends_on") {
         let names: Vec<(Option<String>, &Node)> = match &untagged(node).data {
             YamlData::Sequence(list) => list.iter().map(|n| (text(n), n)).collect(),
             _ => match entries(node) {
@@ -355,7 +362,7 @@ fn read_service(here: &Here, compose: String, body: &Node) -> Result<Service, Co
             refs.push((name, "depends on"));
         }
     }
-    if let Some(node) = field(body, "links") {
+    if let Some(node) = field(&fields, "links") {
         let YamlData::Sequence(list) = &untagged(node).data else {
             return Err(problem(node, "links must be a list"));
         };
@@ -375,7 +382,7 @@ fn read_service(here: &Here, compose: String, body: &Node) -> Result<Service, Co
     let whole = |node: &Node, what: &str| -> Result<i64, ComposeError> {
         text(node)
             .and_then(|t| t.trim().parse::<i64>().ok())
-            .filter(|n| (0..=MAX_COUNT).contains(n))
+            .filter(|n| (0..=i64::from(MAX_COUNT)).contains(n))
             .ok_or_else(|| {
                 problem(
                     node,
@@ -383,16 +390,16 @@ fn read_service(here: &Here, compose: String, body: &Node) -> Result<Service, Co
                 )
             })
     };
-    let scale = field(body, "scale")
+    let scale = field(&fields, "scale")
         .map(|n| whole(n, "scale").map(|v| (v, n)))
         .transpose()?;
-    let replicas = match field(body, "deploy") {
+    let replicas = match field(&fields, "deploy") {
         None => None,
         Some(deploy) => {
-            if entries(deploy).is_none() {
+            let Some(deploy) = entries(deploy) else {
                 return Err(problem(deploy, "deploy must be a mapping"));
-            }
-            field(deploy, "replicas")
+            };
+            field(&deploy, "replicas")
                 .map(|n| whole(n, "deploy.replicas").map(|v| (v, n)))
                 .transpose()?
         }
@@ -574,7 +581,7 @@ fn build(
             }
             dependencies.push(EUREKA.into());
         }
-        specs.push(spec(
+        specs.push(ServiceSpec::new(
             &services[s].name,
             package[s],
             services[s].count,
@@ -591,8 +598,14 @@ fn build(
         .filter(|s| !needed.contains(s))
         .map(|&s| services[s].name.clone())
         .collect();
-    specs.push(spec(&elb, Package::Elb, 0, 1, roots));
-    specs.push(spec(&dns, Package::Denominator, 0, 0, vec![elb.clone()]));
+    specs.push(ServiceSpec::new(&elb, Package::Elb, 0, 1, roots));
+    specs.push(ServiceSpec::new(
+        &dns,
+        Package::Denominator,
+        0,
+        0,
+        vec![elb.clone()],
+    ));
 
     let victim = [Package::Karyon, Package::Monolith, Package::Zuul]
         .iter()
@@ -614,53 +627,6 @@ fn build(
         victim,
         services: specs,
     })
-}
-
-fn spec(name: &str, package: Package, count: u32, regions: u32, deps: Vec<String>) -> ServiceSpec {
-    ServiceSpec {
-        name: name.into(),
-        package,
-        count,
-        regions,
-        dependencies: deps,
-        machine: String::new(),
-        instance: String::new(),
-        container: String::new(),
-        process: String::new(),
-    }
-}
-
-/// The layout of the built-in `json_arch` files: one line per service.
-fn render(arch: &Architecture) -> String {
-    let quote = |s: &str| serde_json::Value::String(s.into()).to_string();
-    let mut out = String::from("{\n");
-    for (key, value) in [
-        ("arch", &arch.arch),
-        ("description", &arch.description),
-        ("version", &arch.version),
-        ("victim", &arch.victim),
-    ] {
-        out.push_str(&format!("  \"{key}\": {},\n", quote(value)));
-    }
-    out.push_str("  \"services\": [\n");
-    let lines: Vec<String> = arch
-        .services
-        .iter()
-        .map(|s| {
-            let deps: Vec<String> = s.dependencies.iter().map(|d| quote(d)).collect();
-            format!(
-                "    {{\"name\": {}, \"package\": {}, \"count\": {}, \"regions\": {}, \"dependencies\": [{}]}}",
-                quote(&s.name),
-                quote(s.package.as_str()),
-                s.count,
-                s.regions,
-                deps.join(", ")
-            )
-        })
-        .collect();
-    out.push_str(&lines.join(",\n"));
-    out.push_str("\n  ]\n}");
-    out
 }
 
 #[cfg(test)]

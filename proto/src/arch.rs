@@ -106,6 +106,9 @@ impl fmt::Display for Package {
 /// The pseudo-dependency that asks for cross-region links (priamCassandra).
 pub const EUREKA: &str = "eureka";
 
+/// The most instances an architecture file allows for one service.
+pub const MAX_COUNT: u32 = 1_000_000;
+
 /// One service of an architecture, validated.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceSpec {
@@ -128,6 +131,28 @@ pub struct ServiceSpec {
 }
 
 impl ServiceSpec {
+    /// A service named only by its service name (no machine, instance,
+    /// container or process parts).
+    pub fn new(
+        name: impl Into<String>,
+        package: Package,
+        count: u32,
+        regions: u32,
+        dependencies: Vec<String>,
+    ) -> ServiceSpec {
+        ServiceSpec {
+            name: name.into(),
+            package,
+            count,
+            regions,
+            dependencies,
+            machine: String::new(),
+            instance: String::new(),
+            container: String::new(),
+            process: String::new(),
+        }
+    }
+
     pub fn is_global(&self) -> bool {
         self.regions == 0
     }
@@ -293,9 +318,47 @@ impl Architecture {
         self.services.iter().find(|s| s.name == name)
     }
 
-    /// The architecture as a file in spigo's format.
+    /// The architecture as a file in spigo's format, laid out as the
+    /// built-in `json_arch` files: one line per service. No final newline.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("architectures always serialise")
+        let quote = |s: &str| serde_json::to_string(s).expect("strings always serialise");
+        let mut out = String::from("{\n");
+        for (key, value) in [
+            ("arch", &self.arch),
+            ("description", &self.description),
+            ("version", &self.version),
+            ("victim", &self.victim),
+        ] {
+            out.push_str(&format!("  \"{key}\": {},\n", quote(value)));
+        }
+        out.push_str("  \"services\": [\n");
+        for (i, s) in self.services.iter().enumerate() {
+            if i > 0 {
+                out.push_str(",\n");
+            }
+            let deps: Vec<String> = s.dependencies.iter().map(|d| quote(d)).collect();
+            out.push_str(&format!(
+                "    {{\"name\": {}, \"package\": {}, \"count\": {}, \"regions\": {}, \"dependencies\": [{}]",
+                quote(&s.name),
+                quote(s.package.as_str()),
+                s.count,
+                s.regions,
+                deps.join(", ")
+            ));
+            for (key, value) in [
+                ("machine", &s.machine),
+                ("instance", &s.instance),
+                ("container", &s.container),
+                ("process", &s.process),
+            ] {
+                if !value.is_empty() {
+                    out.push_str(&format!(", \"{key}\": {}", quote(value)));
+                }
+            }
+            out.push('}');
+        }
+        out.push_str("\n  ]\n}");
+        out
     }
 }
 
@@ -316,9 +379,9 @@ impl RawService {
                 });
             }
         }
-        if self.count > 1_000_000 {
+        if self.count > i64::from(MAX_COUNT) {
             return Err(problem(format!(
-                "count {} is above the limit of 1000000",
+                "count {} is above the limit of {MAX_COUNT}",
                 self.count
             )));
         }
@@ -383,6 +446,21 @@ mod tests {
         assert!(a.services[3].is_global());
         let again = Architecture::parse(&a.to_json(), "again").unwrap();
         assert_eq!(again, a);
+    }
+
+    #[test]
+    fn to_json_writes_one_line_per_service() {
+        let mut a = Architecture::parse(GOOD, "f.json").unwrap();
+        a.services[0].instance = "db\"x".into();
+        a.services[0].process = "p".into();
+        let text = a.to_json();
+        assert!(text.starts_with("{\n  \"arch\": \"tiny\",\n"), "{text}");
+        assert!(text.ends_with("\n  ]\n}"), "{text}");
+        assert!(text.contains(
+            "\n    {\"name\": \"db\", \"package\": \"store\", \"count\": 2, \"regions\": 1, \"dependencies\": [\"db\"], \"instance\": \"db\\\"x\", \"process\": \"p\"},\n"
+        ), "{text}");
+        assert_eq!(text.lines().count(), 12);
+        assert_eq!(Architecture::parse(&text, "again").unwrap(), a);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! still present at the end (an edge later forgotten is dropped).
 
 use serde::Deserialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GraphNode {
@@ -54,14 +55,16 @@ impl GraphDoc {
             nodes: Vec::new(),
             edges: Vec::new(),
         };
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut live: BTreeSet<(usize, usize)> = BTreeSet::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        // Every edge made, in order, with None where it was later
+        // forgotten; `live` finds the slot of a pair still present.
+        let mut slots: Vec<Option<(usize, usize)>> = Vec::new();
+        let mut live: HashMap<(usize, usize), usize> = HashMap::new();
         for (i, entry) in doc.graph.iter().enumerate() {
-            let text_of = |key: &str| -> Result<String, GraphJsonError> {
+            let text_of = |key: &str| -> Result<&str, GraphJsonError> {
                 entry
                     .get(key)
                     .and_then(|v| v.as_str())
-                    .map(str::to_string)
                     .ok_or_else(|| GraphJsonError::Entry {
                         file: file.into(),
                         entry: i + 1,
@@ -70,19 +73,19 @@ impl GraphDoc {
             };
             if entry.contains_key("node") {
                 let name = text_of("node")?;
-                if !index.contains_key(&name) {
-                    index.insert(name.clone(), out.nodes.len());
+                if !index.contains_key(name) {
+                    index.insert(name, out.nodes.len());
                     out.nodes.push(GraphNode {
-                        name,
-                        package: text_of("package")?,
-                        metadata: text_of("metadata").unwrap_or_default(),
+                        name: name.to_string(),
+                        package: text_of("package")?.to_string(),
+                        metadata: text_of("metadata").map(str::to_string).unwrap_or_default(),
                     });
                 }
             } else if entry.contains_key("edge") || entry.contains_key("forget") {
                 let end = |key: &str| -> Result<usize, GraphJsonError> {
                     let name = text_of(key)?;
                     index
-                        .get(&name)
+                        .get(name)
                         .copied()
                         .ok_or_else(|| GraphJsonError::Entry {
                             file: file.into(),
@@ -92,14 +95,16 @@ impl GraphDoc {
                 };
                 let pair = (end("source")?, end("target")?);
                 if entry.contains_key("edge") {
-                    if live.insert(pair) {
-                        out.edges.push(pair);
+                    if let Entry::Vacant(slot) = live.entry(pair) {
+                        slot.insert(slots.len());
+                        slots.push(Some(pair));
                     }
-                } else if live.remove(&pair) {
-                    out.edges.retain(|e| *e != pair);
+                } else if let Some(slot) = live.remove(&pair) {
+                    slots[slot] = None;
                 }
             }
         }
+        out.edges = slots.into_iter().flatten().collect();
         if out.nodes.is_empty() {
             return Err(GraphJsonError::Empty { file: file.into() });
         }

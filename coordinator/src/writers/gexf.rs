@@ -23,9 +23,10 @@
 //!   open, ends at the graph's last entry; a lone interval keeps the open
 //!   end GEXF allows.
 
-use super::{rfc3339, RunInfo, VERSION};
+use super::{label, rfc3339, RunInfo, VERSION};
 use crate::edda::{Entry, Graph};
 use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::writer::ElementWriter;
 use quick_xml::Writer;
 use spigo_proto::Timestamp;
 use std::collections::HashMap;
@@ -54,7 +55,6 @@ struct Pair {
 struct History {
     node_end: Vec<Option<Timestamp>>,
     pairs: Vec<Pair>,
-    last: Timestamp,
 }
 
 impl History {
@@ -102,11 +102,7 @@ impl History {
         for pair in &mut pairs {
             tidy(&mut pair.spells, last);
         }
-        History {
-            node_end,
-            pairs,
-            last,
-        }
+        History { node_end, pairs }
     }
 }
 
@@ -144,9 +140,19 @@ fn seconds(t: Timestamp, origin: Timestamp) -> String {
     format!("{sign}{}.{:09}", d / 1_000_000_000, d % 1_000_000_000)
 }
 
-/// The last dotted part of a graph name: the instance (or service) itself.
-fn label(name: &str) -> &str {
-    name.rsplit('.').next().unwrap_or(name)
+/// Adds `start` and, if there is one, `end` to an element, in seconds
+/// since `origin`.
+fn with_interval<'a, W>(
+    element: ElementWriter<'a, W>,
+    start: Timestamp,
+    end: Option<Timestamp>,
+    origin: Timestamp,
+) -> ElementWriter<'a, W> {
+    let element = element.with_attribute(("start", seconds(start, origin).as_str()));
+    match end {
+        Some(end) => element.with_attribute(("end", seconds(end, origin).as_str())),
+        None => element,
+    }
 }
 
 pub fn write(out: &mut impl Write, graph: &Graph, run: &RunInfo) -> io::Result<()> {
@@ -219,37 +225,27 @@ fn write_graph<W: Write>(
                 continue;
             };
             let v = &graph.vertices[vertex as usize];
-            let start = seconds(*time, origin);
-            let end = history.node_end[vertex as usize].map(|e| seconds(e.max(*time), origin));
-            let mut attrs = vec![
-                ("id", v.name.as_str()),
-                ("label", label(&v.name)),
-                ("start", start.as_str()),
-            ];
-            if let Some(end) = &end {
-                attrs.push(("end", end.as_str()));
-            }
-            w.create_element("node")
-                .with_attributes(attrs)
-                .write_inner_content(|w| {
-                    w.create_element("attvalues").write_inner_content(|w| {
-                        for ((id, _), value) in
-                            NODE_ATTRIBUTES.iter().zip([&v.package, &v.metadata])
-                        {
-                            w.create_element("attvalue")
-                                .with_attributes([("for", *id), ("value", value.as_str())])
-                                .write_empty()?;
-                        }
-                        Ok(())
-                    })?;
+            let end = history.node_end[vertex as usize].map(|e| e.max(*time));
+            let node = w
+                .create_element("node")
+                .with_attributes([("id", v.name.as_str()), ("label", label(&v.name))]);
+            with_interval(node, *time, end, origin).write_inner_content(|w| {
+                w.create_element("attvalues").write_inner_content(|w| {
+                    for ((id, _), value) in NODE_ATTRIBUTES.iter().zip([&v.package, &v.metadata]) {
+                        w.create_element("attvalue")
+                            .with_attributes([("for", *id), ("value", value.as_str())])
+                            .write_empty()?;
+                    }
                     Ok(())
                 })?;
+                Ok(())
+            })?;
         }
         Ok(())
     })?;
     w.create_element("edges").write_inner_content(|w| {
         for pair in &history.pairs {
-            write_edge(w, graph, pair, origin, history.last)?;
+            write_edge(w, graph, pair, origin)?;
         }
         Ok(())
     })?;
@@ -261,43 +257,30 @@ fn write_edge<W: Write>(
     graph: &Graph,
     pair: &Pair,
     origin: Timestamp,
-    last: Timestamp,
 ) -> io::Result<()> {
     let id = format!("e{}", pair.spells[0].id);
-    let mut attrs = vec![
+    let edge = w.create_element("edge").with_attributes([
         ("id", id.as_str()),
         ("source", graph.vertices[pair.source as usize].name.as_str()),
         ("target", graph.vertices[pair.target as usize].name.as_str()),
-    ];
+    ]);
     if let [only] = &pair.spells[..] {
-        let start = seconds(only.start, origin);
-        let end = only.end.map(|e| seconds(e, origin));
-        attrs.push(("start", start.as_str()));
-        if let Some(end) = &end {
-            attrs.push(("end", end.as_str()));
-        }
-        w.create_element("edge")
-            .with_attributes(attrs)
-            .write_empty()?;
+        with_interval(edge, only.start, only.end, origin).write_empty()?;
         return Ok(());
     }
-    w.create_element("edge")
-        .with_attributes(attrs)
-        .write_inner_content(|w| {
-            w.create_element("spells").write_inner_content(|w| {
-                for spell in &pair.spells {
-                    let start = seconds(spell.start, origin);
-                    // tidy has closed every spell of several; `last` is only a
-                    // fallback.
-                    let end = seconds(spell.end.unwrap_or(last), origin);
-                    w.create_element("spell")
-                        .with_attributes([("start", start.as_str()), ("end", end.as_str())])
-                        .write_empty()?;
-                }
-                Ok(())
-            })?;
+    edge.write_inner_content(|w| {
+        w.create_element("spells").write_inner_content(|w| {
+            for spell in &pair.spells {
+                let end = spell
+                    .end
+                    .expect("tidy closes every spell of an edge that has several");
+                with_interval(w.create_element("spell"), spell.start, Some(end), origin)
+                    .write_empty()?;
+            }
             Ok(())
         })?;
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -305,18 +288,14 @@ fn write_edge<W: Write>(
 mod tests {
     use super::*;
     use crate::writers::graphjson::tests::sample_graph;
-    use crate::writers::FailAfter;
+    use crate::writers::{run_info, FailAfter};
     use quick_xml::events::BytesStart;
     use quick_xml::Reader;
     use spigo_proto::{Address, Exit, GraphEvent, Name, NodeRecord, StampedEvent};
     use std::collections::{BTreeMap, BTreeSet};
 
     fn run() -> RunInfo {
-        RunInfo {
-            arch: "t<&>".into(),
-            args: "[spigo -a t<&>]".into(),
-            started: Timestamp(1_000),
-        }
+        run_info("t<&>", "[spigo -a t<&>]", Timestamp(1_000))
     }
 
     type Attrs = BTreeMap<String, String>;

@@ -10,23 +10,30 @@ use indicatif::ProgressBar;
 use spigo_proto::Timestamp;
 use std::io::{self, Write};
 
-fn quoted(s: &str) -> String {
-    serde_json::to_string(s).expect("strings always serialise")
+/// Writes `s` as a JSON string.
+fn quote(out: &mut impl Write, s: &str) -> io::Result<()> {
+    serde_json::to_writer(out, s).map_err(io::Error::from)
 }
 
-/// One entry of the `graph` array, as a JSON object on one line.
-pub fn entry_json(vertices: &[Vertex], time: Timestamp, entry: &Entry) -> String {
+/// Writes one entry of the `graph` array, as a JSON object on one line
+/// (without a line end), straight to `out`.
+pub fn write_entry(
+    out: &mut impl Write,
+    vertices: &[Vertex],
+    time: Timestamp,
+    entry: &Entry,
+) -> io::Result<()> {
     let ts = rfc3339(time);
-    let name = |v: u32| quoted(&vertices[v as usize].name);
+    let name = |v: u32| vertices[v as usize].name.as_str();
     match entry {
         Entry::Node { vertex } => {
             let v = &vertices[*vertex as usize];
-            format!(
-                "{{\"node\":{},\"package\":{},\"timestamp\":\"{ts}\",\"metadata\":{}}}",
-                quoted(&v.name),
-                quoted(&v.package),
-                quoted(&v.metadata)
-            )
+            out.write_all(b"{\"node\":")?;
+            quote(out, &v.name)?;
+            out.write_all(b",\"package\":")?;
+            quote(out, &v.package)?;
+            write!(out, ",\"timestamp\":\"{ts}\",\"metadata\":")?;
+            quote(out, &v.metadata)?;
         }
         Entry::Edge { id, source, target } | Entry::Forget { id, source, target } => {
             let kind = if matches!(entry, Entry::Edge { .. }) {
@@ -34,18 +41,30 @@ pub fn entry_json(vertices: &[Vertex], time: Timestamp, entry: &Entry) -> String
             } else {
                 "forget"
             };
-            format!(
-                "{{\"{kind}\":\"e{id}\",\"source\":{},\"target\":{},\"timestamp\":\"{ts}\"}}",
-                name(*source),
-                name(*target)
-            )
+            write!(out, "{{\"{kind}\":\"e{id}\",\"source\":")?;
+            quote(out, name(*source))?;
+            out.write_all(b",\"target\":")?;
+            quote(out, name(*target))?;
+            write!(out, ",\"timestamp\":\"{ts}\"")?;
         }
-        Entry::Done { vertex, exit } => format!(
-            "{{\"done\":{},\"exit\":\"{}\",\"timestamp\":\"{ts}\"}}",
-            name(*vertex),
-            exit.as_str()
-        ),
+        Entry::Done { vertex, exit } => {
+            out.write_all(b"{\"done\":")?;
+            quote(out, name(*vertex))?;
+            write!(
+                out,
+                ",\"exit\":\"{}\",\"timestamp\":\"{ts}\"",
+                exit.as_str()
+            )?;
+        }
     }
+    out.write_all(b"}")
+}
+
+/// One entry of the `graph` array, as a JSON object on one line.
+pub fn entry_json(vertices: &[Vertex], time: Timestamp, entry: &Entry) -> String {
+    let mut buf = Vec::with_capacity(192);
+    write_entry(&mut buf, vertices, time, entry).expect("writing to a Vec cannot fail");
+    String::from_utf8(buf).expect("JSON text is UTF-8")
 }
 
 /// Writes the whole graph; `progress` counts the entries written.
@@ -56,18 +75,22 @@ pub fn write(
     progress: &ProgressBar,
 ) -> io::Result<()> {
     writeln!(out, "{{")?;
-    writeln!(out, "  \"arch\":{},", quoted(&run.arch))?;
-    writeln!(out, "  \"version\":{},", quoted(VERSION))?;
-    writeln!(out, "  \"args\":{},", quoted(&run.args))?;
-    writeln!(out, "  \"date\":{},", quoted(&rfc3339(run.started)))?;
+    for (key, value) in [
+        ("arch", run.arch.as_str()),
+        ("version", VERSION),
+        ("args", run.args.as_str()),
+        ("date", rfc3339(run.started).as_str()),
+    ] {
+        write!(out, "  \"{key}\":")?;
+        quote(out, value)?;
+        out.write_all(b",\n")?;
+    }
     writeln!(out, "  \"graph\":[")?;
+    let count = graph.entries.len();
     for (i, (time, entry)) in graph.entries.iter().enumerate() {
-        let comma = if i + 1 < graph.entries.len() { "," } else { "" };
-        writeln!(
-            out,
-            "    {}{comma}",
-            entry_json(&graph.vertices, *time, entry)
-        )?;
+        out.write_all(b"    ")?;
+        write_entry(out, &graph.vertices, *time, entry)?;
+        out.write_all(if i + 1 < count { b",\n" } else { b"\n" })?;
         if i % 4096 == 0 {
             progress.set_position(i as u64);
         }
@@ -79,7 +102,7 @@ pub fn write(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::writers::FailAfter;
+    use crate::writers::{run_info, FailAfter};
     use spigo_proto::{Address, Exit, GraphEvent, Name, NodeRecord, StampedEvent};
 
     pub(crate) fn sample_graph() -> Graph {
@@ -123,11 +146,7 @@ pub(crate) mod tests {
     }
 
     fn run() -> RunInfo {
-        RunInfo {
-            arch: "t".into(),
-            args: "[spigo -a t]".into(),
-            started: Timestamp(1),
-        }
+        run_info("t", "[spigo -a t]", Timestamp(1))
     }
 
     #[test]

@@ -5,10 +5,11 @@
 //! package and metadata as plain attributes, plus yEd node graphics (a label
 //! and a colour per package) that yEd draws and other readers ignore.
 
-use super::RunInfo;
+use super::{label, RunInfo};
 use crate::edda::{Entry, Graph};
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
+use spigo_proto::Package;
 use std::io::{self, Write};
 
 /// One colour per package, so tiers stand out in yEd.
@@ -22,14 +23,9 @@ fn colour(package: &str) -> &'static str {
         "monolith" => "#FF9966",
         "staash" => "#66CCCC",
         "priamCassandra" => "#FF6666",
-        "store" | "cache" | "volume" | "riak" => "#CCCCCC",
+        _ if Package::parse(package).is_some_and(Package::is_store) => "#CCCCCC",
         _ => "#FFFFFF",
     }
-}
-
-/// The last dotted part of a graph name: the instance (or service) itself.
-fn label(name: &str) -> &str {
-    name.rsplit('.').next().unwrap_or(name)
 }
 
 pub fn write(out: &mut impl Write, graph: &Graph, run: &RunInfo) -> io::Result<()> {
@@ -137,15 +133,11 @@ fn write_graph<W: Write>(w: &mut Writer<W>, graph: &Graph, run: &RunInfo) -> io:
 mod tests {
     use super::*;
     use crate::writers::graphjson::tests::sample_graph;
-    use crate::writers::FailAfter;
+    use crate::writers::{run_info, FailAfter};
     use spigo_proto::Timestamp;
 
     fn run() -> RunInfo {
-        RunInfo {
-            arch: "t<&>".into(),
-            args: "[spigo -a t]".into(),
-            started: Timestamp(1),
-        }
+        run_info("t<&>", "[spigo -a t]", Timestamp(1))
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub fn rfc3339(t: Timestamp) -> String {
         .to_rfc3339_opts(SecondsFormat::Nanos, false)
 }
 
+/// The last dotted part of a graph name: the instance (or service) itself.
+pub fn label(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
 /// Writes `path` through `fill`, creating missing folders; the file appears
 /// complete or not at all.
 pub fn write_atomically(
@@ -75,6 +80,16 @@ impl std::io::Write for FailAfter {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// The run a test's graph file describes.
+#[cfg(test)]
+pub(crate) fn run_info(arch: &str, args: &str, started: Timestamp) -> RunInfo {
+    RunInfo {
+        arch: arch.into(),
+        args: args.into(),
+        started,
     }
 }
 
