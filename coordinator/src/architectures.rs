@@ -170,6 +170,7 @@ fn reload_graph(cli: &Cli, cfg: &Config, file: &str) -> Result<Resolved> {
     let label = path.display().to_string();
     let doc = GraphDoc::parse(&read(&path, "-r/--reload")?, &label)?;
     tracing::info!("{} reloading from {label}", doc.arch);
+    let arch = doc.arch.clone();
     let work = if doc.nodes.iter().all(|n| n.package == "pirate") {
         if doc.nodes.len() < 2 {
             bail!(
@@ -177,13 +178,13 @@ fn reload_graph(cli: &Cli, cfg: &Config, file: &str) -> Result<Resolved> {
                 doc.nodes.len()
             );
         }
-        Work::Pirates(Seeding::Graph(doc.clone()))
+        Work::Pirates(Seeding::Graph(doc))
     } else {
         Work::Services(plan::from_graph(&doc, cfg, &label)?)
     };
     Ok(Resolved {
-        output: doc.arch.clone(),
-        arch: doc.arch,
+        output: arch.clone(),
+        arch,
         work,
         latency: None,
     })

@@ -26,6 +26,7 @@ use spigo_proto::{
     Address, Exit, Gotocol, Imposition, Intention, Name, NodeId, NodeRecord, Package,
 };
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 /// How long a tier may take to register and find its dependencies before
@@ -51,7 +52,6 @@ pub struct Report {
 struct Instance {
     addr: Address,
     package: Package,
-    service: String,
     name: String,
 }
 
@@ -73,13 +73,11 @@ fn tell(
     }
 }
 
-/// Per-node counts of a set of addresses: what the controller waits for.
-fn targets<'a>(addrs: impl IntoIterator<Item = &'a Address>) -> Targets {
-    let mut t = Targets::new();
+/// Adds a set of addresses to per-node counts: what the controller waits for.
+fn count<'a>(targets: &mut Targets, addrs: impl IntoIterator<Item = &'a Address>) {
     for a in addrs {
-        *t.entry(a.node).or_default() += 1;
+        *targets.entry(a.node).or_default() += 1;
     }
-    t
 }
 
 /// One registry per zone of each region, on the zone's node: `[region][zone]`.
@@ -186,16 +184,21 @@ async fn create_tier(
 ) -> Result<()> {
     let rt = &cluster.rt;
     let mut per_node: BTreeMap<NodeId, Vec<InstanceSpec>> = BTreeMap::new();
+    // How graph metadata names each node, made once per node.
+    let mut suffixes: BTreeMap<NodeId, String> = BTreeMap::new();
     let mut created = Vec::new();
     for planned in &tier.instances {
         let node = placement.node_for(planned.location);
         let addr = cluster.alloc(node, 1)?;
+        let suffix = suffixes
+            .entry(node)
+            .or_insert_with(|| cluster.metadata_suffix(node));
         let spec = InstanceSpec {
             record: NodeRecord {
                 id: addr,
                 name: planned.name.to_string(),
                 package: tier.package.as_str().into(),
-                metadata: format!("{}{}", planned.metadata, cluster.metadata_suffix(node)),
+                metadata: format!("{}{suffix}", planned.metadata),
                 location: planned.location,
             },
             package: tier.package,
@@ -210,7 +213,6 @@ async fn create_tier(
         created.push(Instance {
             addr,
             package: tier.package,
-            service: tier.service.clone(),
             name: planned.name.graph_name(),
         });
     }
@@ -263,6 +265,10 @@ pub async fn run(cluster: &Cluster, plan: &Plan, cfg: &Config, opts: &Options) -
 
     let registries = start_registries(cluster, &placement, plan, cfg, me).await?;
     let mut instances: Vec<Instance> = Vec::new();
+    // Every instance so far, per node.
+    let mut all = Targets::new();
+    // Where the victim service's instances are in `instances`.
+    let mut victims: Vec<Range<usize>> = Vec::new();
     for tier in &plan.tiers {
         tracing::info!("{}", tier.describe());
         let first = instances.len();
@@ -276,7 +282,10 @@ pub async fn run(cluster: &Cluster, plan: &Plan, cfg: &Config, opts: &Options) -
             &mut instances,
         )
         .await?;
-        let all = targets(instances.iter().map(|i| &i.addr));
+        if tier.service == plan.victim {
+            victims.push(first..instances.len());
+        }
+        count(&mut all, instances[first..].iter().map(|i| &i.addr));
         controller::wait_for_within(
             &controller,
             Imposition::Hello,
@@ -294,8 +303,14 @@ pub async fn run(cluster: &Cluster, plan: &Plan, cfg: &Config, opts: &Options) -
                 Intention::Text("eureka".into()),
             )?;
         }
-        controller::wait_for_within(&controller, Imposition::Inform, all, arch, BARRIER_LIMIT)
-            .await?;
+        controller::wait_for_within(
+            &controller,
+            Imposition::Inform,
+            all.clone(),
+            arch,
+            BARRIER_LIMIT,
+        )
+        .await?;
     }
     let setup = started.elapsed();
     tracing::info!(
@@ -318,7 +333,7 @@ pub async fn run(cluster: &Cluster, plan: &Plan, cfg: &Config, opts: &Options) -
 
     let half = opts.duration / 2;
     tokio::time::sleep(half).await;
-    let victim = chaos_monkey(rt, plan, &instances, me, opts)?;
+    let victim = chaos_monkey(rt, plan, &instances, &victims, me, opts)?;
     tokio::time::sleep(opts.duration - half).await;
 
     tracing::info!("{arch}: Shutdown");
@@ -338,7 +353,6 @@ pub async fn run(cluster: &Cluster, plan: &Plan, cfg: &Config, opts: &Options) -
             Intention::Exit(Exit::Normal),
         );
     }
-    let mut all = targets(instances.iter().map(|i| &i.addr));
     controller::wait_for(&controller, Imposition::Goodbye, all.clone(), arch).await?;
     for &r in registries.iter().flatten() {
         // A registry on a lost node is gone already.
@@ -366,15 +380,17 @@ fn chaos_monkey(
     rt: &Runtime,
     plan: &Plan,
     instances: &[Instance],
+    victims: &[Range<usize>],
     me: Address,
     opts: &Options,
 ) -> Result<Option<(Address, String)>> {
     if plan.victim.is_empty() || opts.duration.is_zero() {
         return Ok(None);
     }
-    let candidates: Vec<&Instance> = instances
+    let candidates: Vec<&Instance> = victims
         .iter()
-        .filter(|i| i.service == plan.victim && rt.reachable(i.addr))
+        .flat_map(|r| &instances[r.clone()])
+        .filter(|i| rt.reachable(i.addr))
         .collect();
     if candidates.is_empty() {
         return Ok(None);

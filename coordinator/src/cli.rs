@@ -120,26 +120,11 @@ pub struct Cli {
     #[arg(long, value_name = "ADDRS")]
     pub join: Option<String>,
 
-    /// The cluster's shared secret, for --join
-    #[arg(
-        long,
-        env = "SPIGO_COOKIE",
-        hide_env_values = true,
-        value_name = "SECRET"
-    )]
-    pub cookie: Option<String>,
+    #[command(flatten)]
+    pub cookie: CookieArg,
 
-    /// This process's certificate (PEM), for mutual TLS between processes
-    #[arg(long = "tls-cert", value_name = "FILE", requires_all = ["tls_key", "tls_ca"])]
-    pub tls_cert: Option<PathBuf>,
-
-    /// This process's private key (PEM)
-    #[arg(long = "tls-key", value_name = "FILE", requires_all = ["tls_cert", "tls_ca"])]
-    pub tls_key: Option<PathBuf>,
-
-    /// The cluster's CA certificate (PEM): peers must present a certificate it signed
-    #[arg(long = "tls-ca", value_name = "FILE", requires_all = ["tls_cert", "tls_key"])]
-    pub tls_ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 
     /// How long a node may stay silent before it counts as lost
     #[arg(long = "heartbeat-timeout", default_value = "10s", value_parser = duration_arg, value_name = "DURATION")]
@@ -253,14 +238,8 @@ pub struct LinkArgs {
     #[arg(long, value_name = "ADDRS")]
     pub join: Option<String>,
 
-    /// The cluster's shared secret, for --join
-    #[arg(
-        long,
-        env = "SPIGO_COOKIE",
-        hide_env_values = true,
-        value_name = "SECRET"
-    )]
-    pub cookie: Option<String>,
+    #[command(flatten)]
+    pub cookie: CookieArg,
 
     /// Messages sent one way
     #[arg(long, default_value_t = 4_000_000, value_name = "N")]
@@ -312,37 +291,89 @@ pub struct NodeArgs {
     #[arg(long, hide = true)]
     pub exit_with_stdin: bool,
 
-    /// This node's certificate (PEM), for mutual TLS
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// `--cookie` as the coordinator and `bench link` take it.
+#[derive(Args, Debug)]
+pub struct CookieArg {
+    /// The cluster's shared secret, for --join
+    #[arg(
+        id = "cookie",
+        long = "cookie",
+        env = "SPIGO_COOKIE",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub secret: Option<String>,
+}
+
+/// `--tls-cert/--tls-key/--tls-ca`: mutual TLS between the processes of a
+/// cluster (clap makes sure all three or none are given).
+#[derive(Args, Debug)]
+pub struct TlsArgs {
+    /// This process's certificate (PEM), for mutual TLS between processes
     #[arg(long = "tls-cert", value_name = "FILE", requires_all = ["tls_key", "tls_ca"])]
     pub tls_cert: Option<PathBuf>,
 
-    /// This node's private key (PEM)
+    /// This process's private key (PEM)
     #[arg(long = "tls-key", value_name = "FILE", requires_all = ["tls_cert", "tls_ca"])]
     pub tls_key: Option<PathBuf>,
 
-    /// The cluster's CA certificate (PEM)
+    /// The cluster's CA certificate (PEM): peers must present a certificate it signed
     #[arg(long = "tls-ca", value_name = "FILE", requires_all = ["tls_cert", "tls_key"])]
     pub tls_ca: Option<PathBuf>,
 }
 
-/// Loads `--tls-cert/--tls-key/--tls-ca` when given (clap makes sure all
-/// three are).
-pub fn tls(
-    cert: &Option<PathBuf>,
-    key: &Option<PathBuf>,
-    ca: &Option<PathBuf>,
-) -> Result<Option<crate::cluster::TlsFiles>> {
-    let (Some(cert), Some(key), Some(ca)) = (cert, key, ca) else {
-        return Ok(None);
+impl TlsArgs {
+    /// Loads the three files when given.
+    pub fn load(&self) -> Result<Option<crate::cluster::TlsFiles>> {
+        let (Some(cert), Some(key), Some(ca)) = (&self.tls_cert, &self.tls_key, &self.tls_ca)
+        else {
+            return Ok(None);
+        };
+        let config = spigo_node::tls::Tls::load(cert, key, ca)
+            .map_err(|e| UsageError::error(e.to_string()))?;
+        Ok(Some(crate::cluster::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            ca: ca.clone(),
+            config,
+        }))
+    }
+}
+
+/// `--join host:port,...`: the addresses (blanks dropped, each checked to
+/// be host:port) and the cookie the nodes share, which must be given.
+pub fn join(list: &str, cookie: Option<&str>) -> Result<crate::cluster::Nodes> {
+    let addrs: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(String::from)
+        .collect();
+    if addrs.is_empty() {
+        return Err(UsageError::error("--join: no node addresses"));
+    }
+    let not_host_port = |a: &String| {
+        a.rsplit_once(':')
+            .is_none_or(|(_, p)| p.parse::<u16>().is_err())
     };
-    let config =
-        spigo_node::tls::Tls::load(cert, key, ca).map_err(|e| UsageError::error(e.to_string()))?;
-    Ok(Some(crate::cluster::TlsFiles {
-        cert: cert.clone(),
-        key: key.clone(),
-        ca: ca.clone(),
-        config,
-    }))
+    if let Some(bad) = addrs.iter().find(|a| not_host_port(a)) {
+        return Err(UsageError::error(format!(
+            "--join: '{bad}' is not host:port"
+        )));
+    }
+    let Some(cookie) = cookie.filter(|c| !c.is_empty()) else {
+        return Err(UsageError::error(
+            "--join needs the cluster's cookie: --cookie or SPIGO_COOKIE",
+        ));
+    };
+    Ok(crate::cluster::Nodes::Join(
+        addrs,
+        spigo_node::link::Cookie::new(cookie),
+    ))
 }
 
 /// A problem with the flags or inputs, found before or while starting:

@@ -91,7 +91,6 @@ pub struct NodeLost(pub NodeId);
 /// How to form the cluster.
 pub struct Options {
     pub nodes: Nodes,
-    pub cookie: Option<Cookie>,
     pub tls: Option<TlsFiles>,
     pub seed: u64,
     /// `-c`: what the nodes collect (see the runtime's settings).
@@ -109,7 +108,6 @@ impl Options {
     pub fn local() -> Options {
         Options {
             nodes: Nodes::Local,
-            cookie: None,
             tls: None,
             seed: 0,
             collect: None,
@@ -126,11 +124,13 @@ pub enum Nodes {
     Local,
     /// Start this many node processes on loopback.
     Start(u16),
-    /// Use nodes already running at these addresses.
-    Join(Vec<String>),
+    /// Use nodes already running at these addresses, which share this
+    /// cookie.
+    Join(Vec<String>, Cookie),
 }
 
-/// State shared with the control loop.
+/// State shared with the control loop. The plain fields are set before
+/// the control loop starts and never change.
 #[derive(Default)]
 struct Shared {
     waiting: Mutex<HashMap<u64, (NodeId, oneshot::Sender<Reply>)>>,
@@ -142,13 +142,14 @@ struct Shared {
     placed: Mutex<HashMap<NodeId, Vec<Placed>>>,
     /// Who hears of a lost node.
     controllers: Mutex<Vec<ActorRef<controller::Msg>>>,
-    edda: Mutex<Option<ActorRef<edda::Msg>>>,
-    node_names: Mutex<HashMap<NodeId, (String, String)>>,
+    edda: Option<ActorRef<edda::Msg>>,
+    /// Each node's name and address, for the log line of its loss.
+    node_names: HashMap<NodeId, (String, String)>,
     /// Set once the nodes are told to stop: links closing then are expected.
     stopping: std::sync::atomic::AtomicBool,
     /// Spans the nodes sent at Flush.
     spans: Mutex<Vec<Span>>,
-    heartbeat_timeout: Mutex<Duration>,
+    heartbeat_timeout: Duration,
 }
 
 pub struct Cluster {
@@ -186,7 +187,6 @@ impl Cluster {
     ) -> Result<Cluster> {
         let Options {
             nodes,
-            cookie,
             tls,
             seed,
             collect,
@@ -196,8 +196,6 @@ impl Cluster {
         } = opts;
         let mut cluster = Cluster::local(rt, local_shard);
         cluster.budget = Budget::new(max_memory);
-        *cluster.shared.edda.lock().unwrap() = edda;
-        *cluster.shared.heartbeat_timeout.lock().unwrap() = heartbeat_timeout;
         let (addrs, cookie) = match nodes {
             Nodes::Local => return Ok(cluster),
             Nodes::Start(n) => {
@@ -207,18 +205,15 @@ impl Cluster {
                     .await?;
                 (addrs, cookie)
             }
-            Nodes::Join(addrs) => (
-                addrs,
-                cookie.ok_or_else(|| {
-                    UsageError::error("--join needs the cluster's cookie: --cookie or SPIGO_COOKIE")
-                })?,
-            ),
+            Nodes::Join(addrs, cookie) => (addrs, cookie),
         };
         let tls = tls.map(|t| t.config);
         let (control_tx, control_rx) = tokio::sync::mpsc::unbounded_channel();
         let gw = gateway::start(&cluster.rt, control_tx)
             .await
             .context("cannot start the coordinator's gateway")?;
+        let mut node_names = HashMap::new();
+        let mut last_seen = HashMap::new();
         for (i, addr) in addrs.iter().enumerate() {
             let id = i as NodeId + 1;
             let conn = link::dial(
@@ -238,18 +233,8 @@ impl Cluster {
             let name = conn.peer_name.clone();
             let (tx, _) = conn.start(id, gw.clone());
             cluster.rt.set_link(id, tx);
-            cluster
-                .shared
-                .node_names
-                .lock()
-                .unwrap()
-                .insert(id, (name.clone(), addr.clone()));
-            cluster
-                .shared
-                .last_seen
-                .lock()
-                .unwrap()
-                .insert(id, Instant::now());
+            node_names.insert(id, (name.clone(), addr.clone()));
+            last_seen.insert(id, Instant::now());
             cluster.nodes.push(Node {
                 id,
                 name,
@@ -258,6 +243,15 @@ impl Cluster {
                 capacity: AtomicU64::new(0),
             });
         }
+        // Nothing has used the shared state yet: what the control loop reads
+        // is set here, once.
+        cluster.shared = Arc::new(Shared {
+            edda,
+            node_names,
+            last_seen: Mutex::new(last_seen),
+            heartbeat_timeout,
+            ..Shared::default()
+        });
         tokio::spawn(control_loop(control_rx, cluster.shared.clone()));
         tokio::spawn(heartbeat(cluster.rt.clone(), cluster.shared.clone()));
         let peers: Vec<(NodeId, String)> = cluster
@@ -423,8 +417,11 @@ impl Cluster {
             .map_or_else(|| self.budget.free().1, |n| n.name.clone())
     }
 
+    /// A node by id: nodes are numbered from 1 in the order they joined.
     pub fn node(&self, id: NodeId) -> Option<&Node> {
-        self.nodes.iter().find(|n| n.id == id)
+        let node = self.nodes.get(usize::from(id).checked_sub(1)?)?;
+        debug_assert_eq!(node.id, id, "nodes are numbered from 1 in order");
+        Some(node)
     }
 
     /// `n` consecutive fresh addresses on node `node`.
@@ -599,7 +596,7 @@ impl Cluster {
         let live = self.live();
         for reply in join_all(live.iter().map(|&n| self.request(n, Request::Metrics))).await {
             if let Ok(Reply::Metrics(m)) = reply {
-                crate::metrics::merge(&mut metrics, &m);
+                crate::metrics::merge(&mut metrics, m);
             }
         }
         Snapshot {
@@ -655,7 +652,7 @@ async fn control_loop(mut rx: tokio::sync::mpsc::UnboundedReceiver<Control>, sha
                 frame: Frame::Events(batch),
                 ..
             } => {
-                if let Some(edda) = shared.edda.lock().unwrap().as_ref() {
+                if let Some(edda) = &shared.edda {
                     let _ = edda.send_message(edda::Msg::Batch(batch));
                 }
             }
@@ -704,7 +701,7 @@ async fn heartbeat(rt: Arc<Runtime>, shared: Arc<Shared>) {
             let silent = rt
                 .silent_for(node)
                 .map_or(last.elapsed(), |s| s.min(last.elapsed()));
-            if silent > *shared.heartbeat_timeout.lock().unwrap() {
+            if silent > shared.heartbeat_timeout {
                 rt.remove_link(node);
                 node_lost(&shared, node, "it stopped answering heartbeats");
             } else {
@@ -720,11 +717,8 @@ fn node_lost(shared: &Shared, node: NodeId, why: &str) {
     }
     let (name, addr) = shared
         .node_names
-        .lock()
-        .unwrap()
         .get(&node)
-        .cloned()
-        .unwrap_or_default();
+        .map_or(("", ""), |(n, a)| (n.as_str(), a.as_str()));
     let placed = shared
         .placed
         .lock()
@@ -741,35 +735,38 @@ fn node_lost(shared: &Shared, node: NodeId, why: &str) {
         .lock()
         .unwrap()
         .retain(|_, (n, _)| *n != node);
-    if let Some(edda) = shared.edda.lock().unwrap().as_ref() {
+    if let Some(edda) = &shared.edda {
         let now = clock::now();
-        let mut events: Vec<StampedEvent> = Vec::new();
-        let done = |id| StampedEvent {
-            time: now,
-            event: GraphEvent::Done {
-                id,
-                exit: Exit::NodeLost,
-            },
+        // In batches of at most MAX_EVENTS, each sent as it fills.
+        let mut batch: Vec<StampedEvent> = Vec::new();
+        let mut emit = |event: GraphEvent| {
+            batch.push(StampedEvent { time: now, event });
+            if batch.len() == spigo_proto::cluster::MAX_EVENTS {
+                let _ = edda.send_message(edda::Msg::Batch(std::mem::take(&mut batch)));
+            }
+        };
+        let done = |id| GraphEvent::Done {
+            id,
+            exit: Exit::NodeLost,
         };
         for p in placed {
             match p {
                 Placed::Pirates { first, count } => {
-                    events.extend((0..count).map(|i| done(Address::new(node, first.index + i))))
+                    for i in 0..count {
+                        emit(done(Address::new(node, first.index + i)));
+                    }
                 }
                 // Edda ignores a record it has already; one that never left
                 // the lost node is still known here.
                 Placed::Instance(record) => {
                     let id = record.id;
-                    events.push(StampedEvent {
-                        time: now,
-                        event: GraphEvent::Node(record),
-                    });
-                    events.push(done(id));
+                    emit(GraphEvent::Node(record));
+                    emit(done(id));
                 }
             }
         }
-        for batch in events.chunks(spigo_proto::cluster::MAX_EVENTS) {
-            let _ = edda.send_message(edda::Msg::Batch(batch.to_vec()));
+        if !batch.is_empty() {
+            let _ = edda.send_message(edda::Msg::Batch(batch));
         }
     }
     for c in shared.controllers.lock().unwrap().iter() {

@@ -48,13 +48,17 @@ impl State {
             .sum()
     }
 
+    /// Answers every waiter whose targets are reached (their order does
+    /// not matter: each has its own channel).
     fn wake(&mut self) {
-        let waiting = std::mem::take(&mut self.waiting);
-        for (imposition, targets, tx) in waiting {
-            if self.missing(imposition, &targets) == 0 {
+        let mut i = 0;
+        while i < self.waiting.len() {
+            let (imposition, targets, _) = &self.waiting[i];
+            if self.missing(*imposition, targets) == 0 {
+                let (_, _, tx) = self.waiting.swap_remove(i);
                 let _ = tx.send(());
             } else {
-                self.waiting.push((imposition, targets, tx));
+                i += 1;
             }
         }
     }

@@ -61,6 +61,9 @@ pub struct Graph {
     /// Events whose addresses were not yet known (their node event is still
     /// on its way from another shard).
     waiting: Vec<StampedEvent>,
+    /// An address became known since waiting events were last tried: only
+    /// then can any of them resolve.
+    new_addresses: bool,
     /// Events that never resolved, reported at the end.
     pub unresolved: u64,
     /// Live viewers (`--live`) hear of every entry as it is made.
@@ -100,7 +103,7 @@ impl Graph {
     /// Applies any waiting events that can now be resolved; call when a batch
     /// has been added.
     pub fn settle(&mut self) {
-        if self.waiting.is_empty() {
+        if self.waiting.is_empty() || !std::mem::take(&mut self.new_addresses) {
             return;
         }
         let waiting = std::mem::take(&mut self.waiting);
@@ -223,7 +226,9 @@ impl Graph {
                 v
             }
         };
-        self.by_addr.insert(record.id, vertex);
+        if self.by_addr.insert(record.id, vertex).is_none() {
+            self.new_addresses = true;
+        }
     }
 }
 

@@ -55,19 +55,35 @@ pub struct Report {
     pub shutdown: Duration,
 }
 
-/// The short graph name and the full nine-part name of pirate `i`.
-fn names(seeding: &Seeding, i: u32) -> (String, String) {
-    if let Seeding::Graph(doc) = seeding {
-        let short = doc.nodes[i as usize].name.clone();
-        let full = Name::from_graph_name(&short, PACKAGE)
-            .map_or_else(|_| short.clone(), |n| n.to_string());
-        return (short, full);
+/// The short graph name of pirate `i`.
+fn short_name(seeding: &Seeding, i: u32) -> String {
+    match seeding {
+        Seeding::Graph(doc) => doc.nodes[i as usize].name.clone(),
+        Seeding::Random(_) => {
+            let instance = instance_name(SERVICE, i as usize);
+            format!("{ARCH}.{REGION}.{ZONE}.{instance}")
+        }
     }
-    let instance = instance_name(SERVICE, i as usize);
-    (
-        format!("{ARCH}.{REGION}.{ZONE}.{instance}"),
-        format!("{ARCH}.{REGION}.{ZONE}..{instance}...{SERVICE}.{PACKAGE}"),
-    )
+}
+
+/// The full nine-part name of pirate `i`.
+fn full_name(seeding: &Seeding, i: u32) -> String {
+    match seeding {
+        Seeding::Graph(doc) => {
+            let short = &doc.nodes[i as usize].name;
+            Name::from_graph_name(short, PACKAGE).map_or_else(|_| short.clone(), |n| n.to_string())
+        }
+        Seeding::Random(_) => {
+            let instance = instance_name(SERVICE, i as usize);
+            format!("{ARCH}.{REGION}.{ZONE}..{instance}...{SERVICE}.{PACKAGE}")
+        }
+    }
+}
+
+/// Both names of pirate `i`.
+#[cfg(test)]
+fn names(seeding: &Seeding, i: u32) -> (String, String) {
+    (short_name(seeding, i), full_name(seeding, i))
 }
 
 /// Two distinct buddies for pirate `i`, neither being `i` (with only two
@@ -146,42 +162,51 @@ pub async fn run(cluster: &Cluster, opts: &Options) -> Result<Report> {
     for r in spawned {
         r.context("cannot spawn pirates")?;
     }
+    // The ranges are contiguous and ascending from pirate 0.
     let pirate_at = |i: u32| {
-        let (range, first) = ranges
-            .iter()
-            .find(|(r, _)| r.contains(&i))
-            .expect("every pirate is in a range");
+        let (range, first) = &ranges[ranges.partition_point(|(r, _)| r.end <= i)];
+        debug_assert!(range.contains(&i), "every pirate is in a range");
         Address::new(first.node, first.index + (i - range.start))
+    };
+    // Every pirate in order, with its address.
+    let every = || {
+        ranges.iter().flat_map(|(range, first)| {
+            range
+                .clone()
+                .map(move |i| (i, Address::new(first.node, first.index + (i - range.start))))
+        })
     };
     let spawned_in = started.elapsed();
     tracing::info!("{ARCH}: spawned {n} pirates in {}", GoDuration(spawned_in));
 
     if let Some(edda) = cluster.edda_shard(0) {
-        for i in 0..n {
-            let at = pirate_at(i);
-            let metadata = match &opts.seeding {
-                Seeding::Graph(doc) => doc.nodes[i as usize].metadata.clone(),
-                Seeding::Random(_) => {
-                    ip_metadata(zone_ip(default_regions()[0].zones[0].block, i + 1))
-                }
-            };
-            let record = NodeRecord {
-                id: at,
-                name: names(&opts.seeding, i).1,
-                package: PACKAGE.into(),
-                metadata: format!("{metadata}{}", cluster.metadata_suffix(at.node)),
-                location: Location::default(),
-            };
-            let event = Intention::Event(GraphEvent::Node(Box::new(record)));
-            rt.send(
-                edda,
-                Gotocol::new(Imposition::Inform, Some(at), clock::now(), event),
-            )?;
+        let block = default_regions()[0].zones[0].block;
+        for (range, first) in &ranges {
+            let suffix = cluster.metadata_suffix(first.node);
+            for i in range.clone() {
+                let at = Address::new(first.node, first.index + (i - range.start));
+                let metadata = match &opts.seeding {
+                    Seeding::Graph(doc) => doc.nodes[i as usize].metadata.clone(),
+                    Seeding::Random(_) => ip_metadata(zone_ip(block, i + 1)),
+                };
+                let record = NodeRecord {
+                    id: at,
+                    name: full_name(&opts.seeding, i),
+                    package: PACKAGE.into(),
+                    metadata: format!("{metadata}{suffix}"),
+                    location: Location::default(),
+                };
+                let event = Intention::Event(GraphEvent::Node(Box::new(record)));
+                rt.send(
+                    edda,
+                    Gotocol::new(Imposition::Inform, Some(at), clock::now(), event),
+                )?;
+            }
         }
     }
     if rt.logs_messages() {
-        for i in 0..n {
-            rt.note_name(pirate_at(i), &names(&opts.seeding, i).0);
+        for (i, at) in every() {
+            rt.note_name(at, &short_name(&opts.seeding, i));
         }
     }
     // A reloaded graph's edges, by the pirate that knows the buddy.
@@ -199,8 +224,7 @@ pub async fn run(cluster: &Cluster, opts: &Options) -> Result<Report> {
     let mut rng = SmallRng::seed_from_u64(opts.seed);
     let mut delivered = 0u64;
     let setup_started = Instant::now();
-    for i in 0..n {
-        let me = pirate_at(i);
+    for (i, me) in every() {
         let mut send = |imposition, reply_to, intention| -> Result<()> {
             match rt.send(
                 me,
@@ -216,7 +240,7 @@ pub async fn run(cluster: &Cluster, opts: &Options) -> Result<Report> {
         send(
             Imposition::Hello,
             Some(fsm),
-            Intention::Text(names(&opts.seeding, i).0.into()),
+            Intention::Text(short_name(&opts.seeding, i).into()),
         )?;
         if let Some(edda) = cluster.edda_shard(me.node) {
             send(Imposition::Inform, Some(edda), Intention::None)?;
@@ -258,9 +282,10 @@ pub async fn run(cluster: &Cluster, opts: &Options) -> Result<Report> {
     tracing::info!("{ARCH}: Shutdown");
     let shutdown_started = Instant::now();
     let mut all = Targets::new();
-    for i in 0..n {
-        let at = pirate_at(i);
-        *all.entry(at.node).or_default() += 1;
+    for (range, first) in &ranges {
+        *all.entry(first.node).or_default() += range.len();
+    }
+    for (_, at) in every() {
         // Pirates on a lost node cannot hear it; the controller does not wait for them.
         let goodbye = Gotocol::new(
             Imposition::Goodbye,

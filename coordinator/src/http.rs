@@ -9,7 +9,7 @@
 //! graph entries and metrics as server-sent events. Everything the page
 //! needs comes from this server: it works offline.
 
-use crate::metrics::{merged_services, summary, ServiceHistograms, Summary};
+use crate::metrics::{merged_services, services_json, ServiceHistograms};
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -18,7 +18,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use futures::stream::{self, Stream, StreamExt};
 use serde_json::{json, Value};
-use spigo_proto::cluster::MetricsReport;
+use spigo_proto::cluster::{MetricsReport, TrafficReport};
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,18 +89,28 @@ impl LiveFeed {
 }
 
 /// The latest figures, refreshed while a simulation runs.
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct Snapshot {
     pub metrics: MetricsReport,
     pub nodes: usize,
     pub lost: usize,
 }
 
+/// A snapshot as the handlers serve it: its services merged once, when it
+/// arrives, not on every request.
+#[derive(Default)]
+struct Figures {
+    traffic: TrafficReport,
+    services: BTreeMap<String, ServiceHistograms>,
+    nodes: usize,
+    lost: usize,
+}
+
 pub struct Web {
     /// The folder holding `json/` (graphs to list and serve).
     pub out: PathBuf,
     pub live: Option<Arc<LiveFeed>>,
-    pub snapshot: RwLock<Snapshot>,
+    figures: RwLock<Figures>,
     pub arch: String,
     pub cmdline: Vec<String>,
     pub started: Instant,
@@ -110,7 +121,7 @@ impl Web {
         Web {
             out,
             live,
-            snapshot: RwLock::default(),
+            figures: RwLock::default(),
             arch: arch.into(),
             cmdline,
             started: Instant::now(),
@@ -118,11 +129,21 @@ impl Web {
     }
 
     /// Publishes new figures (and, live, a metrics event for the page).
-    pub fn update(&self, snapshot: Snapshot) {
+    pub fn update(&self, snapshot: &Snapshot) {
+        let services = merged_services(&snapshot.metrics);
         if let Some(live) = &self.live {
-            live.metrics(live_metrics(&snapshot.metrics).to_string());
+            live.metrics(live_metrics(&snapshot.metrics.traffic, &services).to_string());
         }
-        *self.snapshot.write().expect("snapshot lock") = snapshot;
+        *self.figures.write().expect("figures lock") = Figures {
+            // The counters; the latency pairs are not served.
+            traffic: TrafficReport {
+                latency: Vec::new(),
+                ..snapshot.metrics.traffic
+            },
+            services,
+            nodes: snapshot.nodes,
+            lost: snapshot.lost,
+        };
     }
 }
 
@@ -236,42 +257,25 @@ async fn live(State(web): State<Arc<Web>>) -> Response {
 
 /// The live panel's figures: per service, answered requests and response
 /// time percentiles.
-fn live_metrics(m: &MetricsReport) -> Value {
+fn live_metrics(t: &TrafficReport, merged: &BTreeMap<String, ServiceHistograms>) -> Value {
     let mut services = serde_json::Map::new();
-    for (name, s) in merged_services(m) {
+    for (name, s) in merged {
         let h = &s.response;
         if h.is_empty() {
             continue;
         }
         services.insert(
-            name,
+            name.clone(),
             json!({"count": h.len(), "p50_us": h.value_at_quantile(0.5), "p99_us": h.value_at_quantile(0.99)}),
         );
     }
-    json!({"services": services, "requests": m.traffic.requests, "answered": m.traffic.responses})
-}
-
-fn summary_json(s: &Summary) -> Value {
-    json!({
-        "count": s.count, "min_us": s.min, "mean_us": s.mean, "p50_us": s.p50, "p90_us": s.p90,
-        "p99_us": s.p99, "p999_us": s.p999, "max_us": s.max
-    })
+    json!({"services": services, "requests": t.requests, "answered": t.responses})
 }
 
 async fn debug_vars(State(web): State<Arc<Web>>) -> Json<Value> {
-    let snap = web.snapshot.read().expect("snapshot lock").clone();
-    let t = &snap.metrics.traffic;
-    let mut services = serde_json::Map::new();
-    for (name, s) in merged_services(&snap.metrics) {
-        services.insert(
-            name,
-            json!({
-                "delivery": summary_json(&summary(&s.delivery)),
-                "service": summary_json(&summary(&s.service_time)),
-                "response": summary_json(&summary(&s.response)),
-            }),
-        );
-    }
+    let snap = web.figures.read().expect("figures lock");
+    let t = &snap.traffic;
+    let services = services_json(&snap.services, false);
     Json(json!({
         "cmdline": web.cmdline,
         "memstats": {"PeakRSS": spigo_node::metrics::peak_rss().unwrap_or(0)},
@@ -302,9 +306,9 @@ fn escape_label(s: &str) -> String {
 }
 
 async fn prometheus(State(web): State<Arc<Web>>) -> impl IntoResponse {
-    let snap = web.snapshot.read().expect("snapshot lock").clone();
+    let snap = web.figures.read().expect("figures lock");
     let mut out = String::new();
-    let services = merged_services(&snap.metrics);
+    let services = &snap.services;
     type Pick = fn(&ServiceHistograms) -> &hdrhistogram::Histogram<u64>;
     let families: [(&str, &str, Pick); 3] = [
         (
@@ -327,7 +331,7 @@ async fn prometheus(State(web): State<Arc<Web>>) -> impl IntoResponse {
         out.push_str(&format!(
             "# HELP {family} {help}\n# TYPE {family} histogram\n"
         ));
-        for (name, s) in &services {
+        for (name, s) in services {
             let h = pick(s);
             let label = escape_label(name);
             for le in BUCKETS {
@@ -353,7 +357,7 @@ async fn prometheus(State(web): State<Arc<Web>>) -> impl IntoResponse {
             ));
         }
     }
-    let t = &snap.metrics.traffic;
+    let t = &snap.traffic;
     for (name, help, value) in [
         (
             "spigo_requests_total",

@@ -37,7 +37,6 @@ use std::process::ExitCode;
 
 /// mimalloc: glibc's allocator serialises on its arena locks when a million
 /// actors are spawned and freed from several threads at once.
-/// mimalloc: glibc's allocator spent most of the spawn time on arena locks.
 #[cfg(not(feature = "alloc-count"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -113,25 +112,30 @@ fn main() -> ExitCode {
     match run(cli, cfg, resolved, outputs, args) {
         Ok(simulation::Ending::Complete) => ExitCode::SUCCESS,
         Ok(simulation::Ending::NodesLost) => ExitCode::from(EXIT_NODES_LOST),
-        Err(e) => {
-            eprintln!("spigo: {e:#}");
-            match e.downcast_ref::<cli::UsageError>() {
-                Some(_) => ExitCode::from(EXIT_USAGE),
-                None => ExitCode::FAILURE,
-            }
-        }
+        Err(e) => failed("spigo", &e),
     }
+}
+
+/// Reports a failure: usage errors exit with [`EXIT_USAGE`], others with 1.
+fn failed(who: &str, e: &anyhow::Error) -> ExitCode {
+    eprintln!("{who}: {e:#}");
+    match e.downcast_ref::<cli::UsageError>() {
+        Some(_) => ExitCode::from(EXIT_USAGE),
+        None => ExitCode::FAILURE,
+    }
+}
+
+/// The multi-threaded tokio runtime every command runs on.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
 /// `spigo bench link|memory`: measure spigo itself.
 fn bench(matches: &clap::ArgMatches) -> ExitCode {
     let Some((which, sub)) = matches.subcommand() else {
         return ExitCode::from(EXIT_USAGE);
-    };
-    let runtime = || {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
     };
     let result = match which {
         "link" => cli::LinkArgs::from_arg_matches(sub)
@@ -143,17 +147,10 @@ fn bench(matches: &clap::ArgMatches) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("spigo bench {which}: {e:#}");
-            match e.downcast_ref::<cli::UsageError>() {
-                Some(_) => ExitCode::from(EXIT_USAGE),
-                None => ExitCode::FAILURE,
-            }
-        }
+        Err(e) => failed(&format!("spigo bench {which}"), &e),
     }
 }
 
-/// `spigo serve`: the graph viewer for the graphs under `<out>/json`.
 /// `spigo compose2arch FILE.yml`: an architecture file on stdout.
 fn compose2arch(matches: &clap::ArgMatches) -> ExitCode {
     let result = cli::ComposeArgs::from_arg_matches(matches)
@@ -176,6 +173,7 @@ fn compose2arch(matches: &clap::ArgMatches) -> ExitCode {
     }
 }
 
+/// `spigo serve`: the graph viewer for the graphs under `<out>/json`.
 fn serve(matches: &clap::ArgMatches) -> ExitCode {
     let args = match cli::ServeArgs::from_arg_matches(matches) {
         Ok(a) => a,
@@ -184,39 +182,28 @@ fn serve(matches: &clap::ArgMatches) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| {
-            rt.block_on(async {
-                let addr = format!("{}:{}", args.host, args.port);
-                let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
-                    cli::UsageError::error(format!(
-                        "--port {}: cannot listen on {addr}: {e}",
-                        args.port
-                    ))
-                })?;
-                let bound = listener.local_addr()?;
-                let web =
-                    http::Web::new(args.out.clone(), "viewer", std::env::args().collect(), None);
-                tracing::info!(
-                    "serving {} on http://{bound}/",
-                    args.out.join("json").display()
-                );
-                http::serve(listener, std::sync::Arc::new(web)).await;
-                anyhow::Ok(())
-            })
-        });
+    let result = runtime().map_err(anyhow::Error::from).and_then(|rt| {
+        rt.block_on(async {
+            let addr = format!("{}:{}", args.host, args.port);
+            let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
+                cli::UsageError::error(format!(
+                    "--port {}: cannot listen on {addr}: {e}",
+                    args.port
+                ))
+            })?;
+            let bound = listener.local_addr()?;
+            let web = http::Web::new(args.out.clone(), "viewer", std::env::args().collect(), None);
+            tracing::info!(
+                "serving {} on http://{bound}/",
+                args.out.join("json").display()
+            );
+            http::serve(listener, std::sync::Arc::new(web)).await;
+            anyhow::Ok(())
+        })
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("spigo serve: {e:#}");
-            match e.downcast_ref::<cli::UsageError>() {
-                Some(_) => ExitCode::from(EXIT_USAGE),
-                None => ExitCode::FAILURE,
-            }
-        }
+        Err(e) => failed("spigo serve", &e),
     }
 }
 
@@ -233,7 +220,7 @@ fn node(matches: &clap::ArgMatches) -> ExitCode {
         eprintln!("spigo node: a cookie is required: --cookie or SPIGO_COOKIE");
         return ExitCode::from(EXIT_USAGE);
     };
-    let tls = match cli::tls(&args.tls_cert, &args.tls_key, &args.tls_ca) {
+    let tls = match args.tls.load() {
         Ok(t) => t.map(|t| t.config),
         Err(e) => {
             eprintln!("spigo node: {e:#}");
@@ -256,9 +243,7 @@ fn node(matches: &clap::ArgMatches) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    let result = runtime()
         .map_err(spigo_node::server::ServeError::from)
         .and_then(|rt| rt.block_on(spigo_node::server::serve(opts)));
     if let Some(Err(e)) = profiler.map(profile::Profiler::finish) {
@@ -288,10 +273,8 @@ fn run(
         .as_deref()
         .map(profile::Profiler::start)
         .transpose()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let ending = runtime.block_on(simulation::run(cli, cfg, resolved, outputs, args));
+    let rt = runtime()?;
+    let ending = rt.block_on(simulation::run(cli, cfg, resolved, outputs, args));
     // The profile covers a failed run too: that may be when it is wanted.
     if let Some(p) = profiler {
         p.finish()?;

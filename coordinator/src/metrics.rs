@@ -1,6 +1,7 @@
 //! Merging the per-service figures of every node, and summarising them.
 
 use hdrhistogram::Histogram;
+use serde_json::{json, Value};
 use spigo_node::metrics::{add_recorded, micros_histogram};
 use spigo_proto::cluster::{MetricsReport, TrafficReport};
 use std::collections::BTreeMap;
@@ -12,15 +13,16 @@ pub struct ServiceHistograms {
     pub response: Histogram<u64>,
 }
 
-/// Adds `other` into `into`: traffic counts and service histograms.
-pub fn merge(into: &mut MetricsReport, other: &MetricsReport) {
+/// Adds `other` into `into`: traffic counts and service histograms (moved,
+/// not copied).
+pub fn merge(into: &mut MetricsReport, other: MetricsReport) {
     let t: &mut TrafficReport = &mut into.traffic;
     t.requests += other.traffic.requests;
     t.gets += other.traffic.gets;
     t.responses += other.traffic.responses;
     t.hits += other.traffic.hits;
-    t.latency.extend(other.traffic.latency.iter().copied());
-    into.services.extend(other.services.iter().cloned());
+    t.latency.extend(other.traffic.latency);
+    into.services.extend(other.services);
 }
 
 /// Histograms per service, over every report merged in.
@@ -79,6 +81,39 @@ pub fn summary(h: &Histogram<u64>) -> Summary {
     }
 }
 
+/// Per service, per metric (`delivery`, `service`, `response`): count,
+/// min, mean, p50/p90/p99/p99.9 and max in microseconds, as the metrics
+/// file and `/debug/vars` show them. `round_mean` keeps one decimal of the
+/// mean (the file's form).
+pub fn services_json(
+    services: &BTreeMap<String, ServiceHistograms>,
+    round_mean: bool,
+) -> serde_json::Map<String, Value> {
+    let figures = |h: &Histogram<u64>| {
+        let s = summary(h);
+        let mean = if round_mean {
+            (s.mean * 10.0).round() / 10.0
+        } else {
+            s.mean
+        };
+        json!({
+            "count": s.count, "min_us": s.min, "mean_us": mean, "p50_us": s.p50, "p90_us": s.p90,
+            "p99_us": s.p99, "p999_us": s.p999, "max_us": s.max
+        })
+    };
+    services
+        .iter()
+        .map(|(name, s)| {
+            let figures = json!({
+                "delivery": figures(&s.delivery),
+                "service": figures(&s.service_time),
+                "response": figures(&s.response),
+            });
+            (name.clone(), figures)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,9 +133,9 @@ mod tests {
             }],
         };
         let mut all = MetricsReport::default();
-        merge(&mut all, &one("web", 100));
-        merge(&mut all, &one("web", 300));
-        merge(&mut all, &one("db", 50));
+        merge(&mut all, one("web", 100));
+        merge(&mut all, one("web", 300));
+        merge(&mut all, one("db", 50));
         assert_eq!(all.traffic.requests, 3);
         let m = merged_services(&all);
         assert_eq!(m.len(), 2);

@@ -146,10 +146,7 @@ impl Placement {
                 *c.zone.entry((at.region, at.zone)).or_default() += 1;
             }
         }
-        let visible = |service: &str, at: Location, cross_region: bool| -> u64 {
-            let Some(c) = by_service.get(service) else {
-                return 0;
-            };
+        let visible = |c: &Counts, at: Location, cross_region: bool| -> u64 {
             if cross_region || at.region == ANY {
                 return c.total;
             }
@@ -163,11 +160,16 @@ impl Placement {
         };
         let mut loads = vec![0u64; units];
         for tier in &plan.tiers {
+            // A dependency with no instances adds no links.
+            let deps: Vec<&Counts> = tier
+                .dependencies
+                .iter()
+                .filter_map(|d| by_service.get(d.service.as_str()))
+                .collect();
             for i in &tier.instances {
-                let links: u64 = tier
-                    .dependencies
+                let links: u64 = deps
                     .iter()
-                    .map(|d| visible(&d.service, i.location, tier.cross_region))
+                    .map(|c| visible(c, i.location, tier.cross_region))
                     .sum();
                 loads[self.unit_of(i.location)] += INSTANCE_BYTES + links * EDGE_BYTES;
             }

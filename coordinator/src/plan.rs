@@ -199,16 +199,9 @@ pub fn migration(step: u32) -> Result<Architecture> {
     if step > 9 {
         bail!("-s/--step: migration has steps 0 to 9, not {step}");
     }
-    let svc = |name: &str, package: Package, count: u32, deps: &[&str]| ServiceSpec {
-        name: name.into(),
-        package,
-        count,
-        regions: 1,
-        dependencies: deps.iter().map(|d| d.to_string()).collect(),
-        machine: String::new(),
-        instance: String::new(),
-        container: String::new(),
-        process: String::new(),
+    let svc = |name: &str, package: Package, count: u32, deps: &[&str]| {
+        let deps = deps.iter().map(|d| d.to_string()).collect();
+        ServiceSpec::new(name, package, count, 1, deps)
     };
     let mut services = Vec::new();
     // Storage.
@@ -290,6 +283,9 @@ pub fn from_graph(doc: &GraphDoc, cfg: &Config, file: &str) -> Result<Plan> {
     let mut services: Vec<(String, Package)> = Vec::new();
     let mut members: BTreeMap<usize, Vec<PlannedInstance>> = BTreeMap::new();
     let mut service_of: Vec<usize> = Vec::new();
+    // Each node's region, as edges compare them: ANY for a node whose name
+    // does not read back as written (no instance of its service bears it).
+    let mut region_of: Vec<u8> = Vec::new();
     let mut regions_seen = 0u8;
     for node in &doc.nodes {
         let package = Package::parse(&node.package).with_context(|| {
@@ -313,6 +309,11 @@ pub fn from_graph(doc: &GraphDoc, cfg: &Config, file: &str) -> Result<Plan> {
             }
         };
         service_of.push(s);
+        region_of.push(if name.graph_name() == node.name {
+            location.region
+        } else {
+            ANY
+        });
         members.entry(s).or_default().push(PlannedInstance {
             name,
             location,
@@ -326,8 +327,7 @@ pub fn from_graph(doc: &GraphDoc, cfg: &Config, file: &str) -> Result<Plan> {
         if !deps[sa].contains(&sb) {
             deps[sa].push(sb);
         }
-        let region = |i: usize| members_region(&members, service_of[i], &doc.nodes[i].name);
-        if sa == sb && region(a) != region(b) {
+        if sa == sb && region_of[a] != region_of[b] {
             cross_region[sa] = true;
         }
     }
@@ -353,17 +353,6 @@ pub fn from_graph(doc: &GraphDoc, cfg: &Config, file: &str) -> Result<Plan> {
         tiers,
         regions: regions_seen.max(1),
     })
-}
-
-fn members_region(
-    members: &BTreeMap<usize, Vec<PlannedInstance>>,
-    service: usize,
-    name: &str,
-) -> u8 {
-    members
-        .get(&service)
-        .and_then(|m| m.iter().find(|i| i.name.graph_name() == name))
-        .map_or(ANY, |i| i.location.region)
 }
 
 /// Services ordered so each comes after what it depends on (cycles other

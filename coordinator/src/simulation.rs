@@ -13,7 +13,6 @@ use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
 use ractor::{Actor, ActorRef};
 use spigo_node::edda::{self as shard, EddaShard};
-use spigo_node::link::Cookie;
 use spigo_node::metrics::{peak_rss, Traffic};
 use spigo_node::runtime::Settings;
 use spigo_node::{clock, Runtime};
@@ -142,45 +141,15 @@ pub enum Ending {
 }
 
 /// Where the nodes come from, per the flags.
-fn nodes(cli: &Cli) -> Result<(Nodes, Option<Cookie>)> {
-    let cookie = cli
-        .cookie
-        .clone()
-        .filter(|c| !c.is_empty())
-        .map(Cookie::new);
+fn nodes(cli: &Cli) -> Result<Nodes> {
     match (cli.nodes, &cli.join) {
         (Some(_), Some(_)) => Err(UsageError::error(
             "--nodes and --join cannot be used together",
         )),
         (Some(0), None) => Err(UsageError::error("--nodes: at least 1 node")),
-        (Some(n), None) => Ok((Nodes::Start(n), None)),
-        (None, Some(list)) => {
-            let addrs: Vec<String> = list
-                .split(',')
-                .map(str::trim)
-                .filter(|a| !a.is_empty())
-                .map(String::from)
-                .collect();
-            if addrs.is_empty() {
-                return Err(UsageError::error("--join: no node addresses"));
-            }
-            let not_host_port = |a: &String| {
-                a.rsplit_once(':')
-                    .is_none_or(|(_, p)| p.parse::<u16>().is_err())
-            };
-            if let Some(bad) = addrs.iter().find(|a| not_host_port(a)) {
-                return Err(UsageError::error(format!(
-                    "--join: '{bad}' is not host:port"
-                )));
-            }
-            if cookie.is_none() {
-                return Err(UsageError::error(
-                    "--join needs the cluster's cookie: --cookie or SPIGO_COOKIE",
-                ));
-            }
-            Ok((Nodes::Join(addrs), cookie))
-        }
-        (None, None) => Ok((Nodes::Local, None)),
+        (Some(n), None) => Ok(Nodes::Start(n)),
+        (None, Some(list)) => crate::cli::join(list, cli.cookie.secret.as_deref()),
+        (None, None) => Ok(Nodes::Local),
     }
 }
 
@@ -197,11 +166,9 @@ pub async fn run(
     let collect = cli.collect()?;
     // The nodes first: a refused cookie or an unreachable node is reported
     // before anything else happens.
-    let (nodes, cookie) = nodes(&cli)?;
     let cluster_opts = cluster::Options {
-        nodes,
-        cookie,
-        tls: crate::cli::tls(&cli.tls_cert, &cli.tls_key, &cli.tls_ca)?,
+        nodes: nodes(&cli)?,
+        tls: cli.tls.load()?,
         seed,
         collect,
         heartbeat_timeout: cli.heartbeat_timeout,
@@ -247,24 +214,27 @@ pub async fn run(
             return Err(e);
         }
     };
-    let reports = cluster.flush().await;
+    let mut reports = cluster.flush().await;
     let lost = cluster.lost();
     let mut metrics = rt.metrics_report();
     let mut pairs = rt.latency_report();
     let (mut made, mut forgotten) = rt.edge_counts();
-    for (_, r) in &reports {
-        crate::metrics::merge(&mut metrics, &r.metrics);
-        pairs.extend(r.latency.iter().cloned());
+    // The reports' figures and delays move into the totals.
+    for (_, r) in &mut reports {
+        crate::metrics::merge(&mut metrics, std::mem::take(&mut r.metrics));
+        pairs.append(&mut r.latency);
         made += r.edges_made;
         forgotten += r.edges_forgotten;
     }
     if let Some((web, refresher)) = &web {
         refresher.abort();
-        web.update(Snapshot {
-            metrics: metrics.clone(),
+        let snapshot = Snapshot {
+            metrics,
             nodes: cluster.nodes.len(),
             lost: lost.len(),
-        });
+        };
+        web.update(&snapshot);
+        metrics = snapshot.metrics;
     }
 
     let info = RunInfo {
@@ -371,7 +341,7 @@ async fn start_web(
     let refresher = tokio::spawn(async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            w.update(c.snapshot().await);
+            w.update(&c.snapshot().await);
         }
     });
     Ok(Some((web, refresher)))
@@ -386,10 +356,13 @@ fn write_metrics(
     info: &RunInfo,
 ) -> Result<()> {
     let dir = out.join("json_metrics");
+    let services = crate::metrics::merged_services(metrics);
     let json = dir.join(format!("{stem}_metrics.json"));
-    writers::write_atomically(&json, |w| writers::metrics::write_json(w, metrics, info))?;
+    writers::write_atomically(&json, |w| {
+        writers::metrics::write_json(w, &metrics.traffic, &services, info)
+    })?;
     let csv = dir.join(format!("{stem}_metrics.csv"));
-    writers::write_atomically(&csv, |w| writers::metrics::write_csv(w, metrics))?;
+    writers::write_atomically(&csv, |w| writers::metrics::write_csv(w, &services))?;
     let flows = dir.join(format!("{stem}_flow.json"));
     writers::write_atomically(&flows, |w| writers::metrics::write_flows(w, spans))?;
     tracing::info!(

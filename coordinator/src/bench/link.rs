@@ -11,7 +11,6 @@ use crate::cluster::{Cluster, Nodes};
 use crate::controller::{self, Controller, Targets};
 use anyhow::{Context, Result};
 use ractor::Actor;
-use spigo_node::link::Cookie;
 use spigo_node::{clock, Runtime};
 use spigo_proto::cluster::{BenchKind, BenchSpec, Reply, Request};
 use spigo_proto::time::GoDuration;
@@ -35,7 +34,7 @@ fn start(rt: &Runtime, to: Address) -> Result<()> {
 
 pub async fn link(args: LinkArgs) -> Result<()> {
     let nodes = match &args.join {
-        Some(list) => Nodes::Join(list.split(',').map(|a| a.trim().to_string()).collect()),
+        Some(list) => crate::cli::join(list, args.cookie.secret.as_deref())?,
         None if args.nodes < 2 => {
             return Err(UsageError::error(
                 "--nodes: the link benchmark needs 2 nodes",
@@ -51,7 +50,6 @@ pub async fn link(args: LinkArgs) -> Result<()> {
     let rt = Runtime::new(0, false);
     let opts = crate::cluster::Options {
         nodes,
-        cookie: args.cookie.clone().map(Cookie::new),
         ..crate::cluster::Options::local()
     };
     let cluster = Cluster::connect(rt.clone(), None, None, opts).await?;

@@ -3,49 +3,41 @@
 //! sampled request flows as Zipkin v2 spans.
 
 use super::{rfc3339, RunInfo};
-use crate::metrics::{merged_services, summary, Summary};
-use serde_json::{json, Value};
-use spigo_proto::cluster::{MetricsReport, Span, SpanKind};
+use crate::metrics::{services_json, summary, ServiceHistograms};
+use serde_json::json;
+use spigo_proto::cluster::{Span, SpanKind, TrafficReport};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-fn figures(s: &Summary) -> Value {
-    json!({
-        "count": s.count, "min_us": s.min, "mean_us": (s.mean * 10.0).round() / 10.0, "p50_us": s.p50,
-        "p90_us": s.p90, "p99_us": s.p99, "p999_us": s.p999, "max_us": s.max
-    })
-}
-
-/// Per service, per metric: count, min, mean, p50/p90/p99/p99.9, max.
-pub fn write_json(out: &mut impl Write, m: &MetricsReport, run: &RunInfo) -> io::Result<()> {
-    let mut services = serde_json::Map::new();
-    for (name, s) in merged_services(m) {
-        services.insert(
-            name,
-            json!({
-                "delivery": figures(&summary(&s.delivery)),
-                "service": figures(&summary(&s.service_time)),
-                "response": figures(&summary(&s.response)),
-            }),
-        );
-    }
-    let t = &m.traffic;
+/// Per service, per metric: count, min, mean, p50/p90/p99/p99.9, max;
+/// `services` merged from the run's figures, whose traffic is `traffic`.
+pub fn write_json(
+    out: &mut impl Write,
+    traffic: &TrafficReport,
+    services: &BTreeMap<String, ServiceHistograms>,
+    run: &RunInfo,
+) -> io::Result<()> {
+    let t = traffic;
     let doc = json!({
         "arch": run.arch,
         "args": run.args,
         "date": rfc3339(run.started),
         "denominator": {"requests": t.requests, "gets": t.gets, "answered": t.responses, "found": t.hits},
-        "services": services,
+        "services": services_json(services, true),
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 
-pub fn write_csv(out: &mut impl Write, m: &MetricsReport) -> io::Result<()> {
+pub fn write_csv(
+    out: &mut impl Write,
+    services: &BTreeMap<String, ServiceHistograms>,
+) -> io::Result<()> {
     writeln!(
         out,
         "service,metric,count,min_us,mean_us,p50_us,p90_us,p99_us,p999_us,max_us"
     )?;
-    for (name, s) in merged_services(m) {
+    for (name, s) in services {
         for (metric, h) in [
             ("delivery", &s.delivery),
             ("service", &s.service_time),
@@ -98,7 +90,9 @@ pub fn write_flows(out: &mut impl Write, spans: &[Span]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spigo_proto::cluster::ServiceReport;
+    use crate::metrics::merged_services;
+    use serde_json::Value;
+    use spigo_proto::cluster::{MetricsReport, ServiceReport};
     use spigo_proto::Timestamp;
 
     fn report() -> MetricsReport {
@@ -121,7 +115,8 @@ mod tests {
             started: Timestamp(1),
         };
         let mut buf = Vec::new();
-        write_json(&mut buf, &report(), &run).unwrap();
+        let m = report();
+        write_json(&mut buf, &m.traffic, &merged_services(&m), &run).unwrap();
         let v: Value = serde_json::from_slice(&buf).unwrap();
         let r = &v["services"]["homepage"]["response"];
         assert_eq!(r["count"], 2);
@@ -130,7 +125,7 @@ mod tests {
             assert!(r[k].is_number(), "{k}");
         }
         let mut csv = Vec::new();
-        write_csv(&mut csv, &report()).unwrap();
+        write_csv(&mut csv, &merged_services(&report())).unwrap();
         let text = String::from_utf8(csv).unwrap();
         assert_eq!(text.lines().count(), 4);
         assert!(text
