@@ -12,11 +12,10 @@ Usage: check_metrics.py SPIGO_BINARY
 import json
 import os
 import re
-import resource
-import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -25,25 +24,30 @@ from prometheus_client.parser import text_string_to_metric_families
 spigo = os.path.abspath(sys.argv[1])
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def fetch(url):
     with urllib.request.urlopen(url, timeout=5) as r:
         return r.read().decode()
 
 
 out = tempfile.mkdtemp()
-port = free_port()
+# Port 0: spigo listens on a free port and logs the address it got.
 run = subprocess.Popen(
-    [spigo, "-a", "netflixoss", "-w", "2", "-d", "6", "-c", "--http", f"127.0.0.1:{port}", "--nodes", "2"],
-    cwd=out, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    [spigo, "-a", "netflixoss", "-w", "2", "-d", "6", "-c", "--http", "127.0.0.1:0", "--nodes", "2"],
+    cwd=out, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+log = []
+addr = None
+for line in run.stderr:
+    log.append(line)
+    if "HTTP metrics now available at http://" in line:
+        addr = line.split("HTTP metrics now available at http://", 1)[1].split("/", 1)[0]
+        break
+# Keep reading the log so spigo never blocks on it.
+reader = threading.Thread(target=lambda: log.extend(run.stderr), daemon=True)
+reader.start()
 try:
+    assert addr, "spigo never logged its HTTP address:\n" + "".join(log)
     time.sleep(4)
-    families = {f.name: f for f in text_string_to_metric_families(fetch(f"http://127.0.0.1:{port}/metrics"))}
+    families = {f.name: f for f in text_string_to_metric_families(fetch(f"http://{addr}/metrics"))}
     for name in ("spigo_delivery_seconds", "spigo_service_seconds", "spigo_response_seconds"):
         fam = families[name]
         assert fam.type == "histogram", (name, fam.type)
@@ -59,12 +63,13 @@ try:
             total = [s.value for s in samples if s.name.endswith("_count")]
             assert inf == total, (name, service, inf, total)
     assert families["spigo_requests"].samples[0].value > 0, "no requests counted"
-    vars_ = json.loads(fetch(f"http://127.0.0.1:{port}/debug/vars"))
+    vars_ = json.loads(fetch(f"http://{addr}/debug/vars"))
     assert vars_["spigo"]["arch"] == "netflixoss" and vars_["spigo"]["nodes"] == 2, vars_["spigo"]
     print(f"/metrics: {len(families)} families parsed by prometheus_client; /debug/vars is JSON")
 finally:
-    stdout, stderr = run.communicate(timeout=60)
-assert run.returncode == 0, stderr
+    run.wait(timeout=60)
+    reader.join(timeout=10)
+assert run.returncode == 0, "".join(log)
 
 spans = json.load(open(f"{out}/json_metrics/netflixoss_flow.json"))
 assert spans, "no spans"

@@ -17,7 +17,6 @@ started here is stopped on the way out, whatever happened.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,12 +42,6 @@ def ok(msg):
     print(f"ok   {msg}", flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Runner:
     """Starts background processes with their output in files, and stops them all."""
 
@@ -62,12 +55,14 @@ class Runner:
         self.procs.append((name, proc, log))
         return proc
 
-    def output(self, proc):
+    def output(self, proc, tail=3000):
         for _, p, log in self.procs:
             if p is proc:
-                log.flush()
-                log.seek(0)
-                return log.read().decode(errors="replace")[-3000:]
+                # A handle of its own: seeking `log` would move the
+                # process's write position, which it shares.
+                with open(log.name, "rb") as f:
+                    text = f.read().decode(errors="replace")
+                return text if tail is None else text[-tail:]
         return ""
 
     def stop_all(self):
@@ -83,17 +78,18 @@ class Runner:
         self.procs = []
 
 
-def wait_for_port(runner, proc, port, what, timeout=60):
+def wait_for_addr(runner, proc, marker, what, timeout=60):
+    """Started with port 0, spigo logs `MARKER http://HOST:PORT/` once it
+    listens: returns HOST:PORT."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        for line in runner.output(proc, tail=None).splitlines():
+            if marker + "http://" in line:
+                return line.split(marker + "http://", 1)[1].split("/", 1)[0]
         if proc.poll() is not None:
             raise CheckFailed(f"{what} exited with status {proc.returncode} before serving:\n{runner.output(proc)}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise CheckFailed(f"{what} did not answer on port {port} within {timeout}s:\n{runner.output(proc)}")
+        time.sleep(0.1)
+    raise CheckFailed(f"{what} logged no address within {timeout}s:\n{runner.output(proc)}")
 
 
 def make_driver():
@@ -170,12 +166,11 @@ def check_static(spigo, runner, driver, log, tmp, artifacts):
     nodes, edges = expected_graph(os.path.join(out, "json", "netflixoss.json"))
     ok(f"static: spigo wrote netflixoss.json with {nodes} nodes, {edges} current edges")
 
-    port = free_port()
-    server = runner.start("serve", [spigo, "serve", "--port", str(port), "--out", out])
-    wait_for_port(runner, server, port, "spigo serve")
-    ok(f"static: spigo serve answers on port {port}")
+    server = runner.start("serve", [spigo, "serve", "--port", "0", "--out", out])
+    addr = wait_for_addr(runner, server, " on ", "spigo serve")
+    ok(f"static: spigo serve listens on {addr}")
 
-    driver.get(f"http://127.0.0.1:{port}/?graph=netflixoss")
+    driver.get(f"http://{addr}/?graph=netflixoss")
     wait_until(driver, 30, lambda d: d.execute_script("return document.body && document.body.dataset.ready") == "1",
                lambda: f"static: the page never set data-ready; status: {status_text(driver)!r}")
     drawn = count(driver, "svg#graph circle.node")
@@ -218,14 +213,13 @@ def check_static(spigo, runner, driver, log, tmp, artifacts):
 
 
 def check_live(spigo, runner, driver, log, artifacts):
-    port = free_port()
     started = time.monotonic()
     run = runner.start("live", [spigo, "-a", "fsm", "-p", str(LIVE_PIRATES), "-d", str(LIVE_SECONDS),
-                                "--live", "--http", f"127.0.0.1:{port}"])
-    wait_for_port(runner, run, port, "spigo --live")
-    ok(f"live: spigo --live answers on port {port}")
+                                "--live", "--http", "127.0.0.1:0"])
+    addr = wait_for_addr(runner, run, "live graph at ", "spigo --live")
+    ok(f"live: spigo --live listens on {addr}")
 
-    driver.get(f"http://127.0.0.1:{port}/")
+    driver.get(f"http://{addr}/")
     wait_until(driver, 30, lambda d: count(d, "svg#graph circle.node") > 0,
                lambda: f"live: no circle.node appeared; status: {status_text(driver)!r}")
     first = count(driver, "svg#graph line.edge")

@@ -2,7 +2,8 @@
 # Past one process's memory, on one machine: a pirate population that one
 # memory-capped node cannot hold is refused in one line, the same run in one
 # process under only the kernel's limit dies, and over NODES nodes with the
-# same cap it completes.
+# same cap it completes. It fails (exit status 1) if the capped node does
+# not refuse, so PIRATES must be more than CAP holds.
 #
 #   deploy/scale-demo.sh [PIRATES] [CAP] [NODES] [DURATION]
 #                                  defaults: 400000 1G 4 0
@@ -49,11 +50,17 @@ took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
 echo "== $pirates pirates on 1 node with --max-memory $cap${limit:+ (hard limit $limit bytes)}"
 join=$(cluster 1)
-set +e
-SPIGO_COOKIE=$(cat "$state/cookie") "$bin" -a fsm -p "$pirates" -d "$duration" -q --join "$join" 2>&1 | grep '^spigo'
-status=${PIPESTATUS[0]}
-set -e
+status=0
+SPIGO_COOKIE=$(cat "$state/cookie") "$bin" -a fsm -p "$pirates" -d "$duration" -q --join "$join" \
+  >"$state/capped.log" 2>&1 || status=$?
+grep '^spigo' "$state/capped.log" || true
 echo "   exit status $status (2: refused before anything was spawned)"
+if [ "$status" != 2 ] || ! grep -q '^spigo: out of memory budget' "$state/capped.log"; then
+  echo "$0: the capped node should have refused $pirates pirates (exit status 2, 'spigo: out of memory budget'); got status $status:" >&2
+  tail -n 20 "$state/capped.log" >&2
+  echo "$0: (use more pirates or a smaller CAP)" >&2
+  exit 1
+fi
 SPIGO_CLUSTER_DIR=$state "$here/deploy/local-cluster.sh" stop >/dev/null
 
 if [ -n "$limit" ]; then

@@ -4,10 +4,6 @@
 use super::*;
 use std::collections::BTreeMap;
 
-fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
-    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
-}
-
 /// Node name -> package of a graph.
 fn packages(graph: &Value) -> BTreeMap<String, String> {
     entries(graph, "node")
@@ -19,10 +15,6 @@ fn packages(graph: &Value) -> BTreeMap<String, String> {
             )
         })
         .collect()
-}
-
-fn node_set(graph: &Value) -> BTreeSet<String> {
-    packages(graph).into_keys().collect()
 }
 
 #[test]
@@ -193,38 +185,20 @@ fn bad_architecture_files_are_refused() {
         (r#"{"arch":"t","services":[]}"#.to_string(), "no services"),
         (good.replace("]}", "]"), "not an architecture file"),
     ];
-    for (text, expect) in cases {
+    let with_arch_file = |text: &str| {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("json_arch")).unwrap();
-        std::fs::write(dir.path().join("json_arch/t_arch.json"), &text).unwrap();
-        let out = spigo()
-            .args(["-a", "t", "-d", "0"])
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{expect}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-        assert!(
-            err.contains("json_arch/t_arch.json: ") && err.contains(expect),
-            "{expect}: {err}"
-        );
+        std::fs::write(dir.path().join("json_arch/t_arch.json"), text).unwrap();
+        dir
+    };
+    for (text, expect) in cases {
+        let run = Run::new_in(with_arch_file(&text), &["-a", "t", "-d", "0"]);
+        let err = assert_refused(&run.out, expect);
+        assert!(err.contains("json_arch/t_arch.json: "), "{expect}: {err}");
     }
     // The good one runs, found by name under json_arch/.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("json_arch")).unwrap();
-    std::fs::write(dir.path().join("json_arch/t_arch.json"), good).unwrap();
-    let out = spigo()
-        .args(["-a", "t", "-d", "0", "-j"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(dir.path().join("json/t.json").exists());
+    let run = Run::ok_in(with_arch_file(good), &["-a", "t", "-d", "0", "-j"]);
+    assert!(run.path("json/t.json").exists());
 }
 
 /// spigo's own architecture files: the good ones run, its `test*` bad
@@ -244,9 +218,7 @@ fn spigos_architecture_files_load_or_fail_cleanly() {
             .iter()
             .any(|b| name.starts_with(b));
         if bad {
-            assert_eq!(run.out.status.code(), Some(2), "{name}: {err}");
-            assert_eq!(err.trim_end().lines().count(), 1, "{name}: {err}");
-            assert!(err.contains(&name), "{name}: {err}");
+            assert_refused(&run.out, &name);
         } else {
             assert!(run.out.status.success(), "{name}: {err}");
         }
@@ -258,17 +230,8 @@ fn reload_rebuilds_the_same_instances() {
     let first = Run::ok(&["-a", "netflixoss", "-d", "1", "-j", "-w", "2"]);
     let original = first.graph_json("json/netflixoss.json");
     // -r reads json/<arch>.json and writes the new graph over it.
-    let out = spigo()
-        .args(["-a", "netflixoss", "-r", "-d", "1", "-j"])
-        .current_dir(first.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let reloaded = first.graph_json("json/netflixoss.json");
+    let second = Run::ok_in(first.dir, &["-a", "netflixoss", "-r", "-d", "1", "-j"]);
+    let reloaded = second.graph_json("json/netflixoss.json");
     assert_eq!(node_set(&reloaded), node_set(&original));
     assert_eq!(edge_set(&reloaded), edge_set(&original));
 }
@@ -280,8 +243,7 @@ fn spigos_graphs_reload() {
     };
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let original: Value = serde_json::from_str(&text).unwrap();
+        let original = read_json(&path);
         let arch = original["arch"].as_str().unwrap().to_string();
         let run = Run::ok(&["-r", path.to_str().unwrap(), "-d", "0", "-j"]);
         let reloaded = run.graph_json(&format!("json/{arch}.json"));
@@ -317,23 +279,13 @@ fn configuration_saves_and_loads() {
         "--save-config",
         "conf.json",
     ]);
-    let saved: Value =
-        serde_json::from_str(&std::fs::read_to_string(first.path("conf.json")).unwrap()).unwrap();
+    let saved = read_json(&first.path("conf.json"));
     assert_eq!(saved["arch"], "lamp");
     assert_eq!(saved["regions_used"], 2);
     assert_eq!(saved["kv"]["chat"], "5ms");
     assert_eq!(saved["regions"].as_array().unwrap().len(), 6);
-    let out = spigo()
-        .args(["--config", "conf.json", "-j"])
-        .current_dir(first.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let graph = first.graph_json("json/lamp.json");
+    let second = Run::ok_in(first.dir, &["--config", "conf.json", "-j"]);
+    let graph = second.graph_json("json/lamp.json");
     assert_eq!(
         package_counts(&graph)["monolith"],
         36,

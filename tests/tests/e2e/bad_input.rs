@@ -62,9 +62,28 @@ const CASES: &[Case] = &[
         "--out: cannot create a-file/sub/json",
     ),
     (
+        &["--gexf", "-d", "0", "--out", "a-file/sub"],
+        &[("a-file", "")],
+        "--out: cannot create a-file/sub/gexf",
+    ),
+    (
         &["--save-config", "a-file/conf.json", "-d", "0"],
         &[("a-file", "")],
         "--save-config: cannot create a-file",
+    ),
+    (
+        &[
+            "-a",
+            "fsm",
+            "-p",
+            "100",
+            "-d",
+            "0",
+            "--cpuprofile",
+            "a-file/cpu.pb",
+        ],
+        &[("a-file", "")],
+        "--cpuprofile: cannot create a-file",
     ),
     // Cluster flags
     (&["--nodes", "0"], &[], "--nodes: at least 1 node"),
@@ -213,15 +232,8 @@ fn bad_input_is_one_line_and_exit_status_2() {
             .env_remove("SPIGO_COOKIE")
             .output()
             .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}:\n{err}");
-        assert!(
-            err.contains(expect),
-            "{args:?}: expected '{expect}' in: {err}"
-        );
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
-        for output in ["json", "gml", "json_metrics"] {
+        assert_refused(&out, expect);
+        for output in ["json", "gml", "gexf", "json_metrics"] {
             assert!(
                 !dir.path().join(output).exists(),
                 "{args:?} left {output}/ behind"

@@ -25,22 +25,9 @@ fn simulate(fixture_name: &str, arch: &str) -> (Run, Value) {
     assert!(text.starts_with('{') && text.ends_with("}\n"), "{text}");
     let file = conv.path(&format!("{arch}_arch.json"));
     std::fs::write(&file, &text).unwrap();
-    let out = spigo()
-        .args(["-a", file.to_str().unwrap(), "-d", "1", "-j"])
-        .current_dir(conv.dir.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && !stderr.contains("panicked"),
-        "spigo -a {arch}_arch.json failed:\n{stderr}"
-    );
-    let requests = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find(|l| l.trim_start().starts_with("requests"))
-        .map(str::to_string)
-        .unwrap_or_default();
+    let run = Run::ok_in(conv.dir, &["-a", file.to_str().unwrap(), "-d", "1", "-j"]);
     // "requests  N sent: G gets (A answered, ..."
+    let requests = run.summary("requests");
     let answered: u64 = requests
         .split('(')
         .nth(1)
@@ -48,8 +35,8 @@ fn simulate(fixture_name: &str, arch: &str) -> (Run, Value) {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     assert!(answered > 0, "no traffic got through: '{requests}'");
-    let graph = conv.graph_json(&format!("json/{arch}.json"));
-    (conv, graph)
+    let graph = run.graph_json(&format!("json/{arch}.json"));
+    (run, graph)
 }
 
 /// Instances per service.
@@ -74,10 +61,6 @@ fn pairs(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
     list.iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect()
-}
-
-fn counts(list: &[(&str, usize)]) -> BTreeMap<String, usize> {
-    list.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
 /// The links a three-tier web -> api -> db/cache app makes, behind spigo's
@@ -176,14 +159,11 @@ fn bad_compose_files_give_one_line_and_status_2() {
         let path = dir.path().join(name);
         std::fs::write(&path, yaml).unwrap();
         let run = Run::new(&["compose2arch", path.to_str().unwrap()]);
-        assert_eq!(run.out.status.code(), Some(2), "{name}: {}", run.stderr());
-        assert!(run.stdout().is_empty(), "{name}: {}", run.stdout());
-        let stderr = run.stderr();
-        let lines: Vec<&str> = stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "{name}: {stderr}");
+        let stderr = assert_refused(&run.out, want);
         assert!(
-            lines[0].starts_with("spigo compose2arch: ") && lines[0].contains(want),
+            stderr.starts_with("spigo compose2arch: "),
             "{name}: {stderr}"
         );
+        assert!(run.stdout().is_empty(), "{name}: {}", run.stdout());
     }
 }

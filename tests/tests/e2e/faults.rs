@@ -112,12 +112,38 @@ fn rss_kb(pid: u32) -> u64 {
 fn assert_lost_and_recorded(code: Option<i32>, log: &str, graph: &Path) {
     assert_eq!(code, Some(3), "a lost node is exit status 3:\n{log}");
     assert!(log.contains("lost"), "{log}");
-    let graph: Value = serde_json::from_str(&std::fs::read_to_string(graph).unwrap()).unwrap();
+    let graph = read_json(graph);
     let lost = entries(&graph, "done")
         .iter()
         .filter(|d| d["exit"] == "node-lost")
         .count();
     assert!(lost > 0, "no node-lost entries");
+}
+
+#[test]
+fn a_killed_node_is_lost_and_the_run_finishes() {
+    let mut run = Watched::start(&[
+        "-a",
+        "netflixoss",
+        "-w",
+        "3",
+        "-d",
+        "6",
+        "-j",
+        "--nodes",
+        "3",
+        "--seed",
+        "2",
+    ]);
+    let pid = run.node_pid(2);
+    // What the coordinator logs from here on.
+    let before = run.log.len();
+    std::thread::sleep(Duration::from_secs(2));
+    signal(pid, "-9");
+    let (code, log, dir) = run.finish();
+    let rest = &log[before..];
+    assert!(rest.contains("node2") && rest.contains("lost"), "{rest}");
+    assert_lost_and_recorded(code, &log, &dir.path().join("json/netflixoss.json"));
 }
 
 #[test]
@@ -140,10 +166,7 @@ fn a_node_killed_while_spawning_is_survived() {
     signal(pid, "-9");
     let (code, log, dir) = run.finish();
     assert_eq!(code, Some(3), "{log}");
-    let graph: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("json/netflixoss.json")).unwrap(),
-    )
-    .unwrap();
+    let graph = read_json(&dir.path().join("json/netflixoss.json"));
     assert!(
         !entries(&graph, "node").is_empty(),
         "the surviving region is in the graph"
@@ -223,30 +246,8 @@ fn nodes_exit_when_their_coordinator_is_killed() {
 
 #[test]
 fn joined_nodes_exit_when_their_coordinator_is_killed() {
-    let state = tempfile::tempdir().unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/local-cluster.sh");
-    let out = Command::new(&script)
-        .arg("2")
-        .env("SPIGO_BIN", spigo().get_program())
-        .env("SPIGO_CLUSTER_DIR", state.path())
-        .env_remove("SPIGO_COOKIE")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let join = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("--join ").map(String::from))
-        .unwrap();
-    let cookie = std::fs::read_to_string(state.path().join("cookie")).unwrap();
-    let pids: Vec<u32> = (1..=2)
-        .map(|i| {
-            std::fs::read_to_string(state.path().join(format!("node{i}.pid")))
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap()
-        })
-        .collect();
+    let cluster = LocalCluster::start(2);
+    let pids = cluster.pids();
     let mut coordinator = spigo()
         .args([
             "-a",
@@ -254,9 +255,9 @@ fn joined_nodes_exit_when_their_coordinator_is_killed() {
             "-d",
             "30",
             "--join",
-            &join,
+            &cluster.join,
             "--cookie",
-            cookie.trim(),
+            cluster.cookie.trim(),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -274,10 +275,7 @@ fn joined_nodes_exit_when_their_coordinator_is_killed() {
     while pids.iter().any(|&p| alive(p)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = Command::new(&script)
-        .arg("stop")
-        .env("SPIGO_CLUSTER_DIR", state.path())
-        .output();
+    // Checked before the cluster is dropped, which would stop them.
     assert!(
         pids.iter().all(|&p| !alive(p)),
         "joined nodes outlived their coordinator by 5 s"

@@ -16,7 +16,7 @@ mod profile;
 mod scale;
 
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -76,6 +76,86 @@ impl Drop for NodeProcess {
     }
 }
 
+/// Nodes started by `deploy/local-cluster.sh N`, stopped by the script
+/// when dropped.
+pub struct LocalCluster {
+    state: tempfile::TempDir,
+    nodes: usize,
+    stopped: bool,
+    /// The `--join` list the script printed.
+    pub join: String,
+    /// The cluster's cookie, as the script saved it.
+    pub cookie: String,
+}
+
+impl LocalCluster {
+    fn script() -> Command {
+        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/local-cluster.sh"))
+    }
+
+    /// Starts `nodes` nodes of this workspace's spigo with a fresh cookie.
+    pub fn start(nodes: usize) -> LocalCluster {
+        let state = tempfile::tempdir().unwrap();
+        let out = LocalCluster::script()
+            .arg(nodes.to_string())
+            .env("SPIGO_BIN", spigo().get_program())
+            .env("SPIGO_CLUSTER_DIR", state.path())
+            .env_remove("SPIGO_COOKIE")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "local-cluster.sh {nodes}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed = String::from_utf8_lossy(&out.stdout);
+        let join = printed
+            .lines()
+            .find_map(|l| l.strip_prefix("--join "))
+            .unwrap_or_else(|| panic!("no --join line in:\n{printed}"))
+            .to_string();
+        let cookie = std::fs::read_to_string(state.path().join("cookie")).unwrap();
+        LocalCluster {
+            state,
+            nodes,
+            stopped: false,
+            join,
+            cookie,
+        }
+    }
+
+    /// The pid of each node, from the script's pid files.
+    pub fn pids(&self) -> Vec<u32> {
+        (1..=self.nodes)
+            .map(|i| {
+                std::fs::read_to_string(self.state.path().join(format!("node{i}.pid")))
+                    .unwrap()
+                    .trim()
+                    .parse()
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    /// `local-cluster.sh stop`; whether it succeeded.
+    pub fn stop(&mut self) -> bool {
+        self.stopped = true;
+        LocalCluster::script()
+            .arg("stop")
+            .env("SPIGO_CLUSTER_DIR", self.state.path())
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        if !self.stopped {
+            self.stop();
+        }
+    }
+}
+
 /// spigo run with some arguments inside a fresh scratch folder.
 pub struct Run {
     pub dir: tempfile::TempDir,
@@ -84,13 +164,23 @@ pub struct Run {
 
 impl Run {
     pub fn new(args: &[&str]) -> Run {
-        let dir = tempfile::tempdir().unwrap();
+        Run::new_in(tempfile::tempdir().unwrap(), args)
+    }
+
+    /// spigo run inside `dir`, which may hold files from an earlier run or
+    /// written by the test.
+    pub fn new_in(dir: tempfile::TempDir, args: &[&str]) -> Run {
         let out = spigo().args(args).current_dir(dir.path()).output().unwrap();
         Run { dir, out }
     }
 
     pub fn ok(args: &[&str]) -> Run {
-        let run = Run::new(args);
+        Run::ok_in(tempfile::tempdir().unwrap(), args)
+    }
+
+    /// [`Run::new_in`] that must succeed without a panic.
+    pub fn ok_in(dir: tempfile::TempDir, args: &[&str]) -> Run {
+        let run = Run::new_in(dir, args);
         assert!(
             run.out.status.success(),
             "spigo {args:?} failed:\n{}",
@@ -123,9 +213,29 @@ impl Run {
     }
 
     pub fn graph_json(&self, rel: &str) -> Value {
-        let text = std::fs::read_to_string(self.path(rel)).unwrap();
-        serde_json::from_str(&text).unwrap()
+        read_json(&self.path(rel))
     }
+}
+
+/// A JSON file, parsed.
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Input spigo refused: exit status 2 and one line on stderr, without a
+/// panic, containing `expect`. Returns that stderr.
+pub fn assert_refused(out: &Output, expect: &str) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "expected '{expect}': {err}");
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "expected one line '{expect}':\n{err}"
+    );
+    assert!(err.contains(expect), "expected '{expect}' in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
 }
 
 pub fn entries<'a>(graph: &'a Value, kind: &str) -> Vec<&'a Value> {
@@ -138,8 +248,8 @@ pub fn entries<'a>(graph: &'a Value, kind: &str) -> Vec<&'a Value> {
 }
 
 /// How many nodes of each package a graph has.
-pub fn package_counts(graph: &Value) -> std::collections::BTreeMap<String, usize> {
-    let mut m = std::collections::BTreeMap::new();
+pub fn package_counts(graph: &Value) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
     for n in entries(graph, "node") {
         *m.entry(n["package"].as_str().unwrap().to_string())
             .or_default() += 1;
@@ -165,6 +275,20 @@ pub fn reference(sub: &str) -> Option<PathBuf> {
     }
 }
 
+/// The node names of a graph.
+pub fn node_set(graph: &Value) -> BTreeSet<String> {
+    entries(graph, "node")
+        .iter()
+        .map(|n| n["node"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A name -> count map from a literal list, to compare with
+/// [`package_counts`] and the like.
+pub fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
 pub fn edge_set(graph: &Value) -> BTreeSet<(String, String)> {
     entries(graph, "edge")
         .into_iter()
@@ -177,7 +301,8 @@ pub fn edge_set(graph: &Value) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-/// Node ids, edge endpoints and declared keys of a GraphML file.
+/// Node ids and edge endpoints of a GraphML file. Reading it also checks
+/// that every data key it uses is declared.
 pub struct GraphMl {
     pub nodes: BTreeSet<String>,
     pub edges: Vec<(String, String)>,

@@ -111,8 +111,7 @@ fn pirates_are_placed_by_what_each_node_can_hold() {
     assert!(on_small < 9_500 && on_small > 4_000, "{shares:?}");
     assert!(on_big > 10_500, "{shares:?}");
     assert!(log.contains("room for about"), "{log}");
-    let graph: Value =
-        serde_json::from_str(&std::fs::read_to_string(run.path("json/fsm.json")).unwrap()).unwrap();
+    let graph = run.graph_json("json/fsm.json");
     assert_eq!(entries(&graph, "node").len(), 20000);
 }
 
@@ -128,8 +127,6 @@ fn regions_move_off_a_node_without_room() {
     assert!(run.out.status.success(), "{log}");
     assert!(log.contains("hosts nothing (no room)"), "{log}");
     assert!(log.contains("hosts us-east-1, us-west-2, global"), "{log}");
-    let graph: Value =
-        serde_json::from_str(&std::fs::read_to_string(run.path("json/netflixoss.json")).unwrap())
-            .unwrap();
+    let graph = run.graph_json("json/netflixoss.json");
     assert!(entries(&graph, "node").len() > 200);
 }
