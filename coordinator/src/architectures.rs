@@ -4,7 +4,8 @@
 
 use crate::cli::Cli;
 use crate::fsm::Seeding;
-use crate::plan::{self, Plan};
+use crate::migration;
+use crate::plan::{self, Layout, Plan};
 use anyhow::{bail, Context, Result};
 use spigo_proto::archaius::Config;
 use spigo_proto::graphjson::GraphDoc;
@@ -73,23 +74,48 @@ fn local_files() -> Vec<String> {
     found
 }
 
-fn load_architecture(name: &str) -> Result<Architecture> {
-    let parse =
-        |text: &str, label: &str| Architecture::parse(text, label).map_err(anyhow::Error::from);
-    match name {
+/// Whether `-a` names a file by its path rather than by name.
+fn is_path(arg: &str) -> bool {
+    arg.ends_with(".json") || arg.contains('/')
+}
+
+/// The architecture's name, which names the output files and starts every
+/// instance's name. As in spigo it comes from `-a`, never from the file's
+/// `arch` field: `-a yow` is `yow`, `-a path/to/shop_arch.json` is `shop`.
+pub fn name_of(arg: &str) -> String {
+    if !is_path(arg) {
+        return arg.to_string();
+    }
+    let file = Path::new(arg)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = file.strip_suffix(".json").unwrap_or(&file);
+    stem.strip_suffix("_arch").unwrap_or(stem).to_string()
+}
+
+/// Reads the architecture `-a` names and names it after `-a`.
+fn load_architecture(arg: &str) -> Result<Architecture> {
+    let name = name_of(arg);
+    let parse = |text: &str, label: &str| {
+        Architecture::parse(text, label)
+            .and_then(|a| a.named(&name, label))
+            .map_err(anyhow::Error::from)
+    };
+    match arg {
         "netflixoss" => return parse(NETFLIXOSS, "built-in netflixoss"),
         "lamp" => return parse(LAMP, "built-in lamp"),
         _ => {}
     }
-    let path = if name.ends_with(".json") || name.contains('/') {
-        PathBuf::from(name)
+    let path = if is_path(arg) {
+        PathBuf::from(arg)
     } else {
-        let local = PathBuf::from("json_arch").join(format!("{name}_arch.json"));
+        let local = PathBuf::from("json_arch").join(format!("{arg}_arch.json"));
         if !local.exists() {
             let mut known: Vec<String> = BUILT_IN.iter().map(|s| s.to_string()).collect();
             known.extend(local_files());
             bail!(
-                "-a/--arch: unknown architecture '{name}' (known: {})",
+                "-a/--arch: unknown architecture '{arg}' (known: {})",
                 known.join(", ")
             );
         }
@@ -130,8 +156,7 @@ fn resolve_work(cli: &Cli, cfg: &Config) -> Result<Resolved> {
         bail!("-p/--population: the scale must be at least 1%");
     }
     if cfg.arch == "migration" {
-        let arch = plan::migration(cfg.step)?;
-        let regions = plan::migration_regions(cfg.step, cfg.regions_used);
+        let (arch, regions) = migration::migration(cfg.step, cfg.population, cfg.regions_used)?;
         if regions as usize > cfg.regions.len() {
             bail!(
                 "-s/--step: step {} needs {regions} regions, the configuration has {}",
@@ -140,19 +165,27 @@ fn resolve_work(cli: &Cli, cfg: &Config) -> Result<Resolved> {
             );
         }
         tracing::debug!("migration step {}: {}", cfg.step, arch.description);
+        // The counts are scaled already; -s picks the step, not a stop.
+        let layout = Layout {
+            regions,
+            scale: 100,
+            stop_after: 0,
+        };
+        plan::check_size(&arch, &layout)?;
         return Ok(Resolved {
             arch: "migration".into(),
             output: numbered("migration"),
-            work: Work::Services({
-                plan::check_size(&arch, cfg, regions)?;
-                plan::from_architecture(&arch, cfg, regions, 0)
-            }),
+            work: Work::Services(plan::from_architecture(&arch, cfg, &layout)),
             latency: None,
         });
     }
     let arch = load_architecture(&cfg.arch)?;
-    plan::check_size(&arch, cfg, cfg.regions_used)?;
-    let plan = plan::from_architecture(&arch, cfg, cfg.regions_used, cfg.step as usize);
+    let layout = Layout {
+        stop_after: cfg.step as usize,
+        ..Layout::new(cfg, cfg.regions_used)
+    };
+    plan::check_size(&arch, &layout)?;
+    let plan = plan::from_architecture(&arch, cfg, &layout);
     Ok(Resolved {
         output: numbered(&arch.arch),
         arch: arch.arch,
@@ -163,7 +196,9 @@ fn resolve_work(cli: &Cli, cfg: &Config) -> Result<Resolved> {
 
 fn reload_graph(cli: &Cli, cfg: &Config, file: &str) -> Result<Resolved> {
     let path = if file.is_empty() {
-        cli.out.join("json").join(format!("{}.json", cfg.arch))
+        cli.out
+            .join("json")
+            .join(format!("{}.json", name_of(&cfg.arch)))
     } else {
         PathBuf::from(file)
     };
@@ -193,6 +228,15 @@ fn reload_graph(cli: &Cli, cfg: &Config, file: &str) -> Result<Resolved> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_come_from_the_arch_argument() {
+        assert_eq!(name_of("yow"), "yow");
+        assert_eq!(name_of("path/to/shop_arch.json"), "shop");
+        assert_eq!(name_of("shop_arch.json"), "shop");
+        assert_eq!(name_of("./other.json"), "other");
+        assert_eq!(name_of("dir/plain"), "plain");
+    }
 
     #[test]
     fn built_in_files_are_valid() {

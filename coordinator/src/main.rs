@@ -26,6 +26,7 @@ mod fsm;
 mod http;
 mod logging;
 mod metrics;
+mod migration;
 mod placement;
 mod plan;
 mod profile;

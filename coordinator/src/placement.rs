@@ -262,7 +262,7 @@ pub fn pirate_ranges(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::from_architecture;
+    use crate::plan::{from_architecture, Layout};
     use spigo_proto::Architecture;
 
     const PLENTY: u64 = 1 << 40;
@@ -274,7 +274,7 @@ mod tests {
     fn netflixoss(regions: u8) -> (Config, Plan) {
         let cfg = Config::default();
         let arch = Architecture::parse(crate::architectures::NETFLIXOSS, "netflixoss").unwrap();
-        let plan = from_architecture(&arch, &cfg, regions, 0);
+        let plan = from_architecture(&arch, &cfg, &Layout::new(&cfg, regions));
         (cfg, plan)
     }
 
@@ -338,12 +338,12 @@ mod tests {
         // instance sees ten times as many of its dependencies.
         let cfg = Config::default();
         let arch = Architecture::parse(crate::architectures::NETFLIXOSS, "netflixoss").unwrap();
-        let small = from_architecture(&arch, &cfg, 1, 0);
+        let small = from_architecture(&arch, &cfg, &Layout::new(&cfg, 1));
         let big_cfg = Config {
             population: 1000,
             ..Config::default()
         };
-        let big = from_architecture(&arch, &big_cfg, 1, 0);
+        let big = from_architecture(&arch, &big_cfg, &Layout::new(&big_cfg, 1));
         let load = |plan: &Plan| {
             let p = Placement::new(&rooms(&[0], PLENTY), &cfg, plan, &name).unwrap();
             p.unit_loads(plan, 1)[0]

@@ -5,7 +5,7 @@
 //! graph being reloaded (`-r`: exactly the instances the graph names, with
 //! dependencies read off its edges).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use spigo_proto::arch::{Architecture, ServiceSpec, EUREKA};
 use spigo_proto::archaius::{ip_metadata, zone_ip, Config, Location, ANY};
 use spigo_proto::capacity::show;
@@ -105,9 +105,33 @@ fn name_of(arch: &str, cfg: &Config, at: Location, s: &ServiceSpec, n: usize) ->
     name
 }
 
-/// Instances of a zoned service in each region: its count scaled by `-p`.
-fn per_region(s: &ServiceSpec, cfg: &Config) -> u64 {
-    ((s.count as u64 * cfg.population as u64) / 100).max(1)
+/// How an architecture is laid out: over how many regions, at what scale,
+/// and whether `-s` stops it early.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    /// Regions the regional services are deployed in.
+    pub regions: u8,
+    /// Percent every zoned service's count is scaled by (`-p`).
+    pub scale: u32,
+    /// Services to create before stopping (`-s`); 0 = all.
+    pub stop_after: usize,
+}
+
+impl Layout {
+    /// Every service, scaled by `-p`, in `regions` regions.
+    pub fn new(cfg: &Config, regions: u8) -> Layout {
+        Layout {
+            regions,
+            scale: cfg.population,
+            stop_after: 0,
+        }
+    }
+}
+
+/// Instances of a zoned service in each region: its count scaled, never
+/// below one (a count of 0 means one cross-zone instance instead).
+fn per_region(s: &ServiceSpec, layout: &Layout) -> u64 {
+    ((s.count as u64 * layout.scale as u64) / 100).max(1)
 }
 
 /// Roughly what one planned instance (name, metadata, its share of the
@@ -116,14 +140,15 @@ const PLANNED_BYTES: u64 = 512;
 
 /// Refuses, before planning it, an architecture so large that this process
 /// could not even hold the plan (`-p 4294967295`).
-pub fn check_size(arch: &Architecture, cfg: &Config, regions: u8) -> Result<()> {
+pub fn check_size(arch: &Architecture, layout: &Layout) -> Result<()> {
+    let regions = layout.regions;
     let n: u64 = arch
         .services
         .iter()
         .map(|s| match (s.is_global(), s.is_cross_zone()) {
             (true, _) => 1,
             (false, true) => regions as u64,
-            (false, false) => per_region(s, cfg) * regions as u64,
+            (false, false) => per_region(s, layout) * regions as u64,
         })
         .sum();
     let need = n.saturating_mul(PLANNED_BYTES);
@@ -131,7 +156,7 @@ pub fn check_size(arch: &Architecture, cfg: &Config, regions: u8) -> Result<()> 
     if n > u32::MAX as u64 || need > free {
         return Err(crate::cli::UsageError::error(format!(
             "out of memory budget: -p {} makes {n} instances, whose plan alone needs about {}, and this process can take about {} ({limit})",
-            cfg.population,
+            layout.scale,
             show(need),
             show(free)
         )));
@@ -139,9 +164,9 @@ pub fn check_size(arch: &Architecture, cfg: &Config, regions: u8) -> Result<()> 
     Ok(())
 }
 
-/// Scales, names and places an architecture's services. `step` > 0 stops
-/// after that many services (spigo's `-s`).
-pub fn from_architecture(arch: &Architecture, cfg: &Config, regions: u8, step: usize) -> Plan {
+/// Scales, names and places an architecture's services as `layout` says.
+pub fn from_architecture(arch: &Architecture, cfg: &Config, layout: &Layout) -> Plan {
+    let (regions, step) = (layout.regions, layout.stop_after);
     let mut ips = Ips::default();
     let services = if step > 0 {
         &arch.services[..step.min(arch.services.len())]
@@ -167,7 +192,7 @@ pub fn from_architecture(arch: &Architecture, cfg: &Config, regions: u8, step: u
                     continue;
                 }
                 let zones = cfg.regions[r as usize].zones.len();
-                let count = per_region(s, cfg) as usize;
+                let count = per_region(s, layout) as usize;
                 for i in 0..count {
                     add(Location::new(r, (i % zones) as u8), i, &mut ips);
                 }
@@ -190,88 +215,6 @@ pub fn from_architecture(arch: &Architecture, cfg: &Config, regions: u8, step: u
         },
         tiers,
         regions,
-    }
-}
-
-/// The LAMP to NetflixOSS migration, step by step (0..=9), as the seed
-/// README describes it.
-pub fn migration(step: u32) -> Result<Architecture> {
-    if step > 9 {
-        bail!("-s/--step: migration has steps 0 to 9, not {step}");
-    }
-    let svc = |name: &str, package: Package, count: u32, deps: &[&str]| {
-        let deps = deps.iter().map(|d| d.to_string()).collect();
-        ServiceSpec::new(name, package, count, 1, deps)
-    };
-    let mut services = Vec::new();
-    // Storage.
-    if step < 6 {
-        services.push(svc("rds-mysql", Package::Store, 2, &["rds-mysql"]));
-    }
-    match step {
-        0 => {}
-        1 | 2 => services.push(svc("memcache", Package::Store, 1, &[])),
-        _ => services.push(svc("evcache", Package::Store, 3, &["evcache"])),
-    }
-    if step >= 5 {
-        let deps: &[&str] = if step >= 8 {
-            &["cassTurtle", EUREKA]
-        } else {
-            &["cassTurtle"]
-        };
-        services.push(svc("cassTurtle", Package::PriamCassandra, 6, deps));
-    }
-    if step >= 3 {
-        let deps: &[&str] = match step {
-            3 | 4 => &["rds-mysql", "evcache"],
-            5 => &["rds-mysql", "evcache", "cassTurtle"],
-            _ => &["evcache", "cassTurtle"],
-        };
-        services.push(svc("turtle", Package::Staash, 6, deps));
-    }
-    // Web tier.
-    let php_deps: &[&str] = match step {
-        0 => &["rds-mysql"],
-        1 | 2 => &["rds-mysql", "memcache"],
-        _ => &["turtle"],
-    };
-    services.push(svc("php", Package::Monolith, 9, php_deps));
-    if step >= 4 {
-        services.push(svc("node", Package::Karyon, 9, &["turtle"]));
-    }
-    let mut front = "php";
-    if step >= 2 {
-        let deps: &[&str] = if step >= 4 {
-            &["php", "node"]
-        } else {
-            &["php"]
-        };
-        services.push(svc("wwwproxy", Package::Zuul, 3, deps));
-        front = "wwwproxy";
-    }
-    services.push(svc("www-elb", Package::Elb, 0, &[front]));
-    let mut dns = svc("www", Package::Denominator, 0, &["www-elb"]);
-    dns.regions = 0;
-    services.push(dns);
-    let arch = Architecture {
-        arch: "migration".into(),
-        description: format!("LAMP to NetflixOSS migration, step {step}"),
-        version: "spigo-rs-arch-1".into(),
-        victim: "php".into(),
-        services,
-    };
-    arch.validate("migration")?;
-    Ok(arch)
-}
-
-/// Regions a migration step spans: one until step 7, two for steps 7 and
-/// 8, then three or as many as `-w` asks.
-pub fn migration_regions(step: u32, regions_flag: u8) -> u8 {
-    match step {
-        0..=6 => regions_flag,
-        7 | 8 => regions_flag.max(2),
-        _ if regions_flag > 1 => regions_flag,
-        _ => 3,
     }
 }
 
@@ -428,7 +371,11 @@ mod tests {
 
     #[test]
     fn netflixoss_has_spigos_65_instances() {
-        let plan = from_architecture(&netflixoss(), &Config::default(), 1, 0);
+        let plan = from_architecture(
+            &netflixoss(),
+            &Config::default(),
+            &Layout::new(&Config::default(), 1),
+        );
         assert_eq!(plan.instance_count(), 65);
         let m = per_package(&plan);
         assert_eq!(m["priamCassandra"], 6);
@@ -454,47 +401,28 @@ mod tests {
 
     #[test]
     fn scale_and_regions_multiply_counts() {
-        let plan = from_architecture(&netflixoss(), &Config::default(), 3, 0);
+        let plan = from_architecture(
+            &netflixoss(),
+            &Config::default(),
+            &Layout::new(&Config::default(), 3),
+        );
         assert_eq!(plan.instance_count(), 64 * 3 + 1);
         let cfg = Config {
             population: 1000,
             ..Config::default()
         };
-        let plan = from_architecture(&netflixoss(), &cfg, 3, 0);
+        let plan = from_architecture(&netflixoss(), &cfg, &Layout::new(&cfg, 3));
         assert_eq!(plan.instance_count(), 1894, "spigo's -p 1000 -w 3");
-        let plan = from_architecture(&netflixoss(), &Config::default(), 1, 3);
+        let plan = from_architecture(
+            &netflixoss(),
+            &Config::default(),
+            &Layout {
+                stop_after: 3,
+                ..Layout::new(&Config::default(), 1)
+            },
+        );
         assert_eq!(plan.tiers.len(), 3);
         assert_eq!(plan.victim, "", "the victim is not created before step 5");
-    }
-
-    #[test]
-    fn migration_steps() {
-        let counts: Vec<usize> = (0..=9)
-            .map(|s| {
-                let arch = migration(s).unwrap();
-                from_architecture(&arch, &Config::default(), migration_regions(s, 1), 0)
-                    .instance_count()
-            })
-            .collect();
-        assert_eq!(counts[0], 13, "LAMP: php 9, mysql 2, elb, dns");
-        for w in counts.windows(2).take(5) {
-            assert!(w[1] > w[0], "steps 1..5 add services: {counts:?}");
-        }
-        assert!(counts[6] < counts[5], "step 6 removes MySQL");
-        assert_eq!(counts[7], (counts[6] - 1) * 2 + 1, "two regions");
-        assert_eq!(counts[9], (counts[6] - 1) * 3 + 1, "three regions");
-        assert!(!migration(7)
-            .unwrap()
-            .service("cassTurtle")
-            .unwrap()
-            .cross_region());
-        assert!(migration(8)
-            .unwrap()
-            .service("cassTurtle")
-            .unwrap()
-            .cross_region());
-        assert_eq!(migration_regions(9, 6), 6);
-        assert!(migration(10).is_err());
     }
 
     #[test]

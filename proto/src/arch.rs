@@ -217,57 +217,171 @@ pub enum ArchError {
     },
     #[error("{file}: victim '{victim}' is not a service of the architecture")]
     Victim { file: String, victim: String },
+    #[error("{file}: the architecture's name '{name}' (from -a/--arch) {problem}")]
+    Name {
+        file: String,
+        name: String,
+        problem: &'static str,
+    },
 }
 
-/// The file as written, before validation: numbers may be negative,
-/// packages unknown.
-#[derive(Deserialize)]
-struct RawArch {
-    arch: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    version: String,
-    #[serde(default)]
-    victim: String,
-    services: Vec<RawService>,
-}
-
-#[derive(Deserialize)]
+/// One service as the file gives it, read with Go's rules, before the checks
+/// of [`RawService::check`]: numbers may be negative, packages unknown.
 struct RawService {
+    /// The service as errors name it: its name, or `#N` when it has none.
+    label: String,
     name: String,
     package: String,
     count: i64,
     regions: i64,
-    #[serde(default)]
     dependencies: Vec<String>,
-    #[serde(default)]
     machine: String,
-    #[serde(default)]
     instance: String,
-    #[serde(default)]
     container: String,
-    #[serde(default)]
     process: String,
+}
+
+impl RawService {
+    fn read(value: &serde_json::Value, at: usize, file: &str) -> Result<RawService, ArchError> {
+        let label = value
+            .get("name")
+            .and_then(|n| n.as_str())
+            .filter(|n| !n.is_empty())
+            .map_or_else(|| format!("#{}", at + 1), str::to_string);
+        let problem = |problem: String| ArchError::Service {
+            file: file.into(),
+            service: label.clone(),
+            problem,
+        };
+        let obj = GoObject::new(value)
+            .ok_or_else(|| problem(format!("a service must be an object, not {}", kind(value))))?;
+        Ok(RawService {
+            label: label.clone(),
+            name: obj.string("name").map_err(problem)?,
+            package: obj.string("package").map_err(problem)?,
+            count: obj.int("count").map_err(problem)?,
+            regions: obj.int("regions").map_err(problem)?,
+            dependencies: obj.strings("dependencies").map_err(problem)?,
+            machine: obj.string("machine").map_err(problem)?,
+            instance: obj.string("instance").map_err(problem)?,
+            container: obj.string("container").map_err(problem)?,
+            process: obj.string("process").map_err(problem)?,
+        })
+    }
+}
+
+/// Reads a JSON value with Go's `encoding/json` rules, which spigo's files
+/// are written for: an absent or `null` field is its type's zero value,
+/// keys match case-insensitively when no key matches exactly, unknown keys
+/// are ignored, and a value of the wrong type is an error.
+struct GoObject<'a> {
+    map: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'a> GoObject<'a> {
+    fn new(value: &'a serde_json::Value) -> Option<GoObject<'a>> {
+        value.as_object().map(|map| GoObject { map })
+    }
+
+    /// The value of `key`, `None` when absent or `null`.
+    fn get(&self, key: &str) -> Option<&'a serde_json::Value> {
+        let v = self.map.get(key).or_else(|| {
+            self.map
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })?;
+        (!v.is_null()).then_some(v)
+    }
+
+    fn string(&self, key: &str) -> Result<String, String> {
+        match self.get(key) {
+            None => Ok(String::new()),
+            Some(serde_json::Value::String(s)) => Ok(s.clone()),
+            Some(v) => Err(format!("{key} must be a string, not {}", kind(v))),
+        }
+    }
+
+    /// An integer as Go reads one into an `int`: an integer literal only.
+    fn int(&self, key: &str) -> Result<i64, String> {
+        match self.get(key) {
+            None => Ok(0),
+            Some(v) => v
+                .as_i64()
+                .ok_or_else(|| format!("{key} must be a whole number, not {}", kind(v))),
+        }
+    }
+
+    fn strings(&self, key: &str) -> Result<Vec<String>, String> {
+        let Some(v) = self.get(key) else {
+            return Ok(Vec::new());
+        };
+        let list = v
+            .as_array()
+            .ok_or_else(|| format!("{key} must be a list of names, not {}", kind(v)))?;
+        list.iter()
+            .map(|item| match item {
+                serde_json::Value::Null => Ok(String::new()),
+                serde_json::Value::String(s) => Ok(s.clone()),
+                other => Err(format!(
+                    "{key} must be a list of names, not of {}",
+                    kind(other)
+                )),
+            })
+            .collect()
+    }
+}
+
+/// A JSON value's kind, for errors.
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => "an integer out of range",
+        serde_json::Value::Number(_) => "a fraction",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 impl Architecture {
     /// Parses and validates an architecture; `file` names it in errors.
+    ///
+    /// The file is read as spigo (Go) reads it: absent and `null` fields
+    /// are zero values (no dependencies, `regions` 0, `count` 0, empty
+    /// strings), extra fields are ignored. What cannot mean anything is
+    /// refused: no services, a service without a name or package, a
+    /// duplicate, an unknown package or dependency.
     pub fn parse(text: &str, file: &str) -> Result<Architecture, ArchError> {
-        let raw: RawArch = serde_json::from_str(text).map_err(|e| ArchError::Json {
+        let json = |msg: String| ArchError::Json {
             file: file.into(),
-            msg: e.to_string(),
-        })?;
-        let arch = Architecture {
-            arch: raw.arch,
-            description: raw.description,
-            version: raw.version,
-            victim: raw.victim,
-            services: raw
-                .services
-                .into_iter()
-                .map(|s| s.check(file))
+            msg,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| json(e.to_string()))?;
+        let top = GoObject::new(&value)
+            .ok_or_else(|| json(format!("expected an object, found {}", kind(&value))))?;
+        let services = match top.get("services") {
+            None => Vec::new(),
+            Some(serde_json::Value::Array(list)) => list
+                .iter()
+                .enumerate()
+                .map(|(i, s)| RawService::read(s, i, file)?.check(file))
                 .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(json(format!(
+                    "services must be a list, not {}",
+                    kind(other)
+                )))
+            }
+        };
+        let arch = Architecture {
+            arch: top.string("arch").map_err(json)?,
+            description: top.string("description").map_err(json)?,
+            version: top.string("version").map_err(json)?,
+            victim: top.string("victim").map_err(json)?,
+            services,
         };
         arch.validate(file)?;
         Ok(arch)
@@ -277,13 +391,6 @@ impl Architecture {
     pub fn validate(&self, file: &str) -> Result<(), ArchError> {
         if self.services.is_empty() {
             return Err(ArchError::Empty { file: file.into() });
-        }
-        let bad_part = |s: &str| s.contains('.') || s.trim().is_empty();
-        if bad_part(&self.arch) {
-            return Err(ArchError::Json {
-                file: file.into(),
-                msg: format!("arch '{}' must be a non-empty name without dots", self.arch),
-            });
         }
         let mut seen = std::collections::HashSet::new();
         for s in &self.services {
@@ -312,6 +419,30 @@ impl Architecture {
             });
         }
         Ok(())
+    }
+
+    /// Names the architecture, as spigo does, after what `-a` said rather
+    /// than the file's `arch` field: the name starts every instance's name
+    /// and names the output files, so it must be one name part.
+    pub fn named(mut self, name: &str, file: &str) -> Result<Architecture, ArchError> {
+        let problem = if name.trim().is_empty() {
+            Some("is empty")
+        } else if name.contains('.') || name.contains('*') {
+            Some("must not contain '.' or '*'")
+        } else if name.contains('/') {
+            Some("must not contain '/'")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(ArchError::Name {
+                file: file.into(),
+                name: name.into(),
+                problem,
+            });
+        }
+        self.arch = name.into();
+        Ok(self)
     }
 
     pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
@@ -366,14 +497,14 @@ impl RawService {
     fn check(self, file: &str) -> Result<ServiceSpec, ArchError> {
         let problem = |p: String| ArchError::Service {
             file: file.into(),
-            service: self.name.clone(),
+            service: self.label.clone(),
             problem: p,
         };
         for (what, value) in [("count", self.count), ("regions", self.regions)] {
             if value < 0 {
                 return Err(ArchError::Negative {
                     file: file.into(),
-                    service: self.name.clone(),
+                    service: self.label.clone(),
                     what,
                     value,
                 });
@@ -397,11 +528,14 @@ impl RawService {
             }
         }
         if self.name.trim().is_empty() {
-            return Err(problem("empty service name".into()));
+            return Err(problem("the service has no name".into()));
+        }
+        if self.package.is_empty() {
+            return Err(problem("the service has no package".into()));
         }
         let package = Package::parse(&self.package).ok_or_else(|| ArchError::Package {
             file: file.into(),
-            service: self.name.clone(),
+            service: self.label.clone(),
             package: self.package.clone(),
             known: Package::ALL.map(Package::as_str).join(", "),
         })?;
@@ -494,5 +628,142 @@ mod tests {
         );
         let e = err(&GOOD.replace("\"name\": \"db\"", "\"name\": \"d.b\""));
         assert!(e.contains("must not contain '.'"), "{e}");
+    }
+
+    /// One service and nothing else, for the zero-value tests.
+    fn one(service: &str) -> ServiceSpec {
+        let text = format!(r#"{{"arch": "z", "services": [{service}]}}"#);
+        let mut a = Architecture::parse(&text, "z.json").unwrap();
+        a.services.remove(0)
+    }
+
+    #[test]
+    fn null_dependencies_are_none() {
+        let s = one(
+            r#"{"name": "db", "package": "store", "count": 2, "regions": 1, "dependencies": null}"#,
+        );
+        assert!(s.dependencies.is_empty());
+        assert_eq!((s.count, s.regions), (2, 1));
+    }
+
+    #[test]
+    fn absent_dependencies_are_none() {
+        let s = one(r#"{"name": "db", "package": "store", "count": 2, "regions": 1}"#);
+        assert!(s.dependencies.is_empty());
+    }
+
+    #[test]
+    fn absent_or_null_regions_is_one_global_instance() {
+        for field in ["", r#", "regions": null"#] {
+            let s = one(&format!(
+                r#"{{"name": "db", "package": "store", "count": 2{field}}}"#
+            ));
+            assert_eq!(s.regions, 0, "{field}");
+            assert!(s.is_global());
+        }
+    }
+
+    #[test]
+    fn absent_or_null_count_is_one_cross_zone_instance() {
+        for field in ["", r#", "count": null"#] {
+            let s = one(&format!(
+                r#"{{"name": "lb", "package": "elb", "regions": 1{field}}}"#
+            ));
+            assert_eq!(s.count, 0, "{field}");
+            assert!(s.is_cross_zone());
+        }
+    }
+
+    #[test]
+    fn absent_or_null_strings_are_empty() {
+        let text = r#"{"services": [{"name": "db", "package": "store", "machine": null, "instance": null}],
+            "arch": null, "victim": null, "description": null}"#;
+        let a = Architecture::parse(text, "z.json").unwrap();
+        assert_eq!(a.arch, "");
+        assert_eq!(a.victim, "");
+        assert_eq!(a.description, "");
+        assert_eq!(a.version, "");
+        assert_eq!(a.services[0].machine, "");
+        assert_eq!(a.services[0].instance, "");
+        assert_eq!(a.services[0].container, "");
+    }
+
+    #[test]
+    fn null_inside_dependencies_is_an_empty_name() {
+        let e =
+            err(r#"{"services": [{"name": "db", "package": "store", "dependencies": [null]}]}"#);
+        assert_eq!(
+            e,
+            "f.json: service 'db' depends on '', which is not defined"
+        );
+    }
+
+    #[test]
+    fn extra_fields_and_go_key_case_are_accepted() {
+        let s = one(
+            r#"{"Name": "web", "PACKAGE": "karyon", "Count": 3, "regions": 1,
+            "machine": "m", "container": "c", "process": "p", "instance": "w",
+            "gpu": true, "tags": {"team": "x"}}"#,
+        );
+        assert_eq!(s.name, "web");
+        assert_eq!(s.package, Package::Karyon);
+        assert_eq!(s.count, 3);
+        assert_eq!((s.machine.as_str(), s.container.as_str()), ("m", "c"));
+        assert_eq!((s.process.as_str(), s.instance.as_str()), ("p", "w"));
+        let exact = one(r#"{"name": "exact", "Name": "folded", "package": "store"}"#);
+        assert_eq!(exact.name, "exact", "an exact key wins, as in Go");
+    }
+
+    #[test]
+    fn what_cannot_mean_anything_is_refused() {
+        assert_eq!(err(r#"{"arch": "x"}"#), "f.json: no services");
+        assert_eq!(
+            err(r#"{"arch": "x", "services": null}"#),
+            "f.json: no services"
+        );
+        assert_eq!(
+            err(r#"{"services": [{"package": "store"}]}"#),
+            "f.json: service '#1': the service has no name"
+        );
+        assert_eq!(
+            err(r#"{"services": [{"name": "db", "package": null}]}"#),
+            "f.json: service 'db': the service has no package"
+        );
+        assert_eq!(
+            err(r#"{"services": [{"name": "db", "package": "store", "count": "2"}]}"#),
+            "f.json: service 'db': count must be a whole number, not a string"
+        );
+        assert_eq!(
+            err(r#"{"services": [{"name": "db", "package": "store", "count": 2.5}]}"#),
+            "f.json: service 'db': count must be a whole number, not a fraction"
+        );
+        assert_eq!(
+            err(r#"{"services": {"name": "db"}}"#),
+            "f.json: not an architecture file: services must be a list, not an object"
+        );
+        assert_eq!(
+            err("[1, 2]"),
+            "f.json: not an architecture file: expected an object, found a list"
+        );
+        assert_eq!(
+            err(r#"{"services": ["db"]}"#),
+            "f.json: service '#1': a service must be an object, not a string"
+        );
+    }
+
+    #[test]
+    fn the_name_comes_from_the_caller() {
+        let a = Architecture::parse(GOOD, "f.json").unwrap();
+        assert_eq!(a.clone().named("yow", "f.json").unwrap().arch, "yow");
+        let e = a
+            .clone()
+            .named("my.shop", "f.json")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "f.json: the architecture's name 'my.shop' (from -a/--arch) must not contain '.' or '*'"
+        );
+        assert!(a.named("", "f.json").is_err());
     }
 }

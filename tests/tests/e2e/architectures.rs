@@ -2,7 +2,7 @@
 //! regions and scale, reload, chaos monkey, traffic.
 
 use super::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Node name -> package of a graph.
 fn packages(graph: &Value) -> BTreeMap<String, String> {
@@ -98,6 +98,7 @@ fn lamp_and_migration_steps() {
     let run = Run::ok(&["-a", "migration", "-s", "0", "-d", "0", "-j"]);
     let graph = run.graph_json("json/migration0.json");
     assert_eq!(entries(&graph, "node").len(), 13);
+    assert_eq!(edge_set(&graph).len(), 30, "spigo's migration step 0");
     let run = Run::ok(&["-a", "migration", "-s", "8", "-d", "1", "-j"]);
     let graph = run.graph_json("json/migration8.json");
     let pkg = packages(&graph);
@@ -290,5 +291,201 @@ fn configuration_saves_and_loads() {
         package_counts(&graph)["monolith"],
         36,
         "two regions from the file"
+    );
+}
+
+/// Service -> (package, instances) of a graph; an instance's service is
+/// its name's last part without the number.
+fn services(graph: &Value) -> BTreeMap<String, (String, usize)> {
+    let mut m: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    for (name, package) in packages(graph) {
+        let service = name
+            .split('.')
+            .nth(3)
+            .unwrap()
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .to_string();
+        let e = m.entry(service).or_insert((package.clone(), 0));
+        assert_eq!(e.0, package, "{name}");
+        e.1 += 1;
+    }
+    m
+}
+
+/// The migration, step by step, as spigo builds it: per-service packages
+/// and counts at -p 100 and -p 200 (fixed counts stay), the regions each
+/// step spans, and no chaos monkey.
+#[test]
+fn migration_steps_as_spigo_builds_them() {
+    // (step, regions, [(service, package, count per region at -p 100, fixed)])
+    let base = |step: u32| -> Vec<(&str, &str, usize, bool)> {
+        let mut s = Vec::new();
+        if step >= 5 {
+            s.push(("cassTurtle", "priamCassandra", 12, false));
+        }
+        if step <= 5 {
+            s.push(("rds-mysql", "store", 2, true));
+        }
+        match step {
+            0 => {}
+            1 | 2 => s.push(("memcache", "store", 1, true)),
+            _ => s.push(("evcache", "store", 3, true)),
+        }
+        if step >= 3 {
+            s.push(("turtle", "staash", 6, false));
+        }
+        let php = if step >= 3 { "karyon" } else { "monolith" };
+        s.push(("php", php, 9, false));
+        if step >= 4 {
+            s.push(("node", "karyon", 9, false));
+        }
+        if step >= 2 {
+            s.push(("wwwproxy", "zuul", 9, false));
+        }
+        s.push(("www-elb", "elb", 1, true));
+        s
+    };
+    let nodes_at_100 = [13, 14, 23, 31, 40, 52, 50, 99, 99, 148];
+    for step in 0..=9u32 {
+        let regions = match step {
+            0..=6 => 1,
+            7 | 8 => 2,
+            _ => 3,
+        };
+        for p in [100usize, 200] {
+            let s = step.to_string();
+            let ps = p.to_string();
+            // -w 1 for every step: steps 7 to 9 set their own regions.
+            let run = Run::ok(&["-a", "migration", "-s", &s, "-p", &ps, "-d", "0", "-j"]);
+            let graph = run.graph_json(&format!("json/migration{step}.json"));
+            let mut want: BTreeMap<String, (String, usize)> = base(step)
+                .into_iter()
+                .map(|(name, package, n, fixed)| {
+                    let n = if fixed { n } else { n * p / 100 };
+                    (name.to_string(), (package.to_string(), n * regions))
+                })
+                .collect();
+            want.insert("www".into(), ("denominator".into(), 1));
+            assert_eq!(services(&graph), want, "step {step} at -p {p}");
+            if p == 100 {
+                assert_eq!(
+                    entries(&graph, "node").len(),
+                    nodes_at_100[step as usize],
+                    "step {step}"
+                );
+            }
+            assert!(
+                !run.stderr().contains("chaosmonkey delete"),
+                "step {step}: the migration has no chaos monkey"
+            );
+        }
+    }
+}
+
+/// Architecture files in spigo's (Go's) style: `null` and absent fields are
+/// zero values, unknown fields are ignored, and the run is named after
+/// `-a`, not after the file's `arch` field.
+#[test]
+fn go_style_files_run_with_zero_values() {
+    let file = fixture("arch/bookshop_arch.json");
+    for regions in [1usize, 2] {
+        let w = regions.to_string();
+        let run = Run::ok(&["-a", file.to_str().unwrap(), "-w", &w, "-d", "1", "-j"]);
+        assert!(!run.path("json/bookshop-v2.json").exists());
+        let graph = run.graph_json("json/bookshop.json");
+        assert_eq!(graph["arch"], "bookshop");
+        assert!(node_set(&graph).iter().all(|n| n.starts_with("bookshop.")));
+        let r = regions;
+        let want = [
+            ("books-db", "store", 3 * r),
+            ("sessions", "store", 2 * r),
+            // regions absent: one global instance.
+            ("settings", "store", 1),
+            ("catalog", "karyon", 6 * r),
+            // count null: one cross-zone instance per region.
+            ("search", "karyon", r),
+            ("front", "zuul", 3 * r),
+            ("front-elb", "elb", r),
+            ("www", "denominator", 1),
+        ];
+        let want: BTreeMap<String, (String, usize)> = want
+            .iter()
+            .map(|(s, p, n)| (s.to_string(), (p.to_string(), *n)))
+            .collect();
+        // catalog's instances carry machine, container and process parts.
+        let mut got: BTreeMap<String, (String, usize)> = BTreeMap::new();
+        for (name, package) in packages(&graph) {
+            let parts: Vec<&str> = name.split('.').collect();
+            let part = if parts.len() > 4 { parts[4] } else { parts[3] };
+            let service = part.trim_end_matches(|c: char| c.is_ascii_digit());
+            got.entry(service.to_string()).or_insert((package, 0)).1 += 1;
+        }
+        assert_eq!(got, want, "-w {regions}");
+        assert!(packages(&graph)
+            .keys()
+            .any(|n| n.contains(".m5-large.catalog00.shop/catalog.java")));
+        assert!(run.stderr().contains("chaosmonkey delete: bookshop."));
+    }
+    // A file that names only services and links: every one global.
+    let file = fixture("arch/links_only_arch.json");
+    let run = Run::ok(&["-a", file.to_str().unwrap(), "-d", "1", "-j"]);
+    let graph = run.graph_json("json/links_only.json");
+    let names = node_set(&graph);
+    let want: BTreeSet<String> = ["ledger00", "billing00", "portal00", "dns00"]
+        .iter()
+        .map(|s| format!("links_only.*.*.{s}"))
+        .collect();
+    assert_eq!(names, want);
+    let edges = edge_set(&graph);
+    for (s, t) in [
+        ("dns", "portal"),
+        ("portal", "billing"),
+        ("portal", "ledger"),
+        ("billing", "ledger"),
+    ] {
+        let pair = (
+            format!("links_only.*.*.{s}00"),
+            format!("links_only.*.*.{t}00"),
+        );
+        assert!(edges.contains(&pair), "{pair:?} in {edges:?}");
+    }
+}
+
+/// `-a yow` runs `json_arch/yow_arch.json` as `yow` whatever its `arch`
+/// field says, and `-r` then finds `json/yow.json`.
+#[test]
+fn names_follow_the_arch_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("json_arch")).unwrap();
+    std::fs::copy(
+        fixture("arch/bookshop_arch.json"),
+        dir.path().join("json_arch/yow_arch.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("arch/bookshop_arch.json"),
+        dir.path().join("my.shop_arch.json"),
+    )
+    .unwrap();
+    let first = Run::ok_in(dir, &["-a", "yow", "-d", "0", "-j", "-g"]);
+    let graph = first.graph_json("json/yow.json");
+    assert!(first.path("gml/yow.graphml").exists());
+    assert!(
+        first.stdout().starts_with("yow summary"),
+        "{}",
+        first.stdout()
+    );
+    let original = node_set(&graph);
+    assert!(
+        original.iter().all(|n| n.starts_with("yow.")),
+        "{original:?}"
+    );
+    let second = Run::ok_in(first.dir, &["-a", "yow", "-r", "-d", "0", "-j"]);
+    assert_eq!(node_set(&second.graph_json("json/yow.json")), original);
+    // A name that cannot be one part of an instance name is refused.
+    let third = Run::new_in(second.dir, &["-a", "my.shop_arch.json", "-d", "0"]);
+    assert_refused(
+        &third.out,
+        "the architecture's name 'my.shop' (from -a/--arch) must not contain '.'",
     );
 }

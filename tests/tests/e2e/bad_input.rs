@@ -147,6 +147,21 @@ const CASES: &[Case] = &[
         "t.json: service 'x': unknown package 'nosuch'",
     ),
     (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"package":"store"}]}"#)],
+        "t.json: service '#1': the service has no name",
+    ),
+    (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"name":"x","package":"store","count":"2"}]}"#)],
+        "t.json: service 'x': count must be a whole number, not a string",
+    ),
+    (
+        &["-a", "my.shop.json"],
+        &[("my.shop.json", r#"{"services":[{"name":"x","package":"store"}]}"#)],
+        "my.shop.json: the architecture's name 'my.shop' (from -a/--arch) must not contain '.' or '*'",
+    ),
+    (
         &["-r", "g.json"],
         &[("g.json", "[1,2")],
         "g.json: not a GraphJSON file",

@@ -259,6 +259,13 @@ pub fn package_counts(graph: &Value) -> BTreeMap<String, usize> {
 
 /// The folder of spigo's own files (`../shared/reference` next to the
 /// workspace), or `SPIGO_REFERENCE`; None where it is not provided.
+/// A file under `tests/fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
+}
+
 pub fn reference(sub: &str) -> Option<PathBuf> {
     let base = std::env::var_os("SPIGO_REFERENCE")
         .map(PathBuf::from)
