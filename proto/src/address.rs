@@ -14,11 +14,14 @@ pub type NodeId = u16;
 /// Where an actor lives: node id plus its slot in that node's address table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Address {
+    /// The node process hosting the actor.
     pub node: NodeId,
+    /// The actor's slot in that node's address table.
     pub index: u32,
 }
 
 impl Address {
+    /// The actor in slot `index` of node `node`.
     pub const fn new(node: NodeId, index: u32) -> Self {
         Address { node, index }
     }

@@ -37,15 +37,21 @@ pub enum Package {
     /// A generic key/value store (mysql, memcache, evcache stand-ins).
     #[serde(rename = "store")]
     Store,
+    /// A key/value store staash looks in first (a memcache-style cache).
     #[serde(rename = "cache")]
     Cache,
+    /// A key/value store staash looks in after the cache, before
+    /// priamCassandra (a disk volume).
     #[serde(rename = "volume")]
     Volume,
+    /// A key/value store named after Basho's Riak database; staash looks
+    /// in it with the plain stores, after priamCassandra.
     #[serde(rename = "riak")]
     Riak,
 }
 
 impl Package {
+    /// Every package, in the order errors list the known ones.
     pub const ALL: [Package; 11] = [
         Package::Denominator,
         Package::Elb,
@@ -60,6 +66,7 @@ impl Package {
         Package::Riak,
     ];
 
+    /// The package's name in architecture files and graphs (`priamCassandra`).
     pub fn as_str(self) -> &'static str {
         match self {
             Package::Denominator => "denominator",
@@ -76,6 +83,8 @@ impl Package {
         }
     }
 
+    /// The package an architecture file names, `None` for a name this build
+    /// does not know (case matters, as in spigo).
     pub fn parse(s: &str) -> Option<Package> {
         Package::ALL.into_iter().find(|p| p.as_str() == s)
     }
@@ -104,6 +113,8 @@ impl fmt::Display for Package {
 }
 
 /// The pseudo-dependency that asks for cross-region links (priamCassandra).
+/// eureka is Netflix's service registry: here one runs in every zone, and
+/// instances register with it and find their dependencies through it.
 pub const EUREKA: &str = "eureka";
 
 /// The most instances an architecture file allows for one service.
@@ -112,20 +123,30 @@ pub const MAX_COUNT: u32 = 1_000_000;
 /// One service of an architecture, validated.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceSpec {
+    /// Unique in the architecture; dependencies name the service by it.
     pub name: String,
+    /// The actor type every instance of the service runs.
     pub package: Package,
     /// Instances per region before scaling; 0 = one cross-zone instance.
     pub count: u32,
     /// 0 = one global instance; otherwise deployed in every region in use.
     pub regions: u32,
+    /// The services its instances call, by name; [`EUREKA`] among them asks
+    /// for cross-region links instead.
     pub dependencies: Vec<String>,
+    /// The machine part of instance names (see [`crate::names`]), e.g.
+    /// `ecs:4`; empty when unused.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub machine: String,
     /// Instance name prefix, when it differs from the service name.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub instance: String,
+    /// The container part of instance names, e.g. the Docker image
+    /// `adrianco/homepage-node`; empty when unused.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub container: String,
+    /// The process part of instance names, inside the container; empty
+    /// when unused.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub process: String,
 }
@@ -153,10 +174,13 @@ impl ServiceSpec {
         }
     }
 
+    /// Whether the whole simulation has one instance of it (`regions` 0).
     pub fn is_global(&self) -> bool {
         self.regions == 0
     }
 
+    /// Whether each region gets one instance spanning its zones (`count` 0),
+    /// as a load balancer does.
     pub fn is_cross_zone(&self) -> bool {
         self.count == 0 && !self.is_global()
     }
@@ -170,57 +194,112 @@ impl ServiceSpec {
 /// A whole architecture, validated.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Architecture {
+    /// The architecture's name: it starts every instance name and names the
+    /// output files (set from `-a` by [`Architecture::named`]).
     pub arch: String,
+    /// What the architecture models, for people reading the file or the log.
     #[serde(default)]
     pub description: String,
+    /// The file's own version label; free text, kept when the file is saved.
     #[serde(default)]
     pub version: String,
-    /// The service the chaos monkey picks its victim from ("" = none).
+    /// The service the chaos monkey (Netflix's tool that kills an instance
+    /// to show the rest survive it) picks its victim from ("" = none).
     #[serde(default)]
     pub victim: String,
+    /// The services in creation order: asgard (Netflix's deployment console;
+    /// here, what creates the services) starts them one by one in this order.
     pub services: Vec<ServiceSpec>,
 }
 
+/// Why an architecture was refused; each displays as one line naming the
+/// file and, where there is one, the service.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArchError {
+    /// The text is not JSON, or not shaped like an architecture file.
     #[error("{file}: not an architecture file: {msg}")]
-    Json { file: String, msg: String },
+    Json {
+        /// The file, as errors name it.
+        file: String,
+        /// What the JSON reader or the shape check found.
+        msg: String,
+    },
+    /// The file lists no services, so there is nothing to run.
     #[error("{file}: no services")]
-    Empty { file: String },
+    Empty {
+        /// The file, as errors name it.
+        file: String,
+    },
+    /// A service names a package this build does not know.
     #[error("{file}: service '{service}': unknown package '{package}' (known: {known})")]
     Package {
+        /// The file, as errors name it.
         file: String,
+        /// The service, by name or `#N` (its place in the list) when it has none.
         service: String,
+        /// The package as written.
         package: String,
+        /// Every known package, comma-separated, so the user can pick one.
         known: String,
     },
+    /// Two services share a name, so dependencies on it would be ambiguous.
     #[error("{file}: service '{service}' is defined twice")]
-    Duplicate { file: String, service: String },
+    Duplicate {
+        /// The file, as errors name it.
+        file: String,
+        /// The name used twice.
+        service: String,
+    },
+    /// A service depends on a service the file does not define.
     #[error("{file}: service '{service}' depends on '{dependency}', which is not defined")]
     Dependency {
+        /// The file, as errors name it.
         file: String,
+        /// The service with the dependency.
         service: String,
+        /// The service it names that the file does not define.
         dependency: String,
     },
+    /// `count` or `regions` is below zero (Go reads them as signed ints, so
+    /// spigo's files can say so).
     #[error("{file}: service '{service}': {what} must not be negative (got {value})")]
     Negative {
+        /// The file, as errors name it.
         file: String,
+        /// The service, by name or `#N` (its place in the list) when it has none.
         service: String,
+        /// Which field: `count` or `regions`.
         what: &'static str,
+        /// The number as written.
         value: i64,
     },
+    /// Any other problem with one service: a field of the wrong type, a dot
+    /// in a name part, no name or package, a count above [`MAX_COUNT`].
     #[error("{file}: service '{service}': {problem}")]
     Service {
+        /// The file, as errors name it.
         file: String,
+        /// The service, by name or `#N` (its place in the list) when it has none.
         service: String,
+        /// What is wrong, as a phrase.
         problem: String,
     },
+    /// The chaos monkey's victim is not one of the services.
     #[error("{file}: victim '{victim}' is not a service of the architecture")]
-    Victim { file: String, victim: String },
+    Victim {
+        /// The file, as errors name it.
+        file: String,
+        /// The victim as written.
+        victim: String,
+    },
+    /// The name given with `-a` cannot be one part of an instance name.
     #[error("{file}: the architecture's name '{name}' (from -a/--arch) {problem}")]
     Name {
+        /// The file, as errors name it.
         file: String,
+        /// The name as given.
         name: String,
+        /// Why it cannot be used, e.g. `must not contain '/'`.
         problem: &'static str,
     },
 }
@@ -445,6 +524,7 @@ impl Architecture {
         Ok(self)
     }
 
+    /// The service called `name`, if the architecture has one.
     pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
         self.services.iter().find(|s| s.name == name)
     }

@@ -23,29 +23,39 @@ pub const ANY: u8 = u8::MAX;
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
 pub struct Location {
+    /// Index into [`Config::regions`], or [`ANY`] for a global instance.
     pub region: u8,
+    /// Index into that region's zones, or [`ANY`] for a cross-zone or
+    /// global instance.
     pub zone: u8,
 }
 
 impl Location {
+    /// Where a global instance runs: any region, any zone (`*.*` in names).
     pub const GLOBAL: Location = Location {
         region: ANY,
         zone: ANY,
     };
 
+    /// The location at region index `region`, zone index `zone`.
     pub fn new(region: u8, zone: u8) -> Location {
         Location { region, zone }
     }
 }
 
+/// A region a simulation can deploy in (an AWS region by default).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Region {
+    /// The name instance names and latency files use, e.g. `us-east-1`.
     pub name: String,
+    /// Its availability zones, in the order [`Location::zone`] counts them.
     pub zones: Vec<Zone>,
 }
 
+/// An availability zone and the IP block its instances are numbered from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Zone {
+    /// The name instance names use, e.g. `zoneA`.
     pub name: String,
     /// The zone's /16, e.g. `54.198.0.0`; addresses count up from `.0.1`.
     pub block: Ipv4Addr,
@@ -92,9 +102,12 @@ pub fn ip_metadata(ip: Ipv4Addr) -> String {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// The architecture to run (`-a`): a built-in one, a `json_arch` name or
+    /// a path to an architecture file.
     pub arch: String,
     /// Pirates for fsm, otherwise a scale factor in percent.
     pub population: u32,
+    /// How long the simulation runs (`-d`).
     #[serde(with = "duration_text")]
     pub duration: Duration,
     /// How many of the regions a regional service is deployed in (`-w`).
@@ -106,9 +119,14 @@ pub struct Config {
     pub step: u32,
     /// Collapse instances to services in the graph (`-f`).
     pub filter: bool,
+    /// Seeds every random choice of the run (`--seed`); `None` picks one,
+    /// which the log shows and a saved configuration keeps, so a run can be
+    /// repeated.
     pub seed: Option<u64>,
     /// Free-form `-kv key:value` settings; `chat` is the traffic interval.
     pub kv: BTreeMap<String, String>,
+    /// The regions and zones instances can use; a run deploys in the first
+    /// `regions_used` of them.
     pub regions: Vec<Region>,
 }
 
@@ -129,14 +147,26 @@ impl Default for Config {
     }
 }
 
+/// Why the run's settings were refused, before anything starts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
+    /// A `-kv` setting without a `:` or with an empty key (the setting as
+    /// given).
     #[error("-kv: '{0}' is not key:value")]
     KeyValue(String),
+    /// The `chat` setting is not a duration above zero (why not).
     #[error("-kv chat: {0}")]
     Chat(String),
+    /// `-w` asks for no regions, or for more than the configuration has.
     #[error("-w/--regions: {asked} regions asked, the configuration has {known} (1..={known})")]
-    Regions { asked: u8, known: usize },
+    Regions {
+        /// How many regions `-w` asked for.
+        asked: u8,
+        /// How many the configuration has.
+        known: usize,
+    },
+    /// A region of the configuration has no zones to put instances in (its
+    /// name).
     #[error("region '{0}' needs at least one zone")]
     NoZones(String),
 }
@@ -168,6 +198,8 @@ impl Config {
         }
     }
 
+    /// Checks the settings as a whole: `-w` within the configured regions,
+    /// every region with a zone, a usable `chat` interval.
     pub fn check(&self) -> Result<(), ConfigError> {
         if self.regions_used == 0 || self.regions_used as usize > self.regions.len() {
             return Err(ConfigError::Regions {

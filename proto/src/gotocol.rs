@@ -26,18 +26,27 @@ pub enum Imposition {
     GoldCoin,
     /// Carries a graph event to edda, or tells an actor where edda is.
     Inform,
+    /// Asks for a key's value or, with a Poll, asks eureka what changed.
     GetRequest,
+    /// Answers a GetRequest: the value (none for a miss), or eureka's
+    /// changes.
     GetResponse,
+    /// Stores a key and its value, or registers an instance with eureka.
     Put,
+    /// Copies a Put to a peer store or ring node, or a registration change
+    /// to another zone's eureka.
     Replicate,
     /// Drops a dependency the receiver knew about.
     Forget,
+    /// Unregisters an instance from eureka; the intention says why it
+    /// finished.
     Delete,
     /// Asks the receiver to stop; it answers Goodbye to its controller.
     Goodbye,
 }
 
 impl Imposition {
+    /// Every imposition, in spigo's order.
     pub const ALL: [Imposition; 12] = [
         Imposition::Hello,
         Imposition::NameDrop,
@@ -64,12 +73,16 @@ impl fmt::Display for Imposition {
 /// zero means "not part of a trace", as spigo's `NilContext`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TraceContext {
+    /// The request flow the message belongs to.
     pub trace: u64,
+    /// The span of the call that caused this one, 0 where the flow starts.
     pub parent: u64,
+    /// This call's own span.
     pub span: u64,
 }
 
 impl TraceContext {
+    /// Not part of any trace.
     pub const NIL: TraceContext = TraceContext {
         trace: 0,
         parent: 0,
@@ -81,6 +94,8 @@ impl TraceContext {
 /// imposition.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum Intention {
+    /// No body: the imposition says it all (a GetResponse without one is a
+    /// miss).
     #[default]
     None,
     /// Free text, such as a name or a key (inline up to 24 bytes).
@@ -95,14 +110,19 @@ pub enum Intention {
     /// `since` of its log (only those in `zone`, if given); eureka's
     /// GetResponse carries the new `since`.
     Poll {
+        /// The dependency asked about.
         service: CompactString,
+        /// Only instances of this zone (callers that stay in their zone).
         zone: Option<u8>,
+        /// How far into the registry's log the caller has read.
         since: u64,
     },
     /// An instance of `service` at `location` (eureka's NameDrop and Forget;
     /// the instance itself is the reply-to).
     Instance {
+        /// The service the instance belongs to.
         service: CompactString,
+        /// Where it runs, so callers can prefer their own zone.
         location: Location,
     },
     /// A key and its value (Put, Replicate).
@@ -137,19 +157,24 @@ impl fmt::Display for Intention {
 /// One message between actors.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Gotocol {
+    /// What the receiver is asked to do.
     pub imposition: Imposition,
     /// Who to answer, or the third party a NameDrop is about.
     pub reply_to: Option<Address>,
     /// When the sender sent it; the receiver measures delivery delay from it.
     pub sent: Timestamp,
+    /// The trace the message is part of, [`TraceContext::NIL`] if none.
     pub ctx: TraceContext,
     /// Where the sending instance runs, for the latency model (none for
     /// infrastructure: asgard, eureka, edda).
     pub from: Option<Location>,
+    /// The body; which variant means something depends on the imposition.
     pub intention: Intention,
 }
 
 impl Gotocol {
+    /// A message outside any trace and from no location; add those with
+    /// [`Gotocol::with_ctx`] and [`Gotocol::from_location`].
     pub fn new(
         imposition: Imposition,
         reply_to: Option<Address>,
@@ -166,11 +191,14 @@ impl Gotocol {
         }
     }
 
+    /// Says where the sender runs, so the latency model can delay the
+    /// message by the distance it travels.
     pub fn from_location(mut self, at: Location) -> Self {
         self.from = Some(at);
         self
     }
 
+    /// Puts the message in a trace.
     pub fn with_ctx(mut self, ctx: TraceContext) -> Self {
         self.ctx = ctx;
         self

@@ -12,10 +12,14 @@ use std::fmt;
 /// A new instance: its graph name, package and metadata (e.g. `IP/54.198.0.1`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeRecord {
+    /// The instance's address, by which later edges and `done` entries
+    /// refer to it.
     pub id: Address,
     /// The full nine-part name (see [`crate::names`]).
     pub name: String,
+    /// The package as graphs show it, e.g. `karyon` (or `pirate` for fsm).
     pub package: CompactString,
+    /// Free text for the graph's `metadata` field, e.g. `IP/54.198.0.1`.
     pub metadata: String,
     /// Region and zone, so registries and routing need not parse names.
     pub location: Location,
@@ -33,6 +37,7 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// The word a graph's `done` entry uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Exit::Normal => "normal",
@@ -41,6 +46,7 @@ impl Exit {
         }
     }
 
+    /// The exit a `done` entry names, `None` for a word it does not know.
     pub fn parse(s: &str) -> Option<Exit> {
         [Exit::Normal, Exit::ChaosMonkey, Exit::NodeLost]
             .into_iter()
@@ -48,21 +54,30 @@ impl Exit {
     }
 }
 
+/// A change to the architecture's graph, reported to edda as it happens.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GraphEvent {
+    /// An instance appeared (boxed, so the frequent edge events stay small).
     Node(Box<NodeRecord>),
     /// `source` depends on, or knows, `target`.
     Edge {
+        /// The instance that calls or knows the other.
         source: Address,
+        /// The instance it calls or knows.
         target: Address,
     },
     /// `source` no longer uses `target`.
     Forget {
+        /// The instance that stopped using the other.
         source: Address,
+        /// The instance no longer used.
         target: Address,
     },
+    /// An instance finished.
     Done {
+        /// The instance.
         id: Address,
+        /// Why it finished.
         exit: Exit,
     },
 }
@@ -81,7 +96,9 @@ impl fmt::Display for GraphEvent {
 /// A graph event with the time it happened, as batched to edda.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StampedEvent {
+    /// When the event happened; graphs are written in this order.
     pub time: Timestamp,
+    /// What happened.
     pub event: GraphEvent,
 }
 

@@ -8,31 +8,54 @@ use serde::Deserialize;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
+/// One node of a graph file, as a reload needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GraphNode {
+    /// The node's short graph name (see [`crate::names::Name::graph_name`]).
     pub name: String,
+    /// Its package as written; the reload checks it.
     pub package: String,
+    /// Its metadata (e.g. `IP/54.198.0.1`), empty when the entry has none.
     pub metadata: String,
 }
 
+/// What a reload keeps of a GraphJSON file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GraphDoc {
+    /// The architecture the graph was written for.
     pub arch: String,
+    /// Every node once, in the order the file first names it.
     pub nodes: Vec<GraphNode>,
     /// Indices into `nodes`, in the order the edges were made.
     pub edges: Vec<(usize, usize)>,
 }
 
+/// Why a graph file cannot be reloaded; each names the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraphJsonError {
+    /// The text is not JSON, or lacks the `arch` and `graph` fields.
     #[error("{file}: not a GraphJSON file: {msg}")]
-    Json { file: String, msg: String },
+    Json {
+        /// The file, as errors name it.
+        file: String,
+        /// What the JSON reader found.
+        msg: String,
+    },
+    /// The graph has no nodes, so there is nothing to rebuild.
     #[error("{file}: graph has no nodes")]
-    Empty { file: String },
+    Empty {
+        /// The file, as errors name it.
+        file: String,
+    },
+    /// One entry of `graph` lacks a field or names a node the file has not
+    /// defined.
     #[error("{file}: entry {entry}: {problem}")]
     Entry {
+        /// The file, as errors name it.
         file: String,
+        /// Its place in `graph`, counting from 1.
         entry: usize,
+        /// What is wrong, as a phrase.
         problem: String,
     },
 }

@@ -47,7 +47,9 @@ const AWS_CROSS_ZONE_MS: f64 = 1.3;
 /// A resolved model: figures by region index of the run's configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LatencyModel {
+    /// Round trip between two instances of one zone.
     pub intra_zone_rtt: Duration,
+    /// Round trip between two zones of one region.
     pub cross_zone_rtt: Duration,
     /// `rtt[a][b]`, symmetric; the diagonal is unused.
     pub rtt: Vec<Vec<Duration>>,
@@ -56,29 +58,60 @@ pub struct LatencyModel {
     pub jitter: f64,
 }
 
+/// Why a latency model could not be made; each names where the figures
+/// came from (a file, `--latency aws`, or `--latency-scale`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LatencyError {
+    /// The file is not JSON, or not shaped like a latency file.
     #[error("{file}: not a latency file: {msg}")]
-    Json { file: String, msg: String },
+    Json {
+        /// The file, as errors name it.
+        file: String,
+        /// What the JSON reader found.
+        msg: String,
+    },
+    /// No figure for a pair of the configuration's regions, so messages
+    /// between them would have no latency.
     #[error("{file}: no round-trip figure for {a} <-> {b}")]
-    Missing { file: String, a: String, b: String },
+    Missing {
+        /// The file, or `--latency aws` for the defaults.
+        file: String,
+        /// One region of the pair.
+        a: String,
+        /// The other region.
+        b: String,
+    },
+    /// A pair is given in both orders with different figures.
     #[error("{file}: {a} <-> {b} is given as {x}ms and {y}ms")]
     Disagree {
+        /// The file, as errors name it.
         file: String,
+        /// One region of the pair.
         a: String,
+        /// The other region.
         b: String,
+        /// The figure given from `a` to `b`, in milliseconds.
         x: f64,
+        /// The figure given from `b` to `a`, in milliseconds.
         y: f64,
     },
+    /// A figure or the jitter is out of range, or not a number.
     #[error("{file}: {what} must be a number from 0 to {max}, got {value:?}")]
     Value {
+        /// The file, or `--latency aws` for the defaults.
         file: String,
+        /// Which figure: a field name or a region pair.
         what: String,
+        /// The value given.
         value: f64,
+        /// The largest allowed.
         max: f64,
     },
+    /// `--latency-scale` is negative or not finite (the value given).
     #[error("--latency-scale: {0} must be a finite number at least 0")]
     Scale(f64),
+    /// `--latency-scale` would push a round trip past [`MAX_RTT_MS`] (the
+    /// value given).
     #[error("--latency-scale: {0:?} makes a round trip longer than {MAX_RTT_MS}ms")]
     ScaleTooBig(f64),
 }

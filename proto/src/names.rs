@@ -13,21 +13,36 @@ use std::fmt;
 /// The nine parts of an instance name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Name {
+    /// The architecture's name, e.g. `netflixoss`.
     pub arch: String,
+    /// The region, `*` for a global instance.
     pub region: String,
+    /// The zone, `*` for a cross-zone or global instance.
     pub zone: String,
+    /// The machine it runs on, e.g. `ecs:4`; often empty.
     pub machine: String,
+    /// The numbered instance, e.g. `homepage07` (see [`instance_name`]).
     pub instance: String,
+    /// The container, e.g. the Docker image `adrianco/homepage-node`; often
+    /// empty.
     pub container: String,
+    /// The process inside the container; often empty.
     pub process: String,
+    /// The service the instance belongs to, e.g. `homepage`.
     pub service: String,
+    /// The package (actor type) it runs, e.g. `karyon`.
     pub package: String,
 }
 
+/// Why text or parts do not make an instance name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
+    /// The text has the wrong number of dot-separated parts (the text and
+    /// the count).
     #[error("name '{0}' has {1} dot-separated parts, expected 9")]
     Parts(String, usize),
+    /// A part contains a dot, or a part every name needs is empty (the part
+    /// and which one it is).
     #[error("name part '{0}' must not contain '.' or be used as an empty {1}")]
     Part(String, &'static str),
 }

@@ -11,20 +11,29 @@ use std::time::Duration;
 /// A service this instance depends on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DependencySpec {
+    /// The service's name, which the instance asks eureka for.
     pub service: CompactString,
+    /// Its package, which tells the caller how to use it (staash, for one,
+    /// looks in caches before databases).
     pub package: Package,
 }
 
+/// One instance to start, as asgard planned it and its node receives it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InstanceSpec {
     /// Its address, full name, package, metadata and location; eureka
     /// records it in the graph when the instance registers.
     pub record: NodeRecord,
+    /// The actor type to run.
     pub package: Package,
+    /// The service it belongs to: the name it registers under and others
+    /// poll for.
     pub service: CompactString,
+    /// The services it calls, found through eureka.
     pub dependencies: Vec<DependencySpec>,
     /// Eureka registries to poll; the first is the one it registers with.
     pub registries: Vec<Address>,
+    /// How often it asks its registries what changed (`-u`).
     pub eureka_poll: Duration,
     /// Depends on `eureka`: links to its peers in other regions too
     /// (priamCassandra's multi-region replication).
@@ -34,6 +43,7 @@ pub struct InstanceSpec {
 }
 
 impl InstanceSpec {
+    /// Where the instance runs (its record's location).
     pub fn location(&self) -> Location {
         self.record.location
     }

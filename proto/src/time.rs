@@ -21,6 +21,8 @@ impl Timestamp {
         Duration::from_nanos(self.0.saturating_sub(earlier.0))
     }
 
+    /// The time `d` after `self`, stopping at the last representable
+    /// nanosecond rather than wrapping.
     pub fn after(self, d: Duration) -> Timestamp {
         Timestamp(self.0.saturating_add(d.as_nanos() as u64))
     }

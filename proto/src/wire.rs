@@ -14,26 +14,40 @@ pub const WIRE_VERSION: u8 = 2;
 /// Largest frame a node accepts (4 MiB); batches are flushed well below this.
 pub const MAX_FRAME_BYTES: usize = 4 << 20;
 
+/// Why a frame was refused, or a value could not be made into one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
+    /// A frame without even its version byte.
     #[error("empty frame")]
     Empty,
+    /// A frame from a peer speaking another wire version (the one it carried).
     #[error("frame of wire version {0}, this build speaks version {WIRE_VERSION}")]
     Version(u8),
+    /// A frame larger than [`MAX_FRAME_BYTES`] (its size in bytes).
     #[error("frame of {0} bytes exceeds the {MAX_FRAME_BYTES}-byte limit")]
     Oversize(usize),
+    /// Bytes that do not decode as the expected type (the decoder's words).
     #[error("undecodable frame: {0}")]
     Decode(String),
+    /// Bytes left over after the value (how many): sender and receiver
+    /// disagree on a layout.
     #[error("frame has {0} trailing bytes")]
     Trailing(usize),
+    /// A value the encoder could not write (its words).
     #[error("unencodable value: {0}")]
     Encode(String),
+    /// A frame that decodes but holds values a node must not act on, such
+    /// as NaN jitter (what is wrong).
     #[error("frame out of range: {0}")]
     Invalid(String),
+    /// A batch longer than its limit, refused before anything in it is used.
     #[error("a batch of {len} {what}, more than the {max} allowed")]
     Batch {
+        /// What the batch holds, e.g. `messages`.
         what: &'static str,
+        /// How many it held.
         len: usize,
+        /// The most a batch of that kind may hold.
         max: usize,
     },
 }
