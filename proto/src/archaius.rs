@@ -169,6 +169,73 @@ pub enum ConfigError {
     /// name).
     #[error("region '{0}' needs at least one zone")]
     NoZones(String),
+    /// A region or zone name that cannot be one part of an instance's
+    /// dotted name: empty, or containing `.` (the separator) or `*` (what
+    /// names use for "every region" or "every zone").
+    #[error("{what} name '{name}' {problem}")]
+    Name {
+        /// `region`, or `region 'x': zone`.
+        what: String,
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// Two regions, or two zones of one region, share a name, so instances
+    /// of both would be one in the graph.
+    #[error("{what} '{name}' is defined twice")]
+    Duplicate {
+        /// `region`, or `region 'x': zone`.
+        what: String,
+        /// The name given twice.
+        name: String,
+    },
+    /// A zone's block is not a /16 instances can be numbered from.
+    #[error("zone '{zone}': block {block} {problem}")]
+    Block {
+        /// `region.zone`.
+        zone: String,
+        /// The block as given.
+        block: Ipv4Addr,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// Two zones number their instances from the same /16, so their
+    /// instances would share addresses.
+    #[error("zones '{first}' and '{second}' both use block {block}")]
+    Overlap {
+        /// `region.zone` of the first zone with the block.
+        first: String,
+        /// `region.zone` of the second.
+        second: String,
+        /// The shared block.
+        block: Ipv4Addr,
+    },
+}
+
+/// Why a region or zone name cannot be used, if it cannot.
+fn name_problem(name: &str) -> Option<&'static str> {
+    if name.trim().is_empty() {
+        Some("is empty")
+    } else if name.contains('.') {
+        Some("must not contain '.', which separates the parts of instance names")
+    } else if name.contains('*') {
+        Some("must not contain '*', which names use for every region or zone")
+    } else {
+        None
+    }
+}
+
+/// Why a zone's block cannot be numbered from, if it cannot.
+fn block_problem(block: Ipv4Addr) -> Option<&'static str> {
+    let [a, _, c, d] = block.octets();
+    if (c, d) != (0, 0) {
+        Some("is not the start of a /16 (such as 54.198.0.0)")
+    } else if a == 0 || a == 127 || a >= 224 {
+        Some("is not a usable unicast range")
+    } else {
+        None
+    }
 }
 
 /// The denominator's traffic interval when `-kv chat:` does not set one.
@@ -210,7 +277,63 @@ impl Config {
         if let Some(r) = self.regions.iter().find(|r| r.zones.is_empty()) {
             return Err(ConfigError::NoZones(r.name.clone()));
         }
+        self.check_regions()?;
         self.chat()?;
+        Ok(())
+    }
+
+    /// Region and zone names that make distinct, parseable instance names,
+    /// and zone blocks that give every instance its own address.
+    fn check_regions(&self) -> Result<(), ConfigError> {
+        let mut regions = std::collections::HashSet::new();
+        let mut blocks: std::collections::HashMap<[u8; 2], String> = Default::default();
+        for r in &self.regions {
+            if let Some(problem) = name_problem(&r.name) {
+                return Err(ConfigError::Name {
+                    what: "region".into(),
+                    name: r.name.clone(),
+                    problem,
+                });
+            }
+            if !regions.insert(r.name.as_str()) {
+                return Err(ConfigError::Duplicate {
+                    what: "region".into(),
+                    name: r.name.clone(),
+                });
+            }
+            let mut zones = std::collections::HashSet::new();
+            for z in &r.zones {
+                if let Some(problem) = name_problem(&z.name) {
+                    return Err(ConfigError::Name {
+                        what: format!("region '{}': zone", r.name),
+                        name: z.name.clone(),
+                        problem,
+                    });
+                }
+                if !zones.insert(z.name.as_str()) {
+                    return Err(ConfigError::Duplicate {
+                        what: format!("region '{}': zone", r.name),
+                        name: z.name.clone(),
+                    });
+                }
+                let here = format!("{}.{}", r.name, z.name);
+                if let Some(problem) = block_problem(z.block) {
+                    return Err(ConfigError::Block {
+                        zone: here,
+                        block: z.block,
+                        problem,
+                    });
+                }
+                let [a, b, _, _] = z.block.octets();
+                if let Some(first) = blocks.insert([a, b], here.clone()) {
+                    return Err(ConfigError::Overlap {
+                        first,
+                        second: here,
+                        block: z.block,
+                    });
+                }
+            }
+        }
         Ok(())
     }
 
@@ -256,6 +379,44 @@ mod duration_text {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn region_tables_that_would_garble_the_graph_are_refused() {
+        let refused = |edit: &dyn Fn(&mut Config)| {
+            let mut cfg = Config::default();
+            edit(&mut cfg);
+            cfg.check().unwrap_err().to_string()
+        };
+        assert_eq!(
+            refused(&|c| c.regions[1].name = "us-east-1".into()),
+            "region 'us-east-1' is defined twice"
+        );
+        assert_eq!(
+            refused(&|c| c.regions[0].zones[2].name = "zoneA".into()),
+            "region 'us-east-1': zone 'zoneA' is defined twice"
+        );
+        assert!(refused(&|c| c.regions[0].name = "us.east".into())
+            .starts_with("region name 'us.east' must not contain '.'"));
+        assert!(refused(&|c| c.regions[2].zones[0].name = "*".into())
+            .starts_with("region 'eu-west-1': zone name '*' must not contain '*'"));
+        assert_eq!(
+            refused(&|c| c.regions[0].name = " ".into()),
+            "region name ' ' is empty"
+        );
+        assert_eq!(
+            refused(&|c| c.regions[1].zones[0].block = Ipv4Addr::new(54, 198, 0, 0)),
+            "zones 'us-east-1.zoneA' and 'us-west-2.zoneA' both use block 54.198.0.0"
+        );
+        assert_eq!(
+            refused(&|c| c.regions[0].zones[0].block = Ipv4Addr::new(10, 1, 2, 0)),
+            "zone 'us-east-1.zoneA': block 10.1.2.0 is not the start of a /16 (such as 54.198.0.0)"
+        );
+        assert_eq!(
+            refused(&|c| c.regions[0].zones[0].block = Ipv4Addr::new(127, 1, 0, 0)),
+            "zone 'us-east-1.zoneA': block 127.1.0.0 is not a usable unicast range"
+        );
+        Config::default().check().unwrap();
+    }
 
     #[test]
     fn addresses_count_up_from_the_zone_block() {

@@ -195,6 +195,32 @@ const CASES: &[Case] = &[
         "--config: c.json: -w/--regions: 9 regions asked",
     ),
     (
+        &["--config", "c.json"],
+        &[(
+            "c.json",
+            r#"{"regions": [{"name": "east", "zones": [{"name": "a", "block": "54.1.0.0"}]},
+                {"name": "east", "zones": [{"name": "a", "block": "54.2.0.0"}]}]}"#,
+        )],
+        "--config: c.json: region 'east' is defined twice",
+    ),
+    (
+        &["--config", "c.json"],
+        &[(
+            "c.json",
+            r#"{"regions": [{"name": "us.east", "zones": [{"name": "a", "block": "54.1.0.0"}]}]}"#,
+        )],
+        "--config: c.json: region name 'us.east' must not contain '.'",
+    ),
+    (
+        &["--config", "c.json"],
+        &[(
+            "c.json",
+            r#"{"regions": [{"name": "east", "zones": [{"name": "a", "block": "54.1.0.0"},
+                {"name": "b", "block": "54.1.0.0"}]}]}"#,
+        )],
+        "--config: c.json: zones 'east.a' and 'east.b' both use block 54.1.0.0",
+    ),
+    (
         &["--latency", "l.json"],
         &[(
             "l.json",
