@@ -11,6 +11,7 @@ mod faults;
 mod fsm;
 mod gexf;
 mod latency;
+mod layout;
 mod metrics;
 mod profile;
 mod scale;
