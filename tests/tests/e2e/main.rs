@@ -13,8 +13,12 @@ mod gexf;
 mod latency;
 mod layout;
 mod metrics;
+mod netns;
 mod profile;
 mod scale;
+mod watch;
+
+pub use watch::{alive, signal, Watched};
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
