@@ -14,23 +14,37 @@ macro_rules! report {
     }};
 }
 
+#[path = "model/architectures.rs"]
 mod architectures;
+#[path = "run/asgard.rs"]
 mod asgard;
 mod bench;
+#[path = "cli/args.rs"]
 mod cli;
 mod cluster;
 mod compose;
+#[path = "run/controller.rs"]
 mod controller;
+#[path = "output/graph.rs"]
 mod edda;
+#[path = "run/fsm.rs"]
 mod fsm;
+#[path = "output/http.rs"]
 mod http;
 mod logging;
+#[path = "output/metrics.rs"]
 mod metrics;
+#[path = "model/migration.rs"]
 mod migration;
+#[path = "model/placement.rs"]
 mod placement;
+#[path = "model/plan.rs"]
 mod plan;
+#[path = "output/profile.rs"]
 mod profile;
+#[path = "run/simulation.rs"]
 mod simulation;
+#[path = "output/writers/mod.rs"]
 mod writers;
 
 use clap::{CommandFactory, FromArgMatches};

@@ -355,7 +355,7 @@ mod tests {
 
     fn netflixoss() -> Architecture {
         Architecture::parse(
-            include_str!("../json_arch/netflixoss_arch.json"),
+            include_str!("../../json_arch/netflixoss_arch.json"),
             "netflixoss",
         )
         .unwrap()

@@ -28,8 +28,8 @@ use std::time::Instant;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
-const INDEX_HTML: &str = include_str!("../web/index.html");
-const VIEWER_JS: &str = include_str!("../web/viewer.js");
+const INDEX_HTML: &str = include_str!("../../web/index.html");
+const VIEWER_JS: &str = include_str!("../../web/viewer.js");
 
 /// What the live stream carries.
 #[derive(Clone, Debug)]

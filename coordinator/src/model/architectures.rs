@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 /// Architectures that need no file.
 pub const BUILT_IN: [&str; 4] = ["fsm", "migration", "netflixoss", "lamp"];
 
-pub(crate) const NETFLIXOSS: &str = include_str!("../json_arch/netflixoss_arch.json");
-const LAMP: &str = include_str!("../json_arch/lamp_arch.json");
+pub(crate) const NETFLIXOSS: &str = include_str!("../../json_arch/netflixoss_arch.json");
+const LAMP: &str = include_str!("../../json_arch/lamp_arch.json");
 
 pub enum Work {
     /// fsm: a pirate social network.
