@@ -9,40 +9,54 @@
 //! closes or that stops answering is lost: its instances are recorded as
 //! done with exit `node-lost`, whoever waits on them stops waiting, and the
 //! run goes on without it.
+//!
+//! Every part of the cluster has its own file, from the flags to the
+//! losses:
+//!
+//! - `options.rs`: what the flags ask for (`--nodes`, `--join`, TLS).
+//! - `start.rs`: starting node processes on this machine (`--nodes`).
+//! - `session.rs`: requests and replies, and each node's clock.
+//! - `control.rs`: what the nodes send unasked (graph events, spans, pongs).
+//! - `heartbeat.rs`: pinging the nodes, and noticing one gone silent.
+//! - `losses.rs`: what a lost node takes with it.
+//! - `state.rs`: what the cluster shares with the control loop and the heartbeat.
 
-use crate::cli::UsageError;
-use crate::controller;
-use crate::edda;
-use crate::http::Snapshot;
-use crate::placement::Room;
-use anyhow::{anyhow, bail, Context, Result};
+mod control;
+mod heartbeat;
+mod losses;
+mod options;
+mod session;
+mod start;
+mod state;
+
+pub use options::{Nodes, Options, TlsFiles, TlsPaths};
+pub use state::NodeLost;
+
+use crate::error::{self, Error};
+use crate::model::placement::Room;
+use crate::output::edda;
+use crate::output::http::Snapshot;
+use crate::output::metrics;
+use anyhow::{anyhow, Context, Result};
 use futures::future::join_all;
-use ractor::ActorRef;
+use ractor::{ActorRef, DerivedActorRef};
+use session::{describe, Sessions};
 use spigo_node::budget::Budget;
-use spigo_node::gateway::{self, Control};
+use spigo_node::gateway;
 use spigo_node::link::{self, Cookie, LinkError};
-use spigo_node::tls::Tls;
-use spigo_node::{clock, Runtime};
+use spigo_node::Runtime;
 use spigo_proto::capacity::{show, INSTANCE_BYTES, PIRATE_BYTES};
 use spigo_proto::cluster::Span;
 use spigo_proto::cluster::{
-    Frame, JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX, FIRST_FREE_INDEX,
+    JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX, FIRST_FREE_INDEX,
 };
 use spigo_proto::spec::InstanceSpec;
-use spigo_proto::{Address, Exit, GraphEvent, NodeId, NodeRecord, StampedEvent};
+use spigo_proto::{Address, NodeId};
+use state::{Placed, Shared};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncBufReadExt;
-use tokio::sync::oneshot;
-
-/// How often the coordinator pings each node...
-const HEARTBEAT: Duration = Duration::from_secs(1);
-/// ...and how long a node may stay silent before it counts as lost.
-pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a node gets to start and say where it listens.
-const NODE_START_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub struct Node {
     pub id: NodeId,
@@ -53,110 +67,11 @@ pub struct Node {
     capacity: AtomicU64,
 }
 
-/// TLS for the links: the files (for nodes this coordinator starts) and
-/// the configuration they make.
-pub struct TlsFiles {
-    pub cert: std::path::PathBuf,
-    pub key: std::path::PathBuf,
-    pub ca: std::path::PathBuf,
-    pub config: Tls,
-}
-
-/// What was placed on a node, kept for `node-lost` records. Pirates are
-/// kept as ranges: a million of them cost the coordinator one entry.
-enum Placed {
-    Pirates {
-        first: Address,
-        count: u32,
-    },
-    /// An instance and its graph record (a lost node may not have passed
-    /// its own records on yet).
-    Instance(Box<NodeRecord>),
-}
-
-impl Placed {
-    fn actors(&self) -> usize {
-        match self {
-            Placed::Pirates { count, .. } => *count as usize,
-            Placed::Instance(_) => 1,
-        }
-    }
-}
-
-/// A node was lost before it could answer.
-#[derive(Debug, thiserror::Error)]
-#[error("node {0} is lost")]
-pub struct NodeLost(pub NodeId);
-
-/// How to form the cluster.
-pub struct Options {
-    pub nodes: Nodes,
-    pub tls: Option<TlsFiles>,
-    pub seed: u64,
-    /// `-c`: what the nodes collect (see the runtime's settings).
-    pub collect: Option<f64>,
-    /// How long a silent node lives on.
-    pub heartbeat_timeout: Duration,
-    /// `--max-memory`: this process's budget, passed on to nodes it starts.
-    pub max_memory: Option<u64>,
-    /// `--cpuprofile`: nodes it starts profile themselves beside this file.
-    pub cpuprofile: Option<std::path::PathBuf>,
-}
-
-impl Options {
-    /// Just this process.
-    pub fn local() -> Options {
-        Options {
-            nodes: Nodes::Local,
-            tls: None,
-            seed: 0,
-            collect: None,
-            heartbeat_timeout: HEARTBEAT_TIMEOUT,
-            max_memory: None,
-            cpuprofile: None,
-        }
-    }
-}
-
-/// Where to find the nodes.
-pub enum Nodes {
-    /// This process only.
-    Local,
-    /// Start this many node processes on loopback.
-    Start(u16),
-    /// Use nodes already running at these addresses, which share this
-    /// cookie.
-    Join(Vec<String>, Cookie),
-}
-
-/// State shared with the control loop. The plain fields are set before
-/// the control loop starts and never change.
-#[derive(Default)]
-struct Shared {
-    waiting: Mutex<HashMap<u64, (NodeId, oneshot::Sender<Reply>)>>,
-    lost: Mutex<BTreeSet<NodeId>>,
-    last_seen: Mutex<HashMap<NodeId, Instant>>,
-    /// What was placed on each node, for `node-lost` records: addresses,
-    /// with the graph record of instances (a lost node may not have
-    /// passed its own records on yet).
-    placed: Mutex<HashMap<NodeId, Vec<Placed>>>,
-    /// Who hears of a lost node.
-    controllers: Mutex<Vec<ActorRef<controller::Msg>>>,
-    edda: Option<ActorRef<edda::Msg>>,
-    /// Each node's name and address, for the log line of its loss.
-    node_names: HashMap<NodeId, (String, String)>,
-    /// Set once the nodes are told to stop: links closing then are expected.
-    stopping: std::sync::atomic::AtomicBool,
-    /// Spans the nodes sent at Flush.
-    spans: Mutex<Vec<Span>>,
-    heartbeat_timeout: Duration,
-}
-
 pub struct Cluster {
     pub rt: Arc<Runtime>,
     pub nodes: Vec<Node>,
     shared: Arc<Shared>,
-    next_request: AtomicU64,
+    sessions: Sessions,
     children: Mutex<Vec<tokio::process::Child>>,
     /// The coordinator's own edda shard, when a graph is being written.
     local_shard: Option<Address>,
@@ -167,11 +82,12 @@ pub struct Cluster {
 impl Cluster {
     /// A cluster of this process alone.
     pub fn local(rt: Arc<Runtime>, local_shard: Option<Address>) -> Cluster {
+        let shared = Arc::<Shared>::default();
         Cluster {
+            sessions: Sessions::new(rt.clone(), shared.clone()),
             rt,
             nodes: Vec::new(),
-            shared: Arc::default(),
-            next_request: AtomicU64::new(1),
+            shared,
             children: Mutex::default(),
             local_shard,
             budget: Budget::default(),
@@ -184,7 +100,7 @@ impl Cluster {
         local_shard: Option<Address>,
         edda: Option<ActorRef<edda::Msg>>,
         opts: Options,
-    ) -> Result<Cluster> {
+    ) -> error::Result<Cluster> {
         let Options {
             nodes,
             tls,
@@ -200,9 +116,10 @@ impl Cluster {
             Nodes::Local => return Ok(cluster),
             Nodes::Start(n) => {
                 let cookie = Cookie::new(format!("{:032x}", rand::random::<u128>()));
-                let addrs = cluster
-                    .start_children(n, &cookie, tls.as_ref(), max_memory, cpuprofile.as_deref())
-                    .await?;
+                let (children, addrs) =
+                    start::start_nodes(n, &cookie, tls.as_ref(), max_memory, cpuprofile.as_deref())
+                        .await?;
+                *cluster.children.get_mut().unwrap() = children;
                 (addrs, cookie)
             }
             Nodes::Join(addrs, cookie) => (addrs, cookie),
@@ -226,9 +143,9 @@ impl Cluster {
             .await
             .map_err(|e| match e {
                 LinkError::Refused(reason) => {
-                    UsageError::error(format!("node {addr} refused this coordinator: {reason}"))
+                    Error::usage(format!("node {addr} refused this coordinator: {reason}"))
                 }
-                other => UsageError::error(format!("cannot reach node {addr}: {other}")),
+                other => Error::usage_because(format!("cannot reach node {addr}"), other),
             })?;
             let name = conn.peer_name.clone();
             let (tx, _) = conn.start(id, gw.clone());
@@ -252,8 +169,12 @@ impl Cluster {
             heartbeat_timeout,
             ..Shared::default()
         });
-        tokio::spawn(control_loop(control_rx, cluster.shared.clone()));
-        tokio::spawn(heartbeat(cluster.rt.clone(), cluster.shared.clone()));
+        cluster.sessions = Sessions::new(cluster.rt.clone(), cluster.shared.clone());
+        tokio::spawn(control::control_loop(control_rx, cluster.shared.clone()));
+        tokio::spawn(heartbeat::heartbeat(
+            cluster.rt.clone(),
+            cluster.shared.clone(),
+        ));
         let peers: Vec<(NodeId, String)> = cluster
             .nodes
             .iter()
@@ -268,10 +189,10 @@ impl Cluster {
                 seed,
                 collect,
             };
-            cluster.request(n.id, Request::Join(order))
+            cluster.sessions.request(n.id, Request::Join(order))
         });
         for (reply, node) in join_all(joins).await.into_iter().zip(&cluster.nodes) {
-            match reply? {
+            match reply.map_err(Error::failed)? {
                 Reply::Joined { pid, capacity } => {
                     node.capacity.store(capacity, Ordering::Relaxed);
                     tracing::info!(
@@ -282,112 +203,17 @@ impl Cluster {
                         show(capacity)
                     )
                 }
-                other => bail!("{} could not join: {}", node.name, describe(&other)),
+                other => {
+                    return Err(
+                        anyhow!("{} could not join: {}", node.name, describe(&other)).into(),
+                    )
+                }
             }
         }
         for node in &cluster.nodes {
-            cluster.sync_clock(node).await?;
+            cluster.sessions.sync_clock(node.id, &node.name).await?;
         }
         Ok(cluster)
-    }
-
-    /// Estimates how far a node's clock is from ours (the sample with the
-    /// shortest round trip, error at most half of it) and tells the node to
-    /// correct for it, so send times mean the same everywhere.
-    async fn sync_clock(&self, node: &Node) -> Result<()> {
-        let mut best: Option<(Duration, i64)> = None;
-        for _ in 0..8 {
-            let t0 = clock::now();
-            let Reply::Clock(theirs) = self.request(node.id, Request::Clock).await? else {
-                bail!("{} did not tell its time", node.name);
-            };
-            let t1 = clock::now();
-            let rtt = t1.since(t0);
-            let midpoint = t0.0 as i64 + (rtt.as_nanos() / 2) as i64;
-            let offset = theirs.0 as i64 - midpoint;
-            if best.is_none_or(|(r, _)| rtt < r) {
-                best = Some((rtt, offset));
-            }
-        }
-        let (rtt, offset) = best.expect("eight samples");
-        tracing::info!(
-            "{}: clock offset {:+.3}ms ± {:.3}ms",
-            node.name,
-            offset as f64 / 1e6,
-            rtt.as_secs_f64() * 1e3 / 2.0
-        );
-        match self.request(node.id, Request::SetClock(offset)).await? {
-            Reply::Done => Ok(()),
-            other => bail!(
-                "{} could not set its clock: {}",
-                node.name,
-                describe(&other)
-            ),
-        }
-    }
-
-    async fn start_children(
-        &self,
-        n: u16,
-        cookie: &Cookie,
-        tls: Option<&TlsFiles>,
-        max_memory: Option<u64>,
-        cpuprofile: Option<&std::path::Path>,
-    ) -> Result<Vec<String>> {
-        let exe = std::env::current_exe().context("cannot find the spigo binary to start nodes")?;
-        let mut addrs = Vec::new();
-        for i in 1..=n {
-            let name = format!("node{i}");
-            let mut command = tokio::process::Command::new(&exe);
-            command.args([
-                "node",
-                "--listen",
-                "127.0.0.1:0",
-                "--name",
-                &name,
-                "--exit-with-stdin",
-            ]);
-            if let Some(bytes) = max_memory {
-                command.arg("--max-memory").arg(bytes.to_string());
-            }
-            if let Some(path) = cpuprofile {
-                command
-                    .arg("--cpuprofile")
-                    .arg(crate::profile::for_node(path, &name));
-            }
-            if let Some(tls) = tls {
-                command
-                    .arg("--tls-cert")
-                    .arg(&tls.cert)
-                    .arg("--tls-key")
-                    .arg(&tls.key)
-                    .arg("--tls-ca")
-                    .arg(&tls.ca);
-            }
-            let mut child = command
-                .env("SPIGO_COOKIE", cookie.secret())
-                .env("RUST_LOG", crate::logging::directive())
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()
-                .with_context(|| format!("cannot start {name}"))?;
-            let stdout = child.stdout.take().expect("piped");
-            let mut lines = tokio::io::BufReader::new(stdout).lines();
-            let line = tokio::time::timeout(NODE_START_TIMEOUT, lines.next_line())
-                .await
-                .map_err(|_| anyhow!("{name} did not start within {NODE_START_TIMEOUT:?}"))??
-                .with_context(|| format!("{name} exited before listening"))?;
-            let addr = line
-                .rsplit(' ')
-                .next()
-                .filter(|a| a.contains(':'))
-                .with_context(|| format!("{name} said '{line}' instead of where it listens"))?
-                .to_string();
-            self.children.lock().unwrap().push(child);
-            addrs.push(addr);
-        }
-        Ok(addrs)
     }
 
     pub fn is_local(&self) -> bool {
@@ -464,11 +290,12 @@ impl Cluster {
         }
     }
 
-    pub fn watch_losses(&self, controller: ActorRef<controller::Msg>) {
+    /// `watcher` hears of every node lost, those lost already first.
+    pub fn watch_losses(&self, watcher: DerivedActorRef<NodeLost>) {
         for &lost in self.shared.lost.lock().unwrap().iter() {
-            let _ = controller.send_message(controller::Msg::NodeLost(lost));
+            let _ = watcher.send_message(NodeLost(lost));
         }
-        self.shared.controllers.lock().unwrap().push(controller);
+        self.shared.watchers.lock().unwrap().push(watcher);
     }
 
     pub fn lost(&self) -> BTreeSet<NodeId> {
@@ -485,36 +312,9 @@ impl Cluster {
             .collect()
     }
 
-    /// Sends a request to a node and waits for its reply. A lost node's
-    /// error is a [`NodeLost`].
-    pub async fn request(&self, node: NodeId, body: Request) -> Result<Reply> {
-        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        self.shared.waiting.lock().unwrap().insert(id, (node, tx));
-        if self.shared.lost.lock().unwrap().contains(&node)
-            || self
-                .rt
-                .send_frame(node, Frame::Request { id, body })
-                .is_err()
-        {
-            self.shared.waiting.lock().unwrap().remove(&id);
-            return Err(NodeLost(node).into());
-        }
-        rx.await.map_err(|_| NodeLost(node).into())
-    }
-
-    /// Asks a node to do something; a node lost meanwhile is not an error
-    /// (its loss is recorded and the run goes on without it).
-    async fn expect_done(&self, node: NodeId, body: Request, what: &str) -> Result<()> {
-        match self.request(node, body).await {
-            Ok(Reply::Done) => Ok(()),
-            Ok(other) => bail!("{what}: {}", describe(&other)),
-            Err(e) if e.is::<NodeLost>() => {
-                tracing::warn!("{what}: {e}; going on without it");
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+    /// Sends a request to a node and waits for its reply.
+    pub async fn request(&self, node: NodeId, body: Request) -> Result<Reply, NodeLost> {
+        self.sessions.request(node, body).await
     }
 
     pub async fn spawn_pirates(
@@ -530,12 +330,13 @@ impl Cluster {
                 .admit(|| format!("{count} pirates"), count as u64 * PIRATE_BYTES)?;
             return Ok(spigo_node::pirate::spawn_many(&self.rt, first, count, seed).await?);
         }
-        self.expect_done(
-            node,
-            Request::SpawnPirates { first, count, seed },
-            "spawning pirates",
-        )
-        .await
+        self.sessions
+            .expect_done(
+                node,
+                Request::SpawnPirates { first, count, seed },
+                "spawning pirates",
+            )
+            .await
     }
 
     pub async fn spawn_instances(&self, node: NodeId, specs: Vec<InstanceSpec>) -> Result<()> {
@@ -557,7 +358,8 @@ impl Cluster {
             }
             return Ok(());
         }
-        self.expect_done(node, Request::SpawnInstances(specs), "spawning instances")
+        self.sessions
+            .expect_done(node, Request::SpawnInstances(specs), "spawning instances")
             .await
     }
 
@@ -568,14 +370,19 @@ impl Cluster {
             }
             return Ok(());
         }
-        self.expect_done(node, Request::SpawnRegistries(addrs), "spawning eureka")
+        self.sessions
+            .expect_done(node, Request::SpawnRegistries(addrs), "spawning eureka")
             .await
     }
 
     /// Asks every live node to send its remaining graph events and report.
     pub async fn flush(&self) -> Vec<(NodeId, NodeReport)> {
         let live = self.live();
-        let replies = join_all(live.iter().map(|&n| self.request(n, Request::Flush))).await;
+        let replies = join_all(
+            live.iter()
+                .map(|&n| self.sessions.request(n, Request::Flush)),
+        )
+        .await;
         live.into_iter()
             .zip(replies)
             .filter_map(|(n, r)| match r {
@@ -594,9 +401,14 @@ impl Cluster {
     pub async fn snapshot(&self) -> Snapshot {
         let mut metrics = self.rt.metrics_report();
         let live = self.live();
-        for reply in join_all(live.iter().map(|&n| self.request(n, Request::Metrics))).await {
+        for reply in join_all(
+            live.iter()
+                .map(|&n| self.sessions.request(n, Request::Metrics)),
+        )
+        .await
+        {
             if let Ok(Reply::Metrics(m)) = reply {
-                crate::metrics::merge(&mut metrics, m);
+                metrics::merge(&mut metrics, m);
             }
         }
         Snapshot {
@@ -613,7 +425,10 @@ impl Cluster {
         let live = self.live();
         let _ = tokio::time::timeout(
             Duration::from_secs(5),
-            join_all(live.iter().map(|&n| self.request(n, Request::Stop))),
+            join_all(
+                live.iter()
+                    .map(|&n| self.sessions.request(n, Request::Stop)),
+            ),
         )
         .await;
         let children = std::mem::take(&mut *self.children.lock().unwrap());
@@ -625,151 +440,5 @@ impl Cluster {
                 let _ = child.kill().await;
             }
         }
-    }
-}
-
-fn describe(reply: &Reply) -> String {
-    match reply {
-        Reply::Failed(why) => why.clone(),
-        other => format!("unexpected reply {other:?}"),
-    }
-}
-
-/// Handles what the gateway passes on: replies, graph events, heartbeats,
-/// lost links.
-async fn control_loop(mut rx: tokio::sync::mpsc::UnboundedReceiver<Control>, shared: Arc<Shared>) {
-    while let Some(c) = rx.recv().await {
-        match c {
-            Control::Frame {
-                frame: Frame::Reply { id, body },
-                ..
-            } => {
-                if let Some((_, tx)) = shared.waiting.lock().unwrap().remove(&id) {
-                    let _ = tx.send(body);
-                }
-            }
-            Control::Frame {
-                frame: Frame::Events(batch),
-                ..
-            } => {
-                if let Some(edda) = &shared.edda {
-                    let _ = edda.send_message(edda::Msg::Batch(batch));
-                }
-            }
-            Control::Frame {
-                frame: Frame::Spans(batch),
-                ..
-            } => shared.spans.lock().unwrap().extend(batch),
-            Control::Frame {
-                from,
-                frame: Frame::Pong(_),
-            } => {
-                shared
-                    .last_seen
-                    .lock()
-                    .unwrap()
-                    .insert(from, Instant::now());
-            }
-            Control::Frame { from, .. } => {
-                tracing::debug!("coordinator: ignoring a frame from node {from}")
-            }
-            Control::Lost(node) => node_lost(&shared, node, "its link closed"),
-        }
-    }
-}
-
-/// Pings every node; one silent for too long (no pong and no other frame)
-/// is lost.
-async fn heartbeat(rt: Arc<Runtime>, shared: Arc<Shared>) {
-    let mut n = 0u64;
-    loop {
-        tokio::time::sleep(HEARTBEAT).await;
-        n += 1;
-        let seen: Vec<(NodeId, Instant)> = shared
-            .last_seen
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (*k, *v))
-            .collect();
-        for (node, last) in seen {
-            if shared.lost.lock().unwrap().contains(&node) {
-                continue;
-            }
-            // A pong, or any other frame: a node working through a
-            // backlog answers pings late but keeps talking.
-            let silent = rt
-                .silent_for(node)
-                .map_or(last.elapsed(), |s| s.min(last.elapsed()));
-            if silent > shared.heartbeat_timeout {
-                rt.remove_link(node);
-                node_lost(&shared, node, "it stopped answering heartbeats");
-            } else {
-                let _ = rt.send_frame(node, Frame::Ping(n));
-            }
-        }
-    }
-}
-
-fn node_lost(shared: &Shared, node: NodeId, why: &str) {
-    if shared.stopping.load(Ordering::SeqCst) || !shared.lost.lock().unwrap().insert(node) {
-        return;
-    }
-    let (name, addr) = shared
-        .node_names
-        .get(&node)
-        .map_or(("", ""), |(n, a)| (n.as_str(), a.as_str()));
-    let placed = shared
-        .placed
-        .lock()
-        .unwrap()
-        .remove(&node)
-        .unwrap_or_default();
-    tracing::error!(
-        "{name} ({addr}) lost: {why}; {} actors went with it",
-        placed.iter().map(Placed::actors).sum::<usize>()
-    );
-    // Whoever waited for an answer from it will not get one.
-    shared
-        .waiting
-        .lock()
-        .unwrap()
-        .retain(|_, (n, _)| *n != node);
-    if let Some(edda) = &shared.edda {
-        let now = clock::now();
-        // In batches of at most MAX_EVENTS, each sent as it fills.
-        let mut batch: Vec<StampedEvent> = Vec::new();
-        let mut emit = |event: GraphEvent| {
-            batch.push(StampedEvent { time: now, event });
-            if batch.len() == spigo_proto::cluster::MAX_EVENTS {
-                let _ = edda.send_message(edda::Msg::Batch(std::mem::take(&mut batch)));
-            }
-        };
-        let done = |id| GraphEvent::Done {
-            id,
-            exit: Exit::NodeLost,
-        };
-        for p in placed {
-            match p {
-                Placed::Pirates { first, count } => {
-                    for i in 0..count {
-                        emit(done(Address::new(node, first.index + i)));
-                    }
-                }
-                // Edda ignores a record it has already; one that never left
-                // the lost node is still known here.
-                Placed::Instance(record) => {
-                    let id = record.id;
-                    emit(GraphEvent::Node(record));
-                    emit(done(id));
-                }
-            }
-        }
-        if !batch.is_empty() {
-            let _ = edda.send_message(edda::Msg::Batch(batch));
-        }
-    }
-    for c in shared.controllers.lock().unwrap().iter() {
-        let _ = c.send_message(controller::Msg::NodeLost(node));
     }
 }
