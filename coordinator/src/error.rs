@@ -27,6 +27,10 @@ pub const EXIT_NODES_LOST: u8 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// clap refused the command line. Its message runs over several lines
+    /// and then gives usage and tips: shown is the message, on one line.
+    #[error("{}", one_line(.0))]
+    Flags(#[source] clap::Error),
     /// A flag, input, address or cookie is wrong, found before or while
     /// starting.
     #[error("{0}")]
@@ -77,12 +81,24 @@ impl Error {
     pub fn exit_status(&self) -> u8 {
         match self {
             Error::Failed(_) => EXIT_FAILED,
-            Error::Usage(_)
+            Error::Flags(_)
+            | Error::Usage(_)
             | Error::UsageBecause { .. }
             | Error::Refused(_)
             | Error::BadInput(_) => EXIT_USAGE,
         }
     }
+}
+
+/// clap's message without its usage and tips, on one line.
+fn one_line(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    message.join(" ").trim_start_matches("error: ").to_string()
 }
 
 #[cfg(test)]

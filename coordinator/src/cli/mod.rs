@@ -67,10 +67,10 @@ pub fn parse(args: &[String]) -> error::Result<Parsed> {
                     quiet: false,
                 });
             }
-            return Err(Error::usage(one_line(&e)));
+            return Err(Error::Flags(e));
         }
     };
-    let cli = Cli::from_arg_matches(&matches).map_err(|e| Error::usage(one_line(&e)))?;
+    let cli = Cli::from_arg_matches(&matches).map_err(Error::Flags)?;
     let command = match cli.command {
         Some(Sub::Node(args)) => Command::Node(args),
         Some(Sub::Bench(BenchCommand::Link(args))) => Command::BenchLink(bench::LinkOptions {
@@ -99,18 +99,6 @@ pub fn parse(args: &[String]) -> error::Result<Parsed> {
         verbose: 0,
         quiet: false,
     })
-}
-
-/// clap's own message runs over several lines, then usage and tips after a
-/// blank line: the message, on one line.
-fn one_line(e: &clap::Error) -> String {
-    let text = e.to_string();
-    let message: Vec<&str> = text
-        .lines()
-        .take_while(|l| !l.trim().is_empty())
-        .map(str::trim)
-        .collect();
-    message.join(" ").trim_start_matches("error: ").to_string()
 }
 
 /// The flags of a simulation, as the run takes them.

@@ -91,6 +91,7 @@ impl LiveFeed {
     }
 }
 
+/// The viewer's stream carries each entry as the GraphJSON file has it.
 impl Watch for LiveFeed {
     fn made(&self, vertices: &[Vertex], time: Timestamp, entry: &Entry) {
         self.entry(entry_json(vertices, time, entry));

@@ -85,8 +85,10 @@ impl Options {
     }
 }
 
-/// A simulation whose inputs are all read and checked: nothing it was
-/// given can stop it now but the cluster and the run itself.
+/// A simulation whose input files are all read and checked. The flags of
+/// the cluster and of collecting (`--nodes`, `--join`, TLS,
+/// `--trace-sample`) are checked by [`run`] as it starts, inside the CPU
+/// profile.
 pub struct Prepared {
     opts: Options,
     cfg: Config,
