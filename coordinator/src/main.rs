@@ -11,8 +11,8 @@
 //! | --- | --- |
 //! | `main.rs` | the process's edge: parse, dispatch on [`cli::Command`], exit status |
 //! | `cli/` | flags and the `--config` file, turned into the plain option structs of the layers below |
+//! | `bench/` | `spigo bench`: measures spigo itself, with the cluster and `run/`'s controller |
 //! | `run/` | one simulation: `simulation.rs` from checked inputs to the files and the report, `fsm.rs` (pirates), `asgard.rs` (services), `controller.rs` (the mailbox both answer to), `summary.rs` |
-//! | `bench/` | `spigo bench`: measures spigo itself with the same cluster and controller |
 //! | `cluster/` | the processes of a run: `start.rs` (`--nodes`), `session.rs` (requests, clocks), `control.rs` and `heartbeat.rs` (what runs beside), `losses.rs`, `options.rs` |
 //! | `model/` | what a run builds, read and checked before anything starts: `architectures.rs`, `plan.rs`, `placement.rs`, `migration.rs` |
 //! | `output/` | what a run records and writes: `graph.rs`, `edda.rs`, `writers/`, `files.rs`, `metrics.rs`, `http.rs`, `profile.rs` |
@@ -20,8 +20,10 @@
 //! | `logging.rs` | the log and progress bars, used by every layer (it uses nothing) |
 //! | `error.rs` | the errors every layer returns, and the exit status of each |
 //!
-//! `model/` and `output/` do not know of each other, of the cluster or of
-//! exit statuses: the layers above decide what their errors mean.
+//! `cli/` calls nothing below it: it only fills the option structs that
+//! `run/`, `bench/`, `model/` and `cluster/` define for themselves.
+//! `model/` and `output/` do not know of each other or of the cluster, and
+//! `model/` leaves it to the layers above to decide what its errors mean.
 //! `profile.rs` is in `output/` because it writes a file, and sits below
 //! `cluster/`, which names the nodes' profiles after it. `compose/` reads
 //! only the architecture format, so it stands beside `model/`.
