@@ -1,8 +1,55 @@
-//! spigo: the command-line entry point.
+//! spigo: simulates a service architecture with one actor per service
+//! instance, and writes the graph it forms.
 //!
-//! `main` parses flags, reads and checks every input (architecture, graph
-//! to reload, configuration) and turns the outcome of [`run`] into an exit
-//! status; the simulation itself is in [`simulation`].
+//! # Layout
+//!
+//! Each folder owns one job, and `use` only points down this list: a file
+//! never uses one above it, and no two files use each other
+//! (`.ci/check_imports.py coordinator/src` checks).
+//!
+//! | where | what it owns |
+//! | --- | --- |
+//! | `main.rs` | the process's edge: parse, dispatch on [`cli::Command`], exit status |
+//! | `cli/` | flags and the `--config` file, turned into the plain option structs of the layers below |
+//! | `bench/` | `spigo bench`: measures spigo itself, with the cluster and `run/`'s controller |
+//! | `run/` | one simulation: `simulation.rs` from checked inputs to the files and the report, `fsm.rs` (pirates), `asgard.rs` (services), `controller.rs` (the mailbox both answer to), `summary.rs` |
+//! | `cluster/` | the processes of a run: `start.rs` (`--nodes`), `session.rs` (requests, clocks), `control.rs` and `heartbeat.rs` (what runs beside), `losses.rs`, `options.rs` |
+//! | `model/` | what a run builds, read and checked before anything starts: `architectures.rs`, `plan.rs`, `placement.rs`, `migration.rs` |
+//! | `output/` | what a run records and writes: `graph.rs`, `edda.rs`, `writers/`, `files.rs`, `metrics.rs`, `http.rs`, `profile.rs` |
+//! | `compose/` | `spigo compose2arch`: a docker-compose file to an architecture file |
+//! | `logging.rs` | the log and progress bars, used by every layer (it uses nothing) |
+//! | `error.rs` | the errors every layer returns, and the exit status of each |
+//!
+//! `cli/` calls nothing below it: it only fills the option structs that
+//! `run/`, `bench/`, `model/` and `cluster/` define for themselves.
+//! `model/` and `output/` do not know of each other or of the cluster, and
+//! `model/` leaves it to the layers above to decide what its errors mean.
+//! `profile.rs` is in `output/` because it writes a file, and sits below
+//! `cluster/`, which names the nodes' profiles after it. `compose/` reads
+//! only the architecture format, so it stands beside `model/`.
+//!
+//! # The processes of a run
+//!
+//! 1. The coordinator (`spigo ...`): `main.rs` hands the flags to `cli/`,
+//!    then `run/simulation.rs` reads and checks every input
+//!    (`model/architectures.rs`, `output/files.rs`) before any actor starts.
+//! 2. `run/simulation.rs` starts edda (`output/edda.rs`), then the cluster
+//!    (`cluster/mod.rs`): with `--nodes` it starts `spigo node` processes
+//!    (`cluster/start.rs`), with `--join` it dials running ones; each
+//!    joins and has its clock set (`cluster/session.rs`).
+//! 3. The nodes (`spigo node`, the `spigo_node` crate) host the actors the
+//!    coordinator places on them: `run/fsm.rs` or `run/asgard.rs` decide
+//!    where (`model/placement.rs`) and ask through `cluster/mod.rs`;
+//!    replies come back to `run/controller.rs`.
+//! 4. Every process's edda shard sends its graph events to the
+//!    coordinator: `cluster/control.rs` passes them to edda, which merges
+//!    them into one graph (`output/graph.rs`). A node that goes silent
+//!    (`cluster/heartbeat.rs`) or whose link closes is lost
+//!    (`cluster/losses.rs`): its actors are recorded as done, the
+//!    controller stops waiting for them, the run goes on.
+//! 5. At the end the nodes flush their last events and figures, and the
+//!    coordinator writes the files (`output/files.rs`, `output/writers/`,
+//!    `output/metrics.rs`) and prints the report (`run/summary.rs`).
 
 /// `println!` for the end-of-run report. Its files are already written by
 /// then, so a reader that has gone away (`spigo ... | head`) is no reason to
@@ -14,26 +61,19 @@ macro_rules! report {
     }};
 }
 
-mod architectures;
-mod asgard;
 mod bench;
 mod cli;
 mod cluster;
 mod compose;
-mod controller;
-mod edda;
-mod fsm;
-mod http;
+mod error;
 mod logging;
-mod metrics;
-mod migration;
-mod placement;
-mod plan;
-mod profile;
-mod simulation;
-mod writers;
+mod model;
+mod output;
+mod run;
 
-use clap::{CommandFactory, FromArgMatches};
+use error::Error;
+use output::profile::Profiler;
+use run::simulation;
 use std::process::ExitCode;
 
 /// mimalloc: glibc's allocator serialises on its arena locks when a million
@@ -47,82 +87,41 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[global_allocator]
 static GLOBAL: bench::counting::Counting = bench::counting::Counting;
 
-/// Exit status for a bad flag, input file or cookie (clap uses 2 as well).
-const EXIT_USAGE: u8 = 2;
-/// Exit status of a run that finished and wrote its graph but lost nodes.
-const EXIT_NODES_LOST: u8 = 3;
-
 fn main() -> ExitCode {
     let args = cli::normalise(std::env::args());
-    let matches = match cli::Cli::command().try_get_matches_from(&args) {
-        Ok(m) => m,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                let _ = e.print();
-                return ExitCode::SUCCESS;
-            }
-            // clap's own message runs over several lines, then usage and
-            // tips after a blank line: keep the message, on one line.
-            let text = e.to_string();
-            let message: Vec<&str> = text
-                .lines()
-                .take_while(|l| !l.trim().is_empty())
-                .map(str::trim)
-                .collect();
-            let message = message.join(" ");
-            eprintln!("spigo: {}", message.trim_start_matches("error: "));
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let (verbose, quiet) = match matches.subcommand() {
-        None => (matches.get_count("verbose"), matches.get_flag("quiet")),
-        Some(_) => (0, false),
-    };
-    logging::init(verbose, quiet);
-    match matches.subcommand() {
-        Some(("node", sub)) => return node(sub),
-        Some(("bench", sub)) => return bench(sub),
-        Some(("serve", sub)) => return serve(sub),
-        Some(("compose2arch", sub)) => return compose2arch(sub),
-        _ => {}
-    }
-    let prepared = cli::Cli::from_arg_matches(&matches)
-        .map_err(anyhow::Error::from)
-        .and_then(|cli| {
-            let cfg = cli.config(&matches)?;
-            let resolved = architectures::resolve(&cli, &cfg)?;
-            let outputs = simulation::Outputs::new(&cli, &resolved.output);
-            outputs.check()?;
-            if let Some(path) = &cli.save_config {
-                let dir = path
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or(std::path::Path::new("."));
-                simulation::check_writable(dir, "--save-config")?;
-            }
-            Ok((cli, cfg, resolved, outputs))
-        });
-    let (cli, cfg, resolved, outputs) = match prepared {
+    let parsed = match cli::parse(&args) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("spigo: {e:#}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(e) => return exit("spigo", Err(e)),
     };
-    match run(cli, cfg, resolved, outputs, args) {
-        Ok(simulation::Ending::Complete) => ExitCode::SUCCESS,
-        Ok(simulation::Ending::NodesLost) => ExitCode::from(EXIT_NODES_LOST),
-        Err(e) => failed("spigo", &e),
+    logging::init(parsed.verbose, parsed.quiet);
+    run(parsed.command, args)
+}
+
+/// Runs the command; each reports its own failure under its own name.
+fn run(command: cli::Command, args: Vec<String>) -> ExitCode {
+    use cli::Command;
+    match command {
+        Command::Help(text) => {
+            let _ = text.print();
+            ExitCode::SUCCESS
+        }
+        Command::Simulate(opts, cfg) => exit("spigo", simulate(*opts, cfg, args)),
+        Command::Node(args) => exit("spigo node", node(args)),
+        Command::BenchLink(opts) => exit("spigo bench link", measure(bench::link(opts))),
+        Command::BenchMemory(actors) => exit("spigo bench memory", measure(bench::memory(actors))),
+        Command::Serve(args) => exit("spigo serve", serve(args)),
+        Command::Compose2arch(file) => exit("spigo compose2arch", compose2arch(&file)),
     }
 }
 
-/// Reports a failure: usage errors exit with [`EXIT_USAGE`], others with 1.
-fn failed(who: &str, e: &anyhow::Error) -> ExitCode {
-    eprintln!("{who}: {e:#}");
-    match e.downcast_ref::<cli::UsageError>() {
-        Some(_) => ExitCode::from(EXIT_USAGE),
-        None => ExitCode::FAILURE,
+/// The exit status of a command, with its failure reported in one line.
+fn exit(who: &str, result: error::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{who}: {e}");
+            ExitCode::from(e.exit_status())
+        }
     }
 }
 
@@ -133,100 +132,71 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// `spigo bench link|memory`: measure spigo itself.
-fn bench(matches: &clap::ArgMatches) -> ExitCode {
-    let Some((which, sub)) = matches.subcommand() else {
-        return ExitCode::from(EXIT_USAGE);
-    };
-    let result = match which {
-        "link" => cli::LinkArgs::from_arg_matches(sub)
-            .map_err(anyhow::Error::from)
-            .and_then(|args| runtime()?.block_on(bench::link(args))),
-        _ => cli::MemoryArgs::from_arg_matches(sub)
-            .map_err(anyhow::Error::from)
-            .and_then(|args| runtime()?.block_on(bench::memory(args))),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => failed(&format!("spigo bench {which}"), &e),
-    }
+/// `spigo bench ...`: runs the measurement, which prints its own figures.
+fn measure(bench: impl std::future::Future<Output = error::Result<()>>) -> error::Result<ExitCode> {
+    let rt = runtime().map_err(Error::failed)?;
+    rt.block_on(bench)?;
+    Ok(ExitCode::SUCCESS)
 }
 
-/// `spigo compose2arch FILE.yml`: an architecture file on stdout.
-fn compose2arch(matches: &clap::ArgMatches) -> ExitCode {
-    let result = cli::ComposeArgs::from_arg_matches(matches)
-        .map_err(anyhow::Error::from)
-        .and_then(|args| {
-            let text = std::fs::read_to_string(&args.file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
-            let label = args.file.display().to_string();
-            Ok(compose::to_arch(&text, &label)?)
-        });
-    match result {
-        Ok(json) => {
-            report!("{json}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("spigo compose2arch: {e:#}");
-            ExitCode::from(EXIT_USAGE)
-        }
+/// One simulation; `args` is the command line, recorded in its files.
+fn simulate(
+    opts: simulation::Options,
+    cfg: spigo_proto::archaius::Config,
+    args: Vec<String>,
+) -> error::Result<ExitCode> {
+    let prepared = simulation::prepare(opts, cfg)?;
+    let profiler = prepared.cpuprofile().map(Profiler::start).transpose()?;
+    let rt = runtime().map_err(Error::failed)?;
+    let ending = rt.block_on(simulation::run(prepared, args));
+    // The profile covers a failed run too: that may be when it is wanted.
+    if let Some(p) = profiler {
+        p.finish()?;
     }
+    Ok(ExitCode::from(ending?.exit_status()))
+}
+
+/// `spigo compose2arch FILE.yml`: an architecture file on stdout. Every
+/// failure is the file's: exit status 2.
+fn compose2arch(file: &std::path::Path) -> error::Result<ExitCode> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::usage_because(format!("cannot read {}", file.display()), e))?;
+    let label = file.display().to_string();
+    let json = compose::to_arch(&text, &label).map_err(Error::refused)?;
+    report!("{json}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `spigo serve`: the graph viewer for the graphs under `<out>/json`.
-fn serve(matches: &clap::ArgMatches) -> ExitCode {
-    let args = match cli::ServeArgs::from_arg_matches(matches) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("spigo serve: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let result = runtime().map_err(anyhow::Error::from).and_then(|rt| {
-        rt.block_on(async {
-            let addr = format!("{}:{}", args.host, args.port);
-            let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
-                cli::UsageError::error(format!(
-                    "--port {}: cannot listen on {addr}: {e}",
-                    args.port
-                ))
-            })?;
-            let bound = listener.local_addr()?;
-            let web = http::Web::new(args.out.clone(), "viewer", std::env::args().collect(), None);
-            tracing::info!(
-                "serving {} on http://{bound}/",
-                args.out.join("json").display()
-            );
-            http::serve(listener, std::sync::Arc::new(web)).await;
-            anyhow::Ok(())
-        })
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => failed("spigo serve", &e),
-    }
+fn serve(args: cli::ServeArgs) -> error::Result<ExitCode> {
+    runtime().map_err(Error::failed)?.block_on(async {
+        let addr = format!("{}:{}", args.host, args.port);
+        let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
+            Error::usage_because(format!("--port {}: cannot listen on {addr}", args.port), e)
+        })?;
+        let bound = listener.local_addr().map_err(Error::failed)?;
+        let web =
+            output::http::Web::new(args.out.clone(), "viewer", std::env::args().collect(), None);
+        tracing::info!(
+            "serving {} on http://{bound}/",
+            args.out.join("json").display()
+        );
+        output::http::serve(listener, std::sync::Arc::new(web)).await;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
-/// `spigo node`: serve until the coordinator says stop or goes away.
-fn node(matches: &clap::ArgMatches) -> ExitCode {
-    let args = match cli::NodeArgs::from_arg_matches(matches) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("spigo node: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
+/// `spigo node`: serve until the coordinator says stop or goes away. Every
+/// failure, the node's serving included, is exit status 2.
+fn node(args: cli::NodeArgs) -> error::Result<ExitCode> {
     let Some(cookie) = args.cookie.filter(|c| !c.is_empty()) else {
-        eprintln!("spigo node: a cookie is required: --cookie or SPIGO_COOKIE");
-        return ExitCode::from(EXIT_USAGE);
+        return Err(Error::usage(
+            "a cookie is required: --cookie or SPIGO_COOKIE",
+        ));
     };
-    let tls = match args.tls.load() {
-        Ok(t) => t.map(|t| t.config),
-        Err(e) => {
-            eprintln!("spigo node: {e:#}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+    let tls = match args.tls.paths() {
+        Some(paths) => Some(cluster::TlsFiles::load(&paths)?.config),
+        None => None,
     };
     let opts = spigo_node::server::NodeOptions {
         name: args.name.unwrap_or_default(),
@@ -236,49 +206,22 @@ fn node(matches: &clap::ArgMatches) -> ExitCode {
         exit_with_stdin: args.exit_with_stdin,
         max_memory: args.max_memory,
     };
-    let profiler = match args.cpuprofile.as_deref().map(profile::Profiler::start) {
-        None => None,
-        Some(Ok(p)) => Some(p),
-        Some(Err(e)) => {
-            eprintln!("spigo node: {e:#}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
+    let profiler = args
+        .cpuprofile
+        .as_deref()
+        .map(Profiler::start)
+        .transpose()?;
     let result = runtime()
         .map_err(spigo_node::server::ServeError::from)
         .and_then(|rt| rt.block_on(spigo_node::server::serve(opts)));
-    if let Some(Err(e)) = profiler.map(profile::Profiler::finish) {
+    if let Some(Err(e)) = profiler.map(Profiler::finish) {
         eprintln!("spigo node: {e:#}");
     }
     match result {
         Ok(outcome) => {
             tracing::info!("spigo node: {outcome:?}");
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
-            eprintln!("spigo node: {e}");
-            ExitCode::from(EXIT_USAGE)
-        }
+        Err(e) => Err(Error::refused(e)),
     }
-}
-
-fn run(
-    cli: cli::Cli,
-    cfg: spigo_proto::archaius::Config,
-    resolved: architectures::Resolved,
-    outputs: simulation::Outputs,
-    args: Vec<String>,
-) -> anyhow::Result<simulation::Ending> {
-    let profiler = cli
-        .cpuprofile
-        .as_deref()
-        .map(profile::Profiler::start)
-        .transpose()?;
-    let rt = runtime()?;
-    let ending = rt.block_on(simulation::run(cli, cfg, resolved, outputs, args));
-    // The profile covers a failed run too: that may be when it is wanted.
-    if let Some(p) = profiler {
-        p.finish()?;
-    }
-    ending
 }

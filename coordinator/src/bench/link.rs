@@ -6,9 +6,9 @@
 //! outstanding to an echo actor on the second. Both run through the same
 //! address table, links, batching and gateway as a simulation.
 
-use crate::cli::{LinkArgs, UsageError};
-use crate::cluster::{Cluster, Nodes};
-use crate::controller::{self, Controller, Targets};
+use crate::cluster::{self, Cluster, Nodes};
+use crate::error::{self, Error};
+use crate::run::controller::{self, Controller, Targets};
 use anyhow::{Context, Result};
 use ractor::Actor;
 use spigo_node::{clock, Runtime};
@@ -32,39 +32,50 @@ fn start(rt: &Runtime, to: Address) -> Result<()> {
     Ok(())
 }
 
-pub async fn link(args: LinkArgs) -> Result<()> {
+/// What `spigo bench link` is asked to measure.
+pub struct Options {
+    /// `--nodes`: local nodes to start (the first two are measured).
+    pub nodes: u16,
+    /// `--join`: running nodes to measure between instead.
+    pub join: Option<String>,
+    pub cookie: Option<String>,
+    /// Messages sent one way.
+    pub messages: u64,
+    /// Request/response round trips in all.
+    pub round_trips: u64,
+    /// Actors sending requests at once.
+    pub pingers: u32,
+    /// Requests each of them keeps outstanding.
+    pub window: u32,
+}
+
+pub async fn link(args: Options) -> error::Result<()> {
     let nodes = match &args.join {
-        Some(list) => crate::cli::join(list, args.cookie.secret.as_deref())?,
+        Some(list) => Nodes::join(list, args.cookie.as_deref())?,
         None if args.nodes < 2 => {
-            return Err(UsageError::error(
-                "--nodes: the link benchmark needs 2 nodes",
-            ))
+            return Err(Error::usage("--nodes: the link benchmark needs 2 nodes"))
         }
         None => Nodes::Start(args.nodes),
     };
     if args.pingers == 0 || args.window == 0 {
-        return Err(UsageError::error(
-            "--pingers and --window must be at least 1",
-        ));
+        return Err(Error::usage("--pingers and --window must be at least 1"));
     }
     let rt = Runtime::new(0, false);
-    let opts = crate::cluster::Options {
+    let opts = cluster::Options {
         nodes,
-        ..crate::cluster::Options::local()
+        ..cluster::Options::local()
     };
     let cluster = Cluster::connect(rt.clone(), None, None, opts).await?;
     if cluster.nodes.len() < 2 {
         cluster.stop().await;
-        return Err(UsageError::error(
-            "--join: the link benchmark needs 2 nodes",
-        ));
+        return Err(Error::usage("--join: the link benchmark needs 2 nodes"));
     }
     let result = measure(&cluster, &args).await;
     cluster.stop().await;
-    result
+    Ok(result?)
 }
 
-async fn measure(cluster: &Cluster, args: &LinkArgs) -> Result<()> {
+async fn measure(cluster: &Cluster, args: &Options) -> Result<()> {
     let rt = &cluster.rt;
     let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
     let (ctl, _) = Actor::spawn(None, Controller, ())
@@ -72,7 +83,7 @@ async fn measure(cluster: &Cluster, args: &LinkArgs) -> Result<()> {
         .context("cannot start the controller")?;
     let me = rt.reserve(1)?;
     rt.register(me, &ctl)?;
-    cluster.watch_losses(ctl.clone());
+    cluster.watch_losses(ctl.get_derived());
     report!(
         "link benchmark: {} ({}) -> {} ({})",
         a.name,

@@ -7,7 +7,7 @@
 //! that is ours. The sizes of our per-actor structures are printed beside,
 //! so the part that is ours can be traced to its fields.
 
-use crate::cli::{MemoryArgs, UsageError};
+use crate::error::{self, Error};
 use anyhow::{Context, Result};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use spigo_node::metrics::current_rss;
@@ -102,11 +102,16 @@ fn karyon_spec(at: Address, registry: Address, i: u32) -> InstanceSpec {
     }
 }
 
-pub async fn memory(args: MemoryArgs) -> Result<()> {
-    let n = args.actors;
-    if n == 0 {
-        return Err(UsageError::error("--actors: at least 1"));
+/// `--actors N`: how many of each kind.
+pub async fn memory(actors: u32) -> error::Result<()> {
+    if actors == 0 {
+        return Err(Error::usage("--actors: at least 1"));
     }
+    Ok(costs(actors).await?)
+}
+
+/// Spawns `n` of each kind and prints what each cost.
+async fn costs(n: u32) -> Result<()> {
     let rt = Runtime::new(0, false);
     // Everything the measurement itself holds is allocated up front.
     let mut bare: Vec<ActorRef<()>> = Vec::with_capacity(n as usize);

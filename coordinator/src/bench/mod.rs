@@ -8,5 +8,5 @@ pub mod counting;
 mod link;
 mod memory;
 
-pub use link::link;
+pub use link::{link, Options as LinkOptions};
 pub use memory::memory;

@@ -24,7 +24,7 @@
 //!   end GEXF allows.
 
 use super::{label, rfc3339, RunInfo, VERSION};
-use crate::edda::{Entry, Graph};
+use crate::output::graph::{Entry, Graph};
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::writer::ElementWriter;
 use quick_xml::Writer;
@@ -287,8 +287,8 @@ fn write_edge<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::writers::graphjson::tests::sample_graph;
-    use crate::writers::{run_info, FailAfter};
+    use crate::output::writers::graphjson::tests::sample_graph;
+    use crate::output::writers::{run_info, FailAfter};
     use quick_xml::events::BytesStart;
     use quick_xml::Reader;
     use spigo_proto::{Address, Exit, GraphEvent, Name, NodeRecord, StampedEvent};

@@ -2,10 +2,8 @@
 //! under the working directory, or a path) or `-r` (a graph to reload).
 //! Everything is read and checked here, before any actor starts.
 
-use crate::cli::Cli;
-use crate::fsm::Seeding;
-use crate::migration;
-use crate::plan::{self, Layout, Plan};
+use super::migration;
+use super::plan::{self, Layout, Plan};
 use anyhow::{bail, Context, Result};
 use spigo_proto::archaius::Config;
 use spigo_proto::graphjson::GraphDoc;
@@ -16,8 +14,30 @@ use std::path::{Path, PathBuf};
 /// Architectures that need no file.
 pub const BUILT_IN: [&str; 4] = ["fsm", "migration", "netflixoss", "lamp"];
 
-pub(crate) const NETFLIXOSS: &str = include_str!("../json_arch/netflixoss_arch.json");
-const LAMP: &str = include_str!("../json_arch/lamp_arch.json");
+pub(crate) const NETFLIXOSS: &str = include_str!("../../json_arch/netflixoss_arch.json");
+const LAMP: &str = include_str!("../../json_arch/lamp_arch.json");
+
+/// What `-a` and `-r` leave to this file besides the [`Config`] (which
+/// holds `-a` itself, `-p`, `-w`, `-s` and the regions).
+pub struct Args {
+    /// `-r [FILE]`: "" for the default `<out>/json/<arch>.json`.
+    pub reload: Option<String>,
+    /// Whether `-s` was given: a step numbers the output files.
+    pub step_given: bool,
+    /// `--latency`: aws, none, or a latency file.
+    pub latency: Option<String>,
+    pub latency_scale: f64,
+    /// `--out`, where a graph to reload is by default.
+    pub out: PathBuf,
+}
+
+/// How the pirates' network is seeded.
+pub enum Seeding {
+    /// N pirates, two random buddies each.
+    Random(u32),
+    /// The pirates and edges of a graph being reloaded (`-r`).
+    Graph(GraphDoc),
+}
 
 pub enum Work {
     /// fsm: a pirate social network.
@@ -37,20 +57,20 @@ pub struct Resolved {
 
 /// `--latency` and `--latency-scale`: the AWS figures by default for
 /// architectures with regions, nothing for the pirates' ocean.
-fn latency(cli: &Cli, cfg: &Config, work: &Work) -> Result<Option<LatencyModel>> {
+fn latency(args: &Args, cfg: &Config, work: &Work) -> Result<Option<LatencyModel>> {
     let default = match work {
         Work::Pirates(_) => "none",
         Work::Services(_) => "aws",
     };
-    let model = match cli.latency.as_deref().unwrap_or(default) {
+    let model = match args.latency.as_deref().unwrap_or(default) {
         "none" => return Ok(None),
         "aws" => LatencyModel::aws(&cfg.regions)?,
         file => LatencyModel::parse(&read(Path::new(file), "--latency")?, file, &cfg.regions)?,
     };
-    if cli.latency_scale == 0.0 {
+    if args.latency_scale == 0.0 {
         return Ok(None);
     }
-    Ok(Some(model.scaled(cli.latency_scale)?))
+    Ok(Some(model.scaled(args.latency_scale)?))
 }
 
 fn read(path: &Path, what: &str) -> Result<String> {
@@ -124,18 +144,19 @@ fn load_architecture(arg: &str) -> Result<Architecture> {
     parse(&read(&path, "-a/--arch")?, &path.display().to_string())
 }
 
-pub fn resolve(cli: &Cli, cfg: &Config) -> Result<Resolved> {
-    let mut resolved = resolve_work(cli, cfg)?;
-    resolved.latency = latency(cli, cfg, &resolved.work)?;
+/// Reads and checks what the run will build.
+pub fn resolve(args: &Args, cfg: &Config) -> Result<Resolved> {
+    let mut resolved = resolve_work(args, cfg)?;
+    resolved.latency = latency(args, cfg, &resolved.work)?;
     Ok(resolved)
 }
 
-fn resolve_work(cli: &Cli, cfg: &Config) -> Result<Resolved> {
-    if let Some(reload) = &cli.reload {
-        return reload_graph(cli, cfg, reload);
+fn resolve_work(args: &Args, cfg: &Config) -> Result<Resolved> {
+    if let Some(reload) = &args.reload {
+        return reload_graph(args, cfg, reload);
     }
     let numbered = |arch: &str| match cfg.step {
-        0 if cli.step.is_none() => arch.to_string(),
+        0 if !args.step_given => arch.to_string(),
         s => format!("{arch}{s}"),
     };
     if cfg.arch == "fsm" {
@@ -194,9 +215,9 @@ fn resolve_work(cli: &Cli, cfg: &Config) -> Result<Resolved> {
     })
 }
 
-fn reload_graph(cli: &Cli, cfg: &Config, file: &str) -> Result<Resolved> {
+fn reload_graph(args: &Args, cfg: &Config, file: &str) -> Result<Resolved> {
     let path = if file.is_empty() {
-        cli.out
+        args.out
             .join("json")
             .join(format!("{}.json", name_of(&cfg.arch)))
     } else {

@@ -6,7 +6,7 @@
 //! and a colour per package) that yEd draws and other readers ignore.
 
 use super::{label, RunInfo};
-use crate::edda::{Entry, Graph};
+use crate::output::graph::{Entry, Graph};
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 use spigo_proto::Package;
@@ -132,8 +132,8 @@ fn write_graph<W: Write>(w: &mut Writer<W>, graph: &Graph, run: &RunInfo) -> io:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::writers::graphjson::tests::sample_graph;
-    use crate::writers::{run_info, FailAfter};
+    use crate::output::writers::graphjson::tests::sample_graph;
+    use crate::output::writers::{run_info, FailAfter};
     use spigo_proto::Timestamp;
 
     fn run() -> RunInfo {

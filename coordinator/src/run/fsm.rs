@@ -7,11 +7,12 @@
 //! pirate indices, never on timing or placement, so the same `--seed` gives
 //! the same buddies, gold and (at `-d 0`) the same graph edges.
 
-use crate::cli::UsageError;
+use super::controller::{self, Controller, Targets};
 use crate::cluster::Cluster;
-use crate::controller::{self, Controller, Targets};
+use crate::error::{self, Error};
 use crate::logging;
-use crate::placement::pirate_ranges;
+use crate::model::architectures::Seeding;
+use crate::model::placement::pirate_ranges;
 use anyhow::{Context, Result};
 use futures::future::join_all;
 use indicatif::ProgressBar;
@@ -20,7 +21,6 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use spigo_node::{clock, SendError};
 use spigo_proto::archaius::{default_regions, ip_metadata, zone_ip, Location};
-use spigo_proto::graphjson::GraphDoc;
 use spigo_proto::names::instance_name;
 use spigo_proto::time::GoDuration;
 use spigo_proto::{Address, Gotocol, GraphEvent, Imposition, Intention, Name, NodeRecord};
@@ -31,14 +31,6 @@ const REGION: &str = "atlantic";
 const ZONE: &str = "bermuda";
 const SERVICE: &str = "blackbeard";
 const PACKAGE: &str = "pirate";
-
-/// How the pirates' network is seeded.
-pub enum Seeding {
-    /// N pirates, two random buddies each.
-    Random(u32),
-    /// The pirates and edges of a graph being reloaded (`-r`).
-    Graph(GraphDoc),
-}
 
 pub struct Options {
     pub seeding: Seeding,
@@ -104,7 +96,7 @@ fn pick_buddies(rng: &mut SmallRng, i: u32, n: u32) -> [u32; 2] {
     [first, second]
 }
 
-pub async fn run(cluster: &Cluster, opts: &Options) -> Result<Report> {
+pub async fn run(cluster: &Cluster, opts: &Options) -> error::Result<Report> {
     let rt = &cluster.rt;
     let n = match &opts.seeding {
         Seeding::Random(n) => *n,
@@ -114,17 +106,16 @@ pub async fn run(cluster: &Cluster, opts: &Options) -> Result<Report> {
     let (controller, _) = Actor::spawn(None, Controller, ())
         .await
         .context("cannot start the FSM")?;
-    let fsm = rt.reserve(1)?;
-    rt.register(fsm, &controller)?;
+    let fsm = rt.reserve(1).map_err(Error::failed)?;
+    rt.register(fsm, &controller).map_err(Error::failed)?;
     rt.note_name(fsm, ARCH);
-    cluster.watch_losses(controller.clone());
+    cluster.watch_losses(controller.get_derived());
 
     // Each node gets a contiguous range of pirate numbers.
     let started = Instant::now();
     let mut ranges = Vec::new();
     let name = |id| cluster.worker_name(id);
-    let placed =
-        pirate_ranges(&cluster.rooms(), n, &name).map_err(|e| UsageError::error(e.to_string()))?;
+    let placed = pirate_ranges(&cluster.rooms(), n, &name).map_err(Error::refused)?;
     for (node, range) in placed {
         let first = cluster.alloc(node, range.len() as u32)?;
         if let Some(info) = cluster.node(node) {
@@ -200,7 +191,8 @@ pub async fn run(cluster: &Cluster, opts: &Options) -> Result<Report> {
                 rt.send(
                     edda,
                     Gotocol::new(Imposition::Inform, Some(at), clock::now(), event),
-                )?;
+                )
+                .map_err(Error::failed)?;
             }
         }
     }

@@ -1,14 +1,9 @@
-//! Command line: spigo's short flags with their old meanings, plus long names.
-//!
-//! Go's flag package accepted `-name value`, `-name=value` and multi-letter
-//! single-dash flags; [`normalise`] rewrites the latter so clap sees `--name`.
-//! Settings can also come from a `--config` file; flags given on the command
-//! line win over it.
+//! The flags, as clap reads them: spigo's short flags with their old
+//! meanings, plus long names, and the subcommands' own.
 
-use anyhow::{bail, Context, Result};
-use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, Parser, Subcommand};
-use spigo_proto::archaius::Config;
+use crate::cluster::TlsPaths;
+use crate::run::simulation::DEFAULT_HTTP;
+use clap::{Args, Parser, Subcommand};
 use spigo_proto::time::parse_duration;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -326,75 +321,6 @@ pub struct TlsArgs {
     pub tls_ca: Option<PathBuf>,
 }
 
-impl TlsArgs {
-    /// Loads the three files when given.
-    pub fn load(&self) -> Result<Option<crate::cluster::TlsFiles>> {
-        let (Some(cert), Some(key), Some(ca)) = (&self.tls_cert, &self.tls_key, &self.tls_ca)
-        else {
-            return Ok(None);
-        };
-        let config = spigo_node::tls::Tls::load(cert, key, ca)
-            .map_err(|e| UsageError::error(e.to_string()))?;
-        Ok(Some(crate::cluster::TlsFiles {
-            cert: cert.clone(),
-            key: key.clone(),
-            ca: ca.clone(),
-            config,
-        }))
-    }
-}
-
-/// `--join host:port,...`: the addresses (blanks dropped, each checked to
-/// be host:port) and the cookie the nodes share, which must be given.
-pub fn join(list: &str, cookie: Option<&str>) -> Result<crate::cluster::Nodes> {
-    let addrs: Vec<String> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(String::from)
-        .collect();
-    if addrs.is_empty() {
-        return Err(UsageError::error("--join: no node addresses"));
-    }
-    let not_host_port = |a: &String| {
-        a.rsplit_once(':')
-            .is_none_or(|(_, p)| p.parse::<u16>().is_err())
-    };
-    if let Some(bad) = addrs.iter().find(|a| not_host_port(a)) {
-        return Err(UsageError::error(format!(
-            "--join: '{bad}' is not host:port"
-        )));
-    }
-    let Some(cookie) = cookie.filter(|c| !c.is_empty()) else {
-        return Err(UsageError::error(
-            "--join needs the cluster's cookie: --cookie or SPIGO_COOKIE",
-        ));
-    };
-    Ok(crate::cluster::Nodes::Join(
-        addrs,
-        spigo_node::link::Cookie::new(cookie),
-    ))
-}
-
-/// A problem with the flags or inputs, found before or while starting:
-/// `main` exits with status 2 for these.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl UsageError {
-    pub fn error(msg: impl Into<String>) -> anyhow::Error {
-        anyhow::Error::new(UsageError(msg.into()))
-    }
-}
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
 fn duration_arg(text: &str) -> Result<Duration, String> {
     parse_duration(text)
 }
@@ -403,214 +329,17 @@ fn size_arg(text: &str) -> Result<u64, String> {
     spigo_proto::capacity::parse_size(text)
 }
 
-/// Where spigo served its metrics: `localhost:8123/debug/vars`.
-pub const DEFAULT_HTTP: &str = "127.0.0.1:8123";
-
-/// Multi-letter flags spigo spelled with one dash.
-const GO_LONG_FLAGS: &[&str] = &["kv", "cpuprofile"];
-
-/// Rewrites Go-style `-kv x` / `-cpuprofile=x` into `--kv x` / `--cpuprofile=x`.
-pub fn normalise(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    args.into_iter()
-        .map(|a| {
-            let bare = a.strip_prefix('-').filter(|r| !r.starts_with('-'));
-            match bare {
-                Some(rest) if GO_LONG_FLAGS.contains(&rest.split('=').next().unwrap_or("")) => {
-                    format!("-{a}")
-                }
-                _ => a,
-            }
-        })
-        .collect()
-}
-
-impl Cli {
-    /// The HTTP address, if the run serves one: with `-c` or `--live`,
-    /// unless `--http none`.
-    pub fn http_addr(&self) -> Option<&str> {
-        (self.collect || self.live)
-            .then_some(self.http.as_str())
-            .filter(|a| *a != "none")
-    }
-
-    /// `--trace-sample` when collecting (`-c`).
-    pub fn collect(&self) -> Result<Option<f64>> {
-        if !(0.0..=1.0).contains(&self.trace_sample) {
-            return Err(UsageError::error(format!(
-                "--trace-sample: {} is not a fraction between 0 and 1",
-                self.trace_sample
-            )));
-        }
-        // The live panel needs per-service figures even without -c; it
-        // keeps no flows then.
-        Ok(match (self.collect, self.live) {
-            (true, _) => Some(self.trace_sample),
-            (false, true) => Some(0.0),
-            (false, false) => None,
-        })
-    }
-
-    /// The run's configuration: the `--config` file (or the defaults), then
-    /// every flag given on the command line.
-    pub fn config(&self, matches: &ArgMatches) -> Result<Config> {
-        let mut cfg = match &self.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("--config: cannot read {}", path.display()))?;
-                serde_json::from_str(&text)
-                    .map_err(|e| anyhow::anyhow!("--config: {}: {e}", path.display()))?
-            }
-            None => Config::default(),
+impl TlsArgs {
+    /// The three files, when given.
+    pub fn paths(&self) -> Option<TlsPaths> {
+        let (Some(cert), Some(key), Some(ca)) = (&self.tls_cert, &self.tls_key, &self.tls_ca)
+        else {
+            return None;
         };
-        let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
-        if self.config.is_none() || given("arch") {
-            cfg.arch = self.arch.clone();
-        }
-        if self.config.is_none() || given("duration") {
-            cfg.duration = self.duration;
-        }
-        if self.config.is_none() || given("population") {
-            cfg.population = self.population;
-        }
-        if self.config.is_none() || given("regions") {
-            cfg.regions_used = self.regions;
-        }
-        if self.config.is_none() || given("eureka_poll") {
-            cfg.eureka_poll = self.eureka_poll;
-        }
-        if let Some(step) = self.step {
-            cfg.step = step;
-        }
-        cfg.filter |= self.filter;
-        if self.seed.is_some() {
-            cfg.seed = self.seed;
-        }
-        for kv in &self.kv {
-            cfg.set_kv(kv)?;
-        }
-        // A value read from the file is blamed on the file, not the flag.
-        let source = |flag: &str| match &self.config {
-            Some(path) if !given(flag) => format!("--config: {}: ", path.display()),
-            _ => String::new(),
-        };
-        if cfg.eureka_poll < Duration::from_millis(1) {
-            bail!(
-                "{}-u/--eureka-poll: {} is too short (at least 1ms)",
-                source("eureka_poll"),
-                spigo_proto::time::GoDuration(cfg.eureka_poll)
-            );
-        }
-        cfg.check()
-            .map_err(|e| anyhow::anyhow!("{}{e}", source("regions")))?;
-        Ok(cfg)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::{CommandFactory, FromArgMatches};
-
-    fn parse(args: &[&str]) -> Result<(Cli, Config)> {
-        let argv = normalise(
-            std::iter::once("spigo")
-                .chain(args.iter().copied())
-                .map(String::from),
-        );
-        let matches = Cli::command().try_get_matches_from(argv)?;
-        let cli = Cli::from_arg_matches(&matches)?;
-        let cfg = cli.config(&matches)?;
-        Ok((cli, cfg))
-    }
-
-    #[test]
-    fn spigo_flags_keep_their_meaning() {
-        let (c, cfg) = parse(&[
-            "-a", "fsm", "-d", "0", "-p", "100000", "-j", "-g", "-m", "-f",
-        ])
-        .unwrap();
-        assert_eq!(c.arch, "fsm");
-        assert_eq!(cfg.duration, Duration::ZERO);
-        assert_eq!(cfg.population, 100_000);
-        assert!(c.graphjson && c.graphml && c.msglog && cfg.filter);
-        let (_, cfg) = parse(&["-d=2", "-p=50", "-w", "3", "-u", "250ms", "-s", "4"]).unwrap();
-        assert_eq!(cfg.duration, Duration::from_secs(2));
-        assert_eq!(cfg.population, 50);
-        assert_eq!(cfg.regions_used, 3);
-        assert_eq!(cfg.eureka_poll, Duration::from_millis(250));
-        assert_eq!(cfg.step, 4);
-        let (c, cfg) = parse(&[
-            "--duration",
-            "250ms",
-            "--seed",
-            "7",
-            "--out",
-            "x",
-            "-kv",
-            "chat:1ms",
-        ])
-        .unwrap();
-        assert_eq!(cfg.duration, Duration::from_millis(250));
-        assert_eq!(cfg.seed, Some(7));
-        assert_eq!(cfg.chat().unwrap(), Duration::from_millis(1));
-        assert_eq!(c.arch, "netflixoss", "spigo's default architecture");
-    }
-
-    #[test]
-    fn reload_takes_an_optional_file() {
-        assert_eq!(parse(&["-r"]).unwrap().0.reload.as_deref(), Some(""));
-        assert_eq!(
-            parse(&["-r", "g.json"]).unwrap().0.reload.as_deref(),
-            Some("g.json")
-        );
-        assert_eq!(parse(&["-d", "1"]).unwrap().0.reload, None);
-    }
-
-    #[test]
-    fn go_style_long_flags_are_rewritten() {
-        let v = normalise([
-            "-kv".to_string(),
-            "chat:1ms".into(),
-            "-cpuprofile=f".into(),
-            "-d".into(),
-        ]);
-        assert_eq!(v, ["--kv", "chat:1ms", "--cpuprofile=f", "-d"]);
-    }
-
-    #[test]
-    fn bad_values_are_refused() {
-        assert!(parse(&["-d", "10x"]).is_err());
-        assert!(parse(&["-p", "-5"]).is_err());
-        assert!(parse(&["--nonsense"]).is_err());
-        let e = parse(&["-w", "7"]).unwrap_err().to_string();
-        assert!(e.starts_with("-w/--regions: 7 regions asked"), "{e}");
-        assert!(parse(&["-w", "0"]).is_err());
-        assert!(parse(&["-kv", "chat"]).is_err());
-        assert!(parse(&["-u", "0"]).is_err());
-    }
-
-    #[test]
-    fn config_files_are_read_and_flags_win() {
-        let dir = tempfile_dir();
-        let path = dir.join("c.json");
-        std::fs::write(&path, r#"{"arch":"lamp","duration":"3s","regions_used":2}"#).unwrap();
-        let p = path.to_str().unwrap();
-        let (_, cfg) = parse(&["--config", p]).unwrap();
-        assert_eq!(
-            (cfg.arch.as_str(), cfg.duration, cfg.regions_used),
-            ("lamp", Duration::from_secs(3), 2)
-        );
-        let (_, cfg) = parse(&["--config", p, "-d", "5"]).unwrap();
-        assert_eq!(cfg.duration, Duration::from_secs(5));
-        std::fs::write(&path, r#"{"arch": 3}"#).unwrap();
-        let e = parse(&["--config", p]).unwrap_err().to_string();
-        assert!(e.starts_with("--config: "), "{e}");
-        let _ = std::fs::remove_dir_all(dir);
-    }
-
-    fn tempfile_dir() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("spigo-cli-{}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        d
+        Some(TlsPaths {
+            cert: cert.clone(),
+            key: key.clone(),
+            ca: ca.clone(),
+        })
     }
 }

@@ -5,8 +5,9 @@
 //! FILE with their name added (`cpu.node2.pb`). Without the flag nothing
 //! is sampled and nothing here runs.
 
-use crate::cli::UsageError;
-use crate::writers::write_atomically;
+use super::files::check_writable;
+use super::writers::write_atomically;
+use crate::error::{self, Error};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -23,20 +24,18 @@ pub struct Profiler {
 impl Profiler {
     /// Starts sampling. The file's folder is checked first, so a run
     /// whose profile could not be written does not start.
-    pub fn start(path: &Path) -> Result<Profiler> {
+    pub fn start(path: &Path) -> error::Result<Profiler> {
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        crate::simulation::check_writable(dir, "--cpuprofile")?;
+        check_writable(dir, "--cpuprofile")?;
         let guard = pprof::ProfilerGuardBuilder::default()
             .frequency(FREQUENCY)
             // Unwinding through these from a signal handler can deadlock.
             .blocklist(&["libc", "libgcc", "pthread", "vdso"])
             .build()
-            .map_err(|e| {
-                UsageError::error(format!("--cpuprofile: cannot start the profiler: {e}"))
-            })?;
+            .map_err(|e| Error::usage_because("--cpuprofile: cannot start the profiler", e))?;
         Ok(Profiler {
             guard,
             path: path.to_path_buf(),

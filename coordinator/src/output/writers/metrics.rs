@@ -3,7 +3,7 @@
 //! sampled request flows as Zipkin v2 spans.
 
 use super::{rfc3339, RunInfo};
-use crate::metrics::{services_json, summary, ServiceHistograms};
+use crate::output::metrics::{services_json, summary, ServiceHistograms};
 use serde_json::json;
 use spigo_proto::cluster::{Span, SpanKind, TrafficReport};
 use std::collections::BTreeMap;
@@ -90,7 +90,7 @@ pub fn write_flows(out: &mut impl Write, spans: &[Span]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::merged_services;
+    use crate::output::metrics::merged_services;
     use serde_json::Value;
     use spigo_proto::cluster::{MetricsReport, ServiceReport};
     use spigo_proto::Timestamp;

@@ -5,7 +5,7 @@
 //! graph being reloaded (`-r`: exactly the instances the graph names, with
 //! dependencies read off its edges).
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use spigo_proto::arch::{Architecture, ServiceSpec, EUREKA};
 use spigo_proto::archaius::{ip_metadata, zone_ip, Config, Location, ANY};
 use spigo_proto::capacity::show;
@@ -154,12 +154,12 @@ pub fn check_size(arch: &Architecture, layout: &Layout) -> Result<()> {
     let need = n.saturating_mul(PLANNED_BYTES);
     let (free, limit) = spigo_node::budget::Budget::default().free();
     if n > u32::MAX as u64 || need > free {
-        return Err(crate::cli::UsageError::error(format!(
+        bail!(
             "out of memory budget: -p {} makes {n} instances, whose plan alone needs about {}, and this process can take about {} ({limit})",
             layout.scale,
             show(need),
             show(free)
-        )));
+        );
     }
     Ok(())
 }
@@ -355,7 +355,7 @@ mod tests {
 
     fn netflixoss() -> Architecture {
         Architecture::parse(
-            include_str!("../json_arch/netflixoss_arch.json"),
+            include_str!("../../json_arch/netflixoss_arch.json"),
             "netflixoss",
         )
         .unwrap()

@@ -9,7 +9,9 @@
 //! graph entries and metrics as server-sent events. Everything the page
 //! needs comes from this server: it works offline.
 
-use crate::metrics::{merged_services, services_json, ServiceHistograms};
+use super::graph::{Entry, Vertex, Watch};
+use super::metrics::{merged_services, services_json, ServiceHistograms};
+use super::writers::graphjson::entry_json;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -19,6 +21,7 @@ use axum::{Json, Router};
 use futures::stream::{self, Stream, StreamExt};
 use serde_json::{json, Value};
 use spigo_proto::cluster::{MetricsReport, TrafficReport};
+use spigo_proto::Timestamp;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -28,8 +31,8 @@ use std::time::Instant;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
-const INDEX_HTML: &str = include_str!("../web/index.html");
-const VIEWER_JS: &str = include_str!("../web/viewer.js");
+const INDEX_HTML: &str = include_str!("../../web/index.html");
+const VIEWER_JS: &str = include_str!("../../web/viewer.js");
 
 /// What the live stream carries.
 #[derive(Clone, Debug)]
@@ -85,6 +88,13 @@ impl LiveFeed {
             self.tx.subscribe(),
             self.ended.load(Ordering::SeqCst),
         )
+    }
+}
+
+/// The viewer's stream carries each entry as the GraphJSON file has it.
+impl Watch for LiveFeed {
+    fn made(&self, vertices: &[Vertex], time: Timestamp, entry: &Entry) {
+        self.entry(entry_json(vertices, time, entry));
     }
 }
 

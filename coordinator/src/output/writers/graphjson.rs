@@ -5,7 +5,7 @@
 //! each a `node`, `edge`, `forget` or `done` with its timestamp.
 
 use super::{rfc3339, RunInfo, VERSION};
-use crate::edda::{Entry, Graph, Vertex};
+use crate::output::graph::{Entry, Graph, Vertex};
 use indicatif::ProgressBar;
 use spigo_proto::Timestamp;
 use std::io::{self, Write};
@@ -102,7 +102,7 @@ pub fn write(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::writers::{run_info, FailAfter};
+    use crate::output::writers::{run_info, FailAfter};
     use spigo_proto::{Address, Exit, GraphEvent, Name, NodeRecord, StampedEvent};
 
     pub(crate) fn sample_graph() -> Graph {

@@ -7,11 +7,11 @@
 //! traffic, sends the chaos monkey half way through, and shuts everything
 //! down in order: traffic first, then instances, then registries.
 
-use crate::cli::UsageError;
+use super::controller::{self, Controller, Targets};
 use crate::cluster::Cluster;
-use crate::controller::{self, Controller, Targets};
-use crate::placement::Placement;
-use crate::plan::{Plan, Tier};
+use crate::error::{self, Error};
+use crate::model::placement::Placement;
+use crate::model::plan::{Plan, Tier};
 use anyhow::{Context, Result};
 use futures::future::join_all;
 use ractor::Actor;
@@ -239,14 +239,18 @@ async fn create_tier(
     Ok(())
 }
 
-pub async fn run(cluster: &Cluster, plan: &Plan, cfg: &Config, opts: &Options) -> Result<Report> {
+pub async fn run(
+    cluster: &Cluster,
+    plan: &Plan,
+    cfg: &Config,
+    opts: &Options,
+) -> error::Result<Report> {
     let rt = &cluster.rt;
     let arch = &plan.arch;
     let started = Instant::now();
     let rooms = cluster.rooms();
     let name = |id| cluster.worker_name(id);
-    let placement =
-        Placement::new(&rooms, cfg, plan, &name).map_err(|e| UsageError::error(e.to_string()))?;
+    let placement = Placement::new(&rooms, cfg, plan, &name).map_err(Error::refused)?;
     if !cluster.is_local() {
         tracing::info!("{arch}: placement over {} nodes", cluster.nodes.len());
         let ids: Vec<NodeId> = rooms.iter().map(|r| r.0).collect();
@@ -258,10 +262,10 @@ pub async fn run(cluster: &Cluster, plan: &Plan, cfg: &Config, opts: &Options) -
     let (controller, _) = Actor::spawn(None, Controller, ())
         .await
         .context("cannot start asgard's controller")?;
-    let me = rt.reserve(1)?;
-    rt.register(me, &controller)?;
+    let me = rt.reserve(1).map_err(Error::failed)?;
+    rt.register(me, &controller).map_err(Error::failed)?;
     rt.note_name(me, "asgard");
-    cluster.watch_losses(controller.clone());
+    cluster.watch_losses(controller.get_derived());
 
     let registries = start_registries(cluster, &placement, plan, cfg, me).await?;
     let mut instances: Vec<Instance> = Vec::new();

@@ -4,6 +4,7 @@
 //! counts each per node, and wakes whoever waits for counts; a lost node's
 //! counts are taken as reached, so nobody waits for the dead.
 
+use crate::cluster::NodeLost;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use spigo_node::Delivery;
 use spigo_proto::{Gotocol, Imposition, NodeId};
@@ -27,6 +28,25 @@ pub enum Msg {
 impl From<Delivery> for Msg {
     fn from(d: Delivery) -> Msg {
         Msg::Delivery(d)
+    }
+}
+
+/// The cluster tells of lost nodes through a `DerivedActorRef<NodeLost>`
+/// (it knows nothing of this actor's other messages).
+impl From<NodeLost> for Msg {
+    fn from(lost: NodeLost) -> Msg {
+        Msg::NodeLost(lost.0)
+    }
+}
+
+impl TryFrom<Msg> for NodeLost {
+    type Error = Msg;
+
+    fn try_from(msg: Msg) -> Result<NodeLost, Msg> {
+        match msg {
+            Msg::NodeLost(node) => Ok(NodeLost(node)),
+            other => Err(other),
+        }
     }
 }
 

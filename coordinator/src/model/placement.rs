@@ -9,7 +9,7 @@
 //! with the most room left. Pirates are split into contiguous ranges, as
 //! evenly as the nodes' budgets allow.
 
-use crate::plan::Plan;
+use super::plan::Plan;
 use spigo_proto::archaius::{Config, Location, ANY};
 use spigo_proto::capacity::{fill, show, EDGE_BYTES, INSTANCE_BYTES, PIRATE_BYTES};
 use spigo_proto::NodeId;
@@ -262,7 +262,7 @@ pub fn pirate_ranges(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{from_architecture, Layout};
+    use crate::model::plan::{from_architecture, Layout};
     use spigo_proto::Architecture;
 
     const PLENTY: u64 = 1 << 40;
@@ -273,7 +273,8 @@ mod tests {
 
     fn netflixoss(regions: u8) -> (Config, Plan) {
         let cfg = Config::default();
-        let arch = Architecture::parse(crate::architectures::NETFLIXOSS, "netflixoss").unwrap();
+        let arch =
+            Architecture::parse(crate::model::architectures::NETFLIXOSS, "netflixoss").unwrap();
         let plan = from_architecture(&arch, &cfg, &Layout::new(&cfg, regions));
         (cfg, plan)
     }
@@ -337,7 +338,8 @@ mod tests {
         // Ten times the instances is a hundred times the links: each
         // instance sees ten times as many of its dependencies.
         let cfg = Config::default();
-        let arch = Architecture::parse(crate::architectures::NETFLIXOSS, "netflixoss").unwrap();
+        let arch =
+            Architecture::parse(crate::model::architectures::NETFLIXOSS, "netflixoss").unwrap();
         let small = from_architecture(&arch, &cfg, &Layout::new(&cfg, 1));
         let big_cfg = Config {
             population: 1000,

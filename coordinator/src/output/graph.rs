@@ -1,15 +1,13 @@
-//! edda: merges the graph events of every node into one graph.
+//! The graph a run writes, as edda merges it from the events of every node.
 //!
-//! Each node's edda shard sends batches here. Edda resolves addresses to
-//! names, de-duplicates nodes and edges (shards may report the same edge, and
-//! `-f` folds many instances into one service node), and keeps the entries in
-//! the order they happened so the writers can replay the architecture's
-//! evolution.
+//! Edda resolves addresses to names, de-duplicates nodes and edges (shards
+//! may report the same edge, and `-f` folds many instances into one service
+//! node), and keeps the entries in the order they happened so the writers
+//! can replay the architecture's evolution. This file is the model only:
+//! the actor that feeds it is in `edda.rs`, the formats it is written in
+//! are in `writers/`, and whoever watches it grow (the live viewer) does so
+//! through [`Watch`].
 
-use crate::http::LiveFeed;
-use crate::writers::graphjson::entry_json;
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use spigo_node::edda::EventSink;
 use spigo_proto::{Address, Exit, GraphEvent, Name, NodeRecord, StampedEvent, Timestamp};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -45,6 +43,13 @@ pub enum Entry {
     },
 }
 
+/// Hears of every entry as the graph makes it: `--live` viewers see the
+/// graph grow (`http::LiveFeed`), without the graph knowing about JSON or
+/// HTTP.
+pub trait Watch: Send + Sync {
+    fn made(&self, vertices: &[Vertex], time: Timestamp, entry: &Entry);
+}
+
 /// The merged graph: vertices, and the timed history of entries.
 #[derive(Default)]
 pub struct Graph {
@@ -67,7 +72,7 @@ pub struct Graph {
     /// Events that never resolved, reported at the end.
     pub unresolved: u64,
     /// Live viewers (`--live`) hear of every entry as it is made.
-    feed: Option<Arc<LiveFeed>>,
+    feed: Option<Arc<dyn Watch>>,
     /// Events received from every shard, to check none went missing.
     pub received: u64,
 }
@@ -81,14 +86,14 @@ impl Graph {
     }
 
     /// Publishes every new entry to live viewers as well.
-    pub fn with_feed(mut self, feed: Option<Arc<LiveFeed>>) -> Graph {
+    pub fn with_feed(mut self, feed: Option<Arc<dyn Watch>>) -> Graph {
         self.feed = feed;
         self
     }
 
     fn push(&mut self, time: Timestamp, entry: Entry) {
         if let Some(feed) = &self.feed {
-            feed.entry(entry_json(&self.vertices, time, &entry));
+            feed.made(&self.vertices, time, &entry);
         }
         self.entries.push((time, entry));
     }
@@ -228,65 +233,6 @@ impl Graph {
         };
         if self.by_addr.insert(record.id, vertex).is_none() {
             self.new_addresses = true;
-        }
-    }
-}
-
-/// The edda actor of the coordinator.
-pub struct Edda;
-
-pub enum Msg {
-    Batch(Vec<StampedEvent>),
-    /// All shards have flushed: hand over the finished graph.
-    Finish(RpcReplyPort<Graph>),
-}
-
-impl Actor for Edda {
-    type Msg = Msg;
-    type State = Option<Graph>;
-    type Arguments = Graph;
-
-    async fn pre_start(
-        &self,
-        _: ActorRef<Msg>,
-        graph: Graph,
-    ) -> Result<Option<Graph>, ActorProcessingErr> {
-        Ok(Some(graph))
-    }
-
-    async fn handle(
-        &self,
-        _: ActorRef<Msg>,
-        msg: Msg,
-        state: &mut Option<Graph>,
-    ) -> Result<(), ActorProcessingErr> {
-        let Some(graph) = state.as_mut() else {
-            return Ok(());
-        };
-        match msg {
-            Msg::Batch(batch) => {
-                for ev in batch {
-                    graph.add(ev);
-                }
-                graph.settle();
-            }
-            Msg::Finish(reply) => {
-                let mut graph = state.take().expect("checked above");
-                graph.finish();
-                let _ = reply.send(graph);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Shards on this process hand their batches straight to the edda actor.
-pub struct LocalSink(pub ActorRef<Msg>);
-
-impl EventSink for LocalSink {
-    fn send_batch(&self, batch: Vec<StampedEvent>) {
-        if let Err(e) = self.0.send_message(Msg::Batch(batch)) {
-            tracing::warn!("edda: lost a batch of graph events: {e}");
         }
     }
 }

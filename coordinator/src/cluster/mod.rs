@@ -1,0 +1,444 @@
+//! The coordinator's view of the processes a simulation runs in.
+//!
+//! Without `--nodes` or `--join` the cluster is this process alone (node 0)
+//! and every spawn is local. Otherwise the coordinator starts node
+//! processes itself (`--nodes N`, on free loopback ports, with a random
+//! cookie) or dials running ones (`--join`), tells each its node id and its
+//! peers, and from then on places actors on nodes by asking them to spawn
+//! at addresses it chooses. It heartbeats every node; a node whose link
+//! closes or that stops answering is lost: its instances are recorded as
+//! done with exit `node-lost`, whoever waits on them stops waiting, and the
+//! run goes on without it.
+//!
+//! Every part of the cluster has its own file, from the flags to the
+//! losses:
+//!
+//! - `options.rs`: what the flags ask for (`--nodes`, `--join`, TLS).
+//! - `start.rs`: starting node processes on this machine (`--nodes`).
+//! - `session.rs`: requests and replies, and each node's clock.
+//! - `control.rs`: what the nodes send unasked (graph events, spans, pongs).
+//! - `heartbeat.rs`: pinging the nodes, and noticing one gone silent.
+//! - `losses.rs`: what a lost node takes with it.
+//! - `state.rs`: what the cluster shares with the control loop and the heartbeat.
+
+mod control;
+mod heartbeat;
+mod losses;
+mod options;
+mod session;
+mod start;
+mod state;
+
+pub use options::{Nodes, Options, TlsFiles, TlsPaths};
+pub use state::NodeLost;
+
+use crate::error::{self, Error};
+use crate::model::placement::Room;
+use crate::output::edda;
+use crate::output::http::Snapshot;
+use crate::output::metrics;
+use anyhow::{anyhow, Context, Result};
+use futures::future::join_all;
+use ractor::{ActorRef, DerivedActorRef};
+use session::{describe, Sessions};
+use spigo_node::budget::Budget;
+use spigo_node::gateway;
+use spigo_node::link::{self, Cookie, LinkError};
+use spigo_node::Runtime;
+use spigo_proto::capacity::{show, INSTANCE_BYTES, PIRATE_BYTES};
+use spigo_proto::cluster::Span;
+use spigo_proto::cluster::{
+    JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX, FIRST_FREE_INDEX,
+};
+use spigo_proto::spec::InstanceSpec;
+use spigo_proto::{Address, NodeId};
+use state::{Placed, Shared};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Node {
+    pub id: NodeId,
+    pub name: String,
+    pub addr: String,
+    next_index: AtomicU32,
+    /// Bytes the node said it can take when it joined.
+    capacity: AtomicU64,
+}
+
+pub struct Cluster {
+    pub rt: Arc<Runtime>,
+    pub nodes: Vec<Node>,
+    shared: Arc<Shared>,
+    sessions: Sessions,
+    children: Mutex<Vec<tokio::process::Child>>,
+    /// The coordinator's own edda shard, when a graph is being written.
+    local_shard: Option<Address>,
+    /// This process's memory budget, for what it hosts itself.
+    budget: Budget,
+}
+
+impl Cluster {
+    /// A cluster of this process alone.
+    pub fn local(rt: Arc<Runtime>, local_shard: Option<Address>) -> Cluster {
+        let shared = Arc::<Shared>::default();
+        Cluster {
+            sessions: Sessions::new(rt.clone(), shared.clone()),
+            rt,
+            nodes: Vec::new(),
+            shared,
+            children: Mutex::default(),
+            local_shard,
+            budget: Budget::default(),
+        }
+    }
+
+    /// Starts or dials the nodes and joins them into one simulation.
+    pub async fn connect(
+        rt: Arc<Runtime>,
+        local_shard: Option<Address>,
+        edda: Option<ActorRef<edda::Msg>>,
+        opts: Options,
+    ) -> error::Result<Cluster> {
+        let Options {
+            nodes,
+            tls,
+            seed,
+            collect,
+            heartbeat_timeout,
+            max_memory,
+            cpuprofile,
+        } = opts;
+        let mut cluster = Cluster::local(rt, local_shard);
+        cluster.budget = Budget::new(max_memory);
+        let (addrs, cookie) = match nodes {
+            Nodes::Local => return Ok(cluster),
+            Nodes::Start(n) => {
+                let cookie = Cookie::new(format!("{:032x}", rand::random::<u128>()));
+                let (children, addrs) =
+                    start::start_nodes(n, &cookie, tls.as_ref(), max_memory, cpuprofile.as_deref())
+                        .await?;
+                *cluster.children.get_mut().unwrap() = children;
+                (addrs, cookie)
+            }
+            Nodes::Join(addrs, cookie) => (addrs, cookie),
+        };
+        let tls = tls.map(|t| t.config);
+        let (control_tx, control_rx) = tokio::sync::mpsc::unbounded_channel();
+        let gw = gateway::start(&cluster.rt, control_tx)
+            .await
+            .context("cannot start the coordinator's gateway")?;
+        let mut node_names = HashMap::new();
+        let mut last_seen = HashMap::new();
+        for (i, addr) in addrs.iter().enumerate() {
+            let id = i as NodeId + 1;
+            let conn = link::dial(
+                addr,
+                &cookie,
+                tls.as_ref(),
+                Role::Coordinator,
+                "coordinator",
+            )
+            .await
+            .map_err(|e| match e {
+                LinkError::Refused(reason) => {
+                    Error::usage(format!("node {addr} refused this coordinator: {reason}"))
+                }
+                other => Error::usage_because(format!("cannot reach node {addr}"), other),
+            })?;
+            let name = conn.peer_name.clone();
+            let (tx, _) = conn.start(id, gw.clone());
+            cluster.rt.set_link(id, tx);
+            node_names.insert(id, (name.clone(), addr.clone()));
+            last_seen.insert(id, Instant::now());
+            cluster.nodes.push(Node {
+                id,
+                name,
+                addr: addr.clone(),
+                next_index: AtomicU32::new(FIRST_FREE_INDEX),
+                capacity: AtomicU64::new(0),
+            });
+        }
+        // Nothing has used the shared state yet: what the control loop reads
+        // is set here, once.
+        cluster.shared = Arc::new(Shared {
+            edda,
+            node_names,
+            last_seen: Mutex::new(last_seen),
+            heartbeat_timeout,
+            ..Shared::default()
+        });
+        cluster.sessions = Sessions::new(cluster.rt.clone(), cluster.shared.clone());
+        tokio::spawn(control::control_loop(control_rx, cluster.shared.clone()));
+        tokio::spawn(heartbeat::heartbeat(
+            cluster.rt.clone(),
+            cluster.shared.clone(),
+        ));
+        let peers: Vec<(NodeId, String)> = cluster
+            .nodes
+            .iter()
+            .map(|n| (n.id, n.addr.clone()))
+            .collect();
+        let joins = cluster.nodes.iter().map(|n| {
+            let order = JoinOrder {
+                node: n.id,
+                msglog: cluster.rt.logs_messages(),
+                peers: peers.clone(),
+                latency: cluster.rt.latency_model().cloned(),
+                seed,
+                collect,
+            };
+            cluster.sessions.request(n.id, Request::Join(order))
+        });
+        for (reply, node) in join_all(joins).await.into_iter().zip(&cluster.nodes) {
+            match reply.map_err(Error::failed)? {
+                Reply::Joined { pid, capacity } => {
+                    node.capacity.store(capacity, Ordering::Relaxed);
+                    tracing::info!(
+                        "{} ({}, pid {pid}) joined as node {}, room for about {}",
+                        node.name,
+                        node.addr,
+                        node.id,
+                        show(capacity)
+                    )
+                }
+                other => {
+                    return Err(
+                        anyhow!("{} could not join: {}", node.name, describe(&other)).into(),
+                    )
+                }
+            }
+        }
+        for node in &cluster.nodes {
+            cluster.sessions.sync_clock(node.id, &node.name).await?;
+        }
+        Ok(cluster)
+    }
+
+    pub fn is_local(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// What each live worker can be given, in bytes, in node order: what
+    /// it can still take, less a tenth kept for what grows as a run goes
+    /// on (queues, links, registries' answers).
+    pub fn rooms(&self) -> Vec<Room> {
+        let usable = |room: u64| room - room / 10;
+        if self.nodes.is_empty() {
+            return vec![(0, usable(self.budget.free().0))];
+        }
+        let lost = self.lost();
+        self.nodes
+            .iter()
+            .filter(|n| !lost.contains(&n.id))
+            .map(|n| (n.id, usable(n.capacity.load(Ordering::Relaxed))))
+            .collect()
+    }
+
+    /// A worker's name for messages (`node2`); for this process, the
+    /// limit on what it can take (`--max-memory 600 MB`).
+    pub fn worker_name(&self, id: NodeId) -> String {
+        self.node(id)
+            .map_or_else(|| self.budget.free().1, |n| n.name.clone())
+    }
+
+    /// A node by id: nodes are numbered from 1 in the order they joined.
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        let node = self.nodes.get(usize::from(id).checked_sub(1)?)?;
+        debug_assert_eq!(node.id, id, "nodes are numbered from 1 in order");
+        Some(node)
+    }
+
+    /// `n` consecutive fresh addresses on node `node`.
+    pub fn alloc(&self, node: NodeId, n: u32) -> Result<Address> {
+        match self.node(node) {
+            None => Ok(self.rt.reserve(n)?),
+            Some(remote) => Ok(Address::new(
+                node,
+                remote.next_index.fetch_add(n, Ordering::Relaxed),
+            )),
+        }
+    }
+
+    /// The edda shard instances on `node` report to, when recording.
+    pub fn edda_shard(&self, node: NodeId) -> Option<Address> {
+        let shard = self.local_shard?;
+        Some(match node {
+            0 => shard,
+            n => Address::new(n, EDDA_SHARD_INDEX),
+        })
+    }
+
+    /// How graph metadata names the node an instance runs on ("" alone).
+    pub fn metadata_suffix(&self, node: NodeId) -> String {
+        match self.node(node) {
+            Some(n) => format!(",node/{}", n.name),
+            None => String::new(),
+        }
+    }
+
+    fn placed(&self, node: NodeId, what: impl IntoIterator<Item = Placed>) {
+        if node != 0 {
+            self.shared
+                .placed
+                .lock()
+                .unwrap()
+                .entry(node)
+                .or_default()
+                .extend(what);
+        }
+    }
+
+    /// `watcher` hears of every node lost, those lost already first.
+    pub fn watch_losses(&self, watcher: DerivedActorRef<NodeLost>) {
+        for &lost in self.shared.lost.lock().unwrap().iter() {
+            let _ = watcher.send_message(NodeLost(lost));
+        }
+        self.shared.watchers.lock().unwrap().push(watcher);
+    }
+
+    pub fn lost(&self) -> BTreeSet<NodeId> {
+        self.shared.lost.lock().unwrap().clone()
+    }
+
+    /// The nodes not lost, in start order.
+    fn live(&self) -> Vec<NodeId> {
+        let lost = self.shared.lost.lock().unwrap();
+        self.nodes
+            .iter()
+            .map(|n| n.id)
+            .filter(|id| !lost.contains(id))
+            .collect()
+    }
+
+    /// Sends a request to a node and waits for its reply.
+    pub async fn request(&self, node: NodeId, body: Request) -> Result<Reply, NodeLost> {
+        self.sessions.request(node, body).await
+    }
+
+    pub async fn spawn_pirates(
+        &self,
+        node: NodeId,
+        first: Address,
+        count: u32,
+        seed: u64,
+    ) -> Result<()> {
+        self.placed(node, [Placed::Pirates { first, count }]);
+        if node == 0 {
+            self.budget
+                .admit(|| format!("{count} pirates"), count as u64 * PIRATE_BYTES)?;
+            return Ok(spigo_node::pirate::spawn_many(&self.rt, first, count, seed).await?);
+        }
+        self.sessions
+            .expect_done(
+                node,
+                Request::SpawnPirates { first, count, seed },
+                "spawning pirates",
+            )
+            .await
+    }
+
+    pub async fn spawn_instances(&self, node: NodeId, specs: Vec<InstanceSpec>) -> Result<()> {
+        self.placed(
+            node,
+            specs
+                .iter()
+                .map(|s| Placed::Instance(Box::new(s.record.clone()))),
+        );
+        if node == 0 {
+            let n = specs.len();
+            self.budget
+                .admit(|| format!("{n} instances"), n as u64 * INSTANCE_BYTES)?;
+            for spec in specs {
+                let name = spec.record.name.clone();
+                spigo_node::spawn::spawn_instance(&self.rt, spec)
+                    .await
+                    .with_context(|| format!("cannot start {name}"))?;
+            }
+            return Ok(());
+        }
+        self.sessions
+            .expect_done(node, Request::SpawnInstances(specs), "spawning instances")
+            .await
+    }
+
+    pub async fn spawn_registries(&self, node: NodeId, addrs: Vec<Address>) -> Result<()> {
+        if node == 0 {
+            for at in addrs {
+                spigo_node::spawn::spawn_registry(&self.rt, at).await?;
+            }
+            return Ok(());
+        }
+        self.sessions
+            .expect_done(node, Request::SpawnRegistries(addrs), "spawning eureka")
+            .await
+    }
+
+    /// Asks every live node to send its remaining graph events and report.
+    pub async fn flush(&self) -> Vec<(NodeId, NodeReport)> {
+        let live = self.live();
+        let replies = join_all(
+            live.iter()
+                .map(|&n| self.sessions.request(n, Request::Flush)),
+        )
+        .await;
+        live.into_iter()
+            .zip(replies)
+            .filter_map(|(n, r)| match r {
+                Ok(Reply::Flushed(report)) => Some((n, report)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The spans every node sent with its Flush report.
+    pub fn take_spans(&self) -> Vec<Span> {
+        std::mem::take(&mut *self.shared.spans.lock().unwrap())
+    }
+
+    /// Everyone's figures so far: this process's and every live node's.
+    pub async fn snapshot(&self) -> Snapshot {
+        let mut metrics = self.rt.metrics_report();
+        let live = self.live();
+        for reply in join_all(
+            live.iter()
+                .map(|&n| self.sessions.request(n, Request::Metrics)),
+        )
+        .await
+        {
+            if let Ok(Reply::Metrics(m)) = reply {
+                metrics::merge(&mut metrics, m);
+            }
+        }
+        Snapshot {
+            metrics,
+            nodes: self.nodes.len(),
+            lost: self.lost().len(),
+        }
+    }
+
+    /// Tells every live node to stop and waits for the processes this
+    /// coordinator started.
+    pub async fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        let live = self.live();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            join_all(
+                live.iter()
+                    .map(|&n| self.sessions.request(n, Request::Stop)),
+            ),
+        )
+        .await;
+        let children = std::mem::take(&mut *self.children.lock().unwrap());
+        for mut child in children {
+            if tokio::time::timeout(Duration::from_secs(5), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        }
+    }
+}

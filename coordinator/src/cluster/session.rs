@@ -1,0 +1,99 @@
+//! Requests to the nodes and their replies, matched by id, and setting
+//! each node's clock to the coordinator's.
+
+use super::state::{NodeLost, Shared};
+use anyhow::{bail, Result};
+use spigo_node::{clock, Runtime};
+use spigo_proto::cluster::{Frame, Reply, Request};
+use spigo_proto::NodeId;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// The requests of one coordinator: each gets a fresh id, and the control
+/// loop hands the reply with that id back.
+pub struct Sessions {
+    rt: Arc<Runtime>,
+    shared: Arc<Shared>,
+    next_request: AtomicU64,
+}
+
+impl Sessions {
+    pub fn new(rt: Arc<Runtime>, shared: Arc<Shared>) -> Sessions {
+        Sessions {
+            rt,
+            shared,
+            next_request: AtomicU64::new(1),
+        }
+    }
+
+    /// Sends a request to a node and waits for its reply.
+    pub async fn request(&self, node: NodeId, body: Request) -> Result<Reply, NodeLost> {
+        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.shared.waiting.lock().unwrap().insert(id, (node, tx));
+        if self.shared.lost.lock().unwrap().contains(&node)
+            || self
+                .rt
+                .send_frame(node, Frame::Request { id, body })
+                .is_err()
+        {
+            self.shared.waiting.lock().unwrap().remove(&id);
+            return Err(NodeLost(node));
+        }
+        rx.await.map_err(|_| NodeLost(node))
+    }
+
+    /// Asks a node to do something; a node lost meanwhile is not an error
+    /// (its loss is recorded and the run goes on without it).
+    pub async fn expect_done(&self, node: NodeId, body: Request, what: &str) -> Result<()> {
+        match self.request(node, body).await {
+            Ok(Reply::Done) => Ok(()),
+            Ok(other) => bail!("{what}: {}", describe(&other)),
+            Err(lost) => {
+                tracing::warn!("{what}: {lost}; going on without it");
+                Ok(())
+            }
+        }
+    }
+
+    /// Estimates how far a node's clock is from ours (the sample with the
+    /// shortest round trip, error at most half of it) and tells the node to
+    /// correct for it, so send times mean the same everywhere.
+    pub async fn sync_clock(&self, node: NodeId, name: &str) -> Result<()> {
+        let mut best: Option<(Duration, i64)> = None;
+        for _ in 0..8 {
+            let t0 = clock::now();
+            let Reply::Clock(theirs) = self.request(node, Request::Clock).await? else {
+                bail!("{} did not tell its time", name);
+            };
+            let t1 = clock::now();
+            let rtt = t1.since(t0);
+            let midpoint = t0.0 as i64 + (rtt.as_nanos() / 2) as i64;
+            let offset = theirs.0 as i64 - midpoint;
+            if best.is_none_or(|(r, _)| rtt < r) {
+                best = Some((rtt, offset));
+            }
+        }
+        let (rtt, offset) = best.expect("eight samples");
+        tracing::info!(
+            "{}: clock offset {:+.3}ms ± {:.3}ms",
+            name,
+            offset as f64 / 1e6,
+            rtt.as_secs_f64() * 1e3 / 2.0
+        );
+        match self.request(node, Request::SetClock(offset)).await? {
+            Reply::Done => Ok(()),
+            other => bail!("{} could not set its clock: {}", name, describe(&other)),
+        }
+    }
+}
+
+/// What a node said instead of doing what it was asked.
+pub fn describe(reply: &Reply) -> String {
+    match reply {
+        Reply::Failed(why) => why.clone(),
+        other => format!("unexpected reply {other:?}"),
+    }
+}

@@ -1,0 +1,128 @@
+//! The files a simulation writes: where they go, the check that they can
+//! be written before any simulation time is spent, and writing them at the
+//! end (the graph in every format asked for, and the metrics files).
+
+use super::graph::Graph;
+use super::metrics::merged_services;
+use super::writers::{self, gexf, graphjson, graphml, RunInfo};
+use crate::error::{self, Error};
+use crate::logging;
+use anyhow::Result;
+use spigo_proto::cluster::{MetricsReport, Span};
+use std::path::{Path, PathBuf};
+
+/// Fails early, before any simulation time is spent, if the graph files
+/// could not be written. Folders it had to create for the test are removed
+/// again (the writers create them when they write), so a run that stops
+/// before writing leaves nothing behind.
+pub fn check_writable(dir: &Path, flag: &str) -> error::Result<()> {
+    let fail = |what: &str, e: std::io::Error| {
+        Error::usage_because(format!("{flag}: cannot {what} {}", dir.display()), e)
+    };
+    let mut missing = Vec::new();
+    let mut d = dir;
+    while !d.as_os_str().is_empty() && !d.exists() {
+        missing.push(d.to_path_buf());
+        d = d.parent().unwrap_or(Path::new(""));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| fail("create", e))?;
+    let probe = dir.join(format!(".spigo-probe-{}", std::process::id()));
+    let written = std::fs::write(&probe, b"");
+    let _ = std::fs::remove_file(probe);
+    // Innermost first: each is empty once its child is gone.
+    for created in &missing {
+        let _ = std::fs::remove_dir(created);
+    }
+    written.map_err(|e| fail("write in", e))
+}
+
+/// Where the graph files of this run go.
+pub struct Outputs {
+    pub json: Option<PathBuf>,
+    pub gml: Option<PathBuf>,
+    pub gexf: Option<PathBuf>,
+}
+
+/// Which graph formats a run writes (`-j`, `-g`, `--gexf`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Formats {
+    pub graphjson: bool,
+    pub graphml: bool,
+    pub gexf: bool,
+}
+
+impl Outputs {
+    /// The files of `formats` under `out`, named `stem`.
+    pub fn new(out: &Path, formats: Formats, stem: &str) -> Outputs {
+        Outputs {
+            json: formats
+                .graphjson
+                .then(|| out.join("json").join(format!("{stem}.json"))),
+            gml: formats
+                .graphml
+                .then(|| out.join("gml").join(format!("{stem}.graphml"))),
+            gexf: formats
+                .gexf
+                .then(|| out.join("gexf").join(format!("{stem}.gexf"))),
+        }
+    }
+
+    pub fn check(&self) -> error::Result<()> {
+        for path in self.json.iter().chain(&self.gml).chain(&self.gexf) {
+            check_writable(path.parent().expect("joined above"), "--out")?;
+        }
+        Ok(())
+    }
+
+    pub fn any(&self) -> bool {
+        self.json.is_some() || self.gml.is_some() || self.gexf.is_some()
+    }
+}
+
+/// Writes `json_metrics/<stem>_metrics.json`, `_metrics.csv` and `_flow.json`.
+pub fn write_metrics(
+    out: &Path,
+    stem: &str,
+    metrics: &MetricsReport,
+    spans: &[Span],
+    info: &RunInfo,
+) -> Result<()> {
+    let dir = out.join("json_metrics");
+    let services = merged_services(metrics);
+    let json = dir.join(format!("{stem}_metrics.json"));
+    writers::write_atomically(&json, |w| {
+        writers::metrics::write_json(w, &metrics.traffic, &services, info)
+    })?;
+    let csv = dir.join(format!("{stem}_metrics.csv"));
+    writers::write_atomically(&csv, |w| writers::metrics::write_csv(w, &services))?;
+    let flows = dir.join(format!("{stem}_flow.json"));
+    writers::write_atomically(&flows, |w| writers::metrics::write_flows(w, spans))?;
+    tracing::info!(
+        "{stem}: wrote {}, {} and {} ({} spans)",
+        json.display(),
+        csv.display(),
+        flows.display(),
+        spans.len()
+    );
+    Ok(())
+}
+
+/// Writes the graph in every format asked for.
+pub fn write_graph(graph: &Graph, outputs: &Outputs, info: &RunInfo) -> Result<()> {
+    let arch = &info.arch;
+    if let Some(path) = &outputs.json {
+        let bar = logging::progress(graph.entries.len() as u64, "writing graph");
+        writers::write_atomically(path, |w| graphjson::write(w, graph, info, &bar))?;
+        bar.finish_and_clear();
+        tracing::info!("{arch}.edda: wrote {}", path.display());
+    }
+    if let Some(path) = &outputs.gml {
+        writers::write_atomically(path, |w| graphml::write(w, graph, info))?;
+        tracing::info!("{arch}.edda: wrote {}", path.display());
+    }
+    if let Some(path) = &outputs.gexf {
+        writers::write_atomically(path, |w| gexf::write(w, graph, info))?;
+        tracing::info!("{arch}.edda: wrote {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! What a run leaves behind or shows while it runs: the graph edda merges
+//! from every node, the files it is written to, the metrics merged from
+//! every node, the HTTP server (metrics and the graph viewer) and the CPU
+//! profile. Nothing here knows about the cluster or the simulation; the
+//! layers above hand it what to record and write.
+//!
+//! - `graph.rs`: the merged graph (vertices and the timed history of entries).
+//! - `edda.rs`: the actor that merges every shard's events into it.
+//! - `writers/`: GraphJSON, GraphML, GEXF and the metrics files, written atomically.
+//! - `files.rs`: which files a run writes, checked before the run and written after.
+//! - `metrics.rs`: per-service figures merged over nodes and summarised.
+//! - `http.rs`: `/debug/vars`, `/metrics`, the viewer and its live stream.
+//! - `profile.rs`: `--cpuprofile`.
+
+pub mod edda;
+pub mod files;
+pub mod graph;
+pub mod http;
+pub mod metrics;
+pub mod profile;
+pub mod writers;

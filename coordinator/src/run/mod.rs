@@ -1,0 +1,15 @@
+//! One simulation: from its checked inputs to the files and the report.
+//!
+//! - `simulation.rs`: the run from start to end: runtime, edda, cluster,
+//!   the work, the files, the summary.
+//! - `fsm.rs`: the pirates (`-a fsm`).
+//! - `asgard.rs`: every other architecture: registries, tiers, traffic,
+//!   the chaos monkey, shutdown in order.
+//! - `controller.rs`: the mailbox both answer to, counting replies per node.
+//! - `summary.rs`: the end-of-run report on stdout.
+
+pub mod asgard;
+pub mod controller;
+pub mod fsm;
+pub mod simulation;
+mod summary;

@@ -1,0 +1,375 @@
+//! One simulation run from flags to files: check every input, start the
+//! runtime and edda, form the cluster, run the FSM or asgard, flush every
+//! graph event, write the files, print the summary.
+
+use super::summary::{
+    print_fsm_summary, print_latency, print_nodes, print_overload, print_services_summary,
+};
+use super::{asgard, fsm};
+use crate::cluster::{self, Cluster, Nodes, TlsFiles, TlsPaths};
+use crate::error::{self, Error, EXIT_NODES_LOST};
+use crate::model::architectures::{self, Resolved, Work};
+use crate::output::edda::Recorder;
+use crate::output::files::{check_writable, write_graph, write_metrics, Formats, Outputs};
+use crate::output::graph::Watch;
+use crate::output::http::{self, LiveFeed, Snapshot, Web};
+use crate::output::metrics;
+use crate::output::writers::{self, RunInfo};
+use spigo_node::metrics::Traffic;
+use spigo_node::runtime::Settings;
+use spigo_node::{clock, Runtime};
+use spigo_proto::archaius::Config;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where spigo served its metrics: `localhost:8123/debug/vars`.
+pub const DEFAULT_HTTP: &str = "127.0.0.1:8123";
+
+/// What one simulation is asked for, as `cli` reads it off the flags;
+/// the settings a `--config` file may hold as well are in the [`Config`].
+pub struct Options {
+    /// How `-a` or `-r` name the architecture.
+    pub arch: architectures::Args,
+    /// `-j`, `-g`, `--gexf`.
+    pub formats: Formats,
+    /// `--out`: the folder every file goes under.
+    pub out: PathBuf,
+    pub save_config: Option<PathBuf>,
+    pub cpuprofile: Option<PathBuf>,
+    /// `-m`: log every message received.
+    pub msglog: bool,
+    /// `-c`: collect metrics and request flows.
+    pub collect: bool,
+    /// `--live`: serve the viewer during the run.
+    pub live: bool,
+    pub trace_sample: f64,
+    /// `--http`: an address, or "none".
+    pub http: String,
+    /// `--nodes N`.
+    pub nodes: Option<u16>,
+    /// `--join host:port,...`.
+    pub join: Option<String>,
+    /// `--cookie` or `SPIGO_COOKIE`.
+    pub cookie: Option<String>,
+    /// `--tls-cert/--tls-key/--tls-ca`, all three or none.
+    pub tls: Option<TlsPaths>,
+    pub heartbeat_timeout: Duration,
+    pub max_memory: Option<u64>,
+}
+
+impl Options {
+    /// The HTTP address, if the run serves one: with `-c` or `--live`,
+    /// unless `--http none`.
+    fn http_addr(&self) -> Option<&str> {
+        (self.collect || self.live)
+            .then_some(self.http.as_str())
+            .filter(|a| *a != "none")
+    }
+
+    /// `--trace-sample` when collecting (`-c`).
+    fn collect(&self) -> error::Result<Option<f64>> {
+        if !(0.0..=1.0).contains(&self.trace_sample) {
+            return Err(Error::usage(format!(
+                "--trace-sample: {} is not a fraction between 0 and 1",
+                self.trace_sample
+            )));
+        }
+        // The live panel needs per-service figures even without -c; it
+        // keeps no flows then.
+        Ok(match (self.collect, self.live) {
+            (true, _) => Some(self.trace_sample),
+            (false, true) => Some(0.0),
+            (false, false) => None,
+        })
+    }
+}
+
+/// A simulation whose input files are all read and checked. The flags of
+/// the cluster and of collecting (`--nodes`, `--join`, TLS,
+/// `--trace-sample`) are checked by [`run`] as it starts, inside the CPU
+/// profile.
+pub struct Prepared {
+    opts: Options,
+    cfg: Config,
+    resolved: Resolved,
+    outputs: Outputs,
+}
+
+impl Prepared {
+    /// `--cpuprofile`: the profile covers the whole run, so `main` starts
+    /// it before the runtime.
+    pub fn cpuprofile(&self) -> Option<&Path> {
+        self.opts.cpuprofile.as_deref()
+    }
+}
+
+/// Reads and checks every input (the architecture or graph to reload, the
+/// latency file, the folders to write in) before any actor starts.
+pub fn prepare(opts: Options, cfg: Config) -> error::Result<Prepared> {
+    let resolved = architectures::resolve(&opts.arch, &cfg).map_err(Error::BadInput)?;
+    let outputs = Outputs::new(&opts.out, opts.formats, &resolved.output);
+    outputs.check()?;
+    if let Some(path) = &opts.save_config {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        check_writable(dir, "--save-config")?;
+    }
+    Ok(Prepared {
+        opts,
+        cfg,
+        resolved,
+        outputs,
+    })
+}
+
+enum Outcome {
+    Pirates(fsm::Report),
+    Services(asgard::Report),
+}
+
+/// How a run ended, for the exit status.
+pub enum Ending {
+    Complete,
+    /// The run finished and its graph was written, but nodes were lost.
+    NodesLost,
+}
+
+impl Ending {
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            Ending::Complete => 0,
+            Ending::NodesLost => EXIT_NODES_LOST,
+        }
+    }
+}
+
+/// Runs a prepared simulation; `args` is the command line, for the files.
+pub async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<Ending> {
+    let Prepared {
+        opts,
+        cfg,
+        resolved,
+        outputs,
+    } = prepared;
+    let started = clock::now();
+    let arch = resolved.arch.clone();
+    let seed = cfg.seed.unwrap_or_else(rand::random);
+    let collect = opts.collect()?;
+    // The nodes first: a refused cookie or an unreachable node is reported
+    // before anything else happens.
+    let cluster_opts = cluster::Options {
+        nodes: Nodes::from_flags(opts.nodes, opts.join.as_deref(), opts.cookie.as_deref())?,
+        tls: opts.tls.as_ref().map(TlsFiles::load).transpose()?,
+        seed,
+        collect,
+        heartbeat_timeout: opts.heartbeat_timeout,
+        max_memory: opts.max_memory,
+        cpuprofile: opts.cpuprofile.clone(),
+    };
+    let rt = Runtime::with(Settings {
+        node: 0,
+        log_messages: opts.msglog,
+        latency: resolved.latency.clone(),
+        seed,
+        collect,
+    });
+    let feed = opts.live.then(|| Arc::new(LiveFeed::default()));
+    let recorder = match outputs.any() || feed.is_some() {
+        true => {
+            let watch = feed.clone().map(|f| f as Arc<dyn Watch>);
+            Some(Recorder::start(&rt, cfg.filter, watch).await?)
+        }
+        false => None,
+    };
+    let shard = recorder.as_ref().map(|r| r.shard_at);
+    let edda = recorder.as_ref().map(|r| r.edda.clone());
+    let cluster = Arc::new(Cluster::connect(rt.clone(), shard, edda, cluster_opts).await?);
+    let web = match opts.http_addr() {
+        Some(addr) => start_web(&opts, addr, &arch, &args, feed.clone(), &cluster).await?,
+        None => None,
+    };
+    tracing::info!("{arch}: seed {seed} (repeat with --seed {seed})");
+    if recorder.is_some() {
+        tracing::info!("{arch}.edda: starting");
+    }
+    if let Some(path) = &opts.save_config {
+        let mut saved = cfg.clone();
+        saved.seed = Some(seed);
+        let text = serde_json::to_string_pretty(&saved).map_err(Error::failed)?;
+        writers::write_atomically(path, |w| std::io::Write::write_all(w, text.as_bytes()))?;
+        tracing::info!("{arch}: configuration saved to {}", path.display());
+    }
+
+    let outcome = run_work(&cluster, &cfg, resolved.work, seed, &arch).await;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            cluster.stop().await;
+            return Err(e);
+        }
+    };
+    let mut reports = cluster.flush().await;
+    let lost = cluster.lost();
+    let mut metrics = rt.metrics_report();
+    let mut pairs = rt.latency_report();
+    let (mut made, mut forgotten) = rt.edge_counts();
+    // The reports' figures and delays move into the totals.
+    for (_, r) in &mut reports {
+        metrics::merge(&mut metrics, std::mem::take(&mut r.metrics));
+        pairs.append(&mut r.latency);
+        made += r.edges_made;
+        forgotten += r.edges_forgotten;
+    }
+    if let Some((web, refresher)) = &web {
+        refresher.abort();
+        let snapshot = Snapshot {
+            metrics,
+            nodes: cluster.nodes.len(),
+            lost: lost.len(),
+        };
+        web.update(&snapshot);
+        metrics = snapshot.metrics;
+    }
+
+    let info = RunInfo {
+        arch: arch.clone(),
+        args: format!("[{}]", args.join(" ")),
+        started,
+    };
+    let mut graph_size = None;
+    if let Some(recorder) = recorder {
+        let (graph, local_sent) = recorder.finish().await?;
+        // Every event a shard sent must have reached edda.
+        let sent = local_sent + reports.iter().map(|(_, r)| r.events_sent).sum::<u64>();
+        if lost.is_empty() && sent != graph.received {
+            tracing::warn!(
+                "edda: shards sent {sent} graph events but {} arrived",
+                graph.received
+            );
+        } else {
+            tracing::info!(
+                "edda: {} graph events received ({sent} sent by live shards)",
+                graph.received
+            );
+        }
+        if graph.unresolved > 0 {
+            tracing::warn!(
+                "edda: {} events named instances it never saw",
+                graph.unresolved
+            );
+        }
+        write_graph(&graph, &outputs, &info)?;
+        graph_size = Some((graph.vertices.len(), graph.edge_count()));
+        tracing::info!("{arch}.edda: closing");
+    }
+    if opts.collect {
+        let mut spans = rt.flows().map(|f| f.take()).unwrap_or_default();
+        spans.extend(cluster.take_spans());
+        write_metrics(&opts.out, &resolved.output, &metrics, &spans, &info)?;
+    }
+    if let Some(feed) = &feed {
+        feed.end();
+    }
+    cluster.stop().await;
+    tracing::info!("spigo: {arch} complete");
+    let mut traffic = Traffic::default();
+    traffic.merge_report(&metrics.traffic);
+    match outcome {
+        Outcome::Pirates(r) => print_fsm_summary(&arch, &r, graph_size, cluster.is_local()),
+        Outcome::Services(r) => print_services_summary(&arch, &r, &traffic, made, forgotten),
+    }
+    print_latency(&cfg, &pairs);
+    print_overload(&rt, &reports);
+    print_nodes(&cluster, &reports);
+    if let (Some((web, _)), true) = (&web, opts.live) {
+        linger(web).await;
+    }
+    if lost.is_empty() {
+        Ok(Ending::Complete)
+    } else {
+        Ok(Ending::NodesLost)
+    }
+}
+
+/// With `--live`, the finished graph stays on view for a moment so an open
+/// page gets the end of the stream.
+async fn linger(_web: &Web) {
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+}
+
+/// Starts the HTTP server and the task that refreshes its figures every
+/// second from every node. A default address already in use only costs the
+/// live figures; an address the user chose must be had.
+async fn start_web(
+    opts: &Options,
+    addr: &str,
+    arch: &str,
+    args: &[String],
+    feed: Option<Arc<LiveFeed>>,
+    cluster: &Arc<Cluster>,
+) -> error::Result<Option<(Arc<Web>, tokio::task::JoinHandle<()>)>> {
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) if opts.http == DEFAULT_HTTP && !opts.live => {
+            tracing::warn!("http: cannot listen on {addr} ({e}); metrics go to files only (--http picks another address)");
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(Error::usage_because(
+                format!("--http {addr}: cannot listen"),
+                e,
+            ))
+        }
+    };
+    let bound = listener.local_addr().map_err(Error::failed)?;
+    let web = Arc::new(Web::new(opts.out.clone(), arch, args.to_vec(), feed));
+    tokio::spawn(http::serve(listener, web.clone()));
+    if opts.collect {
+        tracing::info!(
+            "HTTP metrics now available at http://{bound}/debug/vars and http://{bound}/metrics"
+        );
+    }
+    if opts.live {
+        tracing::info!("live graph at http://{bound}/");
+    }
+    let (w, c) = (web.clone(), cluster.clone());
+    let refresher = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            w.update(&c.snapshot().await);
+        }
+    });
+    Ok(Some((web, refresher)))
+}
+
+async fn run_work(
+    cluster: &Cluster,
+    cfg: &Config,
+    work: Work,
+    seed: u64,
+    arch: &str,
+) -> error::Result<Outcome> {
+    Ok(match work {
+        Work::Pirates(seeding) => {
+            let opts = fsm::Options {
+                seeding,
+                duration: cfg.duration,
+                seed,
+            };
+            Outcome::Pirates(fsm::run(cluster, &opts).await?)
+        }
+        Work::Services(plan) => {
+            tracing::info!("{arch}: scaling to {}%", cfg.population);
+            let opts = asgard::Options {
+                seed,
+                duration: cfg.duration,
+                chat: cfg.chat().map_err(Error::failed)?,
+                eureka_poll: cfg.eureka_poll,
+            };
+            Outcome::Services(asgard::run(cluster, &plan, cfg, &opts).await?)
+        }
+    })
+}

@@ -1,0 +1,174 @@
+//! The end-of-run report on stdout: what the FSM or asgard measured, the
+//! latency per pair of regions, how close the run came to being overrun,
+//! and each node's figures. The log lines go to stderr; these are apart
+//! from them so that `spigo ... > report.txt` keeps only the report.
+
+use super::{asgard, fsm};
+use crate::cluster::Cluster;
+use hdrhistogram::Histogram;
+use spigo_node::metrics::{peak_rss, Traffic};
+use spigo_node::Runtime;
+use spigo_proto::archaius::Config;
+use spigo_proto::cluster::{NodeReport, PairReport, Reach};
+use spigo_proto::time::GoDuration;
+use spigo_proto::NodeId;
+use std::collections::BTreeMap;
+
+/// Measured one-way delays per pair of regions, next to the model.
+pub fn print_latency(cfg: &Config, reports: &[PairReport]) {
+    if reports.is_empty() {
+        return;
+    }
+    /// Model figure (us), late messages, delays: per (from, to, reach).
+    type Merged = BTreeMap<(u8, u8, Reach), (u64, u64, Histogram<u64>)>;
+    let mut merged = Merged::new();
+    for r in reports {
+        let (_, late, hist) = merged.entry((r.from, r.to, r.reach)).or_insert_with(|| {
+            (
+                r.model_us,
+                0,
+                Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+            )
+        });
+        *late += r.late;
+        for &(v, n) in &r.delay {
+            let _ = hist.record_n(v.max(1), n);
+        }
+    }
+    let name = |r: u8| cfg.regions.get(r as usize).map_or("?", |r| r.name.as_str());
+    report!("  latency          one way: model, measured p50 / p99, messages, late");
+    for ((from, to, reach), (model, late, hist)) in merged {
+        let pair = match reach {
+            Reach::Zone => format!("{} within a zone", name(from)),
+            Reach::CrossZone => format!("{} across zones", name(from)),
+            Reach::Region => format!("{} -> {}", name(from), name(to)),
+        };
+        let us = |v: u64| GoDuration(std::time::Duration::from_micros(v));
+        report!(
+            "    {pair:<32} {} {} / {} {} {late}",
+            us(model),
+            us(hist.value_at_quantile(0.5)),
+            us(hist.value_at_quantile(0.99)),
+            hist.len()
+        );
+    }
+}
+
+/// How close the run came to being overrun (mailboxes of instances,
+/// queues of links), and what was shed.
+pub fn print_overload(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
+    let (mut shed, mailbox, link) = rt.overload();
+    let (mut mailbox, mut link) = (mailbox as u64, link as u64);
+    for (_, r) in reports {
+        shed += r.shed;
+        mailbox = mailbox.max(r.deepest_mailbox);
+        link = link.max(r.deepest_link);
+    }
+    report!("  backlog          deepest mailbox {mailbox}, deepest link queue {link}, {shed} requests shed");
+}
+
+pub fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {
+    if cluster.is_local() {
+        return;
+    }
+    let lost = cluster.lost();
+    report!("  nodes");
+    for n in &cluster.nodes {
+        match reports.iter().find(|(id, _)| *id == n.id) {
+            Some((_, r)) => report!(
+                "    {:<8} {:<22} peak {:.0} MB, {} messages in, {} out, {} undeliverable, {} refused",
+                n.name,
+                n.addr,
+                r.peak_rss as f64 / 1e6,
+                r.messages_in,
+                r.messages_out,
+                r.undeliverable,
+                r.refused
+            ),
+            None if lost.contains(&n.id) => report!("    {:<8} {:<22} LOST", n.name, n.addr),
+            None => report!("    {:<8} {:<22} no report", n.name, n.addr),
+        }
+    }
+    let (cin, cout, misaddressed) = cluster.rt.link_counts();
+    let refused = misaddressed + cluster.rt.refused_frames();
+    report!("    coordinator: {cin} messages in, {cout} out, {refused} refused");
+    let total = refused + reports.iter().map(|(_, r)| r.refused).sum::<u64>();
+    if total > 0 {
+        tracing::warn!("links: {total} frames or messages refused as malformed or misaddressed");
+    }
+}
+
+/// The end-of-run figures go to stdout, apart from the log.
+pub fn print_fsm_summary(arch: &str, r: &fsm::Report, graph: Option<(usize, usize)>, local: bool) {
+    let rate = r.delivered as f64 / r.setup.as_secs_f64().max(1e-9);
+    report!("{arch} summary");
+    report!("  pirates          {}", r.pirates);
+    report!("  spawned in       {}", GoDuration(r.spawned_in));
+    report!(
+        "  set-up messages  {} in {} ({:.2}M msg/s)",
+        r.delivered,
+        GoDuration(r.setup),
+        rate / 1e6
+    );
+    report!("  shutdown in      {}", GoDuration(r.shutdown));
+    if let Some((nodes, edges)) = graph {
+        report!("  graph            {nodes} nodes, {edges} edges");
+    }
+    match peak_rss() {
+        Some(peak) if local => {
+            let per = peak as f64 / 1e3 / r.pirates.max(1) as f64;
+            report!(
+                "  peak memory      {:.0} MB ({per:.1} KB per pirate)",
+                peak as f64 / 1e6
+            );
+        }
+        Some(peak) => report!("  coordinator      peak {:.0} MB", peak as f64 / 1e6),
+        None => {}
+    }
+}
+
+pub fn print_services_summary(
+    arch: &str,
+    r: &asgard::Report,
+    t: &Traffic,
+    made: u64,
+    forgotten: u64,
+) {
+    let total: usize = r.per_package.values().sum();
+    let packages: Vec<String> = r
+        .per_package
+        .iter()
+        .map(|(p, n)| format!("{p} {n}"))
+        .collect();
+    report!("{arch} summary");
+    report!("  instances        {total} ({})", packages.join(", "));
+    report!("  set-up           {}", GoDuration(r.setup));
+    report!("  edges            {made} made, {forgotten} forgotten");
+    if let Some(v) = &r.victim {
+        report!("  chaos monkey     deleted {v}");
+    }
+    let answered = if t.gets > 0 {
+        100.0 * t.responses as f64 / t.gets as f64
+    } else {
+        0.0
+    };
+    report!(
+        "  requests         {} sent: {} gets ({} answered, {answered:.1}%, {} found), {} puts",
+        t.requests,
+        t.gets,
+        t.responses,
+        t.hits,
+        t.requests - t.gets
+    );
+    if t.responses > 0 {
+        report!(
+            "  response time    p50 {}  p99 {}  max {}",
+            GoDuration(t.quantile(0.5)),
+            GoDuration(t.quantile(0.99)),
+            GoDuration(t.quantile(1.0))
+        );
+    }
+    if let Some(peak) = peak_rss() {
+        report!("  peak memory      {:.0} MB", peak as f64 / 1e6);
+    }
+}
