@@ -5,7 +5,7 @@
 //!
 //! Each folder owns one job, and `use` only points down this list: a file
 //! never uses one above it, and no two files use each other
-//! (`.ci/check_imports.py coordinator/src` checks).
+//! (`tests/tests/e2e/layout.rs` checks, for every crate).
 //!
 //! | where | what it owns |
 //! | --- | --- |
