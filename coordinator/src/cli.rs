@@ -333,7 +333,7 @@ impl TlsArgs {
         else {
             return Ok(None);
         };
-        let config = spigo_node::tls::Tls::load(cert, key, ca)
+        let config = spigo_node::net::tls::Tls::load(cert, key, ca)
             .map_err(|e| UsageError::error(e.to_string()))?;
         Ok(Some(crate::cluster::TlsFiles {
             cert: cert.clone(),
@@ -372,7 +372,7 @@ pub fn join(list: &str, cookie: Option<&str>) -> Result<crate::cluster::Nodes> {
     };
     Ok(crate::cluster::Nodes::Join(
         addrs,
-        spigo_node::link::Cookie::new(cookie),
+        spigo_node::net::handshake::Cookie::new(cookie),
     ))
 }
 

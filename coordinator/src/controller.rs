@@ -5,6 +5,7 @@
 //! counts are taken as reached, so nobody waits for the dead.
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use spigo_node::runtime::{Inbox, NoTimer};
 use spigo_node::Delivery;
 use spigo_proto::{Gotocol, Imposition, NodeId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -28,6 +29,10 @@ impl From<Delivery> for Msg {
     fn from(d: Delivery) -> Msg {
         Msg::Delivery(d)
     }
+}
+
+impl Inbox for Msg {
+    type Timer = NoTimer;
 }
 
 #[derive(Default)]

@@ -9,7 +9,7 @@
 use crate::http::LiveFeed;
 use crate::writers::graphjson::entry_json;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use spigo_node::edda::EventSink;
+use spigo_node::packages::edda::EventSink;
 use spigo_proto::{Address, Exit, GraphEvent, Name, NodeRecord, StampedEvent, Timestamp};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

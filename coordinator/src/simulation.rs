@@ -12,9 +12,9 @@ use crate::{asgard, fsm};
 use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
 use ractor::{Actor, ActorRef};
-use spigo_node::edda::{self as shard, EddaShard};
-use spigo_node::metrics::{peak_rss, Traffic};
-use spigo_node::runtime::Settings;
+use spigo_node::packages::edda::{self as shard, EddaShard};
+use spigo_node::runtime::metrics::{peak_rss, Traffic};
+use spigo_node::runtime::{EdgeCounts, Overload, Settings};
 use spigo_node::{clock, Runtime};
 use spigo_proto::archaius::Config;
 use spigo_proto::cluster::{MetricsReport, NodeReport, PairReport, Reach, Span};
@@ -218,7 +218,10 @@ pub async fn run(
     let lost = cluster.lost();
     let mut metrics = rt.metrics_report();
     let mut pairs = rt.latency_report();
-    let (mut made, mut forgotten) = rt.edge_counts();
+    let EdgeCounts {
+        mut made,
+        mut forgotten,
+    } = rt.edge_counts();
     // The reports' figures and delays move into the totals.
     for (_, r) in &mut reports {
         crate::metrics::merge(&mut metrics, std::mem::take(&mut r.metrics));
@@ -466,8 +469,12 @@ fn print_latency(cfg: &Config, reports: &[PairReport]) {
 /// How close the run came to being overrun (mailboxes of instances,
 /// queues of links), and what was shed.
 fn print_overload(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
-    let (mut shed, mailbox, link) = rt.overload();
-    let (mut mailbox, mut link) = (mailbox as u64, link as u64);
+    let Overload {
+        mut shed,
+        deepest_mailbox,
+        deepest_link,
+    } = rt.overload();
+    let (mut mailbox, mut link) = (deepest_mailbox as u64, deepest_link as u64);
     for (_, r) in reports {
         shed += r.shed;
         mailbox = mailbox.max(r.deepest_mailbox);
@@ -498,8 +505,8 @@ fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {
             None => report!("    {:<8} {:<22} no report", n.name, n.addr),
         }
     }
-    let (cin, cout, misaddressed) = cluster.rt.link_counts();
-    let refused = misaddressed + cluster.rt.refused_frames();
+    let links = cluster.rt.link_counts();
+    let (cin, cout, refused) = (links.messages_in, links.messages_out, links.refused());
     report!("    coordinator: {cin} messages in, {cout} out, {refused} refused");
     let total = refused + reports.iter().map(|(_, r)| r.refused).sum::<u64>();
     if total > 0 {

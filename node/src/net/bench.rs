@@ -3,23 +3,17 @@
 //! response. They are ordinary actors behind the ordinary address table, so
 //! the figures include everything a simulation's messages go through:
 //! routing, batching, encoding, the socket, decoding, the gateway, the
-//! mailbox.
+//! mailbox. They live with the network because measuring it is all they
+//! are for: no simulation spawns them.
 
-use crate::{clock, Delivery, Runtime, SpawnError};
+use crate::runtime::{clock, Delivery};
+use crate::{Runtime, SpawnError};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use spigo_proto::cluster::{BenchKind, BenchSpec};
 use spigo_proto::{Address, Gotocol, Imposition, Intention, TraceContext};
 use std::sync::Arc;
 
 pub struct Bench;
-
-pub struct Msg(Delivery);
-
-impl From<Delivery> for Msg {
-    fn from(d: Delivery) -> Msg {
-        Msg(d)
-    }
-}
 
 pub struct Arguments {
     pub rt: Arc<Runtime>,
@@ -53,13 +47,13 @@ impl State {
 }
 
 impl Actor for Bench {
-    type Msg = Msg;
+    type Msg = Delivery;
     type State = State;
     type Arguments = Arguments;
 
     async fn pre_start(
         &self,
-        _: ActorRef<Msg>,
+        _: ActorRef<Delivery>,
         args: Arguments,
     ) -> Result<State, ActorProcessingErr> {
         Ok(State {
@@ -73,13 +67,11 @@ impl Actor for Bench {
 
     async fn handle(
         &self,
-        _: ActorRef<Msg>,
-        Msg(d): Msg,
+        _: ActorRef<Delivery>,
+        delivery: Delivery,
         state: &mut State,
     ) -> Result<(), ActorProcessingErr> {
-        let Delivery::Message(msg) = d else {
-            return Ok(());
-        };
+        let Delivery::Message(msg) = delivery;
         match (state.kind, msg.imposition) {
             (
                 BenchKind::Sink {
@@ -141,13 +133,10 @@ impl Actor for Bench {
 
 pub async fn spawn(rt: &Arc<Runtime>, spec: BenchSpec) -> Result<(), SpawnError> {
     let at = spec.at;
-    rt.spawn_at(
-        at,
-        Bench,
-        Arguments {
-            rt: rt.clone(),
-            spec,
-        },
-    )
-    .await
+    let args = Arguments {
+        rt: rt.clone(),
+        spec,
+    };
+    rt.spawn_at(at, None, Bench, args).await?;
+    Ok(())
 }
