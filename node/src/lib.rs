@@ -31,7 +31,7 @@
 //! * [`packages`]: the actors of a simulation.
 //!   * `packages/lifecycle.rs`: the one lifecycle of every actor kind
 //!     (naming, the `-m` log, graph events, Hello / Inform / Goodbye,
-//!     sending) and [`Member`](packages::lifecycle::Member), the actor that
+//!     sending) and `Member`, the actor that
 //!     runs a kind through it.
 //!   * `packages/pirate.rs`, `eureka.rs`: the FSM's pirates and the
 //!     service registry.
@@ -78,7 +78,7 @@
 //!    early, it waits in the delay queue (`runtime/delay.rs`), which
 //!    releases it into the runtime when due.
 //! 6. The address table (`runtime/table.rs`) hands it to the store's
-//!    mailbox, and [`Member`](packages::lifecycle::Member) takes it in (the
+//!    mailbox, and `Member` (`packages/lifecycle.rs`) takes it in (the
 //!    `-m` line) and passes it to the store's package (`packages/store.rs`)
 //!    as request traffic. The answer goes back the same way, under the
 //!    span the karyon chose.

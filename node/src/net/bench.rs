@@ -6,9 +6,9 @@
 //! mailbox. They live with the network because measuring it is all they
 //! are for: no simulation spawns them.
 
-use crate::runtime::{clock, Delivery};
+use crate::packages::lifecycle::{Kind, Lifecycle, Member};
+use crate::runtime::NoTimer;
 use crate::{Runtime, SpawnError};
-use ractor::{Actor, ActorProcessingErr, ActorRef};
 use spigo_proto::cluster::{BenchKind, BenchSpec};
 use spigo_proto::{Address, Gotocol, Imposition, Intention, TraceContext};
 use std::sync::Arc;
@@ -21,18 +21,17 @@ pub struct Arguments {
 }
 
 pub struct State {
-    rt: Arc<Runtime>,
-    me: Address,
+    life: Lifecycle<NoTimer>,
     kind: BenchKind,
     received: u64,
     sent: u64,
 }
 
 impl State {
-    fn send(&self, to: Address, imposition: Imposition, ctx: TraceContext) -> bool {
-        let msg =
-            Gotocol::new(imposition, Some(self.me), clock::now(), Intention::None).with_ctx(ctx);
-        self.rt.send(to, msg).is_ok()
+    /// Sends an empty message; a benchmark counts what arrives, so a send
+    /// that fails shows in its figures and needs no handling here.
+    fn send(&self, to: Address, imposition: Imposition, ctx: TraceContext) {
+        let _ = self.life.send(to, imposition, ctx, Intention::None);
     }
 
     fn ping(&mut self, target: Address) {
@@ -46,32 +45,29 @@ impl State {
     }
 }
 
-impl Actor for Bench {
-    type Msg = Delivery;
+impl Kind for Bench {
+    type Timer = NoTimer;
     type State = State;
     type Arguments = Arguments;
 
-    async fn pre_start(
-        &self,
-        _: ActorRef<Delivery>,
-        args: Arguments,
-    ) -> Result<State, ActorProcessingErr> {
-        Ok(State {
-            rt: args.rt,
-            me: args.spec.at,
+    fn start(&self, args: Arguments) -> State {
+        State {
+            life: Lifecycle::new(args.rt, args.spec.at, None),
             kind: args.spec.kind,
             received: 0,
             sent: 0,
-        })
+        }
     }
 
-    async fn handle(
-        &self,
-        _: ActorRef<Delivery>,
-        delivery: Delivery,
-        state: &mut State,
-    ) -> Result<(), ActorProcessingErr> {
-        let Delivery::Message(msg) = delivery;
+    fn life(state: &mut State) -> &mut Lifecycle<NoTimer> {
+        &mut state.life
+    }
+
+    fn timer(&self, _: &mut State, timer: NoTimer) {
+        match timer {}
+    }
+
+    fn receive(&self, state: &mut State, msg: Gotocol) {
         match (state.kind, msg.imposition) {
             (
                 BenchKind::Sink {
@@ -127,7 +123,6 @@ impl Actor for Bench {
             }
             _ => {}
         }
-        Ok(())
     }
 }
 
@@ -137,6 +132,6 @@ pub async fn spawn(rt: &Arc<Runtime>, spec: BenchSpec) -> Result<(), SpawnError>
         rt: rt.clone(),
         spec,
     };
-    rt.spawn_at(at, None, Bench, args).await?;
+    rt.spawn_at(at, None, Member(Bench), args).await?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! they are open.
 //!
 //! Each frame on a link is a four-byte big-endian length and a
-//! [`wire`](spigo_proto::wire)-encoded [`Frame`]. A started link has two
+//! [`spigo_proto::wire`]-encoded [`Frame`]. A started link has two
 //! tasks: a writer that drains the link's queue (the runtime's
 //! [`LinkTx`]), packing consecutive messages into one Messages frame (up to
 //! [`MAX_BATCH`]) and flushing the socket whenever the queue runs dry, and

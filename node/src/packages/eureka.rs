@@ -10,6 +10,9 @@
 //! A poll may ask for one zone only (zone-aware clients). If that zone has
 //! no live instance of the service, the registry answers with every live
 //! instance instead, so a client never ends up with nowhere to go.
+//!
+//! An instance that left meanwhile needs no answer, so what a registry
+//! sends may fail unnoticed.
 
 use super::lifecycle::{Kind, Lifecycle};
 use crate::runtime::NoTimer;
@@ -73,8 +76,6 @@ pub struct State {
     owner: HashMap<Address, CompactString>,
 }
 
-/// An instance that left meanwhile needs no answer, so what eureka sends
-/// may fail unnoticed.
 impl State {
     fn register(&mut self, record: &NodeRecord) {
         let service: CompactString = match Name::parse(&record.name) {

@@ -1,5 +1,6 @@
 //! The one lifecycle every actor of a simulation lives: pirates, eureka
-//! registries and service instances alike.
+//! registries and service instances alike (and the link benchmark's
+//! actors, which only need its sending).
 //!
 //! Whatever its kind, an actor is created at an address, named by a Hello
 //! from whoever created it (the FSM or asgard, its *creator*), told where

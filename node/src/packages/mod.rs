@@ -1,8 +1,8 @@
 //! The actors of a simulation: one file per package, plus the pirate.
 //!
-//! Every actor kind lives the one [`lifecycle`] (named by a Hello, told
-//! where edda is by an Inform, stopped by a Goodbye it answers); a kind's
-//! file says only what it does beyond that. The NetflixOSS packages share
+//! Every actor kind lives the one lifecycle of `lifecycle.rs` (named by a
+//! Hello, told where edda is by an Inform, stopped by a Goodbye it
+//! answers); a kind's file says only what it does beyond that. The NetflixOSS packages share
 //! the [`service`] core (discovery, routing, requests, tracing) and each
 //! add a [`Behaviour`](service::Behaviour). [`spawn`] maps a package name
 //! to its actor.
