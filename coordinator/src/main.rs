@@ -198,10 +198,10 @@ fn node(args: cli::NodeArgs) -> error::Result<ExitCode> {
         Some(paths) => Some(cluster::TlsFiles::load(&paths)?.config),
         None => None,
     };
-    let opts = spigo_node::server::NodeOptions {
+    let opts = spigo_node::net::server::NodeOptions {
         name: args.name.unwrap_or_default(),
         listen: args.listen,
-        cookie: spigo_node::link::Cookie::new(cookie),
+        cookie: spigo_node::net::handshake::Cookie::new(cookie),
         tls,
         exit_with_stdin: args.exit_with_stdin,
         max_memory: args.max_memory,
@@ -212,8 +212,8 @@ fn node(args: cli::NodeArgs) -> error::Result<ExitCode> {
         .map(Profiler::start)
         .transpose()?;
     let result = runtime()
-        .map_err(spigo_node::server::ServeError::from)
-        .and_then(|rt| rt.block_on(spigo_node::server::serve(opts)));
+        .map_err(spigo_node::net::server::ServeError::from)
+        .and_then(|rt| rt.block_on(spigo_node::net::server::serve(opts)));
     if let Some(Err(e)) = profiler.map(Profiler::finish) {
         eprintln!("spigo node: {e:#}");
     }

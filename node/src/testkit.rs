@@ -1,7 +1,10 @@
 //! Test fixtures: a probe actor that stands in for an FSM, asgard, edda or
-//! a peer and hands whatever it receives to the test.
+//! a peer and hands whatever it receives to the test, and specs of
+//! instances. It sits at the top of the crate, beside the rooms, because
+//! the tests of all three use it.
 
-use crate::{Delivery, Runtime};
+use crate::runtime::Delivery;
+use crate::Runtime;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use spigo_proto::{Address, Gotocol};
 use std::sync::Arc;
@@ -9,22 +12,14 @@ use tokio::sync::mpsc;
 
 struct Probe;
 
-struct ProbeMsg(Delivery);
-
-impl From<Delivery> for ProbeMsg {
-    fn from(d: Delivery) -> Self {
-        ProbeMsg(d)
-    }
-}
-
 impl Actor for Probe {
-    type Msg = ProbeMsg;
+    type Msg = Delivery;
     type State = mpsc::UnboundedSender<Gotocol>;
     type Arguments = mpsc::UnboundedSender<Gotocol>;
 
     async fn pre_start(
         &self,
-        _: ActorRef<ProbeMsg>,
+        _: ActorRef<Delivery>,
         tx: Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
         Ok(tx)
@@ -32,13 +27,12 @@ impl Actor for Probe {
 
     async fn handle(
         &self,
-        _: ActorRef<ProbeMsg>,
-        ProbeMsg(d): ProbeMsg,
+        _: ActorRef<Delivery>,
+        delivery: Delivery,
         tx: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        if let Delivery::Message(m) = d {
-            let _ = tx.send(m);
-        }
+        let Delivery::Message(m) = delivery;
+        let _ = tx.send(m);
         Ok(())
     }
 }
@@ -109,7 +103,7 @@ pub fn hand_dependency(rt: &Runtime, to: Address, dep: Address, service: &str) {
     let msg = Gotocol::new(
         spigo_proto::Imposition::NameDrop,
         Some(dep),
-        crate::clock::now(),
+        crate::runtime::clock::now(),
         intention,
     );
     rt.send(to, msg).unwrap();

@@ -7,6 +7,8 @@
 //! rounded up a little: an estimate that is low lets a process be killed,
 //! one that is a few percent high only refuses a little early.
 
+use serde::{Deserialize, Serialize};
+
 /// A pirate: ractor's ~7.2 KB per actor plus ~0.15 KB of ours; 7.3 to
 /// 7.7 KB measured from 100k to 1M pirates.
 pub const PIRATE_BYTES: u64 = 8_000;
@@ -19,6 +21,20 @@ pub const EDGE_BYTES: u64 = 32;
 /// A node's own runtime once it is busy (worker threads, tables, link
 /// buffers), whatever it uses when it has just started.
 pub const BASE_BYTES: u64 = 32 << 20;
+
+/// Work refused because it would not fit in a process's memory budget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("out of memory budget: {what} need about {}, and {} is free ({limit})", show(*.need), show(*.free))]
+pub struct OverBudget {
+    /// What was asked for, as the error names it (`400000 pirates`).
+    pub what: String,
+    /// The bytes it would take, estimated.
+    pub need: u64,
+    /// The bytes the budget has left.
+    pub free: u64,
+    /// Which limit: `--max-memory 600 MB` or the machine's available memory.
+    pub limit: String,
+}
 
 /// Parses a size: bytes, or a number with K, M, G or T (powers of 1024,
 /// as in `docker run -m`; `Mi`, `MB`, `MiB` all mean the same).

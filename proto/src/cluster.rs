@@ -75,6 +75,21 @@ pub enum Role {
     Node(NodeId),
 }
 
+/// Why a listener refused a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Refusal {
+    /// The dialer's proof does not match the listener's cookie.
+    #[error("wrong cookie")]
+    WrongCookie,
+    /// A node serves one coordinator at a time.
+    #[error("this node already has a coordinator")]
+    HasCoordinator,
+    /// A node dialled a peer that has no node id yet: its coordinator's
+    /// Join is still on the way, so the dialer tries again shortly.
+    #[error("not joined yet")]
+    NotJoinedYet,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Frame {
     /// Dialer: who I am.
@@ -98,7 +113,7 @@ pub enum Frame {
     },
     /// Listener: not accepted, and why.
     Refused {
-        reason: String,
+        reason: Refusal,
     },
     Messages(Vec<Envelope>),
     Events(Vec<StampedEvent>),
@@ -198,7 +213,34 @@ pub enum Reply {
     Clock(Timestamp),
     Metrics(MetricsReport),
     Flushed(NodeReport),
-    Failed(String),
+    Failed(Failure),
+}
+
+/// Why a node could not do what its coordinator asked. `node` is the name
+/// the node goes by; the causes that come from elsewhere (a socket, an
+/// actor that would not start) travel as their text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum Failure {
+    /// A second Join.
+    #[error("{node} has already joined")]
+    AlreadyJoined { node: String },
+    /// Joining, it could not link to a peer node.
+    #[error("node {id} cannot link to node {peer} at {addr}: {why}")]
+    PeerUnreachable {
+        id: NodeId,
+        peer: NodeId,
+        addr: String,
+        why: String,
+    },
+    /// The work would not fit in its memory budget.
+    #[error("{node}: {over}")]
+    OverBudget {
+        node: String,
+        over: crate::capacity::OverBudget,
+    },
+    /// An actor it was to spawn did not start.
+    #[error("{node}: {why}")]
+    Spawn { node: String, why: String },
 }
 
 /// A node's figures at the end of a run.

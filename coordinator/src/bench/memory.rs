@@ -10,8 +10,10 @@
 use crate::error::{self, Error};
 use anyhow::{Context, Result};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
-use spigo_node::metrics::current_rss;
-use spigo_node::{pirate, service, spawn, table, Runtime};
+use spigo_node::packages::{pirate, service, spawn};
+use spigo_node::runtime::metrics::current_rss;
+use spigo_node::runtime::table;
+use spigo_node::Runtime;
 use spigo_proto::arch::Package;
 use spigo_proto::archaius::Location;
 use spigo_proto::names::{instance_name, Name};

@@ -4,7 +4,7 @@
 use super::losses::node_lost;
 use super::state::Shared;
 use crate::output::edda;
-use spigo_node::gateway::Control;
+use spigo_node::net::gateway::Control;
 use spigo_proto::cluster::Frame;
 use std::sync::Arc;
 use std::time::Instant;

@@ -41,9 +41,10 @@ use anyhow::{anyhow, Context, Result};
 use futures::future::join_all;
 use ractor::{ActorRef, DerivedActorRef};
 use session::{describe, Sessions};
-use spigo_node::budget::Budget;
-use spigo_node::gateway;
-use spigo_node::link::{self, Cookie, LinkError};
+use spigo_node::net::gateway;
+use spigo_node::net::handshake::{self, Cookie};
+use spigo_node::net::link::LinkError;
+use spigo_node::runtime::budget::Budget;
 use spigo_node::Runtime;
 use spigo_proto::capacity::{show, INSTANCE_BYTES, PIRATE_BYTES};
 use spigo_proto::cluster::Span;
@@ -133,7 +134,7 @@ impl Cluster {
         let mut last_seen = HashMap::new();
         for (i, addr) in addrs.iter().enumerate() {
             let id = i as NodeId + 1;
-            let conn = link::dial(
+            let conn = handshake::dial(
                 addr,
                 &cookie,
                 tls.as_ref(),
@@ -328,7 +329,9 @@ impl Cluster {
         if node == 0 {
             self.budget
                 .admit(|| format!("{count} pirates"), count as u64 * PIRATE_BYTES)?;
-            return Ok(spigo_node::pirate::spawn_many(&self.rt, first, count, seed).await?);
+            return Ok(
+                spigo_node::packages::pirate::spawn_many(&self.rt, first, count, seed).await?,
+            );
         }
         self.sessions
             .expect_done(
@@ -352,7 +355,7 @@ impl Cluster {
                 .admit(|| format!("{n} instances"), n as u64 * INSTANCE_BYTES)?;
             for spec in specs {
                 let name = spec.record.name.clone();
-                spigo_node::spawn::spawn_instance(&self.rt, spec)
+                spigo_node::packages::spawn::spawn_instance(&self.rt, spec)
                     .await
                     .with_context(|| format!("cannot start {name}"))?;
             }
@@ -366,7 +369,7 @@ impl Cluster {
     pub async fn spawn_registries(&self, node: NodeId, addrs: Vec<Address>) -> Result<()> {
         if node == 0 {
             for at in addrs {
-                spigo_node::spawn::spawn_registry(&self.rt, at).await?;
+                spigo_node::packages::spawn::spawn_registry(&self.rt, at).await?;
             }
             return Ok(());
         }

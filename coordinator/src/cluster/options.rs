@@ -3,8 +3,8 @@
 //! what the nodes are told when they join.
 
 use crate::error::{self, Error};
-use spigo_node::link::Cookie;
-use spigo_node::tls::Tls;
+use spigo_node::net::handshake::Cookie;
+use spigo_node::net::tls::Tls;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -93,7 +93,10 @@ impl Nodes {
                 "--join needs the cluster's cookie: --cookie or SPIGO_COOKIE",
             ));
         };
-        Ok(Nodes::Join(addrs, spigo_node::link::Cookie::new(cookie)))
+        Ok(Nodes::Join(
+            addrs,
+            spigo_node::net::handshake::Cookie::new(cookie),
+        ))
     }
 }
 
@@ -119,7 +122,7 @@ impl TlsFiles {
     /// be is the user's to fix.
     pub fn load(paths: &TlsPaths) -> error::Result<TlsFiles> {
         let TlsPaths { cert, key, ca } = paths;
-        let config = spigo_node::tls::Tls::load(cert, key, ca).map_err(Error::refused)?;
+        let config = spigo_node::net::tls::Tls::load(cert, key, ca).map_err(Error::refused)?;
         Ok(TlsFiles {
             cert: cert.clone(),
             key: key.clone(),

@@ -93,7 +93,7 @@ impl Sessions {
 /// What a node said instead of doing what it was asked.
 pub fn describe(reply: &Reply) -> String {
     match reply {
-        Reply::Failed(why) => why.clone(),
+        Reply::Failed(why) => why.to_string(),
         other => format!("unexpected reply {other:?}"),
     }
 }

@@ -4,7 +4,7 @@ use super::options::TlsFiles;
 use crate::logging;
 use crate::output::profile;
 use anyhow::{anyhow, Context, Result};
-use spigo_node::link::Cookie;
+use spigo_node::net::handshake::Cookie;
 use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
 use tokio::process::Child;

@@ -152,7 +152,7 @@ pub fn check_size(arch: &Architecture, layout: &Layout) -> Result<()> {
         })
         .sum();
     let need = n.saturating_mul(PLANNED_BYTES);
-    let (free, limit) = spigo_node::budget::Budget::default().free();
+    let (free, limit) = spigo_node::runtime::budget::Budget::default().free();
     if n > u32::MAX as u64 || need > free {
         bail!(
             "out of memory budget: -p {} makes {n} instances, whose plan alone needs about {}, and this process can take about {} ({limit})",

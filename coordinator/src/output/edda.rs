@@ -9,7 +9,7 @@
 use super::graph::{Graph, Watch};
 use anyhow::{Context, Result};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use spigo_node::edda::{self as shard, EddaShard, EventSink};
+use spigo_node::packages::edda::{self as shard, EddaShard, EventSink};
 use spigo_node::Runtime;
 use spigo_proto::StampedEvent;
 use std::sync::Arc;

@@ -288,7 +288,7 @@ async fn debug_vars(State(web): State<Arc<Web>>) -> Json<Value> {
     let services = services_json(&snap.services, false);
     Json(json!({
         "cmdline": web.cmdline,
-        "memstats": {"PeakRSS": spigo_node::metrics::peak_rss().unwrap_or(0)},
+        "memstats": {"PeakRSS": spigo_node::runtime::metrics::peak_rss().unwrap_or(0)},
         "spigo": {
             "arch": web.arch,
             "uptime_seconds": web.started.elapsed().as_secs_f64(),

@@ -2,7 +2,7 @@
 
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
-use spigo_node::metrics::{add_recorded, micros_histogram};
+use spigo_node::runtime::metrics::{add_recorded, micros_histogram};
 use spigo_proto::cluster::{MetricsReport, TrafficReport};
 use std::collections::BTreeMap;
 

@@ -6,6 +6,7 @@
 
 use crate::cluster::NodeLost;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use spigo_node::runtime::{Inbox, NoTimer};
 use spigo_node::Delivery;
 use spigo_proto::{Gotocol, Imposition, NodeId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -29,6 +30,10 @@ impl From<Delivery> for Msg {
     fn from(d: Delivery) -> Msg {
         Msg::Delivery(d)
     }
+}
+
+impl Inbox for Msg {
+    type Timer = NoTimer;
 }
 
 /// The cluster tells of lost nodes through a `DerivedActorRef<NodeLost>`

@@ -15,8 +15,8 @@ use crate::output::graph::Watch;
 use crate::output::http::{self, LiveFeed, Snapshot, Web};
 use crate::output::metrics;
 use crate::output::writers::{self, RunInfo};
-use spigo_node::metrics::Traffic;
-use spigo_node::runtime::Settings;
+use spigo_node::runtime::metrics::Traffic;
+use spigo_node::runtime::{EdgeCounts, Settings};
 use spigo_node::{clock, Runtime};
 use spigo_proto::archaius::Config;
 use std::path::{Path, PathBuf};
@@ -215,7 +215,10 @@ pub async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<Ending>
     let lost = cluster.lost();
     let mut metrics = rt.metrics_report();
     let mut pairs = rt.latency_report();
-    let (mut made, mut forgotten) = rt.edge_counts();
+    let EdgeCounts {
+        mut made,
+        mut forgotten,
+    } = rt.edge_counts();
     // The reports' figures and delays move into the totals.
     for (_, r) in &mut reports {
         metrics::merge(&mut metrics, std::mem::take(&mut r.metrics));

@@ -6,7 +6,8 @@
 use super::{asgard, fsm};
 use crate::cluster::Cluster;
 use hdrhistogram::Histogram;
-use spigo_node::metrics::{peak_rss, Traffic};
+use spigo_node::runtime::metrics::{peak_rss, Traffic};
+use spigo_node::runtime::Overload;
 use spigo_node::Runtime;
 use spigo_proto::archaius::Config;
 use spigo_proto::cluster::{NodeReport, PairReport, Reach};
@@ -57,8 +58,12 @@ pub fn print_latency(cfg: &Config, reports: &[PairReport]) {
 /// How close the run came to being overrun (mailboxes of instances,
 /// queues of links), and what was shed.
 pub fn print_overload(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
-    let (mut shed, mailbox, link) = rt.overload();
-    let (mut mailbox, mut link) = (mailbox as u64, link as u64);
+    let Overload {
+        mut shed,
+        deepest_mailbox,
+        deepest_link,
+    } = rt.overload();
+    let (mut mailbox, mut link) = (deepest_mailbox as u64, deepest_link as u64);
     for (_, r) in reports {
         shed += r.shed;
         mailbox = mailbox.max(r.deepest_mailbox);
@@ -89,8 +94,8 @@ pub fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {
             None => report!("    {:<8} {:<22} no report", n.name, n.addr),
         }
     }
-    let (cin, cout, misaddressed) = cluster.rt.link_counts();
-    let refused = misaddressed + cluster.rt.refused_frames();
+    let links = cluster.rt.link_counts();
+    let (cin, cout, refused) = (links.messages_in, links.messages_out, links.refused());
     report!("    coordinator: {cin} messages in, {cout} out, {refused} refused");
     let total = refused + reports.iter().map(|(_, r)| r.refused).sum::<u64>();
     if total > 0 {

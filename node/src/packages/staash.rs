@@ -4,7 +4,7 @@
 //! the next kind on an empty answer; a put is written to one instance of
 //! every storage dependency.
 
-use crate::service::{Behaviour, Core};
+use super::service::{Behaviour, Core};
 use spigo_proto::{Gotocol, Imposition, Intention, Package};
 
 pub struct Staash;
@@ -42,8 +42,8 @@ impl Behaviour for Staash {
     type State = State;
 
     fn init(core: &Core) -> State {
-        let mut order: Vec<usize> = (0..core.deps.len()).collect();
-        order.sort_by_key(|&d| rank(core.deps[d].package));
+        let mut order: Vec<usize> = (0..core.deps().len()).collect();
+        order.sort_by_key(|&d| rank(core.deps()[d].package));
         State { order }
     }
 
@@ -61,7 +61,7 @@ impl Behaviour for Staash {
                 };
                 let empty = matches!(msg.intention, Intention::None);
                 if empty {
-                    let again = core.original(&pending);
+                    let again = pending.original();
                     if state.ask_from(core, &again, pending.stage as usize + 1) {
                         return;
                     }
@@ -70,7 +70,7 @@ impl Behaviour for Staash {
             }
             Imposition::Put => {
                 for &d in &state.order {
-                    if core.deps[d].package != Package::Staash {
+                    if core.deps()[d].package != Package::Staash {
                         core.call_with(&msg, 0, |core| core.pick_in(d));
                     }
                 }
@@ -82,9 +82,10 @@ impl Behaviour for Staash {
 
 #[cfg(test)]
 mod tests {
-    use crate::spawn::spawn_instance;
+    use crate::packages::spawn::spawn_instance;
+    use crate::runtime::clock;
     use crate::testkit::{hand_dependency, next, probe, spec};
-    use crate::{clock, Runtime};
+    use crate::Runtime;
     use spigo_proto::{Gotocol, Imposition, Intention, Package, TraceContext};
 
     #[tokio::test]

@@ -10,24 +10,20 @@
 //! A poll may ask for one zone only (zone-aware clients). If that zone has
 //! no live instance of the service, the registry answers with every live
 //! instance instead, so a client never ends up with nowhere to go.
+//!
+//! An instance that left meanwhile needs no answer, so what a registry
+//! sends may fail unnoticed.
 
-use crate::{clock, Delivery, Runtime};
+use super::lifecycle::{Kind, Lifecycle};
+use crate::runtime::NoTimer;
+use crate::Runtime;
 use compact_str::CompactString;
-use ractor::{Actor, ActorProcessingErr, ActorRef};
 use spigo_proto::archaius::Location;
 use spigo_proto::{Address, Exit, Gotocol, GraphEvent, Imposition, Intention, Name, NodeRecord};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub struct Eureka;
-
-pub struct Msg(Delivery);
-
-impl From<Delivery> for Msg {
-    fn from(d: Delivery) -> Msg {
-        Msg(d)
-    }
-}
 
 pub struct Arguments {
     pub rt: Arc<Runtime>,
@@ -72,10 +68,7 @@ impl ServiceLog {
 }
 
 pub struct State {
-    rt: Arc<Runtime>,
-    me: Address,
-    name: CompactString,
-    edda: Option<Address>,
+    life: Lifecycle<NoTimer>,
     /// The registries of the other zones of this region.
     siblings: Vec<Address>,
     services: HashMap<CompactString, ServiceLog>,
@@ -84,20 +77,6 @@ pub struct State {
 }
 
 impl State {
-    fn send(&self, to: Address, imposition: Imposition, reply_to: Address, intention: Intention) {
-        // An instance that left meanwhile needs no answer.
-        let _ = self.rt.send(
-            to,
-            Gotocol::new(imposition, Some(reply_to), clock::now(), intention),
-        );
-    }
-
-    fn record(&self, event: GraphEvent) {
-        if let Some(edda) = self.edda {
-            self.send(edda, Imposition::Inform, self.me, Intention::Event(event));
-        }
-    }
-
     fn register(&mut self, record: &NodeRecord) {
         let service: CompactString = match Name::parse(&record.name) {
             Ok(n) if !n.service.is_empty() => n.service.into(),
@@ -145,7 +124,7 @@ impl State {
                 zone,
                 since,
             };
-            self.send(client, Imposition::GetResponse, self.me, done);
+            self.life.tell(client, Imposition::GetResponse, done);
             return;
         };
         let start = (since as usize).min(log.log.len());
@@ -156,7 +135,8 @@ impl State {
         };
         if !zone_has_some {
             for (&addr, &location) in &log.live {
-                self.send(client, Imposition::NameDrop, addr, instance(location));
+                self.life
+                    .tell_about(client, Imposition::NameDrop, addr, instance(location));
             }
         }
         for e in &log.log[start..] {
@@ -164,11 +144,17 @@ impl State {
                 Change::Registered
                     if zone_has_some && zone.is_none_or(|z| e.location.zone == z) =>
                 {
-                    self.send(client, Imposition::NameDrop, e.addr, instance(e.location))
+                    self.life.tell_about(
+                        client,
+                        Imposition::NameDrop,
+                        e.addr,
+                        instance(e.location),
+                    );
                 }
                 // The end of a run is not a loss worth a forget in the graph.
                 Change::Deleted(exit) if exit != Exit::Normal => {
-                    self.send(client, Imposition::Forget, e.addr, instance(e.location))
+                    self.life
+                        .tell_about(client, Imposition::Forget, e.addr, instance(e.location));
                 }
                 _ => {}
             }
@@ -178,68 +164,53 @@ impl State {
             zone,
             since: log.log.len() as u64,
         };
-        self.send(client, Imposition::GetResponse, self.me, done);
+        self.life.tell(client, Imposition::GetResponse, done);
+    }
+
+    /// Passes what happened here on to the other zones' registries.
+    fn replicate(&self, event: impl Fn() -> GraphEvent) {
+        for &s in &self.siblings {
+            self.life
+                .tell(s, Imposition::Replicate, Intention::Event(event()));
+        }
     }
 }
 
-impl Actor for Eureka {
-    type Msg = Msg;
+impl Kind for Eureka {
+    type Timer = NoTimer;
     type State = State;
     type Arguments = Arguments;
 
-    async fn pre_start(
-        &self,
-        _: ActorRef<Msg>,
-        args: Arguments,
-    ) -> Result<State, ActorProcessingErr> {
-        Ok(State {
-            rt: args.rt,
-            me: args.me,
-            name: CompactString::default(),
-            edda: None,
+    fn start(&self, args: Arguments) -> State {
+        State {
+            life: Lifecycle::new(args.rt, args.me, None),
             siblings: Vec::new(),
             services: HashMap::new(),
             owner: HashMap::new(),
-        })
+        }
     }
 
-    async fn handle(
-        &self,
-        myself: ActorRef<Msg>,
-        Msg(d): Msg,
-        state: &mut State,
-    ) -> Result<(), ActorProcessingErr> {
-        let Delivery::Message(msg) = d else {
-            return Ok(());
-        };
-        if let (Imposition::Hello, Intention::Text(name)) = (msg.imposition, &msg.intention) {
-            state.name = name.clone();
-        }
-        if state.rt.logs_messages() {
-            state.rt.log_received(&state.name, None, &msg);
-        }
+    fn life(state: &mut State) -> &mut Lifecycle<NoTimer> {
+        &mut state.life
+    }
+
+    fn receive(&self, state: &mut State, msg: Gotocol) {
         let from = msg.reply_to;
         match (msg.imposition, msg.intention) {
-            (Imposition::Hello, _) => {}
-            (Imposition::Inform, _) => state.edda = from,
             (Imposition::NameDrop, _) => state.siblings.extend(from),
             // An instance of this zone registers.
             (Imposition::Put, Intention::Event(GraphEvent::Node(record))) => {
                 state.register(&record);
-                for &s in &state.siblings {
-                    let copy = GraphEvent::Node(record.clone());
-                    state.send(s, Imposition::Replicate, state.me, Intention::Event(copy));
-                }
-                state.send(record.id, Imposition::Hello, state.me, Intention::None);
-                state.record(GraphEvent::Node(record));
+                state.replicate(|| GraphEvent::Node(record.clone()));
+                state
+                    .life
+                    .tell(record.id, Imposition::Hello, Intention::None);
+                state.life.record(GraphEvent::Node(record));
             }
             (Imposition::Delete, Intention::Event(GraphEvent::Done { id, exit })) => {
                 if state.unregister(id, exit) {
-                    for &s in &state.siblings {
-                        let copy = GraphEvent::Done { id, exit };
-                        state.send(s, Imposition::Replicate, state.me, Intention::Event(copy));
-                    }
-                    state.record(GraphEvent::Done { id, exit });
+                    state.replicate(|| GraphEvent::Done { id, exit });
+                    state.life.record(GraphEvent::Done { id, exit });
                 }
             }
             // Another zone's registry passes on what happened there.
@@ -261,21 +232,19 @@ impl Actor for Eureka {
                     state.answer_poll(client, service, zone, since);
                 }
             }
-            (Imposition::Goodbye, _) => {
-                if let Some(asgard) = from {
-                    state.send(asgard, Imposition::Goodbye, state.me, Intention::None);
-                }
-                myself.stop(None);
-            }
-            (imposition, _) => tracing::debug!("{}: ignoring {imposition}", state.name),
+            (imposition, _) => tracing::debug!("{}: ignoring {imposition}", state.life.name()),
         }
-        Ok(())
+    }
+
+    fn timer(&self, _: &mut State, timer: NoTimer) {
+        match timer {}
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::clock;
     use crate::testkit::{next, probe};
 
     fn record(id: Address, instance: &str, zone: u8) -> Box<NodeRecord> {
@@ -299,17 +268,9 @@ mod tests {
 
     async fn registry(rt: &Arc<Runtime>) -> Address {
         let at = rt.reserve(1).unwrap();
-        let (actor, _) = Actor::spawn(
-            None,
-            Eureka,
-            Arguments {
-                rt: rt.clone(),
-                me: at,
-            },
-        )
-        .await
-        .unwrap();
-        rt.register(at, &actor).unwrap();
+        crate::packages::spawn::spawn_registry(rt, at)
+            .await
+            .unwrap();
         at
     }
 

@@ -3,18 +3,10 @@
 //! each spawn so that a node refuses work it cannot hold rather than being
 //! killed by the kernel half way through a run.
 
-use crate::metrics::{current_rss, proc_kb};
+use super::metrics::{current_rss, proc_kb};
+/// Travels in a node's failed reply, so it is plain data in `proto`.
+pub use spigo_proto::capacity::OverBudget;
 use spigo_proto::capacity::{show, BASE_BYTES};
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("out of memory budget: {what} need about {}, and {} is free ({limit})", show(*.need), show(*.free))]
-pub struct OverBudget {
-    pub what: String,
-    pub need: u64,
-    pub free: u64,
-    /// Which limit: `--max-memory 600 MB` or the machine's available memory.
-    pub limit: String,
-}
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Budget {

@@ -2,7 +2,7 @@
 //! It spreads requests round-robin over every instance behind it and relays
 //! the answers.
 
-use crate::service::{proxy_with, Behaviour, Core};
+use super::service::{proxy_with, Behaviour, Core};
 use spigo_proto::Gotocol;
 
 pub struct Elb;

@@ -9,7 +9,7 @@
 //! network themselves. The gateway joins the ractor process group
 //! [`GROUP`], where the rest of the process finds it.
 
-use crate::{Delivery, Runtime};
+use crate::Runtime;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use spigo_proto::cluster::Frame;
 use spigo_proto::NodeId;
@@ -81,18 +81,18 @@ impl Actor for Gateway {
                 state.rt.count_in(batch.len());
                 for env in batch {
                     if env.to.node != state.rt.node() || !state.rt.exists(env.to) {
-                        state.rt.count_refused();
+                        state.rt.count_misaddressed();
                         continue;
                     }
                     // Unknown or stopped receivers are counted by the runtime.
-                    let _ = state.rt.deliver(env.to, Delivery::Message(env.msg));
+                    let _ = state.rt.send(env.to, env.msg);
                 }
             }
             Msg::Frame { from, frame } => {
                 let _ = state.control.send(Control::Frame { from, frame });
             }
             Msg::BadFrame(from, why) => {
-                state.rt.count_refused_frame();
+                state.rt.count_bad_frame();
                 tracing::warn!("refused a frame from node {from}: {why}");
             }
             Msg::Lost(node) => {

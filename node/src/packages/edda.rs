@@ -7,11 +7,12 @@
 //! shards of all nodes and writes the graph. Batching keeps a node from
 //! sending one network frame per edge.
 
-use crate::{Delivery, Runtime};
+use crate::runtime::{Delivery, Inbox, Timer};
+use crate::Runtime;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use spigo_proto::{Address, Gotocol, Imposition, Intention, StampedEvent};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Where a shard's batches go: the coordinator's edda, locally or remotely.
 pub trait EventSink: Send + Sync + 'static {
@@ -42,21 +43,32 @@ pub const BATCH_DELAY: Duration = Duration::from_millis(50);
 
 pub struct EddaShard;
 
+/// The shard's one timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchDue {
+    /// [`BATCH_DELAY`] has passed since the batch's first event.
+    Flush,
+}
+
+impl Timer for BatchDue {
+    const ALL: &'static [BatchDue] = &[BatchDue::Flush];
+}
+
 pub enum Msg {
-    Gotocol(Gotocol),
-    FlushDue,
+    Delivery(Delivery<BatchDue>),
     /// Sends what is pending and answers with the number of events sent so
     /// far; everything queued before this message is included.
     Flush(RpcReplyPort<u64>),
 }
 
-impl From<Delivery> for Msg {
-    fn from(d: Delivery) -> Msg {
-        match d {
-            Delivery::Message(m) => Msg::Gotocol(m),
-            Delivery::Timer(_) => Msg::FlushDue,
-        }
+impl From<Delivery<BatchDue>> for Msg {
+    fn from(d: Delivery<BatchDue>) -> Msg {
+        Msg::Delivery(d)
     }
+}
+
+impl Inbox for Msg {
+    type Timer = BatchDue;
 }
 
 pub struct Arguments {
@@ -110,26 +122,25 @@ impl Actor for EddaShard {
         state: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            Msg::Gotocol(Gotocol {
+            Msg::Delivery(Delivery::Message(Gotocol {
                 imposition: Imposition::Inform,
                 sent,
                 intention: Intention::Event(event),
                 ..
-            }) => {
+            })) => {
                 if state.batch.is_empty() {
-                    state
-                        .rt
-                        .deliver_after(BATCH_DELAY, state.me, Delivery::Timer(0));
+                    let due = Instant::now() + BATCH_DELAY;
+                    state.rt.set_timer(due, state.me, BatchDue::Flush);
                 }
                 state.batch.push(StampedEvent { time: sent, event });
                 if state.batch.len() >= BATCH_EVENTS {
                     state.flush();
                 }
             }
-            Msg::Gotocol(other) => {
+            Msg::Delivery(Delivery::Message(other)) => {
                 tracing::debug!("edda: ignoring {} {}", other.imposition, other.intention)
             }
-            Msg::FlushDue => state.flush(),
+            Msg::Delivery(Delivery::Timer(BatchDue::Flush)) => state.flush(),
             Msg::Flush(reply) => {
                 state.flush();
                 let _ = reply.send(state.sent);

@@ -6,10 +6,10 @@
 //! one buddy about another or gives a buddy some of its gold, so the graph
 //! grows denser over time. Goodbye makes it answer the FSM and stop.
 
-use crate::metrics::ServiceMetrics;
-use crate::{clock, Delivery, Runtime, SpawnError};
-use compact_str::CompactString;
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use super::lifecycle::{Kind, Lifecycle, Member};
+use crate::runtime::metrics::ServiceMetrics;
+use crate::runtime::{clock, Timer};
+use crate::{Runtime, SpawnError};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use spigo_proto::{Address, Gotocol, GraphEvent, Imposition, Intention};
@@ -24,19 +24,15 @@ pub const MAX_BUDDIES: usize = 10;
 
 pub struct Pirate;
 
-pub enum Msg {
-    Gotocol(Gotocol),
+/// A pirate's one timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PirateTimer {
     /// The chat interval elapsed.
-    ChatTick,
+    Chat,
 }
 
-impl From<Delivery> for Msg {
-    fn from(d: Delivery) -> Msg {
-        match d {
-            Delivery::Message(m) => Msg::Gotocol(m),
-            Delivery::Timer(_) => Msg::ChatTick,
-        }
-    }
+impl Timer for PirateTimer {
+    const ALL: &'static [PirateTimer] = &[PirateTimer::Chat];
 }
 
 pub struct Arguments {
@@ -52,11 +48,7 @@ pub struct Arguments {
 pub const STATE_BYTES: usize = std::mem::size_of::<State>();
 
 pub struct State {
-    rt: Arc<Runtime>,
-    me: Address,
-    name: CompactString,
-    fsm: Option<Address>,
-    edda: Option<Address>,
+    life: Lifecycle<PirateTimer>,
     buddies: Vec<Address>,
     gold: u64,
     /// Who gave how much, so a pirate remembers its benefactors.
@@ -68,37 +60,16 @@ pub struct State {
 }
 
 impl State {
-    fn send(
-        &self,
-        to: Address,
-        imposition: Imposition,
-        reply_to: Option<Address>,
-        intention: Intention,
-    ) {
-        // A buddy that already said Goodbye is simply gone; nothing to do.
-        let _ = self.rt.send(
-            to,
-            Gotocol::new(imposition, reply_to, clock::now(), intention),
-        );
-    }
-
     fn add_buddy(&mut self, buddy: Address) {
-        if buddy == self.me || self.buddies.len() >= MAX_BUDDIES || self.buddies.contains(&buddy) {
+        let me = self.life.me();
+        if buddy == me || self.buddies.len() >= MAX_BUDDIES || self.buddies.contains(&buddy) {
             return;
         }
         self.buddies.push(buddy);
-        if let Some(edda) = self.edda {
-            let edge = GraphEvent::Edge {
-                source: self.me,
-                target: buddy,
-            };
-            self.send(
-                edda,
-                Imposition::Inform,
-                Some(self.me),
-                Intention::Event(edge),
-            );
-        }
+        self.life.record(GraphEvent::Edge {
+            source: me,
+            target: buddy,
+        });
     }
 
     fn receive_gold(&mut self, from: Option<Address>, amount: u64) {
@@ -111,86 +82,62 @@ impl State {
     }
 
     /// One chat tick: half the time introduce two buddies, otherwise give a
-    /// random part of the gold to a random buddy.
+    /// random part of the gold to a random buddy. A buddy that already said
+    /// Goodbye is simply gone; nothing to do.
     fn chat(&mut self) {
         let n = self.buddies.len();
         if n >= 2 && self.rng.random_bool(0.5) {
             let a = self.rng.random_range(0..n);
             let b = (a + self.rng.random_range(1..n)) % n;
             let (to, about) = (self.buddies[a], self.buddies[b]);
-            self.send(to, Imposition::NameDrop, Some(about), Intention::None);
+            self.life
+                .tell_about(to, Imposition::NameDrop, about, Intention::None);
         } else if n >= 1 && self.gold > 0 {
             let to = self.buddies[self.rng.random_range(0..n)];
             let amount = self.rng.random_range(1..=self.gold);
             self.gold -= amount;
-            self.send(
-                to,
-                Imposition::GoldCoin,
-                Some(self.me),
-                Intention::Gold(amount),
-            );
+            self.life
+                .tell(to, Imposition::GoldCoin, Intention::Gold(amount));
         }
     }
 
     fn schedule_chat(&self) {
         if let Some(every) = self.chat {
-            self.rt.deliver_after(every, self.me, Delivery::Timer(0));
+            self.life.wake_after(every, PirateTimer::Chat);
         }
     }
 }
 
-impl Actor for Pirate {
-    type Msg = Msg;
+impl Kind for Pirate {
+    type Timer = PirateTimer;
     type State = State;
     type Arguments = Arguments;
 
-    async fn pre_start(
-        &self,
-        _myself: ActorRef<Msg>,
-        args: Arguments,
-    ) -> Result<State, ActorProcessingErr> {
+    fn start(&self, args: Arguments) -> State {
         let mix = (args.me.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        Ok(State {
-            rt: args.rt,
-            me: args.me,
-            name: CompactString::default(),
-            fsm: None,
-            edda: None,
+        State {
+            life: Lifecycle::new(args.rt, args.me, None),
             buddies: Vec::new(),
             gold: 0,
             benefactors: Vec::new(),
             chat: None,
             rng: SmallRng::seed_from_u64(args.seed ^ mix),
             metrics: args.metrics,
-        })
+        }
     }
 
-    async fn handle(
-        &self,
-        myself: ActorRef<Msg>,
-        msg: Msg,
-        state: &mut State,
-    ) -> Result<(), ActorProcessingErr> {
-        let msg = match msg {
-            Msg::Gotocol(m) => m,
-            Msg::ChatTick => {
-                state.chat();
-                state.schedule_chat();
-                return Ok(());
-            }
-        };
-        if let (Imposition::Hello, Intention::Text(name)) = (msg.imposition, &msg.intention) {
-            state.name = name.clone();
-        }
-        if state.rt.logs_messages() {
-            state.rt.log_received(&state.name, None, &msg);
-        }
+    fn life(state: &mut State) -> &mut Lifecycle<PirateTimer> {
+        &mut state.life
+    }
+
+    fn heard(&self, state: &mut State, msg: &Gotocol) {
         if let Some(m) = &state.metrics {
             m.delivery(clock::now().since(msg.sent));
         }
+    }
+
+    fn receive(&self, state: &mut State, msg: Gotocol) {
         match msg.imposition {
-            Imposition::Hello => state.fsm = msg.reply_to,
-            Imposition::Inform => state.edda = msg.reply_to,
             Imposition::NameDrop => {
                 if let Some(buddy) = msg.reply_to {
                     state.add_buddy(buddy);
@@ -210,16 +157,14 @@ impl Actor for Pirate {
                     }
                 }
             }
-            Imposition::Goodbye => {
-                if let Some(fsm) = state.fsm {
-                    state.send(fsm, Imposition::Goodbye, Some(state.me), Intention::None);
-                }
-                myself.stop(None);
-            }
             // Pirates take no part in request traffic.
             _ => {}
         }
-        Ok(())
+    }
+
+    fn timer(&self, state: &mut State, PirateTimer::Chat: PirateTimer) {
+        state.chat();
+        state.schedule_chat();
     }
 }
 
@@ -247,7 +192,7 @@ pub async fn spawn_many(
                     seed,
                     metrics: metrics.clone(),
                 };
-                rt.spawn_at(me, Pirate, args).await?;
+                rt.spawn_at(me, None, Member(Pirate), args).await?;
                 // Let the gateway and links run between spawns: a node busy
                 // spawning must still pass on its messages.
                 if i % 256 == 0 {
@@ -258,7 +203,7 @@ pub async fn spawn_many(
         });
     }
     while let Some(done) = chunks.join_next().await {
-        done.map_err(|e| SpawnError::Task(e.to_string()))??;
+        done??;
     }
     Ok(())
 }
@@ -272,6 +217,16 @@ mod tests {
         Gotocol::new(imposition, reply_to, clock::now(), intention)
     }
 
+    async fn spawn_pirate(rt: &Arc<Runtime>, p: Address, seed: u64) {
+        let args = Arguments {
+            rt: rt.clone(),
+            me: p,
+            seed,
+            metrics: None,
+        };
+        rt.spawn_at(p, None, Member(Pirate), args).await.unwrap();
+    }
+
     #[tokio::test]
     async fn namedrops_become_edges_and_goodbye_is_answered() {
         let rt = Runtime::new(0, false);
@@ -280,18 +235,7 @@ mod tests {
         let first = rt.reserve(13).unwrap();
         let pirates: Vec<Address> = (0..13).map(|i| Address::new(0, first.index + i)).collect();
         for &p in &pirates {
-            rt.spawn_at(
-                p,
-                Pirate,
-                Arguments {
-                    rt: rt.clone(),
-                    me: p,
-                    seed: 1,
-                    metrics: None,
-                },
-            )
-            .await
-            .unwrap();
+            spawn_pirate(&rt, p, 1).await;
         }
         let p0 = pirates[0];
         rt.send(
@@ -342,18 +286,7 @@ mod tests {
         let (edda, mut edda_rx) = probe(&rt).await;
         let (observer, mut observer_rx) = probe(&rt).await;
         let p = rt.reserve(1).unwrap();
-        rt.spawn_at(
-            p,
-            Pirate,
-            Arguments {
-                rt: rt.clone(),
-                me: p,
-                seed: 9,
-                metrics: None,
-            },
-        )
-        .await
-        .unwrap();
+        spawn_pirate(&rt, p, 9).await;
         rt.send(p, msg(Imposition::Inform, Some(edda), Intention::None))
             .unwrap();
         // Its only buddy is the observer, so every tick must give gold to it.

@@ -5,7 +5,7 @@
 //! the cookie handshake, and nothing on the wire can be read or changed.
 //! The cookie is still checked inside the encrypted link.
 
-use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
@@ -14,14 +14,35 @@ use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("{flag} {path}: {problem}")]
+    #[error("{flag} {path}: {source}")]
     File {
         flag: &'static str,
         path: PathBuf,
-        problem: String,
+        #[source]
+        source: pem::Error,
+    },
+    #[error("{flag} {path}: no certificate in it")]
+    NoCertificate { flag: &'static str, path: PathBuf },
+    #[error("{flag} {path}: {source}")]
+    Certificate {
+        flag: &'static str,
+        path: PathBuf,
+        #[source]
+        source: rustls::Error,
     },
     #[error("TLS set-up: {0}")]
-    Config(String),
+    Config(#[from] rustls::Error),
+    #[error("TLS set-up: {0}")]
+    Verifier(#[from] rustls::server::VerifierBuilderError),
+}
+
+/// A `host:port` to dial whose host cannot be a certificate's name.
+#[derive(Debug, thiserror::Error)]
+#[error("'{host}' is not a host name: {source}")]
+pub struct BadHostName {
+    host: String,
+    #[source]
+    source: rustls_pki_types::InvalidDnsNameError,
 }
 
 /// What both ends of a TLS link need.
@@ -38,17 +59,20 @@ impl std::fmt::Debug for Tls {
 }
 
 fn certs(flag: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let bad = |problem: String| TlsError::File {
+    let bad = |source| TlsError::File {
         flag,
         path: path.into(),
-        problem,
+        source,
     };
     let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| bad(e.to_string()))?
+        .map_err(bad)?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(e.to_string()))?;
+        .map_err(bad)?;
     if certs.is_empty() {
-        return Err(bad("no certificate in it".into()));
+        return Err(TlsError::NoCertificate {
+            flag,
+            path: path.into(),
+        });
     }
     Ok(certs)
 }
@@ -57,37 +81,31 @@ impl Tls {
     /// Reads this process's certificate and key and the cluster's CA.
     pub fn load(cert: &Path, key: &Path, ca: &Path) -> Result<Tls, TlsError> {
         let chain = certs("--tls-cert", cert)?;
-        let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::File {
+        let key = PrivateKeyDer::from_pem_file(key).map_err(|source| TlsError::File {
             flag: "--tls-key",
             path: key.into(),
-            problem: e.to_string(),
+            source,
         })?;
         let mut roots = RootCertStore::empty();
         for c in certs("--tls-ca", ca)? {
-            roots.add(c).map_err(|e| TlsError::File {
+            roots.add(c).map_err(|source| TlsError::Certificate {
                 flag: "--tls-ca",
                 path: ca.into(),
-                problem: e.to_string(),
+                source,
             })?;
         }
         let roots = Arc::new(roots);
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = |e: rustls::Error| TlsError::Config(e.to_string());
-        let verifier = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone())
-            .build()
-            .map_err(|e| TlsError::Config(e.to_string()))?;
+        let verifier =
+            WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone()).build()?;
         let server = ServerConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(config)?
+            .with_safe_default_protocol_versions()?
             .with_client_cert_verifier(verifier)
-            .with_single_cert(chain.clone(), key.clone_key())
-            .map_err(config)?;
+            .with_single_cert(chain.clone(), key.clone_key())?;
         let client = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(config)?
+            .with_safe_default_protocol_versions()?
             .with_root_certificates(roots)
-            .with_client_auth_cert(chain, key)
-            .map_err(config)?;
+            .with_client_auth_cert(chain, key)?;
         Ok(Tls {
             client: Arc::new(client),
             server: Arc::new(server),
@@ -97,8 +115,11 @@ impl Tls {
 
 /// The name a node's certificate must carry to be dialled at `addr`
 /// (`host:port`): its IP address or host name.
-pub fn server_name(addr: &str) -> Result<ServerName<'static>, String> {
+pub fn server_name(addr: &str) -> Result<ServerName<'static>, BadHostName> {
     let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    ServerName::try_from(host.to_string()).map_err(|e| format!("'{host}' is not a host name: {e}"))
+    ServerName::try_from(host.to_string()).map_err(|source| BadHostName {
+        host: host.to_string(),
+        source,
+    })
 }

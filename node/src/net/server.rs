@@ -7,18 +7,22 @@
 //! and reports its figures on Flush. It exits when told to stop or when the
 //! coordinator goes away, so no node outlives its simulation.
 
-use crate::budget::Budget;
-use crate::edda::{self as shard, EddaShard, LinkSink};
-use crate::gateway::{self, Control};
-use crate::link::{self, Connected, Cookie, LinkError};
-use crate::metrics::peak_rss;
-use crate::runtime::Settings;
-use crate::spawn::{spawn_instance, spawn_registry};
-use crate::tls::Tls;
-use crate::{clock, pirate, Runtime};
-use ractor::{Actor, ActorRef};
+use super::gateway::{self, Control};
+use super::handshake::{self, Cookie};
+use super::link::{Connected, LinkError};
+use super::tls::Tls;
+use crate::packages::edda::{self as shard, EddaShard, LinkSink};
+use crate::packages::pirate;
+use crate::packages::spawn::{spawn_instance, spawn_registry};
+use crate::runtime::budget::Budget;
+use crate::runtime::metrics::peak_rss;
+use crate::runtime::{clock, EdgeCounts, Overload, Settings};
+use crate::{Runtime, SpawnError};
+use ractor::ActorRef;
 use spigo_proto::capacity::{INSTANCE_BYTES, PIRATE_BYTES};
-use spigo_proto::cluster::{Frame, JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX};
+use spigo_proto::cluster::{
+    Failure, Frame, JoinOrder, NodeReport, Refusal, Reply, Request, Role, EDDA_SHARD_INDEX,
+};
 use spigo_proto::{Address, NodeId};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
@@ -60,6 +64,19 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// Why a coordinator could not join this node.
+#[derive(Debug, thiserror::Error)]
+enum JoinFailed {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error("expected a Join request")]
+    NotAJoin,
+    #[error("cannot start the gateway: {0}")]
+    Gateway(#[source] ractor::SpawnErr),
+    #[error("cannot start the edda shard: {0}")]
+    Shard(#[source] SpawnError),
+}
+
 enum Event {
     Accepted(Connected, Role),
     Control(Control),
@@ -83,13 +100,13 @@ struct Admission {
 }
 
 impl Admission {
-    fn admit(&self, role: Role) -> Result<(), String> {
+    fn admit(&self, role: Role) -> Result<(), Refusal> {
         match role {
             Role::Coordinator if self.coordinator.swap(true, Ordering::SeqCst) => {
-                Err("this node already has a coordinator".into())
+                Err(Refusal::HasCoordinator)
             }
             Role::Coordinator => Ok(()),
-            Role::Node(_) if self.node.load(Ordering::SeqCst) == 0 => Err("not joined yet".into()),
+            Role::Node(_) if self.node.load(Ordering::SeqCst) == 0 => Err(Refusal::NotJoinedYet),
             Role::Node(_) => Ok(()),
         }
     }
@@ -216,7 +233,7 @@ async fn accept_loop(
             events.clone(),
         );
         tokio::spawn(async move {
-            match link::accept(stream, &cookie, tls.as_ref(), &name, |role| {
+            match handshake::accept(stream, &cookie, tls.as_ref(), &name, |role| {
                 admission.admit(role)
             })
             .await
@@ -226,9 +243,10 @@ async fn accept_loop(
                 }
                 // A peer dialling before this node has joined retries;
                 // anything else is worth a warning.
-                Err(LinkError::Refused(r)) if r.starts_with("not joined yet") => {
-                    tracing::debug!("{name}: asked {from} to retry: {r}")
-                }
+                Err(LinkError::Refusing {
+                    reason: reason @ Refusal::NotJoinedYet,
+                    peer,
+                }) => tracing::debug!("{name}: asked {from} to retry: {reason} (from {peer})"),
                 Err(e) => tracing::warn!("{name}: refused a connection from {from}: {e}"),
             }
         });
@@ -242,13 +260,13 @@ async fn join(
     opts: &NodeOptions,
     admission: &Admission,
     events: &mpsc::UnboundedSender<Event>,
-) -> Result<Joined, LinkError> {
+) -> Result<Joined, JoinFailed> {
     let (id, order) = match conn.read().await? {
         Frame::Request {
             id,
             body: Request::Join(order),
         } => (id, order),
-        _ => return Err(LinkError::Handshake("expected a Join request".into())),
+        _ => return Err(JoinFailed::NotAJoin),
     };
     let JoinOrder {
         node,
@@ -276,7 +294,7 @@ async fn join(
     });
     let gateway = gateway::start(&rt, control_tx)
         .await
-        .map_err(|e| LinkError::Handshake(e.to_string()))?;
+        .map_err(JoinFailed::Gateway)?;
     let (tx, coordinator_writer) = conn.start(0, gateway.clone());
     rt.set_link(0, tx);
     let shard_at = Address::new(node, EDDA_SHARD_INDEX);
@@ -285,11 +303,10 @@ async fn join(
         me: shard_at,
         sink: Box::new(LinkSink(rt.clone())),
     };
-    let (shard, _) = Actor::spawn(None, EddaShard, args)
+    let shard = rt
+        .spawn_at(shard_at, None, EddaShard, args)
         .await
-        .map_err(|e| LinkError::Handshake(e.to_string()))?;
-    rt.register(shard_at, &shard)
-        .map_err(|e| LinkError::Handshake(e.to_string()))?;
+        .map_err(JoinFailed::Shard)?;
     admission.node.store(node, Ordering::SeqCst);
     tracing::info!("{}: joined as node {node}", opts.name);
 
@@ -305,9 +322,12 @@ async fn join(
                 tracing::info!("{}: linked to node {peer} at {addr}", opts.name);
             }
             Err(e) => {
-                reply = Reply::Failed(format!(
-                    "node {node} cannot link to node {peer} at {addr}: {e}"
-                ));
+                reply = Reply::Failed(Failure::PeerUnreachable {
+                    id: node,
+                    peer,
+                    addr,
+                    why: e.to_string(),
+                });
                 break;
             }
         }
@@ -331,8 +351,8 @@ async fn dial_peer(
 ) -> Result<Connected, LinkError> {
     let mut tries = 0;
     loop {
-        match link::dial(addr, cookie, tls, Role::Node(me), name).await {
-            Err(LinkError::Refused(r)) if r.starts_with("not joined yet") && tries < 100 => {
+        match handshake::dial(addr, cookie, tls, Role::Node(me), name).await {
+            Err(LinkError::Refused(Refusal::NotJoinedYet)) if tries < 100 => {
                 tries += 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
@@ -343,28 +363,33 @@ async fn dial_peer(
 
 async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
     let rt = &j.rt;
-    let failed = |e: &dyn std::fmt::Display| Reply::Failed(format!("{}: {e}", opts.name));
+    let node = || opts.name.clone();
+    let over = |over| Reply::Failed(Failure::OverBudget { node: node(), over });
+    let spawned = |done: Result<(), SpawnError>| match done {
+        Ok(()) => Reply::Done,
+        Err(e) => Reply::Failed(Failure::Spawn {
+            node: node(),
+            why: e.to_string(),
+        }),
+    };
     let budget = Budget::new(opts.max_memory);
     match request {
-        Request::Join(_) => Reply::Failed(format!("{} has already joined", opts.name)),
+        Request::Join(_) => Reply::Failed(Failure::AlreadyJoined { node: node() }),
         Request::SpawnPirates { first, count, seed } => {
             let need = count as u64 * PIRATE_BYTES;
             if let Err(e) = budget.admit(|| format!("{count} pirates"), need) {
-                return failed(&e);
+                return over(e);
             }
-            match pirate::spawn_many(rt, first, count, seed).await {
-                Ok(()) => Reply::Done,
-                Err(e) => failed(&e),
-            }
+            spawned(pirate::spawn_many(rt, first, count, seed).await)
         }
         Request::SpawnInstances(specs) => {
             let n = specs.len();
             if let Err(e) = budget.admit(|| format!("{n} instances"), n as u64 * INSTANCE_BYTES) {
-                return failed(&e);
+                return over(e);
             }
             for spec in specs {
                 if let Err(e) = spawn_instance(rt, spec).await {
-                    return failed(&e);
+                    return spawned(Err(e));
                 }
             }
             Reply::Done
@@ -372,15 +397,15 @@ async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
         Request::SpawnRegistries(addrs) => {
             for at in addrs {
                 if let Err(e) = spawn_registry(rt, at).await {
-                    return failed(&e);
+                    return spawned(Err(e));
                 }
             }
             Reply::Done
         }
         Request::SpawnBench(specs) => {
             for spec in specs {
-                if let Err(e) = crate::bench::spawn(rt, spec).await {
-                    return failed(&e);
+                if let Err(e) = super::bench::spawn(rt, spec).await {
+                    return spawned(Err(e));
                 }
             }
             Reply::Done
@@ -412,22 +437,25 @@ async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
 }
 
 /// This node's figures, for the coordinator's summary.
-pub fn report(rt: &Runtime, events_sent: u64) -> NodeReport {
-    let (edges_made, edges_forgotten) = rt.edge_counts();
-    let (messages_in, messages_out, refused) = rt.link_counts();
-    let refused = refused + rt.refused_frames();
-    let (shed, deepest_mailbox, deepest_link) = rt.overload();
+fn report(rt: &Runtime, events_sent: u64) -> NodeReport {
+    let EdgeCounts { made, forgotten } = rt.edge_counts();
+    let links = rt.link_counts();
+    let Overload {
+        shed,
+        deepest_mailbox,
+        deepest_link,
+    } = rt.overload();
     NodeReport {
         shed,
         deepest_mailbox: deepest_mailbox as u64,
         deepest_link: deepest_link as u64,
         events_sent,
-        edges_made,
-        edges_forgotten,
+        edges_made: made,
+        edges_forgotten: forgotten,
         undeliverable: rt.undeliverable(),
-        refused,
-        messages_in,
-        messages_out,
+        refused: links.refused(),
+        messages_in: links.messages_in,
+        messages_out: links.messages_out,
         latency: rt.latency_report(),
         metrics: rt.metrics_report(),
         peak_rss: peak_rss().unwrap_or(0),

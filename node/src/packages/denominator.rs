@@ -5,8 +5,8 @@
 //! starting a fresh trace. It times every answer, in the node's traffic
 //! figures (so they can be watched while the run goes on).
 
-use crate::service::{Behaviour, Core, PENDING_TIMEOUT, TRAFFIC_TIMER};
-use crate::{clock, Delivery};
+use super::service::{Behaviour, Core, PENDING_TIMEOUT};
+use crate::runtime::clock;
 use compact_str::{format_compact, CompactString};
 use rand::Rng;
 use spigo_proto::cluster::SpanKind;
@@ -56,7 +56,7 @@ impl State {
             )
         } else {
             self.puts += 1;
-            let key = format_compact!("key{}-{}", core.me.index, self.puts);
+            let key = format_compact!("key{}-{}", core.me().index, self.puts);
             if self.recent.len() < REMEMBERED {
                 self.recent.push(key.clone());
             } else {
@@ -69,8 +69,8 @@ impl State {
             )
         };
         let sent = clock::now();
-        if core.send(to, imposition, ctx, intention) {
-            core.rt.traffic_sent(imposition == Imposition::GetRequest);
+        if core.life().send(to, imposition, ctx, intention).is_ok() {
+            core.rt().traffic_sent(imposition == Imposition::GetRequest);
             if imposition == Imposition::GetRequest {
                 self.waiting.insert(ctx.span, (ctx, sent));
             } else {
@@ -115,8 +115,7 @@ impl Behaviour for Denominator {
         if let (Some(every), None) = (every, state.due) {
             let due = Instant::now() + every;
             state.due = Some(due);
-            core.rt
-                .deliver_at(due, core.me, Delivery::Timer(TRAFFIC_TIMER));
+            core.traffic_at(due);
         }
     }
 
@@ -132,8 +131,7 @@ impl Behaviour for Denominator {
         // Catch up at most one interval behind; beyond that, skip ahead.
         let next = (due + every).max(Instant::now() - every);
         state.due = Some(next);
-        core.rt
-            .deliver_at(next, core.me, Delivery::Timer(TRAFFIC_TIMER));
+        core.traffic_at(next);
     }
 
     fn request(&self, core: &mut Core, state: &mut State, msg: Gotocol) {
@@ -143,7 +141,7 @@ impl Behaviour for Denominator {
         if let Some((ctx, sent)) = state.waiting.remove(&msg.ctx.span) {
             let hit = !matches!(msg.intention, Intention::None);
             let took = clock::now().since(sent);
-            core.rt.traffic_answered(took, hit);
+            core.rt().traffic_answered(took, hit);
             if let Some(m) = core.metrics() {
                 m.response(took);
             }

@@ -3,23 +3,17 @@
 //! response. They are ordinary actors behind the ordinary address table, so
 //! the figures include everything a simulation's messages go through:
 //! routing, batching, encoding, the socket, decoding, the gateway, the
-//! mailbox.
+//! mailbox. They live with the network because measuring it is all they
+//! are for: no simulation spawns them.
 
-use crate::{clock, Delivery, Runtime, SpawnError};
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use crate::packages::lifecycle::{Kind, Lifecycle, Member};
+use crate::runtime::NoTimer;
+use crate::{Runtime, SpawnError};
 use spigo_proto::cluster::{BenchKind, BenchSpec};
 use spigo_proto::{Address, Gotocol, Imposition, Intention, TraceContext};
 use std::sync::Arc;
 
 pub struct Bench;
-
-pub struct Msg(Delivery);
-
-impl From<Delivery> for Msg {
-    fn from(d: Delivery) -> Msg {
-        Msg(d)
-    }
-}
 
 pub struct Arguments {
     pub rt: Arc<Runtime>,
@@ -27,18 +21,17 @@ pub struct Arguments {
 }
 
 pub struct State {
-    rt: Arc<Runtime>,
-    me: Address,
+    life: Lifecycle<NoTimer>,
     kind: BenchKind,
     received: u64,
     sent: u64,
 }
 
 impl State {
-    fn send(&self, to: Address, imposition: Imposition, ctx: TraceContext) -> bool {
-        let msg =
-            Gotocol::new(imposition, Some(self.me), clock::now(), Intention::None).with_ctx(ctx);
-        self.rt.send(to, msg).is_ok()
+    /// Sends an empty message; a benchmark counts what arrives, so a send
+    /// that fails shows in its figures and needs no handling here.
+    fn send(&self, to: Address, imposition: Imposition, ctx: TraceContext) {
+        let _ = self.life.send(to, imposition, ctx, Intention::None);
     }
 
     fn ping(&mut self, target: Address) {
@@ -52,34 +45,29 @@ impl State {
     }
 }
 
-impl Actor for Bench {
-    type Msg = Msg;
+impl Kind for Bench {
+    type Timer = NoTimer;
     type State = State;
     type Arguments = Arguments;
 
-    async fn pre_start(
-        &self,
-        _: ActorRef<Msg>,
-        args: Arguments,
-    ) -> Result<State, ActorProcessingErr> {
-        Ok(State {
-            rt: args.rt,
-            me: args.spec.at,
+    fn start(&self, args: Arguments) -> State {
+        State {
+            life: Lifecycle::new(args.rt, args.spec.at, None),
             kind: args.spec.kind,
             received: 0,
             sent: 0,
-        })
+        }
     }
 
-    async fn handle(
-        &self,
-        _: ActorRef<Msg>,
-        Msg(d): Msg,
-        state: &mut State,
-    ) -> Result<(), ActorProcessingErr> {
-        let Delivery::Message(msg) = d else {
-            return Ok(());
-        };
+    fn life(state: &mut State) -> &mut Lifecycle<NoTimer> {
+        &mut state.life
+    }
+
+    fn timer(&self, _: &mut State, timer: NoTimer) {
+        match timer {}
+    }
+
+    fn receive(&self, state: &mut State, msg: Gotocol) {
         match (state.kind, msg.imposition) {
             (
                 BenchKind::Sink {
@@ -135,19 +123,15 @@ impl Actor for Bench {
             }
             _ => {}
         }
-        Ok(())
     }
 }
 
 pub async fn spawn(rt: &Arc<Runtime>, spec: BenchSpec) -> Result<(), SpawnError> {
     let at = spec.at;
-    rt.spawn_at(
-        at,
-        Bench,
-        Arguments {
-            rt: rt.clone(),
-            spec,
-        },
-    )
-    .await
+    let args = Arguments {
+        rt: rt.clone(),
+        spec,
+    };
+    rt.spawn_at(at, None, Member(Bench), args).await?;
+    Ok(())
 }

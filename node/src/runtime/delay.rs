@@ -7,36 +7,40 @@
 //! (tokio's timers round up to whole milliseconds, which would slow a
 //! 0.225 ms in-zone hop to 1 ms). Entries leave in deadline order, so a
 //! message due in a quarter millisecond never waits behind one crossing an
-//! ocean.
+//! ocean. The queue is given a [`Sink`] to release into (the runtime), so
+//! it needs nothing from the runtime itself.
 
-use crate::{Delivery, Runtime};
-use spigo_proto::Address;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Instant;
 
-pub(crate) struct TimerEntry {
-    pub due: Instant,
-    pub seq: u64,
-    pub to: Address,
-    pub what: Delivery,
-    /// Held back by the latency model: record its delay when released.
-    pub modelled: Option<crate::runtime::Held>,
+/// Where the queue's thread hands what falls due. The queue knows nothing
+/// of actors or addresses: the runtime is the sink, and what an entry
+/// carries (`P`) is the runtime's business.
+pub(crate) trait Sink<P>: Send + Sync + 'static {
+    fn release(&self, due: P);
 }
 
-impl PartialEq for TimerEntry {
+struct Entry<P> {
+    due: Instant,
+    /// Push order, so that entries due at the same instant leave in it.
+    seq: u64,
+    payload: P,
+}
+
+impl<P> PartialEq for Entry<P> {
     fn eq(&self, other: &Self) -> bool {
         (self.due, self.seq) == (other.due, other.seq)
     }
 }
-impl Eq for TimerEntry {}
-impl PartialOrd for TimerEntry {
+impl<P> Eq for Entry<P> {}
+impl<P> PartialOrd for Entry<P> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for TimerEntry {
+impl<P> Ord for Entry<P> {
     /// Reversed, so the max-heap pops the earliest deadline first (FIFO among
     /// equal deadlines by sequence number).
     fn cmp(&self, other: &Self) -> Ordering {
@@ -47,38 +51,44 @@ impl Ord for TimerEntry {
 /// The queue shared by senders and the timer thread. Senders wake the
 /// thread only when their entry is due before everything queued, so a
 /// steady stream of deliveries costs no context switch per message.
-pub(crate) struct Timers {
-    state: Mutex<State>,
+pub(crate) struct DelayQueue<P> {
+    state: Mutex<State<P>>,
     wake: Condvar,
 }
 
-struct State {
-    heap: BinaryHeap<TimerEntry>,
+struct State<P> {
+    heap: BinaryHeap<Entry<P>>,
+    next_seq: u64,
     closed: bool,
 }
 
-impl Timers {
-    /// Starts the timer thread for `rt`.
-    pub fn start(rt: Weak<Runtime>) -> Arc<Timers> {
-        let timers = Arc::new(Timers {
+impl<P: Send + 'static> DelayQueue<P> {
+    /// Starts the timer thread, which releases entries into `sink` for as
+    /// long as the sink lives.
+    pub(crate) fn start<S: Sink<P>>(sink: Weak<S>) -> Arc<DelayQueue<P>> {
+        let queue = Arc::new(DelayQueue {
             state: Mutex::new(State {
                 heap: BinaryHeap::new(),
+                next_seq: 0,
                 closed: false,
             }),
             wake: Condvar::new(),
         });
-        let shared = timers.clone();
+        let shared = queue.clone();
         std::thread::Builder::new()
             .name("spigo-timers".into())
-            .spawn(move || run(&shared, rt))
+            .spawn(move || run(&shared, sink))
             .expect("the timer thread starts");
-        timers
+        queue
     }
 
-    pub fn push(&self, entry: TimerEntry) {
+    /// Queues `payload` for release at `due` (at once if that has passed).
+    pub(crate) fn push(&self, due: Instant, payload: P) {
         let mut state = self.state.lock().expect("timers lock");
-        let earliest = state.heap.peek().is_none_or(|head| entry.due < head.due);
-        state.heap.push(entry);
+        let earliest = state.heap.peek().is_none_or(|head| due < head.due);
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        state.heap.push(Entry { due, seq, payload });
         drop(state);
         if earliest {
             self.wake.notify_one();
@@ -86,7 +96,7 @@ impl Timers {
     }
 
     /// Stops the thread (pending entries are dropped).
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.state.lock().expect("timers lock").closed = true;
         self.wake.notify_one();
     }
@@ -96,17 +106,14 @@ impl Timers {
 /// ("timer slack"), a fifth of an in-zone hop; ask for 1 nanosecond.
 #[cfg(target_os = "linux")]
 fn tighten_timer_slack() {
-    // SAFETY: PR_SET_TIMERSLACK takes one integer argument and only affects
-    // the calling thread.
-    unsafe {
-        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
-    }
+    // Without it the queue still works, only a little later.
+    let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
 }
 
 #[cfg(not(target_os = "linux"))]
 fn tighten_timer_slack() {}
 
-fn run(timers: &Timers, rt: Weak<Runtime>) {
+fn run<P, S: Sink<P>>(timers: &DelayQueue<P>, sink: Weak<S>) {
     tighten_timer_slack();
     let mut due = Vec::new();
     let mut state = timers.state.lock().expect("timers lock");
@@ -129,11 +136,11 @@ fn run(timers: &Timers, rt: Weak<Runtime>) {
                     due.push(state.heap.pop().expect("peeked"));
                 }
                 drop(state);
-                let Some(rt) = rt.upgrade() else { return };
+                let Some(sink) = sink.upgrade() else { return };
                 for entry in due.drain(..) {
-                    rt.release(entry);
+                    sink.release(entry.payload);
                 }
-                drop(rt);
+                drop(sink);
                 state = timers.state.lock().expect("timers lock");
             }
         }

@@ -4,7 +4,7 @@
 //! peers it depends on that run the same package (a master/slave pair, a
 //! replicated cache).
 
-use crate::service::{Behaviour, Core};
+use super::service::{Behaviour, Core};
 use compact_str::CompactString;
 use spigo_proto::{Gotocol, Imposition, Intention};
 use std::collections::HashMap;
@@ -31,13 +31,15 @@ impl Behaviour for Store {
                 state.data.insert(kv[0].clone(), kv[1].clone());
                 let own = core.package();
                 let peers = core
-                    .deps
+                    .deps()
                     .iter()
                     .filter(|d| d.package == own)
                     .flat_map(|d| d.live().map(|p| p.addr));
                 for peer in peers {
                     let ctx = core.child_of(msg.ctx);
-                    core.send(peer, Imposition::Replicate, ctx, msg.intention.clone());
+                    let copy = msg.intention.clone();
+                    // A peer out of reach misses this write.
+                    let _ = core.life().send(peer, Imposition::Replicate, ctx, copy);
                 }
             }
             (Imposition::Replicate, Intention::Pair(kv)) => {

@@ -6,8 +6,8 @@
 //! already talk). Slots live in buckets of doubling size that are allocated
 //! once and never move, so a reader holds a plain reference.
 
-use crate::Delivery;
-use ractor::{ActorCell, ActorRef, Message};
+use super::delivery::{Delivery, Inbox, TimerCode};
+use ractor::{ActorCell, ActorRef};
 use spigo_proto::archaius::Location;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -17,16 +17,13 @@ const BUCKETS: usize = 22; // 1024 * (2^22 - 1) slots: far past any one node's m
 
 /// A type-erased handle that can hand a [`Delivery`] to one actor.
 ///
-/// Actors have their own message enums; each accepts `From<Delivery>`. The
-/// slot keeps the untyped cell plus a function that knows the concrete type
+/// Actors have their own message types; each is an [`Inbox`]. The slot
+/// keeps the untyped cell plus a function that knows the concrete type
 /// (and the actor's location and queue depth), which is 32 bytes per actor
 /// and no extra allocation.
-/// One slot of the table, as allocated per actor.
-pub const SLOT_BYTES: usize = std::mem::size_of::<OnceLock<Mailbox>>();
-
 pub struct Mailbox {
     cell: ActorCell,
-    deliver: fn(&ActorCell, Delivery) -> bool,
+    deliver: fn(&ActorCell, Delivery<TimerCode>) -> bool,
     /// Where the actor runs, for the latency model (none: infrastructure).
     location: Option<Location>,
     /// Messages waiting, for instances (they count themselves down as they
@@ -34,15 +31,20 @@ pub struct Mailbox {
     queued: AtomicU32,
 }
 
-fn deliver_as<M: Message + From<Delivery>>(cell: &ActorCell, d: Delivery) -> bool {
-    cell.send_message::<M>(M::from(d)).is_ok()
+/// One slot of the table, as allocated per actor.
+pub const SLOT_BYTES: usize = std::mem::size_of::<OnceLock<Mailbox>>();
+
+/// A timer coded for another kind of actor is not delivered (it cannot
+/// be: only an actor's own lifecycle sets its timers).
+fn deliver_as<M: Inbox>(cell: &ActorCell, d: Delivery<TimerCode>) -> bool {
+    match d.typed::<M::Timer>() {
+        Some(d) => cell.send_message::<M>(M::from(d)).is_ok(),
+        None => false,
+    }
 }
 
 impl Mailbox {
-    pub fn new<M: Message + From<Delivery>>(
-        actor: &ActorRef<M>,
-        location: Option<Location>,
-    ) -> Mailbox {
+    pub fn new<M: Inbox>(actor: &ActorRef<M>, location: Option<Location>) -> Mailbox {
         Mailbox {
             cell: actor.get_cell(),
             deliver: deliver_as::<M>,
@@ -68,7 +70,7 @@ impl Mailbox {
     }
 
     /// Queues the delivery; false if the actor has stopped.
-    pub fn deliver(&self, d: Delivery) -> bool {
+    pub(crate) fn deliver(&self, d: Delivery<TimerCode>) -> bool {
         let ok = (self.deliver)(&self.cell, d);
         if ok && self.location.is_some() {
             self.queued.fetch_add(1, Ordering::Relaxed);

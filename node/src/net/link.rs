@@ -1,0 +1,335 @@
+//! Links: authenticated TCP connections between spigo processes, once
+//! they are open.
+//!
+//! Each frame on a link is a four-byte big-endian length and a
+//! [`spigo_proto::wire`]-encoded [`Frame`]. A started link has two
+//! tasks: a writer that drains the link's queue (the runtime's
+//! [`LinkTx`]), packing consecutive messages into one Messages frame (up to
+//! [`MAX_BATCH`]) and flushing the socket whenever the queue runs dry, and
+//! a reader that decodes frames and hands them to the node's gateway. How a
+//! link opens (the cookie handshake, TLS) is `handshake.rs`'s job.
+
+use super::gateway;
+use crate::runtime::links::{now_ms, LinkTx, Outgoing};
+use ractor::ActorRef;
+use spigo_proto::cluster::{decode_frame, Envelope, Frame, Refusal, MAX_BATCH};
+use spigo_proto::wire::{self, WireError, MAX_FRAME_BYTES};
+use spigo_proto::NodeId;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
+use tokio::sync::mpsc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("bad frame: {0}")]
+    Wire(#[from] WireError),
+    #[error("frame of {0} bytes announced, the limit is {MAX_FRAME_BYTES}")]
+    Oversize(usize),
+    /// The other end refused this one.
+    #[error("refused: {0}")]
+    Refused(Refusal),
+    /// This end refused the other (`peer`, by the name it gave).
+    #[error("refused: {reason} (from {peer})")]
+    Refusing { reason: Refusal, peer: String },
+    /// The other end sent a frame the handshake has no place for.
+    #[error("handshake failed: expected {wanted}, got {got}")]
+    Unexpected {
+        wanted: &'static str,
+        got: &'static str,
+    },
+    /// The listener's proof does not match this end's cookie.
+    #[error("handshake failed: the listener does not know the cookie")]
+    ListenerCookie,
+    #[error("handshake timed out")]
+    Timeout,
+    #[error("TLS: {0}")]
+    HostName(#[from] super::tls::BadHostName),
+    #[error("TLS: {0}")]
+    Tls(#[source] std::io::Error),
+}
+
+pub(crate) type Reader = BufReader<Box<dyn AsyncRead + Send + Unpin>>;
+pub(crate) type Writer = BufWriter<Box<dyn AsyncWrite + Send + Unpin>>;
+
+/// Reads one frame. A frame that does not decode (or breaks a batch
+/// limit) is an error the link survives: its length was read, so the next
+/// frame starts where it should. An oversize length is not.
+pub async fn read_frame(r: &mut (impl AsyncReadExt + Unpin)) -> Result<Frame, LinkError> {
+    read_frame_into(r, &mut Vec::new()).await
+}
+
+/// [`read_frame`], reading the frame's body into `body`, a buffer a reader
+/// keeps from one frame to the next.
+async fn read_frame_into(
+    r: &mut (impl AsyncReadExt + Unpin),
+    body: &mut Vec<u8>,
+) -> Result<Frame, LinkError> {
+    let len = r.read_u32().await? as usize;
+    if len > MAX_FRAME_BYTES {
+        return Err(LinkError::Oversize(len));
+    }
+    body.clear();
+    body.resize(len, 0);
+    r.read_exact(body).await?;
+    Ok(decode_frame(body)?)
+}
+
+pub async fn write_frame(
+    w: &mut (impl AsyncWriteExt + Unpin),
+    frame: &Frame,
+) -> Result<(), LinkError> {
+    let body = wire::encode(frame)?;
+    w.write_u32(body.len() as u32).await?;
+    w.write_all(&body).await?;
+    Ok(())
+}
+
+/// An authenticated connection, ready to be started.
+pub struct Connected {
+    pub peer_name: String,
+    reader: Reader,
+    writer: Writer,
+}
+
+impl Connected {
+    /// A connection whose handshake `peer_name` passed.
+    pub(crate) fn new(peer_name: String, reader: Reader, writer: Writer) -> Connected {
+        Connected {
+            peer_name,
+            reader,
+            writer,
+        }
+    }
+
+    /// Reads one frame before the link is started (the coordinator's Join).
+    pub async fn read(&mut self) -> Result<Frame, LinkError> {
+        read_frame(&mut self.reader).await
+    }
+
+    /// Starts the writer and reader tasks. Frames read go to `gateway`
+    /// tagged with `peer`; when the connection ends the gateway hears so.
+    /// The writer ends, after sending what is queued, once every sender of
+    /// the returned queue is dropped.
+    pub fn start(
+        self,
+        peer: NodeId,
+        gateway: ActorRef<gateway::Msg>,
+    ) -> (LinkTx, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let heard = Arc::new(AtomicU64::new(now_ms()));
+        let writer = tokio::spawn(run_writer(self.writer, rx, queued.clone()));
+        let own = (tx.downgrade(), queued.clone());
+        tokio::spawn(run_reader(self.reader, peer, gateway, own, heard.clone()));
+        (LinkTx::new(tx, queued, heard), writer)
+    }
+}
+
+async fn run_writer(
+    mut w: Writer,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    queued: Arc<AtomicUsize>,
+) {
+    let mut batch: Vec<Envelope> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            queued.fetch_sub(1, Ordering::Relaxed);
+            match item {
+                Outgoing::Message(env) => {
+                    batch.push(env);
+                    if batch.len() >= MAX_BATCH && send_batch(&mut w, &mut batch).await.is_err() {
+                        return;
+                    }
+                }
+                Outgoing::Frame(frame) => {
+                    // Keep order: queued messages go out before the frame.
+                    if send_batch(&mut w, &mut batch).await.is_err()
+                        || write_frame(&mut w, &frame).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        if send_batch(&mut w, &mut batch).await.is_err() || w.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = w.shutdown().await;
+}
+
+async fn send_batch(w: &mut Writer, batch: &mut Vec<Envelope>) -> Result<(), LinkError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let frame = Frame::Messages(std::mem::take(batch));
+    let written = write_frame(w, &frame).await;
+    // The batch's buffer is used again for the next frame.
+    if let Frame::Messages(mut envelopes) = frame {
+        envelopes.clear();
+        *batch = envelopes;
+    }
+    written
+}
+
+/// The largest read buffer a link keeps between frames.
+const KEEP_READ_BUFFER: usize = 256 * 1024;
+
+/// Reads frames for the gateway. Heartbeats are answered right here, so a
+/// node whose actors are busy still shows it is alive.
+async fn run_reader(
+    mut r: Reader,
+    peer: NodeId,
+    gateway: ActorRef<gateway::Msg>,
+    own: (mpsc::WeakUnboundedSender<Outgoing>, Arc<AtomicUsize>),
+    heard: Arc<AtomicU64>,
+) {
+    let mut body = Vec::new();
+    loop {
+        // A rare big frame (events, spans) should not pin its size on every
+        // link of a large mesh.
+        if body.capacity() > KEEP_READ_BUFFER {
+            body = Vec::new();
+        }
+        let read = read_frame_into(&mut r, &mut body).await;
+        if read.is_ok() {
+            heard.store(now_ms(), Ordering::Relaxed);
+        }
+        match read {
+            Ok(Frame::Ping(n)) => {
+                if let Some(tx) = own.0.upgrade() {
+                    own.1.fetch_add(1, Ordering::Relaxed);
+                    let _ = tx.send(Outgoing::Frame(Frame::Pong(n)));
+                }
+            }
+            Ok(frame) => {
+                if gateway
+                    .send_message(gateway::Msg::Frame { from: peer, frame })
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            // Refused and counted; the stream is still in step.
+            Err(LinkError::Wire(e)) => {
+                let _ = gateway.send_message(gateway::Msg::BadFrame(peer, e.to_string()));
+            }
+            Err(e) => {
+                if matches!(e, LinkError::Oversize(_)) {
+                    let _ = gateway.send_message(gateway::Msg::BadFrame(peer, e.to_string()));
+                }
+                let clean = matches!(&e, LinkError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof);
+                if !clean {
+                    tracing::warn!("link to node {peer}: {e}");
+                }
+                let _ = gateway.send_message(gateway::Msg::Lost(peer));
+                return;
+            }
+        }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::net::{TcpListener, TcpStream};
+
+    #[tokio::test]
+    async fn oversize_and_garbage_frames_are_errors() {
+        let mut huge: &[u8] = &[0xff, 0xff, 0xff, 0xff];
+        assert!(matches!(
+            read_frame(&mut huge).await,
+            Err(LinkError::Oversize(_))
+        ));
+        let mut junk: &[u8] = &[0, 0, 0, 3, 1, 200, 200];
+        assert!(matches!(
+            read_frame(&mut junk).await,
+            Err(LinkError::Wire(_))
+        ));
+        let mut short: &[u8] = &[0, 0, 0, 9, 1];
+        assert!(matches!(
+            read_frame(&mut short).await,
+            Err(LinkError::Io(_))
+        ));
+    }
+
+    /// Frames that fail to decode, break a batch limit, or name actors that
+    /// are not there are refused and counted; the link keeps going until
+    /// a length it cannot believe.
+    #[tokio::test]
+    async fn untrusted_frames_are_refused_and_counted() {
+        use crate::testkit::probe;
+        use crate::Runtime;
+        use spigo_proto::{Address, Gotocol, Imposition, Intention, Timestamp};
+
+        let rt = Runtime::new(1, false);
+        let (target, mut target_rx) = probe(&rt).await;
+        let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+        let gw = gateway::start(&rt, control_tx).await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut sender = TcpStream::connect(addr).await.unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let (r, w) = stream.into_split();
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let own = (tx.downgrade(), Arc::new(AtomicUsize::new(0)));
+        let reader: Reader = BufReader::new(Box::new(r));
+        tokio::spawn(run_reader(reader, 0, gw, own, Arc::default()));
+        drop(w);
+
+        let raw = |body: &[u8]| [&(body.len() as u32).to_be_bytes()[..], body].concat();
+        let msg = |to| Envelope {
+            to,
+            msg: Gotocol::new(Imposition::Hello, None, Timestamp(0), Intention::None),
+        };
+        sender
+            .write_all(&raw(&[wire::WIRE_VERSION, 0xff, 0xff, 0xff]))
+            .await
+            .unwrap();
+        sender.write_all(&raw(&[9, 1, 2, 3])).await.unwrap();
+        let too_many = Frame::Messages(
+            (0..=MAX_BATCH as u32)
+                .map(|i| msg(Address::new(1, i)))
+                .collect(),
+        );
+        sender
+            .write_all(&raw(&wire::encode(&too_many).unwrap()))
+            .await
+            .unwrap();
+        let good = Frame::Messages(vec![
+            msg(target),
+            msg(Address::new(1, 999)),
+            msg(Address::new(7, 0)),
+        ]);
+        sender
+            .write_all(&raw(&wire::encode(&good).unwrap()))
+            .await
+            .unwrap();
+        // The one real message arrives: the link survived three bad frames.
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(2), target_rx.recv())
+                .await
+                .unwrap()
+                .unwrap()
+                .imposition,
+            Imposition::Hello
+        );
+        assert_eq!(rt.link_counts().bad_frames, 3);
+        assert_eq!(
+            rt.link_counts().misaddressed,
+            2,
+            "unknown actor and wrong node"
+        );
+        sender.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+        let lost = tokio::time::timeout(Duration::from_secs(2), control_rx.recv())
+            .await
+            .unwrap();
+        assert!(matches!(lost, Some(gateway::Control::Lost(0))));
+        assert_eq!(rt.link_counts().bad_frames, 4);
+    }
+}

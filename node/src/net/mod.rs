@@ -1,0 +1,22 @@
+//! How a process talks to the others: links, their handshake and TLS, the
+//! gateway that receives for the node, and the `spigo node` server that
+//! puts a node process together.
+//!
+//! | file | job |
+//! | --- | --- |
+//! | `handshake.rs` | opening a link: TLS, the cookie challenge, refusals |
+//! | `link.rs` | a started link: frames, the writer and reader tasks |
+//! | `tls.rs` | loading the certificates of mutual TLS |
+//! | `gateway.rs` | the one actor frames from links are handed to |
+//! | `server.rs` | `spigo node`: join, spawn what is placed, report, stop |
+//! | `bench.rs` | the actors `spigo bench link` measures links with |
+//!
+//! Layering: these files use the runtime; only `server.rs` uses the
+//! packages (it spawns them), and no package uses this room.
+
+pub mod bench;
+pub mod gateway;
+pub mod handshake;
+pub mod link;
+pub mod server;
+pub mod tls;

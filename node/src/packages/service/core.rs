@@ -1,0 +1,334 @@
+//! Core: the state every service instance has, and the operations its
+//! package builds on.
+//!
+//! It puts the jobs of the neighbouring files together: the instance's
+//! lifecycle (identity, sending), [`discovery`](super::discovery) of its
+//! dependencies, [`routing`](super::routing) among them,
+//! [`requests`](super::requests) waiting for answers, and
+//! [`spans`](super::spans) of sampled flows.
+
+use super::discovery::{Dependency, Discovery};
+use super::requests::{Pending, Requests};
+use super::routing;
+use super::spans::{self, Recorder, Timed};
+use crate::packages::lifecycle::Lifecycle;
+use crate::runtime::metrics::ServiceMetrics;
+use crate::runtime::{clock, SendError, Timer};
+use crate::Runtime;
+use compact_str::CompactString;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use spigo_proto::archaius::Location;
+use spigo_proto::cluster::SpanKind;
+use spigo_proto::spec::InstanceSpec;
+use spigo_proto::{Address, Gotocol, Imposition, Intention, Package, Timestamp, TraceContext};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A service instance's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ServiceTimer {
+    /// Time to poll eureka again (and give up on old requests).
+    Poll,
+    /// The package's own traffic tick (the denominator's requests).
+    Traffic,
+}
+
+impl Timer for ServiceTimer {
+    const ALL: &'static [ServiceTimer] = &[ServiceTimer::Poll, ServiceTimer::Traffic];
+}
+
+/// What an instance's shared state takes inline (`spigo bench memory`).
+pub const CORE_BYTES: usize = std::mem::size_of::<Core>();
+
+pub struct Core {
+    pub(super) life: Lifecycle<ServiceTimer>,
+    pub spec: InstanceSpec,
+    pub rng: SmallRng,
+    pub(super) discovery: Discovery,
+    pub(super) requests: Requests,
+    /// This service's histograms, with `-c`.
+    metrics: Option<Arc<ServiceMetrics>>,
+    ipv4: Option<[u8; 4]>,
+}
+
+impl Core {
+    pub(super) fn new(rt: Arc<Runtime>, spec: InstanceSpec) -> Core {
+        let me = spec.record.id;
+        Core {
+            rng: SmallRng::seed_from_u64(
+                spec.seed ^ (me.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            ),
+            metrics: rt.service_metrics(&spec.service),
+            life: Lifecycle::new(rt, me, Some(spec.location())),
+            discovery: Discovery::new(&spec),
+            requests: Requests::default(),
+            ipv4: spans::ip_of(&spec.record.metadata),
+            spec,
+        }
+    }
+
+    pub(crate) fn rt(&self) -> &Arc<Runtime> {
+        self.life.rt()
+    }
+
+    pub(crate) fn me(&self) -> Address {
+        self.life.me()
+    }
+
+    pub fn location(&self) -> Location {
+        self.spec.record.location
+    }
+
+    pub fn package(&self) -> Package {
+        self.spec.package
+    }
+
+    /// The services this instance depends on and the instances adopted.
+    pub(crate) fn deps(&self) -> &[Dependency] {
+        &self.discovery.deps
+    }
+
+    /// This service's histograms, with `-c`.
+    pub fn metrics(&self) -> Option<&ServiceMetrics> {
+        self.metrics.as_deref()
+    }
+
+    /// The instance's lifecycle, which it sends through.
+    pub(crate) fn life(&self) -> &Lifecycle<ServiceTimer> {
+        &self.life
+    }
+
+    /// Has the package's traffic timer fire at `due`.
+    pub(crate) fn traffic_at(&self, due: Instant) {
+        self.life.wake_at(due, ServiceTimer::Traffic);
+    }
+
+    // ---- tracing -------------------------------------------------------
+
+    /// A fresh trace, for requests that start here (the denominator).
+    pub fn new_trace(&self) -> TraceContext {
+        spans::new_trace(self.rt())
+    }
+
+    /// The context of a call made on behalf of a request with context `ctx`.
+    pub fn child_of(&self, ctx: TraceContext) -> TraceContext {
+        spans::child_of(self.rt(), ctx)
+    }
+
+    /// Records a span of this instance, if flows are collected.
+    pub fn record_span(
+        &self,
+        kind: SpanKind,
+        imposition: Imposition,
+        ctx: TraceContext,
+        start: Timestamp,
+        took: Duration,
+    ) {
+        let Some(flows) = self.rt().flows() else {
+            return;
+        };
+        let recorder = Recorder {
+            service: &self.spec.service,
+            instance: self.life.name(),
+            ipv4: self.ipv4,
+        };
+        let span = Timed {
+            kind,
+            imposition,
+            ctx,
+            start,
+            took,
+        };
+        recorder.record(flows, span);
+    }
+
+    // ---- routing -------------------------------------------------------
+
+    /// A random live instance of dependency `d`.
+    pub fn pick_in(&mut self, d: usize) -> Option<Address> {
+        routing::pick_in(&self.discovery.deps, &mut self.rng, d)
+    }
+
+    /// A random live instance of a random dependency that has one.
+    pub fn pick_any(&mut self) -> Option<Address> {
+        routing::pick_any(&self.discovery.deps, &mut self.rng)
+    }
+
+    /// The next live instance of any dependency, taking turns.
+    pub fn round_robin(&self, turn: &mut usize) -> Option<Address> {
+        routing::round_robin(&self.discovery.deps, turn)
+    }
+
+    /// Stops picking an instance that cannot be reached.
+    pub fn mark_dead(&mut self, addr: Address) {
+        self.discovery.mark_dead(addr);
+    }
+
+    // ---- requests ------------------------------------------------------
+
+    /// Passes `request` on to `to` as a child call and remembers where its
+    /// answer goes. A receiver that has gone is marked dead and false
+    /// returned, so the caller can pick another.
+    pub fn call(&mut self, to: Address, request: &Gotocol, stage: u8) -> bool {
+        let ctx = self.child_of(request.ctx);
+        let sent = self
+            .life
+            .send(to, request.imposition, ctx, request.intention.clone());
+        match sent {
+            Ok(()) => {}
+            // Overloaded, not gone: try another this time.
+            Err(SendError::Shed(_)) => return false,
+            Err(_) => {
+                self.mark_dead(to);
+                return false;
+            }
+        }
+        if request.imposition == Imposition::GetRequest {
+            self.requests.wait_for(ctx, request, stage);
+        }
+        true
+    }
+
+    /// Tries `pick` up to a few times until a call goes through.
+    pub fn call_with(
+        &mut self,
+        request: &Gotocol,
+        stage: u8,
+        mut pick: impl FnMut(&mut Core) -> Option<Address>,
+    ) -> bool {
+        for _ in 0..4 {
+            match pick(self) {
+                Some(to) if self.call(to, request, stage) => return true,
+                Some(_) => continue,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Answers `request` directly (a leaf, or a tier with nowhere to go).
+    pub fn respond(&self, request: &Gotocol, value: Intention) {
+        if let Some(to) = request.reply_to {
+            // An asker that has gone needs no answer.
+            let _ = self
+                .life
+                .send(to, Imposition::GetResponse, request.ctx, value);
+        }
+        let arrived = self.requests.arrived.unwrap_or_else(clock::now);
+        self.answered(request.imposition, request.ctx, arrived);
+    }
+
+    /// Answers a GetRequest from a key/value map (empty if absent).
+    pub fn answer_get(&self, request: &Gotocol, data: &HashMap<CompactString, CompactString>) {
+        let value = match &request.intention {
+            Intention::Text(key) => data
+                .get(key)
+                .cloned()
+                .map_or(Intention::None, Intention::Text),
+            _ => Intention::None,
+        };
+        self.respond(request, value);
+    }
+
+    /// Takes the pending entry a response answers.
+    pub fn take_pending(&mut self, response: &Gotocol) -> Option<Pending> {
+        self.requests.answered_by(response)
+    }
+
+    /// Sends a response back to whoever asked this instance for it.
+    pub fn pass_back(&mut self, response: Gotocol) {
+        if let Some(p) = self.take_pending(&response) {
+            self.relay(&p, response.intention);
+        }
+    }
+
+    /// Sends a response's value on to whoever asked this instance.
+    pub fn relay(&self, pending: &Pending, value: Intention) {
+        if let Some(to) = pending.requester {
+            let _ = self
+                .life
+                .send(to, Imposition::GetResponse, pending.ctx, value);
+        }
+        self.answered(Imposition::GetRequest, pending.ctx, pending.started);
+    }
+
+    /// Records that a request which arrived at `arrived` is done with:
+    /// its response time and its server span.
+    pub(super) fn answered(&self, imposition: Imposition, ctx: TraceContext, arrived: Timestamp) {
+        let took = clock::now().since(arrived);
+        if let Some(m) = &self.metrics {
+            if imposition == Imposition::GetRequest {
+                m.response(took);
+            }
+        }
+        self.record_span(SpanKind::Server, imposition, ctx, arrived, took);
+    }
+
+    /// Gives up on requests whose answer never came; their spans are still
+    /// recorded, so the flows they started stay whole.
+    pub(super) fn sweep(&mut self) {
+        for (ctx, started) in self.requests.expire(clock::now()) {
+            self.answered(Imposition::GetRequest, ctx, started);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    /// The picks draw from the rng exactly as collecting the candidates
+    /// into a Vec and indexing it did.
+    #[test]
+    fn picks_match_indexing_the_live_candidates() {
+        use crate::packages::service::Peer;
+        let rt = Runtime::new(0, false);
+        let at = rt.reserve(1).unwrap();
+        let deps = [
+            ("a", Package::Store),
+            ("b", Package::Store),
+            ("c", Package::Store),
+        ];
+        let mut core = Core::new(rt.clone(), crate::testkit::spec(at, Package::Karyon, &deps));
+        let peer = |i: u32, alive| Peer {
+            addr: Address::new(0, 100 + i),
+            location: Location::default(),
+            alive,
+        };
+        core.discovery.deps[0].adopted = vec![peer(0, true), peer(1, false), peer(2, true)];
+        core.discovery.deps[2].adopted = vec![peer(3, false), peer(4, true)];
+        let mut old_rng = core.rng.clone();
+        let live = |core: &Core, d: usize| -> Vec<Address> {
+            core.deps()[d].live().map(|p| p.addr).collect()
+        };
+        for round in 0..200usize {
+            if round == 100 {
+                core.discovery.deps[1].adopted = vec![peer(5, true)];
+            }
+            let with: Vec<usize> = (0..3).filter(|&d| !live(&core, d).is_empty()).collect();
+            let d = with[old_rng.random_range(0..with.len())];
+            let l = live(&core, d);
+            let old = l[old_rng.random_range(0..l.len())];
+            assert_eq!(core.pick_any(), Some(old));
+            let l = live(&core, 0);
+            let old = l[old_rng.random_range(0..l.len())];
+            assert_eq!(core.pick_in(0), Some(old));
+            let all: Vec<Address> = (0..3).flat_map(|d| live(&core, d)).collect();
+            let (mut turn, old_turn) = (round, round.wrapping_add(1));
+            assert_eq!(core.round_robin(&mut turn), Some(all[old_turn % all.len()]));
+            assert_eq!(turn, old_turn);
+        }
+        assert_eq!(core.pick_in(7), None);
+        for d in &mut core.discovery.deps {
+            d.adopted.clear();
+        }
+        let mut turn = 0;
+        assert_eq!(core.round_robin(&mut turn), None);
+        assert_eq!(turn, 1);
+        assert_eq!(core.pick_any(), None);
+        assert_eq!(core.rng.random::<u64>(), old_rng.random::<u64>());
+    }
+}

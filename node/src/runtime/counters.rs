@@ -1,0 +1,107 @@
+//! What a node counts as it goes, and the named figures it reports.
+//!
+//! Counting is one relaxed atomic add on the paths that send and receive,
+//! so the figures are there for the summary even when no graph, metrics or
+//! log is written. Readers get a snapshot as a small struct with named
+//! fields ([`EdgeCounts`], [`LinkCounts`], [`Overload`]).
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// Edges of the graph made and forgotten by a node's instances.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EdgeCounts {
+    pub made: u64,
+    pub forgotten: u64,
+}
+
+/// Traffic over a node's links.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkCounts {
+    /// Messages received from other nodes.
+    pub messages_in: u64,
+    /// Messages sent to other nodes.
+    pub messages_out: u64,
+    /// Messages received that named another node or an actor that was
+    /// never here.
+    pub misaddressed: u64,
+    /// Frames received that did not decode or broke a limit.
+    pub bad_frames: u64,
+}
+
+impl LinkCounts {
+    /// Everything refused from other nodes: misaddressed messages and bad
+    /// frames.
+    pub fn refused(&self) -> u64 {
+        self.misaddressed + self.bad_frames
+    }
+}
+
+/// How close a node came to being overrun.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Overload {
+    /// Requests shed because an instance or a link was too far behind.
+    pub shed: u64,
+    /// The deepest instance mailbox seen.
+    pub deepest_mailbox: usize,
+    /// The deepest link queue seen.
+    pub deepest_link: usize,
+}
+
+/// The live counters behind those figures.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) undeliverable: AtomicU64,
+    pub(crate) edges_made: AtomicU64,
+    pub(crate) edges_forgotten: AtomicU64,
+    pub(crate) messages_in: AtomicU64,
+    pub(crate) messages_out: AtomicU64,
+    pub(crate) misaddressed: AtomicU64,
+    pub(crate) bad_frames: AtomicU64,
+    pub(crate) shed: AtomicU64,
+    pub(crate) deepest_mailbox: AtomicUsize,
+    pub(crate) deepest_link: AtomicUsize,
+}
+
+/// Adds one.
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+fn read(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
+}
+
+impl Counters {
+    pub(crate) fn edges(&self) -> EdgeCounts {
+        EdgeCounts {
+            made: read(&self.edges_made),
+            forgotten: read(&self.edges_forgotten),
+        }
+    }
+
+    pub(crate) fn links(&self) -> LinkCounts {
+        LinkCounts {
+            messages_in: read(&self.messages_in),
+            messages_out: read(&self.messages_out),
+            misaddressed: read(&self.misaddressed),
+            bad_frames: read(&self.bad_frames),
+        }
+    }
+
+    pub(crate) fn overload(&self) -> Overload {
+        Overload {
+            shed: read(&self.shed),
+            deepest_mailbox: self.deepest_mailbox.load(Ordering::Relaxed),
+            deepest_link: self.deepest_link.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn undeliverable(&self) -> u64 {
+        read(&self.undeliverable)
+    }
+
+    /// Remembers a queue depth if it is the deepest seen.
+    pub(crate) fn saw_depth(deepest: &AtomicUsize, depth: usize) {
+        deepest.fetch_max(depth, Ordering::Relaxed);
+    }
+}

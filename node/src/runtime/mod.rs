@@ -1,0 +1,496 @@
+//! The per-process runtime: address table, routing, delay queue, figures.
+//!
+//! Every actor of a process holds an `Arc<Runtime>` and sends through it.
+//! A send to a local address is one table lookup and one mailbox push; the
+//! message is never serialised. A send to another node's address is queued
+//! on the link to that node, whose writer batches it into a frame. Messages
+//! between instances may be held back by the latency model; they, and every
+//! timer an actor sets, wait in the node's one delay queue.
+//!
+//! This room knows nothing of packages or of sockets: the files below it
+//! each own one job, and this file puts them together.
+
+pub mod budget;
+pub mod clock;
+pub mod counters;
+mod delay;
+mod delivery;
+pub mod flows;
+pub mod latency;
+pub mod links;
+pub mod metrics;
+mod msglog;
+pub mod table;
+#[cfg(test)]
+mod tests;
+
+pub use counters::{EdgeCounts, LinkCounts, Overload};
+pub use delivery::{Delivery, Inbox, NoTimer, Timer};
+
+use counters::{bump, Counters};
+use delay::{DelayQueue, Sink};
+use delivery::TimerCode;
+use flows::Flows;
+use latency::{Gate, Held};
+use links::{LinkTx, Links, Outgoing};
+use metrics::{Registry, ServiceMetrics, Traffic};
+use msglog::MessageLog;
+use ractor::{Actor, ActorRef};
+use spigo_proto::archaius::Location;
+use spigo_proto::cluster::{Envelope, Frame, MetricsReport, PairReport};
+use spigo_proto::latency::LatencyModel;
+use spigo_proto::{Address, Gotocol, NodeId};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use table::{AddressTable, Mailbox, TableError};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("no actor at {0}")]
+    Unknown(Address),
+    #[error("actor at {0} has stopped")]
+    Stopped(Address),
+    #[error("no route to node {0}")]
+    NoRoute(NodeId),
+    /// Refused because the receiver (or the link to it) is too far behind.
+    #[error("{0} is overloaded; message shed")]
+    Shed(Address),
+}
+
+/// An instance this many messages behind sheds new requests...
+pub const MAILBOX_LIMIT: u32 = 10_000;
+/// ...and so does a link with this many messages queued.
+pub const LINK_LIMIT: usize = 500_000;
+
+/// New work (requests, puts, replication) may be shed under overload;
+/// answers and control messages never are.
+fn sheddable(msg: &Gotocol) -> bool {
+    use spigo_proto::Imposition::*;
+    matches!(msg.imposition, GetRequest | Put | Replicate)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error("could not spawn actor: {0}")]
+    Spawn(#[from] ractor::SpawnErr),
+    #[error("a spawning task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// How a process's runtime is set up.
+pub struct Settings {
+    pub node: NodeId,
+    /// spigo's `-m`: log every message received.
+    pub log_messages: bool,
+    /// Deliver messages between instances no earlier than this model says.
+    pub latency: Option<LatencyModel>,
+    /// Seeds the runtime's own random choices (latency jitter).
+    pub seed: u64,
+    /// `-c`: collect per-service metrics and keep this fraction of request
+    /// flows as spans.
+    pub collect: Option<f64>,
+}
+
+/// What waits in the delay queue: a delivery for a local actor and, for a
+/// message the latency model held, what to record when it is released.
+struct Scheduled {
+    to: Address,
+    what: Delivery<TimerCode>,
+    modelled: Option<Held>,
+}
+
+pub struct Runtime {
+    node: NodeId,
+    table: AddressTable,
+    delay: Arc<DelayQueue<Scheduled>>,
+    latency: Option<Gate>,
+    metrics: Option<Registry>,
+    flows: Option<Flows>,
+    log: MessageLog,
+    next_id: AtomicU64,
+    traffic: Mutex<Traffic>,
+    links: Links,
+    counters: Counters,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.delay.close();
+    }
+}
+
+impl Sink<Scheduled> for Runtime {
+    /// Hands over what the delay queue releases (past the latency model).
+    fn release(&self, due: Scheduled) {
+        if let (Some(gate), Some(held)) = (&self.latency, due.modelled) {
+            gate.released(held);
+        }
+        let delivered = self
+            .table
+            .get(due.to.index)
+            .is_some_and(|m| m.deliver(due.what));
+        if !delivered {
+            bump(&self.counters.undeliverable);
+        }
+    }
+}
+
+impl Runtime {
+    /// A runtime without a latency model. `log_messages` is spigo's `-m`.
+    pub fn new(node: NodeId, log_messages: bool) -> Arc<Runtime> {
+        Runtime::with(Settings {
+            node,
+            log_messages,
+            latency: None,
+            seed: 0,
+            collect: None,
+        })
+    }
+
+    /// Creates a runtime and starts its timer thread.
+    pub fn with(settings: Settings) -> Arc<Runtime> {
+        let Settings {
+            node,
+            log_messages,
+            latency,
+            seed,
+            collect,
+        } = settings;
+        Arc::new_cyclic(|me| Runtime {
+            node,
+            table: AddressTable::default(),
+            delay: DelayQueue::start(me.clone()),
+            latency: latency.map(|m| Gate::new(m, seed ^ node as u64)),
+            metrics: collect.map(|_| Registry::default()),
+            flows: collect.map(Flows::new),
+            log: MessageLog::new(log_messages),
+            next_id: AtomicU64::new(1),
+            traffic: Mutex::default(),
+            links: Links::default(),
+            counters: Counters::default(),
+        })
+    }
+
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    // ---- the address table ---------------------------------------------
+
+    /// Reserves `n` consecutive local addresses and returns the first.
+    pub fn reserve(&self, n: u32) -> Result<Address, TableError> {
+        Ok(Address::new(self.node, self.table.reserve(n)?))
+    }
+
+    /// Puts an infrastructure actor's mailbox (no location: the latency
+    /// model never holds its messages) at a local address.
+    pub fn register<M: Inbox>(&self, at: Address, actor: &ActorRef<M>) -> Result<(), TableError> {
+        self.register_at(at, actor, None)
+    }
+
+    /// Puts an actor's mailbox at a local address, with its location.
+    pub fn register_at<M: Inbox>(
+        &self,
+        at: Address,
+        actor: &ActorRef<M>,
+        location: Option<Location>,
+    ) -> Result<(), TableError> {
+        debug_assert_eq!(at.node, self.node);
+        // Addresses on cluster nodes are chosen by the coordinator.
+        self.table.claim(at.index);
+        self.table.set(at.index, Mailbox::new(actor, location))
+    }
+
+    /// Spawns an actor and puts it at a reserved address, with the location
+    /// it runs at (instances; none for infrastructure). Its `pre_start`
+    /// runs inside this call (no extra task), so spawning many actors from
+    /// a few concurrent tasks keeps the number of half-started actors small.
+    pub async fn spawn_at<A>(
+        &self,
+        at: Address,
+        location: Option<Location>,
+        handler: A,
+        args: A::Arguments,
+    ) -> Result<ActorRef<A::Msg>, SpawnError>
+    where
+        A: Actor,
+        A::Msg: Inbox,
+    {
+        let (actor, _handle) = A::spawn(None, handler, args).await?;
+        self.register_at(at, &actor, location)?;
+        Ok(actor)
+    }
+
+    /// Whether an actor was ever registered at this local address (it may
+    /// have stopped since).
+    pub fn exists(&self, at: Address) -> bool {
+        at.node == self.node && self.table.get(at.index).is_some()
+    }
+
+    /// Number of local actors registered so far.
+    pub fn registered(&self) -> u32 {
+        self.table.filled()
+    }
+
+    /// An instance took a message out of its mailbox.
+    pub fn dequeued(&self, me: Address) {
+        if let Some(m) = self.table.get(me.index) {
+            m.dequeued();
+        }
+    }
+
+    // ---- sending -------------------------------------------------------
+
+    /// Sends a Gotocol message to any address: to a local actor's mailbox
+    /// (through the latency model, if any), or onto the link to its node
+    /// (where it is batched with others).
+    pub fn send(&self, to: Address, msg: Gotocol) -> Result<(), SendError> {
+        if to.node != self.node {
+            return self.send_remote(to, msg);
+        }
+        let Some(mailbox) = self.table.get(to.index) else {
+            bump(&self.counters.undeliverable);
+            return Err(SendError::Unknown(to));
+        };
+        if let Some(queued) = mailbox.queued() {
+            Counters::saw_depth(&self.counters.deepest_mailbox, queued as usize);
+            if queued > MAILBOX_LIMIT && sheddable(&msg) {
+                bump(&self.counters.shed);
+                return Err(SendError::Shed(to));
+            }
+        }
+        if let Some(gate) = &self.latency {
+            if let Some((wait, held)) = gate.hold(&msg, mailbox.location()) {
+                let what = Delivery::Message(msg);
+                self.schedule(Instant::now() + wait, to, what, Some(held));
+                return Ok(());
+            }
+        }
+        if mailbox.deliver(Delivery::Message(msg)) {
+            Ok(())
+        } else {
+            bump(&self.counters.undeliverable);
+            Err(SendError::Stopped(to))
+        }
+    }
+
+    fn send_remote(&self, to: Address, msg: Gotocol) -> Result<(), SendError> {
+        let sent = self.links.with(to.node, |link| {
+            let queued = link.queued();
+            Counters::saw_depth(&self.counters.deepest_link, queued);
+            if queued > LINK_LIMIT && sheddable(&msg) {
+                bump(&self.counters.shed);
+                return Err(SendError::Shed(to));
+            }
+            if link.send(Outgoing::Message(Envelope { to, msg })) {
+                Ok(())
+            } else {
+                Err(SendError::NoRoute(to.node))
+            }
+        });
+        match sent {
+            Some(Ok(())) => {
+                bump(&self.counters.messages_out);
+                Ok(())
+            }
+            Some(Err(shed @ SendError::Shed(_))) => Err(shed),
+            Some(Err(_)) | None => {
+                bump(&self.counters.undeliverable);
+                Err(SendError::NoRoute(to.node))
+            }
+        }
+    }
+
+    /// Hands `timer` to the local actor at `at` at `due` (at once if that
+    /// has passed). Crate-only: an actor sets timers for itself, through
+    /// its lifecycle, with its own kind's enum.
+    pub(crate) fn set_timer<T: Timer>(&self, due: Instant, at: Address, timer: T) {
+        debug_assert_eq!(at.node, self.node, "timers never leave a node");
+        let what = Delivery::Timer(TimerCode::of(timer));
+        self.schedule(due, at, what, None);
+    }
+
+    fn schedule(&self, due: Instant, to: Address, what: Delivery<TimerCode>, held: Option<Held>) {
+        let entry = Scheduled {
+            to,
+            what,
+            modelled: held,
+        };
+        self.delay.push(due, entry);
+    }
+
+    // ---- links to other nodes ------------------------------------------
+
+    /// Installs the link to node `node`; messages for it go there from now on.
+    pub fn set_link(&self, node: NodeId, link: LinkTx) {
+        self.links.set(node, link);
+    }
+
+    /// Forgets the link to a node that went away.
+    pub fn remove_link(&self, node: NodeId) {
+        self.links.remove(node);
+    }
+
+    pub fn has_link(&self, node: NodeId) -> bool {
+        self.links.with(node, |_| ()).is_some()
+    }
+
+    /// Whether a message to `to` could leave this process: it is local or
+    /// its node still has a link.
+    pub fn reachable(&self, to: Address) -> bool {
+        to.node == self.node || self.has_link(to.node)
+    }
+
+    /// How long since `node` last sent anything over its link (None: no
+    /// link).
+    pub fn silent_for(&self, node: NodeId) -> Option<Duration> {
+        self.links.with(node, LinkTx::silent_for)
+    }
+
+    /// Queues a whole frame on the link to `node`, behind the messages
+    /// already queued there.
+    pub fn send_frame(&self, node: NodeId, frame: Frame) -> Result<(), SendError> {
+        match self
+            .links
+            .with(node, |link| link.send(Outgoing::Frame(frame)))
+        {
+            Some(true) => Ok(()),
+            _ => Err(SendError::NoRoute(node)),
+        }
+    }
+
+    // ---- figures -------------------------------------------------------
+
+    /// Counts `n` messages received from other nodes.
+    pub fn count_in(&self, n: usize) {
+        self.counters
+            .messages_in
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a message from another node that named another node or an
+    /// actor that was never here.
+    pub fn count_misaddressed(&self) {
+        bump(&self.counters.misaddressed);
+    }
+
+    /// Counts a frame from another node that did not decode or broke a
+    /// limit.
+    pub fn count_bad_frame(&self) {
+        bump(&self.counters.bad_frames);
+    }
+
+    /// Counts an edge made (or forgotten) by a local instance, so the
+    /// summary has figures even when no graph is written.
+    pub fn count_edge(&self, made: bool) {
+        bump(if made {
+            &self.counters.edges_made
+        } else {
+            &self.counters.edges_forgotten
+        });
+    }
+
+    /// Edges made and forgotten by this node's instances.
+    pub fn edge_counts(&self) -> EdgeCounts {
+        self.counters.edges()
+    }
+
+    /// Messages to and from other nodes, and what was refused of theirs.
+    pub fn link_counts(&self) -> LinkCounts {
+        self.counters.links()
+    }
+
+    /// Messages shed under overload, and the deepest instance mailbox and
+    /// link queue seen.
+    pub fn overload(&self) -> Overload {
+        self.counters.overload()
+    }
+
+    /// Messages that could not be delivered (receiver unknown or stopped).
+    pub fn undeliverable(&self) -> u64 {
+        self.counters.undeliverable()
+    }
+
+    /// Counts a request a denominator sent.
+    pub fn traffic_sent(&self, get: bool) {
+        let mut t = self.traffic.lock().expect("traffic lock");
+        t.requests += 1;
+        t.gets += u64::from(get);
+    }
+
+    /// Counts an answer a denominator got, `took` after its request.
+    pub fn traffic_answered(&self, took: Duration, hit: bool) {
+        self.traffic
+            .lock()
+            .expect("traffic lock")
+            .record_response(took, hit);
+    }
+
+    /// The node's traffic figures so far.
+    pub fn traffic(&self) -> Traffic {
+        self.traffic.lock().expect("traffic lock").clone()
+    }
+
+    /// The histograms instances of `service` record into, with `-c`.
+    pub fn service_metrics(&self, service: &str) -> Option<Arc<ServiceMetrics>> {
+        self.metrics.as_ref().map(|r| r.service(service))
+    }
+
+    /// Traffic figures and per-service histograms so far (no histograms
+    /// without `-c`).
+    pub fn metrics_report(&self) -> MetricsReport {
+        MetricsReport {
+            traffic: self.traffic().report(),
+            services: self
+                .metrics
+                .as_ref()
+                .map(Registry::services)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Where sampled spans go, with `-c`.
+    pub fn flows(&self) -> Option<&Flows> {
+        self.flows.as_ref()
+    }
+
+    /// A trace or span id unique in the whole simulation: the node id in the
+    /// top 16 bits, a per-node counter below.
+    pub fn next_id(&self) -> u64 {
+        ((self.node as u64) << 48)
+            | (self.next_id.fetch_add(1, Ordering::Relaxed) & ((1 << 48) - 1))
+    }
+
+    // ---- latency model -------------------------------------------------
+
+    /// The latency model messages are delivered by, if any.
+    pub fn latency_model(&self) -> Option<&LatencyModel> {
+        self.latency.as_ref().map(Gate::model)
+    }
+
+    /// Measured delivery delays per pair of regions (empty without a model).
+    pub fn latency_report(&self) -> Vec<PairReport> {
+        self.latency.as_ref().map(Gate::report).unwrap_or_default()
+    }
+
+    // ---- the message log (-m) ------------------------------------------
+
+    /// Whether `-m` asked for every received message to be logged.
+    pub fn logs_messages(&self) -> bool {
+        self.log.enabled()
+    }
+
+    /// Remembers an address's name for the `-m` log (a no-op without `-m`).
+    pub fn note_name(&self, at: Address, name: &str) {
+        self.log.note_name(at, name);
+    }
+
+    /// spigo's `-m` line for a message `name` (running at `at`) received.
+    pub fn log_received(&self, name: &str, at: Option<Location>, msg: &Gotocol) {
+        let model = self.latency.as_ref().and_then(|g| g.model_for(msg, at));
+        self.log.received(name, msg, model);
+    }
+}

@@ -1,0 +1,71 @@
+//! Tests of the runtime as a whole: messages through the address table
+//! and the latency model, as actors see them.
+
+use super::{clock, Runtime, Settings};
+use crate::testkit::{next, probe_at};
+use spigo_proto::archaius::{default_regions, Location};
+use spigo_proto::latency::LatencyModel;
+use spigo_proto::{Gotocol, Imposition, Intention};
+use std::time::Duration;
+
+fn rt() -> std::sync::Arc<Runtime> {
+    Runtime::with(Settings {
+        node: 0,
+        log_messages: false,
+        latency: Some(LatencyModel::aws(&default_regions()).unwrap()),
+        seed: 1,
+        collect: None,
+    })
+}
+
+#[tokio::test]
+async fn messages_arrive_no_earlier_than_the_model_says() {
+    let rt = rt();
+    let (east, mut east_rx) = probe_at(&rt, Some(Location::new(0, 0))).await;
+    let (west, mut west_rx) = probe_at(&rt, Some(Location::new(1, 0))).await;
+    let (infra, mut infra_rx) = probe_at(&rt, None).await;
+    let send = |to, from: Location| {
+        let msg = Gotocol::new(Imposition::GetRequest, None, clock::now(), Intention::None)
+            .from_location(from);
+        rt.send(to, msg).unwrap();
+    };
+    send(west, Location::new(0, 1));
+    send(east, Location::new(0, 0));
+    send(infra, Location::new(1, 0));
+    let got = next(&mut infra_rx).await;
+    assert!(
+        clock::now().since(got.sent) < Duration::from_millis(5),
+        "infrastructure is never held"
+    );
+    let got = next(&mut east_rx).await;
+    let took = clock::now().since(got.sent);
+    assert!(
+        took >= Duration::from_micros(225) && took < Duration::from_millis(5),
+        "{took:?}"
+    );
+    let got = tokio::time::timeout(Duration::from_secs(1), west_rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let took = clock::now().since(got.sent);
+    assert!(
+        took >= Duration::from_micros(43_500) && took < Duration::from_millis(60),
+        "{took:?}"
+    );
+    let report = rt.latency_report();
+    assert_eq!(report.len(), 2);
+    assert!(report.iter().all(|r| r.late == 0));
+}
+
+#[tokio::test]
+async fn messages_already_late_go_at_once_and_are_counted() {
+    let rt = rt();
+    let (west, mut west_rx) = probe_at(&rt, Some(Location::new(1, 0))).await;
+    let mut msg = Gotocol::new(Imposition::GetRequest, None, clock::now(), Intention::None)
+        .from_location(Location::new(0, 0));
+    msg.sent = spigo_proto::Timestamp(msg.sent.0 - 100_000_000);
+    rt.send(west, msg).unwrap();
+    next(&mut west_rx).await;
+    let report = rt.latency_report();
+    assert_eq!(report[0].late, 1);
+}
