@@ -63,13 +63,16 @@ pub const FIRST_FREE_INDEX: u32 = 1;
 /// A message on its way to an actor on another node.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
+    /// The actor it is for, on the receiving node.
     pub to: Address,
+    /// The message itself, as that actor will receive it.
     pub msg: Gotocol,
 }
 
 /// Who opened a link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
+    /// The coordinator, come to give this node its orders.
     Coordinator,
     /// Another node of the same simulation, by its node id.
     Node(NodeId),
@@ -90,44 +93,66 @@ pub enum Refusal {
     NotJoinedYet,
 }
 
+/// One unit of a link: the handshake first (Hello through Welcome, or
+/// Refused), then traffic both ways until the link closes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Frame {
     /// Dialer: who I am.
     Hello {
+        /// What the dialer is, so the listener can admit or refuse it.
         role: Role,
+        /// The name the dialer goes by, for the listener's logs.
         name: String,
     },
     /// Listener: prove you know the cookie.
     Challenge {
+        /// Fresh random bytes, so an old proof cannot be replayed.
         nonce: [u8; 32],
     },
     /// Dialer: the proof, and my own challenge.
     Proof {
+        /// HMAC of the listener's nonce, keyed by the cookie.
         mac: Vec<u8>,
+        /// The dialer's challenge: the listener proves the cookie too.
         nonce: [u8; 32],
     },
     /// Listener: accepted, with its proof.
     Welcome {
+        /// HMAC of the dialer's nonce, keyed by the cookie.
         mac: Vec<u8>,
+        /// The name the listener goes by.
         name: String,
     },
     /// Listener: not accepted, and why.
     Refused {
+        /// What the listener found wrong.
         reason: Refusal,
     },
+    /// Gotocol messages for actors on the receiving node, at most
+    /// [`MAX_BATCH`].
     Messages(Vec<Envelope>),
+    /// Graph events for the coordinator's edda, at most [`MAX_EVENTS`].
     Events(Vec<StampedEvent>),
     /// Finished spans of sampled request flows, for the flow file.
     Spans(Vec<Span>),
+    /// Coordinator: an order, answered by the Reply with the same `id`.
     Request {
+        /// Pairs the reply with its request, so several can be outstanding.
         id: u64,
+        /// What the node is to do.
         body: Request,
     },
+    /// Node: the answer to the Request with the same `id`.
     Reply {
+        /// The id of the request answered.
         id: u64,
+        /// The outcome.
         body: Reply,
     },
+    /// Coordinator: are you there? A node silent for longer than the
+    /// heartbeat timeout is lost.
     Ping(u64),
+    /// Node: still here, with the number of the ping answered.
     Pong(u64),
 }
 
@@ -138,10 +163,14 @@ pub enum Request {
     Join(JoinOrder),
     /// Spawn pirates at `count` consecutive addresses from `first`.
     SpawnPirates {
+        /// The address of the first pirate.
         first: Address,
+        /// How many pirates.
         count: u32,
+        /// Seeds the pirates' random choices, so a run can be repeated.
         seed: u64,
     },
+    /// Spawn service instances, each at the address its spec gives.
     SpawnInstances(Vec<InstanceSpec>),
     /// Spawn eureka registries at these addresses.
     SpawnRegistries(Vec<Address>),
@@ -160,8 +189,10 @@ pub enum Request {
     Stop,
 }
 
+/// What a node needs to join a simulation (the body of [`Request::Join`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JoinOrder {
+    /// The id the node takes: the node part of every address it owns.
     pub node: NodeId,
     /// Log every message received (`-m`).
     pub msglog: bool,
@@ -179,40 +210,67 @@ pub struct JoinOrder {
 /// An actor of the link benchmark, and where it goes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BenchSpec {
+    /// Where it goes.
     pub at: Address,
+    /// Which actor it is.
     pub kind: BenchKind,
 }
 
+/// The actors of a link benchmark: a blaster and a sink measure one-way
+/// throughput, a pinger and an echo request and response.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum BenchKind {
     /// Counts what it receives; says Goodbye to `report_to` at `expected`.
-    Sink { expected: u64, report_to: Address },
+    Sink {
+        /// How many messages make the run complete.
+        expected: u64,
+        /// Who is told when they have all arrived.
+        report_to: Address,
+    },
     /// On Chat, sends `count` messages to `target` as fast as it can.
-    Blaster { target: Address, count: u64 },
+    Blaster {
+        /// The sink it floods.
+        target: Address,
+        /// How many messages it sends.
+        count: u64,
+    },
     /// Answers every GetRequest.
     Echo,
     /// On Chat, keeps `window` GetRequests to `target` outstanding until
     /// `count` are answered, then says Goodbye to `report_to`.
     Pinger {
+        /// The echo it asks.
         target: Address,
+        /// How many answers end the run.
         count: u64,
+        /// How many requests are in flight at once.
         window: u32,
+        /// Who is told when the run is over.
         report_to: Address,
     },
 }
 
+/// A node's answers to its coordinator's orders.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Reply {
-    /// `capacity`: the bytes the node can still take (its `--max-memory`
-    /// less what it uses, or its machine's available memory).
+    /// Joined, and linked to the peers it dials.
     Joined {
+        /// The node's process id, for the coordinator's log.
         pid: u32,
+        /// The bytes the node can still take (its `--max-memory` less what
+        /// it uses, or its machine's available memory), for placing work.
         capacity: u64,
     },
+    /// Done as ordered: a spawn, a clock setting, a stop.
     Done,
+    /// The node's clock when it answered [`Request::Clock`].
     Clock(Timestamp),
+    /// The figures asked for by [`Request::Metrics`].
     Metrics(MetricsReport),
+    /// Everything pending is sent (the spans ahead of this reply); the
+    /// node's figures so far.
     Flushed(NodeReport),
+    /// The order could not be carried out, and why.
     Failed(Failure),
 }
 
@@ -223,44 +281,69 @@ pub enum Reply {
 pub enum Failure {
     /// A second Join.
     #[error("{node} has already joined")]
-    AlreadyJoined { node: String },
+    AlreadyJoined {
+        /// The node's name.
+        node: String,
+    },
     /// Joining, it could not link to a peer node.
     #[error("node {id} cannot link to node {peer} at {addr}: {why}")]
     PeerUnreachable {
+        /// The id of the node joining.
         id: NodeId,
+        /// The peer it could not reach.
         peer: NodeId,
+        /// Where that peer was said to listen.
         addr: String,
+        /// The link error, as text.
         why: String,
     },
     /// The work would not fit in its memory budget.
     #[error("{node}: {over}")]
     OverBudget {
+        /// The node's name.
         node: String,
+        /// What was asked for, and how far it overran.
         over: crate::capacity::OverBudget,
     },
     /// An actor it was to spawn did not start.
     #[error("{node}: {why}")]
-    Spawn { node: String, why: String },
+    Spawn {
+        /// The node's name.
+        node: String,
+        /// Why the actor did not start, as text.
+        why: String,
+    },
 }
 
 /// A node's figures at the end of a run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NodeReport {
+    /// Graph events sent to the coordinator's edda.
     pub events_sent: u64,
     /// Requests shed because an instance or a link was too far behind.
     pub shed: u64,
+    /// The deepest instance mailbox seen.
     pub deepest_mailbox: u64,
+    /// The deepest queue seen on a link to another process.
     pub deepest_link: u64,
+    /// Graph edges its instances made.
     pub edges_made: u64,
+    /// Graph edges its instances forgot (stopped using the target).
     pub edges_forgotten: u64,
+    /// Messages whose receiver was unknown, stopped, or out of reach.
     pub undeliverable: u64,
     /// Frames or messages refused as malformed or misaddressed.
     pub refused: u64,
+    /// Messages received from other nodes.
     pub messages_in: u64,
+    /// Messages sent to other nodes.
     pub messages_out: u64,
+    /// Measured delays per pair of regions, under a latency model.
     pub latency: Vec<PairReport>,
     /// Traffic figures, and per-service histograms with `-c`.
     pub metrics: MetricsReport,
+    /// Peak resident memory of the node process in bytes (0 where the OS
+    /// does not tell).
     pub peak_rss: u64,
 }
 
@@ -281,8 +364,12 @@ pub enum Reach {
 /// Measured delivery delay of the messages from one region to another.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PairReport {
+    /// The sending region, as an index into the configured regions
+    /// (global instances count as the first).
     pub from: u8,
+    /// The receiving region, likewise.
     pub to: u8,
+    /// How far apart the two ends were.
     pub reach: Reach,
     /// The model's one-way figure, in microseconds.
     pub model_us: u64,
@@ -296,10 +383,15 @@ pub struct PairReport {
 /// (value in microseconds, count) pairs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrafficReport {
+    /// Requests the node's denominators (the traffic sources) sent.
     pub requests: u64,
+    /// GetRequests among `requests` (Puts get no response).
     pub gets: u64,
+    /// Answers the denominators got.
     pub responses: u64,
+    /// Responses that carried a value.
     pub hits: u64,
+    /// Response times of answered GetRequests.
     pub latency: Vec<(u64, u64)>,
 }
 
@@ -309,12 +401,16 @@ pub type Recorded = Vec<(u64, u64)>;
 /// A node's traffic figures and (with `-c`) per-service histograms.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsReport {
+    /// What the node's denominators sent and got back.
     pub traffic: TrafficReport,
+    /// One entry per service on the node; empty without `-c`.
     pub services: Vec<ServiceReport>,
 }
 
+/// One service's histograms on one node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceReport {
+    /// The service's name.
     pub service: String,
     /// From a message's send time to its receiver handling it.
     pub delivery: Recorded,
@@ -324,26 +420,36 @@ pub struct ServiceReport {
     pub response: Recorded,
 }
 
+/// Which end of a call a span times, as Zipkin has it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SpanKind {
+    /// The caller: from sending the request to its answer.
     Client,
+    /// The callee: from the request arriving to its answer leaving.
     Server,
 }
 
 /// One timed hop of a request flow (a Zipkin span).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
+    /// The request flow it belongs to, shared by all its spans.
     pub trace: u64,
+    /// This span, unique across the simulation.
     pub id: u64,
     /// 0 for a trace's root.
     pub parent: u64,
+    /// Which end of the call it times.
     pub kind: SpanKind,
     /// What was asked: getrequest, put, replicate.
     pub name: compact_str::CompactString,
+    /// The service of the instance that recorded it.
     pub service: compact_str::CompactString,
+    /// The instance that recorded it.
     pub instance: compact_str::CompactString,
+    /// The instance's IP address from its graph metadata, if it has one.
     pub ipv4: Option<[u8; 4]>,
     /// Microseconds since the UNIX epoch.
     pub start_us: u64,
+    /// How long it took, in microseconds.
     pub duration_us: u64,
 }

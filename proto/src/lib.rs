@@ -14,7 +14,6 @@ pub mod address;
 pub mod arch;
 pub mod archaius;
 pub mod capacity;
-#[allow(missing_docs)] // documented when its wire types settle (issue 14)
 pub mod cluster;
 pub mod gotocol;
 pub mod graph;
