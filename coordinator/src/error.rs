@@ -14,19 +14,19 @@
 //! [`std::error::Error::source`].
 
 /// Any error kept as the cause of another.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Exit status of a bad flag, input file or cookie (clap uses 2 as well).
-pub const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 /// Exit status of a command that failed for any other reason.
-pub const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_FAILED: u8 = 1;
 /// Exit status of a run that finished and wrote its graph but lost nodes.
-pub const EXIT_NODES_LOST: u8 = 3;
+pub(crate) const EXIT_NODES_LOST: u8 = 3;
 
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// clap refused the command line. Its message runs over several lines
     /// and then gives usage and tips: shown is the message, on one line.
     #[error("{}", one_line(.0))]
@@ -57,28 +57,28 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn usage(message: impl Into<String>) -> Error {
+    pub(crate) fn usage(message: impl Into<String>) -> Error {
         Error::Usage(message.into())
     }
 
     /// `what: source`, keeping `source`.
-    pub fn usage_because(what: impl Into<String>, source: impl Into<BoxError>) -> Error {
+    pub(crate) fn usage_because(what: impl Into<String>, source: impl Into<BoxError>) -> Error {
         Error::UsageBecause {
             what: what.into(),
             source: source.into(),
         }
     }
 
-    pub fn refused(e: impl Into<BoxError>) -> Error {
+    pub(crate) fn refused(e: impl Into<BoxError>) -> Error {
         Error::Refused(e.into())
     }
 
     /// A failure that is not the user's doing, from any error type.
-    pub fn failed(e: impl Into<anyhow::Error>) -> Error {
+    pub(crate) fn failed(e: impl Into<anyhow::Error>) -> Error {
         Error::Failed(e.into())
     }
 
-    pub fn exit_status(&self) -> u8 {
+    pub(crate) fn exit_status(&self) -> u8 {
         match self {
             Error::Failed(_) => EXIT_FAILED,
             Error::Flags(_)

@@ -49,7 +49,7 @@ fn bars() -> &'static MultiProgress {
 static DRAW: AtomicBool = AtomicBool::new(false);
 
 /// A bar for a long phase, or a hidden one when not on a terminal.
-pub fn progress(len: u64, what: &str) -> ProgressBar {
+pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
     if !DRAW.load(Ordering::Relaxed) {
         return ProgressBar::hidden();
     }
@@ -82,7 +82,7 @@ impl Write for AboveBars {
 /// so that `-q` and `-v` apply to their lines too.
 static DIRECTIVE: OnceLock<String> = OnceLock::new();
 
-pub fn directive() -> &'static str {
+pub(crate) fn directive() -> &'static str {
     DIRECTIVE.get().map_or("info,ractor=warn", String::as_str)
 }
 
@@ -92,7 +92,7 @@ pub fn directive() -> &'static str {
 /// ractor opens an INFO span for every actor it starts; recording a million
 /// of them costs seconds and hundreds of megabytes, so ractor's own logging
 /// starts at WARN unless `RUST_LOG` asks for more.
-pub fn init(verbose: u8, quiet: bool) {
+pub(crate) fn init(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "warn",
         (false, 0) => "info",

@@ -38,12 +38,12 @@ impl Actor for Probe {
 }
 
 /// A new probe at a fresh address, and the messages it receives.
-pub async fn probe(rt: &Arc<Runtime>) -> (Address, mpsc::UnboundedReceiver<Gotocol>) {
+pub(crate) async fn probe(rt: &Arc<Runtime>) -> (Address, mpsc::UnboundedReceiver<Gotocol>) {
     probe_at(rt, None).await
 }
 
 /// A probe that runs at `location` (the latency model applies to it).
-pub async fn probe_at(
+pub(crate) async fn probe_at(
     rt: &Arc<Runtime>,
     location: Option<spigo_proto::archaius::Location>,
 ) -> (Address, mpsc::UnboundedReceiver<Gotocol>) {
@@ -55,7 +55,7 @@ pub async fn probe_at(
 }
 
 /// Receives the next message, failing the test after a second.
-pub async fn next(rx: &mut mpsc::UnboundedReceiver<Gotocol>) -> Gotocol {
+pub(crate) async fn next(rx: &mut mpsc::UnboundedReceiver<Gotocol>) -> Gotocol {
     tokio::time::timeout(std::time::Duration::from_secs(1), rx.recv())
         .await
         .expect("a message within a second")
@@ -64,7 +64,7 @@ pub async fn next(rx: &mut mpsc::UnboundedReceiver<Gotocol>) -> Gotocol {
 
 /// A spec for an instance at `at` with the given dependencies and no
 /// registries (tests hand it its dependencies directly).
-pub fn spec(
+pub(crate) fn spec(
     at: Address,
     package: spigo_proto::Package,
     deps: &[(&str, spigo_proto::Package)],
@@ -95,7 +95,7 @@ pub fn spec(
 }
 
 /// Tells `to` that `dep` is an instance of `service` (as eureka would).
-pub fn hand_dependency(rt: &Runtime, to: Address, dep: Address, service: &str) {
+pub(crate) fn hand_dependency(rt: &Runtime, to: Address, dep: Address, service: &str) {
     let intention = spigo_proto::Intention::Instance {
         service: service.into(),
         location: Default::default(),

@@ -2,11 +2,15 @@
 //! allocations by size, for `spigo bench memory`'s breakdown of where an
 //! actor's bytes go. Only in builds with the `alloc-count` feature: even
 //! switched off it is a load and a branch on every allocation.
+//!
+//! The one module of the workspace allowed `unsafe`: a `GlobalAlloc` is an
+//! unsafe trait, and each method only forwards to mimalloc's.
+#![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
-pub struct Counting;
+pub(crate) struct Counting;
 
 static ON: AtomicBool = AtomicBool::new(false);
 /// Distinct sizes seen, with how many of each: a fixed open-addressed
@@ -71,7 +75,7 @@ unsafe impl GlobalAlloc for Counting {
 }
 
 /// What was allocated while counting was on.
-pub struct Tally {
+pub(crate) struct Tally {
     /// (size, count), largest total first.
     pub sizes: Vec<(usize, u64)>,
     pub freed: u64,
@@ -80,13 +84,13 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn allocated(&self) -> u64 {
+    pub(crate) fn allocated(&self) -> u64 {
         self.sizes.iter().map(|&(s, c)| s as u64 * c).sum()
     }
 }
 
 /// Counts allocations made while `f` runs (on every thread).
-pub async fn count<F: std::future::Future>(f: F) -> (F::Output, Tally) {
+pub(crate) async fn count<F: std::future::Future>(f: F) -> (F::Output, Tally) {
     for i in 0..SLOTS {
         SIZES[i].store(0, Relaxed);
         COUNTS[i].store(0, Relaxed);

@@ -33,7 +33,7 @@ fn start(rt: &Runtime, to: Address) -> Result<()> {
 }
 
 /// What `spigo bench link` is asked to measure.
-pub struct Options {
+pub(crate) struct Options {
     /// `--nodes`: local nodes to start (the first two are measured).
     pub nodes: u16,
     /// `--join`: running nodes to measure between instead.
@@ -49,7 +49,7 @@ pub struct Options {
     pub window: u32,
 }
 
-pub async fn link(args: Options) -> error::Result<()> {
+pub(crate) async fn link(args: Options) -> error::Result<()> {
     let nodes = match &args.join {
         Some(list) => Nodes::join(list, args.cookie.as_deref())?,
         None if args.nodes < 2 => {

@@ -105,7 +105,7 @@ fn karyon_spec(at: Address, registry: Address, i: u32) -> InstanceSpec {
 }
 
 /// `--actors N`: how many of each kind.
-pub async fn memory(actors: u32) -> error::Result<()> {
+pub(crate) async fn memory(actors: u32) -> error::Result<()> {
     if actors == 0 {
         return Err(Error::usage("--actors: at least 1"));
     }

@@ -4,9 +4,9 @@
 //! - `memory`: what one actor costs, split into ractor's part and ours.
 
 #[cfg(feature = "alloc-count")]
-pub mod counting;
+pub(crate) mod counting;
 mod link;
 mod memory;
 
-pub use link::{link, Options as LinkOptions};
-pub use memory::memory;
+pub(crate) use link::{link, Options as LinkOptions};
+pub(crate) use memory::memory;

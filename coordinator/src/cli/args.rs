@@ -18,7 +18,7 @@ use std::time::Duration;
                   and writes the graph it forms. Built in: fsm (a social network of pirates), \
                   netflixoss, lamp and migration; or any spigo architecture file."
 )]
-pub struct Cli {
+pub(super) struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -171,7 +171,7 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(super) enum Command {
     /// Start a cluster node that waits for a coordinator (spigo --join)
     Node(NodeArgs),
     /// Measure spigo itself
@@ -186,14 +186,14 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
-pub struct ComposeArgs {
+pub(super) struct ComposeArgs {
     /// The docker-compose file (YAML)
     #[arg(value_name = "FILE.yml")]
     pub file: PathBuf,
 }
 
 #[derive(Args, Debug)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Port to serve on (127.0.0.1)
     #[arg(long, default_value_t = 8000, value_name = "PORT")]
     pub port: u16,
@@ -208,7 +208,7 @@ pub struct ServeArgs {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum BenchCommand {
+pub(super) enum BenchCommand {
     /// Messages per second over a link between two nodes, one way and as
     /// request/response
     Link(LinkArgs),
@@ -217,14 +217,14 @@ pub enum BenchCommand {
 }
 
 #[derive(Args, Debug)]
-pub struct MemoryArgs {
+pub(super) struct MemoryArgs {
     /// Actors of each kind
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub actors: u32,
 }
 
 #[derive(Args, Debug)]
-pub struct LinkArgs {
+pub(super) struct LinkArgs {
     /// Start this many local nodes (the first two are measured)
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub nodes: u16,
@@ -254,7 +254,7 @@ pub struct LinkArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct NodeArgs {
+pub(crate) struct NodeArgs {
     /// Address to listen on; use a public address to take part from another machine
     #[arg(long, default_value = "127.0.0.1:4697", value_name = "HOST:PORT")]
     pub listen: String,
@@ -292,7 +292,7 @@ pub struct NodeArgs {
 
 /// `--cookie` as the coordinator and `bench link` take it.
 #[derive(Args, Debug)]
-pub struct CookieArg {
+pub(super) struct CookieArg {
     /// The cluster's shared secret, for --join
     #[arg(
         id = "cookie",
@@ -307,7 +307,7 @@ pub struct CookieArg {
 /// `--tls-cert/--tls-key/--tls-ca`: mutual TLS between the processes of a
 /// cluster (clap makes sure all three or none are given).
 #[derive(Args, Debug)]
-pub struct TlsArgs {
+pub(crate) struct TlsArgs {
     /// This process's certificate (PEM), for mutual TLS between processes
     #[arg(long = "tls-cert", value_name = "FILE", requires_all = ["tls_key", "tls_ca"])]
     pub tls_cert: Option<PathBuf>,
@@ -331,7 +331,7 @@ fn size_arg(text: &str) -> Result<u64, String> {
 
 impl TlsArgs {
     /// The three files, when given.
-    pub fn paths(&self) -> Option<TlsPaths> {
+    pub(crate) fn paths(&self) -> Option<TlsPaths> {
         let (Some(cert), Some(key), Some(ca)) = (&self.tls_cert, &self.tls_key, &self.tls_ca)
         else {
             return None;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// The run's configuration: the `--config` file (or the defaults), then
 /// every flag given on the command line.
-pub fn config(cli: &Cli, matches: &ArgMatches) -> error::Result<Config> {
+pub(super) fn config(cli: &Cli, matches: &ArgMatches) -> error::Result<Config> {
     let mut cfg = match &cli.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {

@@ -6,7 +6,7 @@
 const GO_LONG_FLAGS: &[&str] = &["kv", "cpuprofile"];
 
 /// Rewrites Go-style `-kv x` / `-cpuprofile=x` into `--kv x` / `--cpuprofile=x`.
-pub fn normalise(args: impl IntoIterator<Item = String>) -> Vec<String> {
+pub(crate) fn normalise(args: impl IntoIterator<Item = String>) -> Vec<String> {
     args.into_iter()
         .map(|a| {
             let bare = a.strip_prefix('-').filter(|r| !r.starts_with('-'));

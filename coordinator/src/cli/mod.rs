@@ -14,8 +14,8 @@ mod args;
 mod config;
 mod goflags;
 
-pub use args::{NodeArgs, ServeArgs};
-pub use goflags::normalise;
+pub(crate) use args::{NodeArgs, ServeArgs};
+pub(crate) use goflags::normalise;
 
 use crate::bench;
 use crate::error::{self, Error};
@@ -28,7 +28,7 @@ use spigo_proto::archaius::Config;
 use std::path::PathBuf;
 
 /// What the command line asks for.
-pub enum Command {
+pub(crate) enum Command {
     /// `--help` or `--version`: clap's text, for `main` to print.
     Help(clap::Error),
     /// No subcommand: one simulation, and its configuration.
@@ -47,7 +47,7 @@ pub enum Command {
 
 /// The command, and the log level `-v`/`-q` ask for (subcommands log at
 /// the default level).
-pub struct Parsed {
+pub(crate) struct Parsed {
     pub command: Command,
     pub verbose: u8,
     pub quiet: bool,
@@ -55,7 +55,7 @@ pub struct Parsed {
 
 /// Reads the command line (already [`normalise`]d). A bad flag is one line
 /// of error, as every other bad input is.
-pub fn parse(args: &[String]) -> error::Result<Parsed> {
+pub(crate) fn parse(args: &[String]) -> error::Result<Parsed> {
     let matches = match Cli::command().try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) => {

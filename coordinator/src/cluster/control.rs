@@ -11,7 +11,7 @@ use std::time::Instant;
 
 /// Handles what the gateway passes on: replies, graph events, heartbeats,
 /// lost links.
-pub async fn control_loop(
+pub(super) async fn control_loop(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Control>,
     shared: Arc<Shared>,
 ) {

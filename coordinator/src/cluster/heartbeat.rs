@@ -14,7 +14,7 @@ const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// Pings every node; one silent for too long (no pong and no other frame)
 /// is lost.
-pub async fn heartbeat(rt: Arc<Runtime>, shared: Arc<Shared>) {
+pub(super) async fn heartbeat(rt: Arc<Runtime>, shared: Arc<Shared>) {
     let mut n = 0u64;
     loop {
         tokio::time::sleep(HEARTBEAT).await;

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 /// Records node `node` as lost, once: logs it, releases whoever waits for
 /// its answers, records its actors as done with exit `node-lost`, and tells
 /// every watcher.
-pub fn node_lost(shared: &Shared, node: NodeId, why: &str) {
+pub(super) fn node_lost(shared: &Shared, node: NodeId, why: &str) {
     if shared.stopping.load(Ordering::SeqCst) || !shared.lost.lock().unwrap().insert(node) {
         return;
     }

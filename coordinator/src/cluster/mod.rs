@@ -29,8 +29,8 @@ mod session;
 mod start;
 mod state;
 
-pub use options::{Nodes, Options, TlsFiles, TlsPaths};
-pub use state::NodeLost;
+pub(crate) use options::{Nodes, Options, TlsFiles, TlsPaths};
+pub(crate) use state::NodeLost;
 
 use crate::error::{self, Error};
 use crate::model::placement::Room;
@@ -59,7 +59,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub struct Node {
+pub(crate) struct Node {
     pub id: NodeId,
     pub name: String,
     pub addr: String,
@@ -68,7 +68,7 @@ pub struct Node {
     capacity: AtomicU64,
 }
 
-pub struct Cluster {
+pub(crate) struct Cluster {
     pub rt: Arc<Runtime>,
     pub nodes: Vec<Node>,
     shared: Arc<Shared>,
@@ -82,7 +82,7 @@ pub struct Cluster {
 
 impl Cluster {
     /// A cluster of this process alone.
-    pub fn local(rt: Arc<Runtime>, local_shard: Option<Address>) -> Cluster {
+    pub(crate) fn local(rt: Arc<Runtime>, local_shard: Option<Address>) -> Cluster {
         let shared = Arc::<Shared>::default();
         Cluster {
             sessions: Sessions::new(rt.clone(), shared.clone()),
@@ -96,7 +96,7 @@ impl Cluster {
     }
 
     /// Starts or dials the nodes and joins them into one simulation.
-    pub async fn connect(
+    pub(crate) async fn connect(
         rt: Arc<Runtime>,
         local_shard: Option<Address>,
         edda: Option<ActorRef<edda::Msg>>,
@@ -217,14 +217,14 @@ impl Cluster {
         Ok(cluster)
     }
 
-    pub fn is_local(&self) -> bool {
+    pub(crate) fn is_local(&self) -> bool {
         self.nodes.is_empty()
     }
 
     /// What each live worker can be given, in bytes, in node order: what
     /// it can still take, less a tenth kept for what grows as a run goes
     /// on (queues, links, registries' answers).
-    pub fn rooms(&self) -> Vec<Room> {
+    pub(crate) fn rooms(&self) -> Vec<Room> {
         let usable = |room: u64| room - room / 10;
         if self.nodes.is_empty() {
             return vec![(0, usable(self.budget.free().0))];
@@ -239,20 +239,20 @@ impl Cluster {
 
     /// A worker's name for messages (`node2`); for this process, the
     /// limit on what it can take (`--max-memory 600 MB`).
-    pub fn worker_name(&self, id: NodeId) -> String {
+    pub(crate) fn worker_name(&self, id: NodeId) -> String {
         self.node(id)
             .map_or_else(|| self.budget.free().1, |n| n.name.clone())
     }
 
     /// A node by id: nodes are numbered from 1 in the order they joined.
-    pub fn node(&self, id: NodeId) -> Option<&Node> {
+    pub(crate) fn node(&self, id: NodeId) -> Option<&Node> {
         let node = self.nodes.get(usize::from(id).checked_sub(1)?)?;
         debug_assert_eq!(node.id, id, "nodes are numbered from 1 in order");
         Some(node)
     }
 
     /// `n` consecutive fresh addresses on node `node`.
-    pub fn alloc(&self, node: NodeId, n: u32) -> Result<Address> {
+    pub(crate) fn alloc(&self, node: NodeId, n: u32) -> Result<Address> {
         match self.node(node) {
             None => Ok(self.rt.reserve(n)?),
             Some(remote) => Ok(Address::new(
@@ -263,7 +263,7 @@ impl Cluster {
     }
 
     /// The edda shard instances on `node` report to, when recording.
-    pub fn edda_shard(&self, node: NodeId) -> Option<Address> {
+    pub(crate) fn edda_shard(&self, node: NodeId) -> Option<Address> {
         let shard = self.local_shard?;
         Some(match node {
             0 => shard,
@@ -272,7 +272,7 @@ impl Cluster {
     }
 
     /// How graph metadata names the node an instance runs on ("" alone).
-    pub fn metadata_suffix(&self, node: NodeId) -> String {
+    pub(crate) fn metadata_suffix(&self, node: NodeId) -> String {
         match self.node(node) {
             Some(n) => format!(",node/{}", n.name),
             None => String::new(),
@@ -292,14 +292,14 @@ impl Cluster {
     }
 
     /// `watcher` hears of every node lost, those lost already first.
-    pub fn watch_losses(&self, watcher: DerivedActorRef<NodeLost>) {
+    pub(crate) fn watch_losses(&self, watcher: DerivedActorRef<NodeLost>) {
         for &lost in self.shared.lost.lock().unwrap().iter() {
             let _ = watcher.send_message(NodeLost(lost));
         }
         self.shared.watchers.lock().unwrap().push(watcher);
     }
 
-    pub fn lost(&self) -> BTreeSet<NodeId> {
+    pub(crate) fn lost(&self) -> BTreeSet<NodeId> {
         self.shared.lost.lock().unwrap().clone()
     }
 
@@ -314,11 +314,11 @@ impl Cluster {
     }
 
     /// Sends a request to a node and waits for its reply.
-    pub async fn request(&self, node: NodeId, body: Request) -> Result<Reply, NodeLost> {
+    pub(crate) async fn request(&self, node: NodeId, body: Request) -> Result<Reply, NodeLost> {
         self.sessions.request(node, body).await
     }
 
-    pub async fn spawn_pirates(
+    pub(crate) async fn spawn_pirates(
         &self,
         node: NodeId,
         first: Address,
@@ -342,7 +342,11 @@ impl Cluster {
             .await
     }
 
-    pub async fn spawn_instances(&self, node: NodeId, specs: Vec<InstanceSpec>) -> Result<()> {
+    pub(crate) async fn spawn_instances(
+        &self,
+        node: NodeId,
+        specs: Vec<InstanceSpec>,
+    ) -> Result<()> {
         self.placed(
             node,
             specs
@@ -366,7 +370,7 @@ impl Cluster {
             .await
     }
 
-    pub async fn spawn_registries(&self, node: NodeId, addrs: Vec<Address>) -> Result<()> {
+    pub(crate) async fn spawn_registries(&self, node: NodeId, addrs: Vec<Address>) -> Result<()> {
         if node == 0 {
             for at in addrs {
                 spigo_node::packages::spawn::spawn_registry(&self.rt, at).await?;
@@ -379,7 +383,7 @@ impl Cluster {
     }
 
     /// Asks every live node to send its remaining graph events and report.
-    pub async fn flush(&self) -> Vec<(NodeId, NodeReport)> {
+    pub(crate) async fn flush(&self) -> Vec<(NodeId, NodeReport)> {
         let live = self.live();
         let replies = join_all(
             live.iter()
@@ -396,12 +400,12 @@ impl Cluster {
     }
 
     /// The spans every node sent with its Flush report.
-    pub fn take_spans(&self) -> Vec<Span> {
+    pub(crate) fn take_spans(&self) -> Vec<Span> {
         std::mem::take(&mut *self.shared.spans.lock().unwrap())
     }
 
     /// Everyone's figures so far: this process's and every live node's.
-    pub async fn snapshot(&self) -> Snapshot {
+    pub(crate) async fn snapshot(&self) -> Snapshot {
         let mut metrics = self.rt.metrics_report();
         let live = self.live();
         for reply in join_all(
@@ -423,7 +427,7 @@ impl Cluster {
 
     /// Tells every live node to stop and waits for the processes this
     /// coordinator started.
-    pub async fn stop(&self) {
+    pub(crate) async fn stop(&self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
         let live = self.live();
         let _ = tokio::time::timeout(

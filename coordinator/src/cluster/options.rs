@@ -10,10 +10,10 @@ use std::time::Duration;
 
 /// How long a node may stay silent before it counts as lost, unless
 /// `--heartbeat-timeout` says otherwise.
-pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How to form the cluster.
-pub struct Options {
+pub(crate) struct Options {
     pub nodes: Nodes,
     pub tls: Option<TlsFiles>,
     pub seed: u64,
@@ -29,7 +29,7 @@ pub struct Options {
 
 impl Options {
     /// Just this process.
-    pub fn local() -> Options {
+    pub(crate) fn local() -> Options {
         Options {
             nodes: Nodes::Local,
             tls: None,
@@ -43,7 +43,7 @@ impl Options {
 }
 
 /// Where to find the nodes.
-pub enum Nodes {
+pub(crate) enum Nodes {
     /// This process only.
     Local,
     /// Start this many node processes on loopback.
@@ -55,7 +55,7 @@ pub enum Nodes {
 
 impl Nodes {
     /// Where the nodes come from, per `--nodes`, `--join` and `--cookie`.
-    pub fn from_flags(
+    pub(crate) fn from_flags(
         nodes: Option<u16>,
         join: Option<&str>,
         cookie: Option<&str>,
@@ -71,7 +71,7 @@ impl Nodes {
 
     /// `--join host:port,...`: the addresses (blanks dropped, each checked to
     /// be host:port) and the cookie the nodes share, which must be given.
-    pub fn join(list: &str, cookie: Option<&str>) -> error::Result<Nodes> {
+    pub(crate) fn join(list: &str, cookie: Option<&str>) -> error::Result<Nodes> {
         let addrs: Vec<String> = list
             .split(',')
             .map(str::trim)
@@ -102,7 +102,7 @@ impl Nodes {
 
 /// `--tls-cert/--tls-key/--tls-ca`: the three files, given together.
 #[derive(Clone, Debug)]
-pub struct TlsPaths {
+pub(crate) struct TlsPaths {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub ca: PathBuf,
@@ -110,7 +110,7 @@ pub struct TlsPaths {
 
 /// TLS for the links: the files (for nodes this coordinator starts) and
 /// the configuration they make.
-pub struct TlsFiles {
+pub(crate) struct TlsFiles {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub ca: PathBuf,
@@ -120,7 +120,7 @@ pub struct TlsFiles {
 impl TlsFiles {
     /// Reads the three files; a file that is missing or not what it should
     /// be is the user's to fix.
-    pub fn load(paths: &TlsPaths) -> error::Result<TlsFiles> {
+    pub(crate) fn load(paths: &TlsPaths) -> error::Result<TlsFiles> {
         let TlsPaths { cert, key, ca } = paths;
         let config = spigo_node::net::tls::Tls::load(cert, key, ca).map_err(Error::refused)?;
         Ok(TlsFiles {

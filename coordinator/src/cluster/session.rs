@@ -13,14 +13,14 @@ use tokio::sync::oneshot;
 
 /// The requests of one coordinator: each gets a fresh id, and the control
 /// loop hands the reply with that id back.
-pub struct Sessions {
+pub(super) struct Sessions {
     rt: Arc<Runtime>,
     shared: Arc<Shared>,
     next_request: AtomicU64,
 }
 
 impl Sessions {
-    pub fn new(rt: Arc<Runtime>, shared: Arc<Shared>) -> Sessions {
+    pub(super) fn new(rt: Arc<Runtime>, shared: Arc<Shared>) -> Sessions {
         Sessions {
             rt,
             shared,
@@ -29,7 +29,7 @@ impl Sessions {
     }
 
     /// Sends a request to a node and waits for its reply.
-    pub async fn request(&self, node: NodeId, body: Request) -> Result<Reply, NodeLost> {
+    pub(super) async fn request(&self, node: NodeId, body: Request) -> Result<Reply, NodeLost> {
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.shared.waiting.lock().unwrap().insert(id, (node, tx));
@@ -47,7 +47,7 @@ impl Sessions {
 
     /// Asks a node to do something; a node lost meanwhile is not an error
     /// (its loss is recorded and the run goes on without it).
-    pub async fn expect_done(&self, node: NodeId, body: Request, what: &str) -> Result<()> {
+    pub(super) async fn expect_done(&self, node: NodeId, body: Request, what: &str) -> Result<()> {
         match self.request(node, body).await {
             Ok(Reply::Done) => Ok(()),
             Ok(other) => bail!("{what}: {}", describe(&other)),
@@ -61,7 +61,7 @@ impl Sessions {
     /// Estimates how far a node's clock is from ours (the sample with the
     /// shortest round trip, error at most half of it) and tells the node to
     /// correct for it, so send times mean the same everywhere.
-    pub async fn sync_clock(&self, node: NodeId, name: &str) -> Result<()> {
+    pub(super) async fn sync_clock(&self, node: NodeId, name: &str) -> Result<()> {
         let mut best: Option<(Duration, i64)> = None;
         for _ in 0..8 {
             let t0 = clock::now();
@@ -91,7 +91,7 @@ impl Sessions {
 }
 
 /// What a node said instead of doing what it was asked.
-pub fn describe(reply: &Reply) -> String {
+pub(super) fn describe(reply: &Reply) -> String {
     match reply {
         Reply::Failed(why) => why.to_string(),
         other => format!("unexpected reply {other:?}"),

@@ -16,7 +16,7 @@ const NODE_START_TIMEOUT: Duration = Duration::from_secs(20);
 /// returns them with the addresses they listen on, in order. Each is
 /// killed when its handle is dropped, and exits by itself when its
 /// standard input closes, so none outlives the coordinator.
-pub async fn start_nodes(
+pub(super) async fn start_nodes(
     n: u16,
     cookie: &Cookie,
     tls: Option<&TlsFiles>,

@@ -16,11 +16,11 @@ use tokio::sync::oneshot;
 /// news every watcher of losses gets (the controller's `NodeLost`).
 #[derive(Debug, thiserror::Error)]
 #[error("node {0} is lost")]
-pub struct NodeLost(pub NodeId);
+pub(crate) struct NodeLost(pub NodeId);
 
 /// What was placed on a node, kept for `node-lost` records. Pirates are
 /// kept as ranges: a million of them cost the coordinator one entry.
-pub enum Placed {
+pub(super) enum Placed {
     Pirates {
         first: Address,
         count: u32,
@@ -31,7 +31,7 @@ pub enum Placed {
 }
 
 impl Placed {
-    pub fn actors(&self) -> usize {
+    pub(super) fn actors(&self) -> usize {
         match self {
             Placed::Pirates { count, .. } => *count as usize,
             Placed::Instance(_) => 1,
@@ -42,7 +42,7 @@ impl Placed {
 /// State shared with the control loop. The plain fields are set before
 /// the control loop starts and never change.
 #[derive(Default)]
-pub struct Shared {
+pub(super) struct Shared {
     /// Requests waiting for a reply, by id, with the node asked.
     pub waiting: Mutex<HashMap<u64, (NodeId, oneshot::Sender<Reply>)>>,
     pub lost: Mutex<BTreeSet<NodeId>>,

@@ -46,7 +46,7 @@ fn arch_name(file: &str) -> String {
 
 /// The architecture of the services read: each with its package and
 /// dependencies, the front door (`www` and `www-elb`) and the victim.
-pub fn build(
+pub(super) fn build(
     services: Vec<Service>,
     had_eureka: bool,
     file: &str,

@@ -6,7 +6,7 @@ use spigo_proto::arch::ArchError;
 /// Why a compose file could not be turned into an architecture; every
 /// message is one line that starts with the file's name.
 #[derive(Debug, thiserror::Error)]
-pub enum ComposeError {
+pub(crate) enum ComposeError {
     /// Not YAML.
     #[error("{file}: line {}: {}", source.marker().line(), source.info())]
     Yaml {

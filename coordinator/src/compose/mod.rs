@@ -50,12 +50,12 @@ mod order;
 mod packages;
 mod yaml;
 
-pub use error::ComposeError;
+pub(crate) use error::ComposeError;
 
 /// Reads a compose file and returns the architecture file (JSON without a
 /// final newline); `file` names the input in errors and gives the
 /// architecture its name.
-pub fn to_arch(text: &str, file: &str) -> Result<String, ComposeError> {
+pub(crate) fn to_arch(text: &str, file: &str) -> Result<String, ComposeError> {
     let (services, had_eureka) = yaml::read(text, file)?;
     let arch = build::build(services, had_eureka, file)?;
     arch.validate(file)

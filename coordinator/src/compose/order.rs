@@ -3,7 +3,7 @@
 /// Indices of `deps` ordered so each comes after what it depends on,
 /// otherwise in file order; Err holds a cycle. A service must not
 /// depend on itself.
-pub fn dependency_order(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
+pub(super) fn dependency_order(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
     let mut placed = vec![false; deps.len()];
     let mut order = Vec::with_capacity(deps.len());
     while order.len() < deps.len() {

@@ -46,7 +46,7 @@ const PROXIES: &[&str] = &[
 
 /// What an image (or service name) runs as; `forwards` says whether the
 /// service passes requests on to others.
-pub fn guess_package(image_or_name: &str, forwards: bool) -> Package {
+pub(super) fn guess_package(image_or_name: &str, forwards: bool) -> Package {
     let last = image_or_name.rsplit('/').next().unwrap_or_default();
     let base = last.split(['@', ':']).next().unwrap_or_default();
     let base = base.to_ascii_lowercase();

@@ -18,7 +18,7 @@ const SPEC_KEYS: [&str; 8] = [
 ];
 
 /// One compose service, as far as spigo cares.
-pub struct Service {
+pub(super) struct Service {
     /// As the compose file spells it (what references use).
     pub compose: String,
     /// As spigo will call it.
@@ -119,7 +119,7 @@ fn field<'n, 'a>(
 
 /// The services of the file, in file order, and whether it had a
 /// `eureka` service (left out, so references to it are not errors).
-pub fn read(text: &str, file: &str) -> Result<(Vec<Service>, bool), ComposeError> {
+pub(super) fn read(text: &str, file: &str) -> Result<(Vec<Service>, bool), ComposeError> {
     let here = Here { file };
     let docs = Node::load_from_str(text).map_err(|source| ComposeError::Yaml {
         file: file.into(),

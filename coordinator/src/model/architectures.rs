@@ -12,14 +12,14 @@ use spigo_proto::Architecture;
 use std::path::{Path, PathBuf};
 
 /// Architectures that need no file.
-pub const BUILT_IN: [&str; 4] = ["fsm", "migration", "netflixoss", "lamp"];
+pub(crate) const BUILT_IN: [&str; 4] = ["fsm", "migration", "netflixoss", "lamp"];
 
 pub(crate) const NETFLIXOSS: &str = include_str!("../../json_arch/netflixoss_arch.json");
 const LAMP: &str = include_str!("../../json_arch/lamp_arch.json");
 
 /// What `-a` and `-r` leave to this file besides the [`Config`] (which
 /// holds `-a` itself, `-p`, `-w`, `-s` and the regions).
-pub struct Args {
+pub(crate) struct Args {
     /// `-r [FILE]`: "" for the default `<out>/json/<arch>.json`.
     pub reload: Option<String>,
     /// Whether `-s` was given: a step numbers the output files.
@@ -32,21 +32,21 @@ pub struct Args {
 }
 
 /// How the pirates' network is seeded.
-pub enum Seeding {
+pub(crate) enum Seeding {
     /// N pirates, two random buddies each.
     Random(u32),
     /// The pirates and edges of a graph being reloaded (`-r`).
     Graph(GraphDoc),
 }
 
-pub enum Work {
+pub(crate) enum Work {
     /// fsm: a pirate social network.
     Pirates(Seeding),
     /// Everything else: services built by asgard.
     Services(Plan),
 }
 
-pub struct Resolved {
+pub(crate) struct Resolved {
     pub arch: String,
     /// Output file stem: the arch name, numbered with `-s`.
     pub output: String,
@@ -102,7 +102,7 @@ fn is_path(arg: &str) -> bool {
 /// The architecture's name, which names the output files and starts every
 /// instance's name. As in spigo it comes from `-a`, never from the file's
 /// `arch` field: `-a yow` is `yow`, `-a path/to/shop_arch.json` is `shop`.
-pub fn name_of(arg: &str) -> String {
+pub(crate) fn name_of(arg: &str) -> String {
     if !is_path(arg) {
         return arg.to_string();
     }
@@ -145,7 +145,7 @@ fn load_architecture(arg: &str) -> Result<Architecture> {
 }
 
 /// Reads and checks what the run will build.
-pub fn resolve(args: &Args, cfg: &Config) -> Result<Resolved> {
+pub(crate) fn resolve(args: &Args, cfg: &Config) -> Result<Resolved> {
     let mut resolved = resolve_work(args, cfg)?;
     resolved.latency = latency(args, cfg, &resolved.work)?;
     Ok(resolved)

@@ -12,7 +12,7 @@ use spigo_proto::arch::{Architecture, ServiceSpec, EUREKA};
 use spigo_proto::Package;
 
 /// The last step.
-pub const LAST_STEP: u32 = 9;
+pub(crate) const LAST_STEP: u32 = 9;
 
 /// A service's count per region.
 #[derive(Clone, Copy)]
@@ -27,7 +27,11 @@ enum Count {
 
 /// The migration's architecture at `step`, counts scaled by `population`
 /// percent, and the regions it spans (`regions_flag` is `-w`).
-pub fn migration(step: u32, population: u32, regions_flag: u8) -> Result<(Architecture, u8)> {
+pub(crate) fn migration(
+    step: u32,
+    population: u32,
+    regions_flag: u8,
+) -> Result<(Architecture, u8)> {
     if step > LAST_STEP {
         bail!("-s/--step: migration has steps 0 to {LAST_STEP}, not {step}");
     }

@@ -9,7 +9,7 @@
 //! - `placement.rs`: which node hosts which region or zone, and the pirates' ranges.
 //! - `migration.rs`: the ten steps from LAMP to NetflixOSS (`-a migration -s N`).
 
-pub mod architectures;
-pub mod migration;
-pub mod placement;
-pub mod plan;
+pub(crate) mod architectures;
+pub(crate) mod migration;
+pub(crate) mod placement;
+pub(crate) mod plan;

@@ -17,12 +17,12 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 /// A node and the bytes it can still take.
-pub type Room = (NodeId, u64);
+pub(crate) type Room = (NodeId, u64);
 
 /// What did not fit, for one line of error.
 #[derive(Debug, thiserror::Error)]
 #[error("out of memory budget: {what} need about {}, and {holders}", show(*.need))]
-pub struct DoesNotFit {
+pub(crate) struct DoesNotFit {
     pub what: String,
     pub need: u64,
     holders: String,
@@ -63,7 +63,7 @@ impl DoesNotFit {
     }
 }
 
-pub struct Placement {
+pub(crate) struct Placement {
     /// The node of each unit.
     units: Vec<NodeId>,
     /// Zones per region in use.
@@ -73,7 +73,7 @@ pub struct Placement {
 
 impl Placement {
     /// Places `plan`'s units on the nodes in `rooms` (in the order given).
-    pub fn new(
+    pub(crate) fn new(
         rooms: &[Room],
         cfg: &Config,
         plan: &Plan,
@@ -120,7 +120,7 @@ impl Placement {
     }
 
     /// The node hosting instances at `at`.
-    pub fn node_for(&self, at: Location) -> NodeId {
+    pub(crate) fn node_for(&self, at: Location) -> NodeId {
         self.units[self.unit_of(at)]
     }
 
@@ -178,7 +178,7 @@ impl Placement {
     }
 
     /// One line per node: what it hosts.
-    pub fn describe(&self, cfg: &Config, nodes: &[NodeId]) -> Vec<(NodeId, String)> {
+    pub(crate) fn describe(&self, cfg: &Config, nodes: &[NodeId]) -> Vec<(NodeId, String)> {
         nodes
             .iter()
             .map(|&node| {
@@ -238,7 +238,7 @@ fn largest_first(loads: &[u64], rooms: &[Room]) -> Option<Vec<NodeId>> {
 
 /// Contiguous pirate index ranges, one per node that gets any, as even as
 /// the nodes' rooms allow.
-pub fn pirate_ranges(
+pub(crate) fn pirate_ranges(
     rooms: &[Room],
     n: u32,
     name: &dyn Fn(NodeId) -> String,

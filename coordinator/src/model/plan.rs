@@ -15,14 +15,14 @@ use spigo_proto::spec::DependencySpec;
 use spigo_proto::{Name, Package};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-pub struct PlannedInstance {
+pub(crate) struct PlannedInstance {
     pub name: Name,
     pub location: Location,
     pub metadata: String,
 }
 
 /// One service: created together, before the services that depend on it.
-pub struct Tier {
+pub(crate) struct Tier {
     pub service: String,
     pub package: Package,
     pub dependencies: Vec<DependencySpec>,
@@ -32,7 +32,7 @@ pub struct Tier {
 
 impl Tier {
     /// spigo's log line for creating this tier.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self.instances.first().map(|i| i.location) {
             Some(l) if l.region == ANY => format!("Create cross region: {}", self.service),
             Some(l) if l.zone == ANY => format!("Create cross zone: {}", self.service),
@@ -41,7 +41,7 @@ impl Tier {
     }
 }
 
-pub struct Plan {
+pub(crate) struct Plan {
     pub arch: String,
     /// Service the chaos monkey picks from ("" = none).
     pub victim: String,
@@ -52,7 +52,7 @@ pub struct Plan {
 
 impl Plan {
     #[cfg(test)]
-    pub fn instance_count(&self) -> usize {
+    pub(crate) fn instance_count(&self) -> usize {
         self.tiers.iter().map(|t| t.instances.len()).sum()
     }
 }
@@ -108,7 +108,7 @@ fn name_of(arch: &str, cfg: &Config, at: Location, s: &ServiceSpec, n: usize) ->
 /// How an architecture is laid out: over how many regions, at what scale,
 /// and whether `-s` stops it early.
 #[derive(Clone, Copy, Debug)]
-pub struct Layout {
+pub(crate) struct Layout {
     /// Regions the regional services are deployed in.
     pub regions: u8,
     /// Percent every zoned service's count is scaled by (`-p`).
@@ -119,7 +119,7 @@ pub struct Layout {
 
 impl Layout {
     /// Every service, scaled by `-p`, in `regions` regions.
-    pub fn new(cfg: &Config, regions: u8) -> Layout {
+    pub(crate) fn new(cfg: &Config, regions: u8) -> Layout {
         Layout {
             regions,
             scale: cfg.population,
@@ -140,7 +140,7 @@ const PLANNED_BYTES: u64 = 512;
 
 /// Refuses, before planning it, an architecture so large that this process
 /// could not even hold the plan (`-p 4294967295`).
-pub fn check_size(arch: &Architecture, layout: &Layout) -> Result<()> {
+pub(crate) fn check_size(arch: &Architecture, layout: &Layout) -> Result<()> {
     let regions = layout.regions;
     let n: u64 = arch
         .services
@@ -165,7 +165,7 @@ pub fn check_size(arch: &Architecture, layout: &Layout) -> Result<()> {
 }
 
 /// Scales, names and places an architecture's services as `layout` says.
-pub fn from_architecture(arch: &Architecture, cfg: &Config, layout: &Layout) -> Plan {
+pub(crate) fn from_architecture(arch: &Architecture, cfg: &Config, layout: &Layout) -> Plan {
     let (regions, step) = (layout.regions, layout.stop_after);
     let mut ips = Ips::default();
     let services = if step > 0 {
@@ -222,7 +222,7 @@ pub fn from_architecture(arch: &Architecture, cfg: &Config, layout: &Layout) -> 
 /// services (ordered so dependencies come first), with dependencies read
 /// off the edges. An edge to the same service in another region means the
 /// service links across regions (spigo's `eureka` dependency).
-pub fn from_graph(doc: &GraphDoc, cfg: &Config, file: &str) -> Result<Plan> {
+pub(crate) fn from_graph(doc: &GraphDoc, cfg: &Config, file: &str) -> Result<Plan> {
     let mut services: Vec<(String, Package)> = Vec::new();
     let mut members: BTreeMap<usize, Vec<PlannedInstance>> = BTreeMap::new();
     let mut service_of: Vec<usize> = Vec::new();

@@ -15,9 +15,9 @@ use spigo_proto::StampedEvent;
 use std::sync::Arc;
 
 /// The edda actor of the coordinator.
-pub struct Edda;
+pub(crate) struct Edda;
 
-pub enum Msg {
+pub(crate) enum Msg {
     Batch(Vec<StampedEvent>),
     /// All shards have flushed: hand over the finished graph.
     Finish(RpcReplyPort<Graph>),
@@ -63,7 +63,7 @@ impl Actor for Edda {
 }
 
 /// Shards on this process hand their batches straight to the edda actor.
-pub struct LocalSink(pub ActorRef<Msg>);
+pub(crate) struct LocalSink(pub ActorRef<Msg>);
 
 impl EventSink for LocalSink {
     fn send_batch(&self, batch: Vec<StampedEvent>) {
@@ -74,14 +74,14 @@ impl EventSink for LocalSink {
 }
 
 /// The edda actors of a run that writes a graph.
-pub struct Recorder {
+pub(crate) struct Recorder {
     shard: ActorRef<shard::Msg>,
     pub shard_at: spigo_proto::Address,
     pub edda: ActorRef<Msg>,
 }
 
 impl Recorder {
-    pub async fn start(
+    pub(crate) async fn start(
         rt: &Arc<Runtime>,
         filter: bool,
         feed: Option<Arc<dyn Watch>>,
@@ -108,7 +108,7 @@ impl Recorder {
 
     /// Flushes the shard and takes the merged graph from edda, with the
     /// number of events the local shard sent.
-    pub async fn finish(self) -> Result<(Graph, u64)> {
+    pub(crate) async fn finish(self) -> Result<(Graph, u64)> {
         let sent =
             ractor::call!(self.shard, shard::Msg::Flush).context("edda shard did not flush")?;
         let graph = ractor::call!(self.edda, Msg::Finish).context("edda did not finish")?;

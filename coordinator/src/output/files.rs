@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// could not be written. Folders it had to create for the test are removed
 /// again (the writers create them when they write), so a run that stops
 /// before writing leaves nothing behind.
-pub fn check_writable(dir: &Path, flag: &str) -> error::Result<()> {
+pub(crate) fn check_writable(dir: &Path, flag: &str) -> error::Result<()> {
     let fail = |what: &str, e: std::io::Error| {
         Error::usage_because(format!("{flag}: cannot {what} {}", dir.display()), e)
     };
@@ -37,7 +37,7 @@ pub fn check_writable(dir: &Path, flag: &str) -> error::Result<()> {
 }
 
 /// Where the graph files of this run go.
-pub struct Outputs {
+pub(crate) struct Outputs {
     pub json: Option<PathBuf>,
     pub gml: Option<PathBuf>,
     pub gexf: Option<PathBuf>,
@@ -45,7 +45,7 @@ pub struct Outputs {
 
 /// Which graph formats a run writes (`-j`, `-g`, `--gexf`).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Formats {
+pub(crate) struct Formats {
     pub graphjson: bool,
     pub graphml: bool,
     pub gexf: bool,
@@ -53,7 +53,7 @@ pub struct Formats {
 
 impl Outputs {
     /// The files of `formats` under `out`, named `stem`.
-    pub fn new(out: &Path, formats: Formats, stem: &str) -> Outputs {
+    pub(crate) fn new(out: &Path, formats: Formats, stem: &str) -> Outputs {
         Outputs {
             json: formats
                 .graphjson
@@ -67,20 +67,20 @@ impl Outputs {
         }
     }
 
-    pub fn check(&self) -> error::Result<()> {
+    pub(crate) fn check(&self) -> error::Result<()> {
         for path in self.json.iter().chain(&self.gml).chain(&self.gexf) {
             check_writable(path.parent().expect("joined above"), "--out")?;
         }
         Ok(())
     }
 
-    pub fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.json.is_some() || self.gml.is_some() || self.gexf.is_some()
     }
 }
 
 /// Writes `json_metrics/<stem>_metrics.json`, `_metrics.csv` and `_flow.json`.
-pub fn write_metrics(
+pub(crate) fn write_metrics(
     out: &Path,
     stem: &str,
     metrics: &MetricsReport,
@@ -108,7 +108,7 @@ pub fn write_metrics(
 }
 
 /// Writes the graph in every format asked for.
-pub fn write_graph(graph: &Graph, outputs: &Outputs, info: &RunInfo) -> Result<()> {
+pub(crate) fn write_graph(graph: &Graph, outputs: &Outputs, info: &RunInfo) -> Result<()> {
     let arch = &info.arch;
     if let Some(path) = &outputs.json {
         let bar = logging::progress(graph.entries.len() as u64, "writing graph");

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// A vertex of the written graph (an instance, or a service under `-f`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Vertex {
+pub(crate) struct Vertex {
     pub name: String,
     pub package: String,
     pub metadata: String,
@@ -22,7 +22,7 @@ pub struct Vertex {
 
 /// One line of the graph's history, by vertex index.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Entry {
+pub(crate) enum Entry {
     Node {
         vertex: u32,
     },
@@ -46,13 +46,13 @@ pub enum Entry {
 /// Hears of every entry as the graph makes it: `--live` viewers see the
 /// graph grow (`http::LiveFeed`), without the graph knowing about JSON or
 /// HTTP.
-pub trait Watch: Send + Sync {
+pub(crate) trait Watch: Send + Sync {
     fn made(&self, vertices: &[Vertex], time: Timestamp, entry: &Entry);
 }
 
 /// The merged graph: vertices, and the timed history of entries.
 #[derive(Default)]
-pub struct Graph {
+pub(crate) struct Graph {
     /// Collapse instances to services (`-f`).
     filter: bool,
     pub vertices: Vec<Vertex>,
@@ -78,7 +78,7 @@ pub struct Graph {
 }
 
 impl Graph {
-    pub fn new(filter: bool) -> Graph {
+    pub(crate) fn new(filter: bool) -> Graph {
         Graph {
             filter,
             ..Graph::default()
@@ -86,7 +86,7 @@ impl Graph {
     }
 
     /// Publishes every new entry to live viewers as well.
-    pub fn with_feed(mut self, feed: Option<Arc<dyn Watch>>) -> Graph {
+    pub(crate) fn with_feed(mut self, feed: Option<Arc<dyn Watch>>) -> Graph {
         self.feed = feed;
         self
     }
@@ -98,7 +98,7 @@ impl Graph {
         self.entries.push((time, entry));
     }
 
-    pub fn add(&mut self, ev: StampedEvent) {
+    pub(crate) fn add(&mut self, ev: StampedEvent) {
         self.received += 1;
         if !self.apply(&ev) {
             self.waiting.push(ev);
@@ -107,7 +107,7 @@ impl Graph {
 
     /// Applies any waiting events that can now be resolved; call when a batch
     /// has been added.
-    pub fn settle(&mut self) {
+    pub(crate) fn settle(&mut self) {
         if self.waiting.is_empty() || !std::mem::take(&mut self.new_addresses) {
             return;
         }
@@ -122,7 +122,7 @@ impl Graph {
     /// Everything is in: whatever still cannot be resolved is counted,
     /// except the `node-lost` ends of instances a lost node never got to
     /// register.
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         self.settle();
         let lost_unborn = |e: &StampedEvent| {
             matches!(
@@ -138,7 +138,7 @@ impl Graph {
         self.entries.sort_by_key(|(t, _)| *t);
     }
 
-    pub fn edge_count(&self) -> usize {
+    pub(crate) fn edge_count(&self) -> usize {
         self.entries
             .iter()
             .filter(|(_, e)| matches!(e, Entry::Edge { .. }))

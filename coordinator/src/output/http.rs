@@ -36,7 +36,7 @@ const VIEWER_JS: &str = include_str!("../../web/viewer.js");
 
 /// What the live stream carries.
 #[derive(Clone, Debug)]
-pub enum Live {
+pub(crate) enum Live {
     /// One GraphJSON entry, as a JSON object.
     Entry(Arc<str>),
     Metrics(Arc<str>),
@@ -45,7 +45,7 @@ pub enum Live {
 
 /// The graph as it grows, for `--live` viewers: every entry so far, and a
 /// channel for the ones to come.
-pub struct LiveFeed {
+pub(crate) struct LiveFeed {
     history: Mutex<Vec<Arc<str>>>,
     tx: broadcast::Sender<Live>,
     ended: AtomicBool,
@@ -62,18 +62,18 @@ impl Default for LiveFeed {
 }
 
 impl LiveFeed {
-    pub fn entry(&self, json: String) {
+    pub(crate) fn entry(&self, json: String) {
         let json: Arc<str> = json.into();
         let mut history = self.history.lock().expect("history lock");
         history.push(json.clone());
         let _ = self.tx.send(Live::Entry(json));
     }
 
-    pub fn metrics(&self, json: String) {
+    pub(crate) fn metrics(&self, json: String) {
         let _ = self.tx.send(Live::Metrics(json.into()));
     }
 
-    pub fn end(&self) {
+    pub(crate) fn end(&self) {
         let _history = self.history.lock().expect("history lock");
         self.ended.store(true, Ordering::SeqCst);
         let _ = self.tx.send(Live::End);
@@ -100,7 +100,7 @@ impl Watch for LiveFeed {
 
 /// The latest figures, refreshed while a simulation runs.
 #[derive(Default)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub metrics: MetricsReport,
     pub nodes: usize,
     pub lost: usize,
@@ -116,7 +116,7 @@ struct Figures {
     lost: usize,
 }
 
-pub struct Web {
+pub(crate) struct Web {
     /// The folder holding `json/` (graphs to list and serve).
     pub out: PathBuf,
     pub live: Option<Arc<LiveFeed>>,
@@ -127,7 +127,12 @@ pub struct Web {
 }
 
 impl Web {
-    pub fn new(out: PathBuf, arch: &str, cmdline: Vec<String>, live: Option<Arc<LiveFeed>>) -> Web {
+    pub(crate) fn new(
+        out: PathBuf,
+        arch: &str,
+        cmdline: Vec<String>,
+        live: Option<Arc<LiveFeed>>,
+    ) -> Web {
         Web {
             out,
             live,
@@ -139,7 +144,7 @@ impl Web {
     }
 
     /// Publishes new figures (and, live, a metrics event for the page).
-    pub fn update(&self, snapshot: &Snapshot) {
+    pub(crate) fn update(&self, snapshot: &Snapshot) {
         let services = merged_services(&snapshot.metrics);
         if let Some(live) = &self.live {
             live.metrics(live_metrics(&snapshot.metrics.traffic, &services).to_string());
@@ -157,7 +162,7 @@ impl Web {
     }
 }
 
-pub fn router(web: Arc<Web>) -> Router {
+pub(crate) fn router(web: Arc<Web>) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/viewer.js", get(viewer_js))
@@ -170,7 +175,7 @@ pub fn router(web: Arc<Web>) -> Router {
 }
 
 /// Serves until the process ends; `addr` must already be bound.
-pub async fn serve(listener: tokio::net::TcpListener, web: Arc<Web>) {
+pub(crate) async fn serve(listener: tokio::net::TcpListener, web: Arc<Web>) {
     if let Err(e) = axum::serve(listener, router(web)).await {
         tracing::warn!("http: {e}");
     }

@@ -7,7 +7,7 @@ use spigo_proto::cluster::{MetricsReport, TrafficReport};
 use std::collections::BTreeMap;
 
 /// One service's histograms, merged over nodes (microseconds).
-pub struct ServiceHistograms {
+pub(crate) struct ServiceHistograms {
     pub delivery: Histogram<u64>,
     pub service_time: Histogram<u64>,
     pub response: Histogram<u64>,
@@ -15,7 +15,7 @@ pub struct ServiceHistograms {
 
 /// Adds `other` into `into`: traffic counts and service histograms (moved,
 /// not copied).
-pub fn merge(into: &mut MetricsReport, other: MetricsReport) {
+pub(crate) fn merge(into: &mut MetricsReport, other: MetricsReport) {
     let t: &mut TrafficReport = &mut into.traffic;
     t.requests += other.traffic.requests;
     t.gets += other.traffic.gets;
@@ -26,7 +26,7 @@ pub fn merge(into: &mut MetricsReport, other: MetricsReport) {
 }
 
 /// Histograms per service, over every report merged in.
-pub fn merged_services(m: &MetricsReport) -> BTreeMap<String, ServiceHistograms> {
+pub(crate) fn merged_services(m: &MetricsReport) -> BTreeMap<String, ServiceHistograms> {
     let mut out: BTreeMap<String, ServiceHistograms> = BTreeMap::new();
     for s in &m.services {
         let h = out
@@ -45,7 +45,7 @@ pub fn merged_services(m: &MetricsReport) -> BTreeMap<String, ServiceHistograms>
 
 /// A histogram's figures, in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub count: u64,
     pub min: u64,
     pub mean: f64,
@@ -56,7 +56,7 @@ pub struct Summary {
     pub max: u64,
 }
 
-pub fn summary(h: &Histogram<u64>) -> Summary {
+pub(crate) fn summary(h: &Histogram<u64>) -> Summary {
     if h.is_empty() {
         return Summary {
             count: 0,
@@ -85,7 +85,7 @@ pub fn summary(h: &Histogram<u64>) -> Summary {
 /// min, mean, p50/p90/p99/p99.9 and max in microseconds, as the metrics
 /// file and `/debug/vars` show them. `round_mean` keeps one decimal of the
 /// mean (the file's form).
-pub fn services_json(
+pub(crate) fn services_json(
     services: &BTreeMap<String, ServiceHistograms>,
     round_mean: bool,
 ) -> serde_json::Map<String, Value> {

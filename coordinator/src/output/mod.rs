@@ -12,10 +12,10 @@
 //! - `http.rs`: `/debug/vars`, `/metrics`, the viewer and its live stream.
 //! - `profile.rs`: `--cpuprofile`.
 
-pub mod edda;
-pub mod files;
-pub mod graph;
-pub mod http;
-pub mod metrics;
-pub mod profile;
-pub mod writers;
+pub(crate) mod edda;
+pub(crate) mod files;
+pub(crate) mod graph;
+pub(crate) mod http;
+pub(crate) mod metrics;
+pub(crate) mod profile;
+pub(crate) mod writers;

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 const FREQUENCY: i32 = 99;
 
 /// A running profile; `finish` writes it.
-pub struct Profiler {
+pub(crate) struct Profiler {
     guard: pprof::ProfilerGuard<'static>,
     path: PathBuf,
 }
@@ -24,7 +24,7 @@ pub struct Profiler {
 impl Profiler {
     /// Starts sampling. The file's folder is checked first, so a run
     /// whose profile could not be written does not start.
-    pub fn start(path: &Path) -> error::Result<Profiler> {
+    pub(crate) fn start(path: &Path) -> error::Result<Profiler> {
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
@@ -44,7 +44,7 @@ impl Profiler {
 
     /// Stops sampling and writes the profile; returns how many samples it
     /// holds.
-    pub fn finish(self) -> Result<usize> {
+    pub(crate) fn finish(self) -> Result<usize> {
         let report = self
             .guard
             .report()
@@ -79,7 +79,7 @@ fn is_svg(path: &Path) -> bool {
 
 /// Where node `name` writes its profile: `cpu.pb` → `cpu.node2.pb`,
 /// `flame.svg` → `flame.node2.svg`, `prof` → `prof.node2`.
-pub fn for_node(path: &Path, name: &str) -> PathBuf {
+pub(crate) fn for_node(path: &Path, name: &str) -> PathBuf {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

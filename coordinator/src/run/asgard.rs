@@ -36,14 +36,14 @@ const BARRIER_LIMIT: Duration = Duration::from_secs(30);
 /// How long in-flight requests get to finish once traffic stops.
 const DRAIN: Duration = Duration::from_millis(250);
 
-pub struct Options {
+pub(crate) struct Options {
     pub seed: u64,
     pub duration: Duration,
     pub chat: Duration,
     pub eureka_poll: Duration,
 }
 
-pub struct Report {
+pub(crate) struct Report {
     pub per_package: BTreeMap<Package, usize>,
     pub setup: Duration,
     pub victim: Option<String>,
@@ -239,7 +239,7 @@ async fn create_tier(
     Ok(())
 }
 
-pub async fn run(
+pub(crate) async fn run(
     cluster: &Cluster,
     plan: &Plan,
     cfg: &Config,

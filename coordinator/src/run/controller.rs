@@ -12,12 +12,12 @@ use spigo_proto::{Gotocol, Imposition, NodeId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tokio::sync::oneshot;
 
-pub struct Controller;
+pub(crate) struct Controller;
 
 /// Counts wanted per node.
-pub type Targets = BTreeMap<NodeId, usize>;
+pub(crate) type Targets = BTreeMap<NodeId, usize>;
 
-pub enum Msg {
+pub(crate) enum Msg {
     Delivery(Delivery),
     /// Answer once every node has sent `targets[node]` of this imposition.
     WaitFor(Imposition, Targets, oneshot::Sender<()>),
@@ -56,7 +56,7 @@ impl TryFrom<Msg> for NodeLost {
 }
 
 #[derive(Default)]
-pub struct State {
+pub(crate) struct State {
     counts: HashMap<(Imposition, NodeId), usize>,
     lost: BTreeSet<NodeId>,
     waiting: Vec<(Imposition, Targets, oneshot::Sender<()>)>,
@@ -129,7 +129,7 @@ impl Actor for Controller {
 
 /// Waits until every node has sent its target count of `imposition`,
 /// logging progress every few seconds as `<what>: waiting for N more <imposition>s`.
-pub async fn wait_for(
+pub(crate) async fn wait_for(
     controller: &ActorRef<Msg>,
     imposition: Imposition,
     targets: Targets,
@@ -153,7 +153,7 @@ pub async fn wait_for(
 /// As [`wait_for`], but gives up after `limit` (with a warning naming how
 /// many are missing): a barrier must not hang a run because some answers
 /// died with a lost node.
-pub async fn wait_for_within(
+pub(crate) async fn wait_for_within(
     controller: &ActorRef<Msg>,
     imposition: Imposition,
     targets: Targets,

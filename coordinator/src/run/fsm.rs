@@ -26,20 +26,20 @@ use spigo_proto::time::GoDuration;
 use spigo_proto::{Address, Gotocol, GraphEvent, Imposition, Intention, Name, NodeRecord};
 use std::time::{Duration, Instant};
 
-pub const ARCH: &str = "fsm";
+pub(crate) const ARCH: &str = "fsm";
 const REGION: &str = "atlantic";
 const ZONE: &str = "bermuda";
 const SERVICE: &str = "blackbeard";
 const PACKAGE: &str = "pirate";
 
-pub struct Options {
+pub(crate) struct Options {
     pub seeding: Seeding,
     pub duration: Duration,
     pub seed: u64,
 }
 
 /// What the run measured, for the summary and the benchmark figures.
-pub struct Report {
+pub(crate) struct Report {
     pub pirates: u32,
     pub spawned_in: Duration,
     pub delivered: u64,
@@ -96,7 +96,7 @@ fn pick_buddies(rng: &mut SmallRng, i: u32, n: u32) -> [u32; 2] {
     [first, second]
 }
 
-pub async fn run(cluster: &Cluster, opts: &Options) -> error::Result<Report> {
+pub(crate) async fn run(cluster: &Cluster, opts: &Options) -> error::Result<Report> {
     let rt = &cluster.rt;
     let n = match &opts.seeding {
         Seeding::Random(n) => *n,

@@ -8,8 +8,8 @@
 //! - `controller.rs`: the mailbox both answer to, counting replies per node.
 //! - `summary.rs`: the end-of-run report on stdout.
 
-pub mod asgard;
-pub mod controller;
-pub mod fsm;
-pub mod simulation;
+pub(crate) mod asgard;
+pub(crate) mod controller;
+pub(crate) mod fsm;
+pub(crate) mod simulation;
 mod summary;

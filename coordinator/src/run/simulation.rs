@@ -24,11 +24,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Where spigo served its metrics: `localhost:8123/debug/vars`.
-pub const DEFAULT_HTTP: &str = "127.0.0.1:8123";
+pub(crate) const DEFAULT_HTTP: &str = "127.0.0.1:8123";
 
 /// What one simulation is asked for, as `cli` reads it off the flags;
 /// the settings a `--config` file may hold as well are in the [`Config`].
-pub struct Options {
+pub(crate) struct Options {
     /// How `-a` or `-r` name the architecture.
     pub arch: architectures::Args,
     /// `-j`, `-g`, `--gexf`.
@@ -89,7 +89,7 @@ impl Options {
 /// the cluster and of collecting (`--nodes`, `--join`, TLS,
 /// `--trace-sample`) are checked by [`run`] as it starts, inside the CPU
 /// profile.
-pub struct Prepared {
+pub(crate) struct Prepared {
     opts: Options,
     cfg: Config,
     resolved: Resolved,
@@ -99,14 +99,14 @@ pub struct Prepared {
 impl Prepared {
     /// `--cpuprofile`: the profile covers the whole run, so `main` starts
     /// it before the runtime.
-    pub fn cpuprofile(&self) -> Option<&Path> {
+    pub(crate) fn cpuprofile(&self) -> Option<&Path> {
         self.opts.cpuprofile.as_deref()
     }
 }
 
 /// Reads and checks every input (the architecture or graph to reload, the
 /// latency file, the folders to write in) before any actor starts.
-pub fn prepare(opts: Options, cfg: Config) -> error::Result<Prepared> {
+pub(crate) fn prepare(opts: Options, cfg: Config) -> error::Result<Prepared> {
     let resolved = architectures::resolve(&opts.arch, &cfg).map_err(Error::BadInput)?;
     let outputs = Outputs::new(&opts.out, opts.formats, &resolved.output);
     outputs.check()?;
@@ -131,14 +131,14 @@ enum Outcome {
 }
 
 /// How a run ended, for the exit status.
-pub enum Ending {
+pub(crate) enum Ending {
     Complete,
     /// The run finished and its graph was written, but nodes were lost.
     NodesLost,
 }
 
 impl Ending {
-    pub fn exit_status(&self) -> u8 {
+    pub(crate) fn exit_status(&self) -> u8 {
         match self {
             Ending::Complete => 0,
             Ending::NodesLost => EXIT_NODES_LOST,
@@ -147,7 +147,7 @@ impl Ending {
 }
 
 /// Runs a prepared simulation; `args` is the command line, for the files.
-pub async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<Ending> {
+pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<Ending> {
     let Prepared {
         opts,
         cfg,

@@ -16,7 +16,7 @@ use spigo_proto::NodeId;
 use std::collections::BTreeMap;
 
 /// Measured one-way delays per pair of regions, next to the model.
-pub fn print_latency(cfg: &Config, reports: &[PairReport]) {
+pub(super) fn print_latency(cfg: &Config, reports: &[PairReport]) {
     if reports.is_empty() {
         return;
     }
@@ -57,7 +57,7 @@ pub fn print_latency(cfg: &Config, reports: &[PairReport]) {
 
 /// How close the run came to being overrun (mailboxes of instances,
 /// queues of links), and what was shed.
-pub fn print_overload(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
+pub(super) fn print_overload(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
     let Overload {
         mut shed,
         deepest_mailbox,
@@ -72,7 +72,7 @@ pub fn print_overload(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
     report!("  backlog          deepest mailbox {mailbox}, deepest link queue {link}, {shed} requests shed");
 }
 
-pub fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {
+pub(super) fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {
     if cluster.is_local() {
         return;
     }
@@ -104,7 +104,12 @@ pub fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {
 }
 
 /// The end-of-run figures go to stdout, apart from the log.
-pub fn print_fsm_summary(arch: &str, r: &fsm::Report, graph: Option<(usize, usize)>, local: bool) {
+pub(super) fn print_fsm_summary(
+    arch: &str,
+    r: &fsm::Report,
+    graph: Option<(usize, usize)>,
+    local: bool,
+) {
     let rate = r.delivered as f64 / r.setup.as_secs_f64().max(1e-9);
     report!("{arch} summary");
     report!("  pirates          {}", r.pirates);
@@ -132,7 +137,7 @@ pub fn print_fsm_summary(arch: &str, r: &fsm::Report, graph: Option<(usize, usiz
     }
 }
 
-pub fn print_services_summary(
+pub(super) fn print_services_summary(
     arch: &str,
     r: &asgard::Report,
     t: &Traffic,

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// Hosts of a lab share this /24.
 const SUBNET: &str = "10.77.0";
 
-pub struct Lab {
+pub(crate) struct Lab {
     hub: String,
     hosts: Vec<String>,
     children: Vec<Child>,
@@ -41,7 +41,7 @@ fn must(args: &[&str]) {
 impl Lab {
     /// A lab of `n` hosts, or `None` (and a note) where namespaces cannot
     /// be made here.
-    pub fn new(n: usize) -> Option<Lab> {
+    pub(crate) fn new(n: usize) -> Option<Lab> {
         static LABS: AtomicU32 = AtomicU32::new(0);
         let tag = format!(
             "spg{}x{}",
@@ -87,12 +87,12 @@ impl Lab {
     }
 
     /// Host `i`'s address.
-    pub fn addr(&self, i: usize) -> String {
+    pub(crate) fn addr(&self, i: usize) -> String {
         format!("{SUBNET}.{}", i + 1)
     }
 
     /// The `spigo` binary, run inside host `i`'s namespace.
-    pub fn spigo(&self, i: usize) -> Command {
+    pub(crate) fn spigo(&self, i: usize) -> Command {
         let mut command = Command::new("ip");
         command
             .args(["netns", "exec", &self.hosts[i]])
@@ -102,7 +102,7 @@ impl Lab {
 
     /// Starts `spigo node` on host `i` at port 7100 and returns its
     /// address once it listens. The lab stops it when dropped.
-    pub fn node(&mut self, i: usize, cookie: &str, extra: &[&str]) -> (String, u32) {
+    pub(crate) fn node(&mut self, i: usize, cookie: &str, extra: &[&str]) -> (String, u32) {
         use std::io::BufRead;
         let listen = format!("{}:7100", self.addr(i));
         let mut child = self
@@ -126,17 +126,17 @@ impl Lab {
 
     /// Host `i` drops off the network: its link goes down, so what it
     /// sends is lost and nothing reaches it (no reset, no FIN).
-    pub fn isolate(&self, i: usize) {
+    pub(crate) fn isolate(&self, i: usize) {
         must(&["-n", &self.hosts[i], "link", "set", "eth0", "down"]);
     }
 
     /// Host `i` is back on the network.
-    pub fn reconnect(&self, i: usize) {
+    pub(crate) fn reconnect(&self, i: usize) {
         must(&["-n", &self.hosts[i], "link", "set", "eth0", "up"]);
     }
 
     /// Pids of the processes the lab started that are still alive.
-    pub fn left_running(&self) -> Vec<u32> {
+    pub(crate) fn left_running(&self) -> Vec<u32> {
         self.children
             .iter()
             .map(Child::id)

@@ -155,7 +155,7 @@ fn with_interval<'a, W>(
     }
 }
 
-pub fn write(out: &mut impl Write, graph: &Graph, run: &RunInfo) -> io::Result<()> {
+pub(crate) fn write(out: &mut impl Write, graph: &Graph, run: &RunInfo) -> io::Result<()> {
     let history = History::of(graph);
     let mut w = Writer::new_with_indent(out, b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;

@@ -17,7 +17,7 @@ fn quote(out: &mut impl Write, s: &str) -> io::Result<()> {
 
 /// Writes one entry of the `graph` array, as a JSON object on one line
 /// (without a line end), straight to `out`.
-pub fn write_entry(
+pub(crate) fn write_entry(
     out: &mut impl Write,
     vertices: &[Vertex],
     time: Timestamp,
@@ -61,14 +61,14 @@ pub fn write_entry(
 }
 
 /// One entry of the `graph` array, as a JSON object on one line.
-pub fn entry_json(vertices: &[Vertex], time: Timestamp, entry: &Entry) -> String {
+pub(crate) fn entry_json(vertices: &[Vertex], time: Timestamp, entry: &Entry) -> String {
     let mut buf = Vec::with_capacity(192);
     write_entry(&mut buf, vertices, time, entry).expect("writing to a Vec cannot fail");
     String::from_utf8(buf).expect("JSON text is UTF-8")
 }
 
 /// Writes the whole graph; `progress` counts the entries written.
-pub fn write(
+pub(crate) fn write(
     out: &mut impl Write,
     graph: &Graph,
     run: &RunInfo,

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 /// Per service, per metric: count, min, mean, p50/p90/p99/p99.9, max;
 /// `services` merged from the run's figures, whose traffic is `traffic`.
-pub fn write_json(
+pub(crate) fn write_json(
     out: &mut impl Write,
     traffic: &TrafficReport,
     services: &BTreeMap<String, ServiceHistograms>,
@@ -29,7 +29,7 @@ pub fn write_json(
     writeln!(out)
 }
 
-pub fn write_csv(
+pub(crate) fn write_csv(
     out: &mut impl Write,
     services: &BTreeMap<String, ServiceHistograms>,
 ) -> io::Result<()> {
@@ -60,7 +60,7 @@ fn hex(id: u64) -> String {
 
 /// Zipkin v2 JSON (an array of spans), as the Zipkin UI loads it. A root
 /// call's server span shares its id with the denominator's client span.
-pub fn write_flows(out: &mut impl Write, spans: &[Span]) -> io::Result<()> {
+pub(crate) fn write_flows(out: &mut impl Write, spans: &[Span]) -> io::Result<()> {
     writeln!(out, "[")?;
     for (i, s) in spans.iter().enumerate() {
         let mut span = json!({

@@ -4,10 +4,10 @@
 //! renamed into place only when complete, so a crash or a full disk never
 //! leaves a half-written graph behind.
 
-pub mod gexf;
-pub mod graphjson;
-pub mod graphml;
-pub mod metrics;
+pub(crate) mod gexf;
+pub(crate) mod graphjson;
+pub(crate) mod graphml;
+pub(crate) mod metrics;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Local, SecondsFormat};
@@ -17,29 +17,29 @@ use std::io::BufWriter;
 use std::path::Path;
 
 /// What a graph file says about the run that wrote it.
-pub struct RunInfo {
+pub(crate) struct RunInfo {
     pub arch: String,
     pub args: String,
     pub started: Timestamp,
 }
 
-pub const VERSION: &str = concat!("spigo-rs-", env!("CARGO_PKG_VERSION"));
+pub(crate) const VERSION: &str = concat!("spigo-rs-", env!("CARGO_PKG_VERSION"));
 
 /// RFC 3339 with nanoseconds in local time, as spigo's timestamps.
-pub fn rfc3339(t: Timestamp) -> String {
+pub(crate) fn rfc3339(t: Timestamp) -> String {
     let utc = DateTime::from_timestamp_nanos(t.0 as i64);
     utc.with_timezone(&Local)
         .to_rfc3339_opts(SecondsFormat::Nanos, false)
 }
 
 /// The last dotted part of a graph name: the instance (or service) itself.
-pub fn label(name: &str) -> &str {
+pub(crate) fn label(name: &str) -> &str {
     name.rsplit('.').next().unwrap_or(name)
 }
 
 /// Writes `path` through `fill`, creating missing folders; the file appears
 /// complete or not at all.
-pub fn write_atomically(
+pub(crate) fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> Result<()> {
