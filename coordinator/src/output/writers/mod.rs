@@ -49,6 +49,7 @@ pub(crate) fn write_atomically(
         .file_name()
         .context("output path has no file name")?
         .to_string_lossy();
+    remove_stale_temporaries(dir);
     let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
@@ -62,6 +63,44 @@ pub(crate) fn write_atomically(
         return Err(e).with_context(|| format!("cannot write {}", path.display()));
     }
     Ok(())
+}
+
+/// Removes the temporary files (`.NAME.PID.tmp`) that a spigo killed while
+/// writing left in `dir`: those whose process is gone. A run that is still
+/// writing into the same folder keeps its own.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(pid) = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .and_then(|n| n.rsplit_once('.'))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !process_alive(pid) {
+            tracing::info!(
+                "removing {}, left by a run that was killed while writing",
+                entry.path().display()
+            );
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether a process with this id exists; where that cannot be known, it
+/// is taken to exist, so nothing is removed.
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
 }
 
 /// A writer that fails after a given number of bytes, to test that partial
@@ -112,6 +151,24 @@ mod tests {
         assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 0);
         write_atomically(&path, |w| w.write_all(b"whole")).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "whole");
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn temporaries_of_killed_runs_are_removed() {
+        let dir = std::env::temp_dir().join(format!("spigo-stale-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        // No process has this id (the kernel's limit is 2^22).
+        let stale = dir.join(".fsm.json.4294967294.tmp");
+        let ours = dir.join(format!(".other.json.{}.tmp", std::process::id()));
+        let unrelated = dir.join(".notes.tmp");
+        for f in [&stale, &ours, &unrelated] {
+            fs::write(f, "x").unwrap();
+        }
+        write_atomically(&dir.join("g.json"), |w| w.write_all(b"whole")).unwrap();
+        assert!(!stale.exists(), "a dead run's temporary is removed");
+        assert!(ours.exists(), "a live run's temporary is kept");
+        assert!(unrelated.exists(), "other files are left alone");
         let _ = fs::remove_dir_all(dir);
     }
 
