@@ -60,6 +60,9 @@ pub(super) async fn start_nodes(
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
+            // Its own process group: a terminal's Ctrl-C reaches only the
+            // coordinator, which then stops the nodes cleanly.
+            .process_group(0)
             .spawn()
             .with_context(|| format!("cannot start {name}"))?;
         let stdout = child.stdout.take().expect("piped");

@@ -8,6 +8,7 @@
 //! down in order: traffic first, then instances, then registries.
 
 use super::controller::{self, Controller, Targets};
+use super::interrupt::Interrupt;
 use crate::cluster::Cluster;
 use crate::error::{self, Error};
 use crate::model::placement::Placement;
@@ -41,6 +42,8 @@ pub(crate) struct Options {
     pub duration: Duration,
     pub chat: Duration,
     pub eureka_poll: Duration,
+    /// Ends the traffic early on Ctrl-C or SIGTERM.
+    pub interrupt: Interrupt,
 }
 
 pub(crate) struct Report {
@@ -336,9 +339,13 @@ pub(crate) async fn run(
     }
 
     let half = opts.duration / 2;
-    tokio::time::sleep(half).await;
-    let victim = chaos_monkey(rt, plan, &instances, &victims, me, opts)?;
-    tokio::time::sleep(opts.duration - half).await;
+    opts.interrupt.begin();
+    // An interrupted run ends before the chaos monkey's half-time.
+    let victim = match opts.interrupt.sleep(half).await {
+        true => chaos_monkey(rt, plan, &instances, &victims, me, opts)?,
+        false => None,
+    };
+    opts.interrupt.sleep(opts.duration - half).await;
 
     tracing::info!("{arch}: Shutdown");
     for &d in &denominators {

@@ -8,6 +8,7 @@
 //! the same buddies, gold and (at `-d 0`) the same graph edges.
 
 use super::controller::{self, Controller, Targets};
+use super::interrupt::Interrupt;
 use crate::cluster::Cluster;
 use crate::error::{self, Error};
 use crate::logging;
@@ -36,6 +37,8 @@ pub(crate) struct Options {
     pub seeding: Seeding,
     pub duration: Duration,
     pub seed: u64,
+    /// Ends the chatting early on Ctrl-C or SIGTERM.
+    pub interrupt: Interrupt,
 }
 
 /// What the run measured, for the summary and the benchmark figures.
@@ -269,7 +272,8 @@ pub(crate) async fn run(cluster: &Cluster, opts: &Options) -> error::Result<Repo
         "{ARCH}: Talk amongst yourselves for {}",
         GoDuration(opts.duration)
     );
-    tokio::time::sleep(opts.duration).await;
+    opts.interrupt.begin();
+    opts.interrupt.sleep(opts.duration).await;
 
     tracing::info!("{ARCH}: Shutdown");
     let shutdown_started = Instant::now();

@@ -11,5 +11,6 @@
 pub(crate) mod asgard;
 pub(crate) mod controller;
 pub(crate) mod fsm;
+pub(crate) mod interrupt;
 pub(crate) mod simulation;
 mod summary;

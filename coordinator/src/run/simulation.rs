@@ -2,6 +2,7 @@
 //! runtime and edda, form the cluster, run the FSM or asgard, flush every
 //! graph event, write the files, print the summary.
 
+use super::interrupt::{Interrupt, EXIT_INTERRUPTED};
 use super::summary::{
     print_fsm_summary, print_latency, print_nodes, print_overload, print_services_summary,
 };
@@ -135,6 +136,9 @@ pub(crate) enum Ending {
     Complete,
     /// The run finished and its graph was written, but nodes were lost.
     NodesLost,
+    /// Ctrl-C or SIGTERM ended simulated time early; everything simulated
+    /// until then was written.
+    Interrupted,
 }
 
 impl Ending {
@@ -142,6 +146,7 @@ impl Ending {
         match self {
             Ending::Complete => 0,
             Ending::NodesLost => EXIT_NODES_LOST,
+            Ending::Interrupted => EXIT_INTERRUPTED,
         }
     }
 }
@@ -155,6 +160,9 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         outputs,
     } = prepared;
     let started = clock::now();
+    // Caught from here on: before, a signal ends the process as usual
+    // (nothing has been simulated yet).
+    let interrupt = Interrupt::listen();
     let arch = resolved.arch.clone();
     let seed = cfg.seed.unwrap_or_else(rand::random);
     let collect = opts.collect()?;
@@ -203,7 +211,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         tracing::info!("{arch}: configuration saved to {}", path.display());
     }
 
-    let outcome = run_work(&cluster, &cfg, resolved.work, seed, &arch).await;
+    let outcome = run_work(&cluster, &cfg, resolved.work, seed, &arch, &interrupt).await;
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -287,14 +295,21 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     print_latency(&cfg, &pairs);
     print_overload(&rt, &reports);
     print_nodes(&cluster, &reports);
+    let interrupted = interrupt.interrupted_at();
+    if let Some(at) = interrupted {
+        let seconds = |d: std::time::Duration| format!("{:.1} s", d.as_secs_f64());
+        let (at, of) = (seconds(at), seconds(cfg.duration));
+        report!("  interrupted      at {at} of {of}: the files hold what was simulated until then");
+        tracing::warn!("{arch}: interrupted at {at} of {of}");
+    }
     if let (Some((web, _)), true) = (&web, opts.live) {
         linger(web).await;
     }
-    if lost.is_empty() {
-        Ok(Ending::Complete)
-    } else {
-        Ok(Ending::NodesLost)
-    }
+    Ok(match (interrupted, lost.is_empty()) {
+        (Some(_), _) => Ending::Interrupted,
+        (None, true) => Ending::Complete,
+        (None, false) => Ending::NodesLost,
+    })
 }
 
 /// With `--live`, the finished graph stays on view for a moment so an open
@@ -354,6 +369,7 @@ async fn run_work(
     work: Work,
     seed: u64,
     arch: &str,
+    interrupt: &Interrupt,
 ) -> error::Result<Outcome> {
     Ok(match work {
         Work::Pirates(seeding) => {
@@ -361,6 +377,7 @@ async fn run_work(
                 seeding,
                 duration: cfg.duration,
                 seed,
+                interrupt: interrupt.clone(),
             };
             Outcome::Pirates(fsm::run(cluster, &opts).await?)
         }
@@ -371,6 +388,7 @@ async fn run_work(
                 duration: cfg.duration,
                 chat: cfg.chat().map_err(Error::failed)?,
                 eureka_poll: cfg.eureka_poll,
+                interrupt: interrupt.clone(),
             };
             Outcome::Services(asgard::run(cluster, &plan, cfg, &opts).await?)
         }

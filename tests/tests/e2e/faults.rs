@@ -323,3 +323,79 @@ fn memory_stays_flat_under_sustained_load() {
         );
     }
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM ends simulated time early and keeps
+/// everything: the nodes stop cleanly, the graph is written with what was
+/// simulated, the report says where it stopped, and the exit status is 130.
+#[test]
+fn an_interrupt_stops_early_and_keeps_everything() {
+    for (sig, args) in [
+        (
+            "-INT",
+            &[
+                "-a",
+                "netflixoss",
+                "-w",
+                "2",
+                "-d",
+                "30",
+                "-j",
+                "--nodes",
+                "2",
+            ][..],
+        ),
+        (
+            "-TERM",
+            &["-a", "fsm", "-p", "500", "-d", "30", "-j", "-g"][..],
+        ),
+    ] {
+        let mut run = Watched::start(args);
+        let nodes: Vec<u32> = if args.contains(&"--nodes") {
+            vec![run.node_pid(1), run.node_pid(2)]
+        } else {
+            Vec::new()
+        };
+        // Traffic (or chatting) has begun.
+        run.wait_for_any(&["denominator activity rate", "Talk amongst yourselves"]);
+        std::thread::sleep(Duration::from_secs(2));
+        let sent = Instant::now();
+        signal(run.child.id(), sig);
+        let (code, log, dir) = run.finish();
+        let took = sent.elapsed();
+        assert_eq!(code, Some(130), "{sig}: {log}");
+        assert!(took < Duration::from_secs(10), "{sig}: took {took:?}");
+        assert!(log.contains("interrupted at "), "{sig}: {log}");
+        let arch = args[1];
+        let graph = read_json(&dir.path().join(format!("json/{arch}.json")));
+        assert!(
+            entries(&graph, "node").len() > 50,
+            "{sig}: the graph was written"
+        );
+        assert!(
+            entries(&graph, "done")
+                .iter()
+                .all(|d| d["exit"] == "normal"),
+            "{sig}: everything left cleanly"
+        );
+        if arch == "fsm" {
+            assert!(dir.path().join("gml/fsm.graphml").exists());
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while nodes.iter().any(|&p| alive(p)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(nodes.iter().all(|&p| !alive(p)), "{sig}: no node left");
+    }
+}
+
+/// A second interrupt aborts at once.
+#[test]
+fn a_second_interrupt_aborts() {
+    let mut run = Watched::start(&["-a", "netflixoss", "-d", "30"]);
+    run.wait_for("denominator activity rate");
+    signal(run.child.id(), "-INT");
+    run.wait_for("interrupted: ending the simulation now");
+    signal(run.child.id(), "-INT");
+    let (code, log, _) = run.finish();
+    assert_eq!(code, Some(130), "{log}");
+}

@@ -53,19 +53,28 @@ impl Watched {
 
     /// Waits for a log line containing every one of `texts`.
     pub fn wait_for_all(&mut self, texts: &[&str]) -> String {
-        let text = texts.join(" ... ");
+        self.wait_until(|line| texts.iter().all(|t| line.contains(t)), texts)
+    }
+
+    /// Waits for a log line containing any one of `texts`.
+    pub fn wait_for_any(&mut self, texts: &[&str]) -> String {
+        self.wait_until(|line| texts.iter().any(|t| line.contains(t)), texts)
+    }
+
+    /// Waits (a minute at most) for a log line that `wanted` accepts.
+    fn wait_until(&mut self, wanted: impl Fn(&str) -> bool, texts: &[&str]) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
                 self.log.push_str(&line);
                 self.log.push('\n');
-                if texts.iter().all(|t| line.contains(t)) {
+                if wanted(&line) {
                     return line;
                 }
             }
         }
         let _ = self.child.kill();
-        panic!("no '{text}' in:\n{}", self.log);
+        panic!("no line with {texts:?} in:\n{}", self.log);
     }
 
     /// The pid a node reported when it joined.
