@@ -125,6 +125,11 @@ pub(super) struct Cli {
     #[arg(long = "heartbeat-timeout", default_value = "10s", value_parser = duration_arg, value_name = "DURATION")]
     pub heartbeat_timeout: Duration,
 
+    /// How long dialling a node may go unanswered before the run gives up
+    /// on it
+    #[arg(long = "connect-timeout", default_value = "10s", value_parser = duration_arg, value_name = "DURATION")]
+    pub connect_timeout: Duration,
+
     /// Memory budget of this process, and of each node --nodes starts
     /// (600M, 4G): work that would not fit is placed elsewhere or refused
     #[arg(long = "max-memory", value_parser = size_arg, value_name = "SIZE")]

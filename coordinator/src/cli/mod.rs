@@ -129,6 +129,7 @@ fn simulation_options(cli: Cli) -> simulation::Options {
         cookie: cli.cookie.secret,
         tls: cli.tls.paths(),
         heartbeat_timeout: cli.heartbeat_timeout,
+        connect_timeout: cli.connect_timeout,
         max_memory: cli.max_memory,
     }
 }

@@ -108,6 +108,7 @@ impl Cluster {
             seed,
             collect,
             heartbeat_timeout,
+            connect_timeout,
             max_memory,
             cpuprofile,
         } = opts;
@@ -136,6 +137,7 @@ impl Cluster {
             let id = i as NodeId + 1;
             let conn = handshake::dial(
                 addr,
+                connect_timeout,
                 &cookie,
                 tls.as_ref(),
                 Role::Coordinator,

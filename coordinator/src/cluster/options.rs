@@ -21,6 +21,8 @@ pub(crate) struct Options {
     pub collect: Option<f64>,
     /// How long a silent node lives on.
     pub heartbeat_timeout: Duration,
+    /// How long dialling a node may go unanswered.
+    pub connect_timeout: Duration,
     /// `--max-memory`: this process's budget, passed on to nodes it starts.
     pub max_memory: Option<u64>,
     /// `--cpuprofile`: nodes it starts profile themselves beside this file.
@@ -36,6 +38,7 @@ impl Options {
             seed: 0,
             collect: None,
             heartbeat_timeout: HEARTBEAT_TIMEOUT,
+            connect_timeout: spigo_node::net::handshake::CONNECT_TIMEOUT,
             max_memory: None,
             cpuprofile: None,
         }

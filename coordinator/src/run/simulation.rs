@@ -56,6 +56,8 @@ pub(crate) struct Options {
     /// `--tls-cert/--tls-key/--tls-ca`, all three or none.
     pub tls: Option<TlsPaths>,
     pub heartbeat_timeout: Duration,
+    /// `--connect-timeout`.
+    pub connect_timeout: Duration,
     pub max_memory: Option<u64>,
 }
 
@@ -174,6 +176,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         seed,
         collect,
         heartbeat_timeout: opts.heartbeat_timeout,
+        connect_timeout: opts.connect_timeout,
         max_memory: opts.max_memory,
         cpuprofile: opts.cpuprofile.clone(),
     };

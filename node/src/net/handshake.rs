@@ -127,15 +127,23 @@ where
     .map_err(|_| LinkError::Timeout)?
 }
 
-/// Connects to `addr` and proves who this end is (over TLS when given).
+/// How long a connection attempt may go unanswered, unless the
+/// coordinator's `--connect-timeout` says otherwise.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connects to `addr` (giving up after `connect_timeout` without an
+/// answer) and proves who this end is (over TLS when given).
 pub async fn dial(
     addr: &str,
+    connect_timeout: Duration,
     cookie: &Cookie,
     tls: Option<&Tls>,
     role: Role,
     name: &str,
 ) -> Result<Connected, LinkError> {
-    let stream = TcpStream::connect(addr).await?;
+    let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(addr))
+        .await
+        .map_err(|_| LinkError::ConnectTimeout(connect_timeout))??;
     within_timeout(stream, tls, Some(addr), |reader, writer| {
         dial_handshake(reader, writer, cookie, role, name)
     })
@@ -278,6 +286,7 @@ mod tests {
         });
         let dialed = dial(
             &addr,
+            CONNECT_TIMEOUT,
             &Cookie::new(dial_cookie),
             None,
             Role::Coordinator,

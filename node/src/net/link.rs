@@ -17,6 +17,7 @@ use spigo_proto::wire::{self, WireError, MAX_FRAME_BYTES};
 use spigo_proto::NodeId;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::sync::mpsc;
 
@@ -45,6 +46,10 @@ pub enum LinkError {
     ListenerCookie,
     #[error("handshake timed out")]
     Timeout,
+    /// Nothing answered the connection attempt in time (a host that is
+    /// down or unreachable drops it silently).
+    #[error("no answer within {} (--connect-timeout)", spigo_proto::time::GoDuration(*.0))]
+    ConnectTimeout(Duration),
     #[error("TLS: {0}")]
     HostName(#[from] super::tls::BadHostName),
     #[error("TLS: {0}")]

@@ -351,7 +351,16 @@ async fn dial_peer(
 ) -> Result<Connected, LinkError> {
     let mut tries = 0;
     loop {
-        match handshake::dial(addr, cookie, tls, Role::Node(me), name).await {
+        match handshake::dial(
+            addr,
+            handshake::CONNECT_TIMEOUT,
+            cookie,
+            tls,
+            Role::Node(me),
+            name,
+        )
+        .await
+        {
             Err(LinkError::Refused(Refusal::NotJoinedYet)) if tries < 100 => {
                 tries += 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;

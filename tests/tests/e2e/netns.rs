@@ -1,6 +1,6 @@
 //! Network faults for real: hosts in network namespaces joined by a bridge,
-//! and faults made with `ip` (a link taken down, so packets vanish without
-//! a reset, as when a cable or a switch fails).
+//! and faults made with `ip` (a link taken down, or a blackhole route, so
+//! packets vanish without a reset, as when a cable or a switch fails).
 //!
 //! Each [`Lab`] makes its own namespaces (named after this process and a
 //! counter, so tests in parallel never share one), puts host `i` at
@@ -135,6 +135,14 @@ impl Lab {
         must(&["-n", &self.hosts[i], "link", "set", "eth0", "up"]);
     }
 
+    /// Host `from` can no longer answer host `to`: what it sends there
+    /// vanishes (a blackhole route), while what `to` sends still arrives.
+    /// A connection from `to` then hears nothing at all.
+    pub(crate) fn silence(&self, from: usize, to: usize) {
+        let route = format!("{}/32", self.addr(to));
+        must(&["-n", &self.hosts[from], "route", "add", "blackhole", &route]);
+    }
+
     /// Pids of the processes the lab started that are still alive.
     pub(crate) fn left_running(&self) -> Vec<u32> {
         self.children
@@ -213,4 +221,34 @@ fn a_node_whose_host_drops_off_is_lost_within_the_heartbeat_timeout() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(lab.left_running(), Vec::<u32>::new(), "no node left behind");
+}
+
+/// Dialling a node whose host never answers (no reset, no refusal) gives
+/// up after `--connect-timeout` with one line naming the node, exit 2,
+/// instead of waiting for the kernel's two-minute TCP timeout.
+#[test]
+fn a_node_that_never_answers_is_given_up_after_the_connect_timeout() {
+    let Some(mut lab) = Lab::new(2) else {
+        return;
+    };
+    let cookie = "a-cookie-long-enough-for-the-lab-0123";
+    let (addr, _) = lab.node(1, cookie, &[]);
+    lab.silence(1, 0);
+    let started = Instant::now();
+    let out = lab
+        .spigo(0)
+        .args(["-a", "lamp", "-d", "1", "--join", &addr, "--cookie", cookie])
+        .args(["--connect-timeout", "2s"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let err = assert_refused(
+        &out,
+        &format!("cannot reach node {addr}: no answer within 2s"),
+    );
+    assert!(err.contains("--connect-timeout"), "{err}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        "gave up after {took:?}"
+    );
 }
