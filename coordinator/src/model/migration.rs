@@ -122,9 +122,14 @@ pub(crate) fn migration(
         }
     };
     add("www-elb", Package::Elb, CrossZone, &[front]);
-    let mut dns = ServiceSpec::new("www", Package::Denominator, 0, 0, vec!["www-elb".into()]);
-    dns.regions = 0;
-    services.push(dns);
+    // The global DNS: regions 0.
+    services.push(ServiceSpec::new(
+        "www",
+        Package::Denominator,
+        0,
+        0,
+        vec!["www-elb".into()],
+    ));
     let arch = Architecture {
         arch: "migration".into(),
         description: format!("LAMP to NetflixOSS migration, step {step}"),

@@ -54,22 +54,7 @@ impl NodeProcess {
     /// Starts a node with the cookie in `SPIGO_COOKIE` and these extra
     /// flags, and returns once it listens.
     pub fn start(cookie: &str, extra: &[&str]) -> NodeProcess {
-        use std::io::BufRead;
-        use std::process::Stdio;
-        let mut child = spigo()
-            .args(["node", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env("SPIGO_COOKIE", cookie)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line.trim().rsplit(' ').next().unwrap().to_string();
-        assert!(addr.contains(':'), "the node said '{line}'");
+        let (child, addr) = start_node(spigo(), "127.0.0.1:0", cookie, extra);
         NodeProcess { child, addr }
     }
 }
@@ -79,6 +64,34 @@ impl Drop for NodeProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `command` (the spigo binary, perhaps wrapped) as `spigo node
+/// --listen LISTEN` with the cookie in `SPIGO_COOKIE` and these extra flags,
+/// and returns it with the address it says it listens on, once it does.
+pub fn start_node(
+    mut command: Command,
+    listen: &str,
+    cookie: &str,
+    extra: &[&str],
+) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let mut child = command
+        .args(["node", "--listen", listen])
+        .args(extra)
+        .env("SPIGO_COOKIE", cookie)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(addr.contains(':'), "the node said '{line}'");
+    (child, addr)
 }
 
 /// Nodes started by `deploy/local-cluster.sh N`, stopped by the script

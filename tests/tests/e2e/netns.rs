@@ -103,22 +103,14 @@ impl Lab {
     /// Starts `spigo node` on host `i` at port 7100 and returns its
     /// address once it listens. The lab stops it when dropped.
     pub(crate) fn node(&mut self, i: usize, cookie: &str, extra: &[&str]) -> (String, u32) {
-        use std::io::BufRead;
         let listen = format!("{}:7100", self.addr(i));
-        let mut child = self
-            .spigo(i)
-            .args(["node", "--listen", &listen, "--name", &format!("node{i}")])
-            .args(extra)
-            .env("SPIGO_COOKIE", cookie)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.contains(&listen), "node{i} said '{line}'");
+        let name = format!("node{i}");
+        let flags: Vec<&str> = ["--name", name.as_str()]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
+        let (child, addr) = start_node(self.spigo(i), &listen, cookie, &flags);
+        assert_eq!(addr, listen, "node{i}");
         let pid = child.id();
         self.children.push(child);
         (listen, pid)
