@@ -346,6 +346,7 @@ pub(crate) async fn run(
         false => None,
     };
     opts.interrupt.sleep(opts.duration - half).await;
+    opts.interrupt.end();
 
     tracing::info!("{arch}: Shutdown");
     for &d in &denominators {

@@ -274,6 +274,7 @@ pub(crate) async fn run(cluster: &Cluster, opts: &Options) -> error::Result<Repo
     );
     opts.interrupt.begin();
     opts.interrupt.sleep(opts.duration).await;
+    opts.interrupt.end();
 
     tracing::info!("{ARCH}: Shutdown");
     let shutdown_started = Instant::now();

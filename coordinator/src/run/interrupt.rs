@@ -5,7 +5,9 @@
 //! run writes every output with what was simulated, says where it was
 //! interrupted, and exits 130. A second signal aborts at once. Set-up and
 //! writing are not cut short (they are bounded); an interrupt during set-up
-//! ends the run as soon as it is built.
+//! ends the run as soon as it is built. A signal once simulated time is
+//! over (shutdown, writing) changes nothing in the results: the run ends
+//! as it would have, exit status included.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,6 +23,8 @@ struct Moments {
     began: Option<Instant>,
     /// Simulated time elapsed when the first signal came.
     at: Option<Duration>,
+    /// Simulated time is over: a signal now cuts nothing short.
+    ended: bool,
 }
 
 /// The run's interrupt: cheap to clone, one per simulation.
@@ -46,13 +50,23 @@ impl Interrupt {
                     eprintln!("spigo: interrupted again; aborting");
                     std::process::exit(i32::from(EXIT_INTERRUPTED));
                 }
-                {
+                let ended = {
                     let mut m = shared.lock().expect("interrupt lock");
-                    m.at = Some(m.began.map_or(Duration::ZERO, |b| b.elapsed()));
+                    if !m.ended {
+                        m.at = Some(m.began.map_or(Duration::ZERO, |b| b.elapsed()));
+                    }
+                    m.ended
+                };
+                if ended {
+                    // The results are complete; only the writing is left.
+                    tracing::warn!(
+                        "interrupted after simulated time ended: the results are complete, finishing the run (again to abort)"
+                    );
+                } else {
+                    tracing::warn!(
+                        "interrupted: ending the simulation now and writing what it did (again to abort)"
+                    );
                 }
-                tracing::warn!(
-                    "interrupted: ending the simulation now and writing what it did (again to abort)"
-                );
                 let _ = tx.send(true);
             }
         });
@@ -62,6 +76,12 @@ impl Interrupt {
     /// Simulated time begins now: an interrupt is reported as this far in.
     pub(crate) fn begin(&self) {
         self.moments.lock().expect("interrupt lock").began = Some(Instant::now());
+    }
+
+    /// Simulated time is over: a first signal from now on lets the run
+    /// finish and does not mark it interrupted.
+    pub(crate) fn end(&self) {
+        self.moments.lock().expect("interrupt lock").ended = true;
     }
 
     /// Waits `d`, or less if the run is interrupted; false if it was.

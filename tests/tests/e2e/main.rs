@@ -14,6 +14,7 @@ mod latency;
 mod layout;
 mod metrics;
 mod netns;
+mod phases;
 mod profile;
 mod scale;
 mod watch;
