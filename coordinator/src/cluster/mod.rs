@@ -395,7 +395,7 @@ impl Cluster {
         live.into_iter()
             .zip(replies)
             .filter_map(|(n, r)| match r {
-                Ok(Reply::Flushed(report)) => Some((n, report)),
+                Ok(Reply::Flushed(report)) => Some((n, *report)),
                 _ => None,
             })
             .collect()

@@ -72,6 +72,19 @@ pub(super) fn print_overload(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
     report!("  backlog          deepest mailbox {mailbox}, deepest link queue {link}, {shed} requests shed");
 }
 
+/// Instances that crashed (their handler panicked) and frames refused from
+/// fenced nodes, over every process; nothing when there were none.
+pub(super) fn print_faults(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
+    let crashed = rt.crashed() + reports.iter().map(|(_, r)| r.crashed).sum::<u64>();
+    let fenced = rt.fenced() + reports.iter().map(|(_, r)| r.fenced).sum::<u64>();
+    if crashed > 0 {
+        report!("  crashed          {crashed} instances (their handler panicked; done with exit crashed)");
+    }
+    if fenced > 0 {
+        report!("  fenced           {fenced} frames refused from nodes declared lost");
+    }
+}
+
 pub(super) fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {
     if cluster.is_local() {
         return;

@@ -14,6 +14,7 @@ use super::tls::Tls;
 use crate::packages::edda::{self as shard, EddaShard, LinkSink};
 use crate::packages::pirate;
 use crate::packages::spawn::{spawn_instance, spawn_registry};
+use crate::packages::supervisor;
 use crate::runtime::budget::Budget;
 use crate::runtime::metrics::peak_rss;
 use crate::runtime::{clock, EdgeCounts, Overload, Settings};
@@ -71,6 +72,8 @@ enum JoinFailed {
     Link(#[from] LinkError),
     #[error("expected a Join request")]
     NotAJoin,
+    #[error("cannot start the supervisor: {0}")]
+    Supervisor(#[source] ractor::SpawnErr),
     #[error("cannot start the gateway: {0}")]
     Gateway(#[source] ractor::SpawnErr),
     #[error("cannot start the edda shard: {0}")]
@@ -283,6 +286,9 @@ async fn join(
         seed,
         collect,
     });
+    supervisor::start(&rt)
+        .await
+        .map_err(JoinFailed::Supervisor)?;
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
     let forward = events.clone();
     tokio::spawn(async move {
@@ -439,7 +445,7 @@ async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
                     let _ = rt.send_frame(0, Frame::Spans(batch));
                 }
             }
-            Reply::Flushed(report(rt, events_sent))
+            Reply::Flushed(Box::new(report(rt, events_sent)))
         }
         Request::Stop => Reply::Done,
     }
@@ -468,6 +474,8 @@ fn report(rt: &Runtime, events_sent: u64) -> NodeReport {
         latency: rt.latency_report(),
         metrics: rt.metrics_report(),
         peak_rss: peak_rss().unwrap_or(0),
+        crashed: rt.crashed(),
+        fenced: rt.fenced(),
     }
 }
 

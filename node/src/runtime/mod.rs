@@ -35,13 +35,13 @@ use latency::{Gate, Held};
 use links::{LinkTx, Links, Outgoing};
 use metrics::{Registry, ServiceMetrics, Traffic};
 use msglog::MessageLog;
-use ractor::{Actor, ActorRef};
+use ractor::{Actor, ActorCell, ActorId, ActorRef};
 use spigo_proto::archaius::Location;
 use spigo_proto::cluster::{Envelope, Frame, MetricsReport, PairReport};
 use spigo_proto::latency::LatencyModel;
 use spigo_proto::{Address, Gotocol, NodeId};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use table::{AddressTable, Mailbox, TableError};
 
@@ -114,6 +114,10 @@ pub struct Runtime {
     traffic: Mutex<Traffic>,
     links: Links,
     counters: Counters,
+    /// The node's supervisor (`packages/supervisor.rs`), once started:
+    /// every actor spawned at an address is linked under it, so a panic in
+    /// a handler is seen rather than lost with its task.
+    supervisor: OnceLock<ActorCell>,
 }
 
 impl Drop for Runtime {
@@ -171,6 +175,7 @@ impl Runtime {
             traffic: Mutex::default(),
             links: Links::default(),
             counters: Counters::default(),
+            supervisor: OnceLock::new(),
         })
     }
 
@@ -219,9 +224,27 @@ impl Runtime {
         A: Actor,
         A::Msg: Inbox,
     {
-        let (actor, _handle) = A::spawn(None, handler, args).await?;
+        let (actor, _handle) = match self.supervisor.get() {
+            Some(supervisor) => A::spawn_linked(None, handler, args, supervisor.clone()).await?,
+            None => A::spawn(None, handler, args).await?,
+        };
         self.register_at(at, &actor, location)?;
         Ok(actor)
+    }
+
+    /// Links every actor spawned from now on under `supervisor` (once; a
+    /// second supervisor is refused and returned).
+    pub fn supervise_with(&self, supervisor: ActorCell) -> Result<(), ActorCell> {
+        self.supervisor.set(supervisor)
+    }
+
+    /// The local address of the actor `id`, if it was registered here: a
+    /// scan of the table, for the rare failure that does not say who failed.
+    pub fn address_of(&self, id: ActorId) -> Option<Address> {
+        self.table
+            .iter()
+            .find(|(_, m)| m.cell().get_id() == id)
+            .map(|(index, _)| Address::new(self.node, index))
     }
 
     /// Whether an actor was ever registered at this local address (it may
@@ -412,6 +435,26 @@ impl Runtime {
     /// Messages that could not be delivered (receiver unknown or stopped).
     pub fn undeliverable(&self) -> u64 {
         self.counters.undeliverable()
+    }
+
+    /// Counts an actor whose handler panicked.
+    pub fn count_crashed(&self) {
+        bump(&self.counters.crashed);
+    }
+
+    /// Actors whose handler panicked.
+    pub fn crashed(&self) -> u64 {
+        self.counters.crashed()
+    }
+
+    /// Counts a frame refused because its node was fenced.
+    pub fn count_fenced(&self) {
+        bump(&self.counters.fenced);
+    }
+
+    /// Frames refused from fenced nodes.
+    pub fn fenced(&self) -> u64 {
+        self.counters.fenced()
     }
 
     /// Counts a request a denominator sent.
