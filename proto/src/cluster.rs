@@ -187,6 +187,10 @@ pub enum Request {
     Flush,
     /// Leave the simulation and exit.
     Stop,
+    /// The coordinator declared this node lost: refuse (and count)
+    /// whatever it still sends, and send it nothing more. Sent to the lost
+    /// node too, in case it hears: it has been fenced, and exits.
+    Fence(NodeId),
 }
 
 /// What a node needs to join a simulation (the body of [`Request::Join`]).

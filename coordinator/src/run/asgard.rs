@@ -253,7 +253,7 @@ pub(crate) async fn run(
     let rt = &cluster.rt;
     let arch = &plan.arch;
     let started = Instant::now();
-    let rooms = cluster.rooms();
+    let rooms = cluster.rooms().await;
     let name = |id| cluster.worker_name(id);
     let placement = Placement::new(&rooms, cfg, plan, &name).map_err(Error::refused)?;
     if !cluster.is_local() {

@@ -253,7 +253,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         }
     };
     let mut reports = cluster.flush().await;
-    let lost = cluster.lost();
+    let lost = cluster.lost().await;
     let mut metrics = rt.metrics_report();
     let mut pairs = rt.latency_report();
     let EdgeCounts {
@@ -311,7 +311,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     }
     if opts.collect {
         let mut spans = rt.flows().map(|f| f.take()).unwrap_or_default();
-        spans.extend(cluster.take_spans());
+        spans.extend(cluster.take_spans().await);
         write_metrics(&opts.out, &resolved.output, &metrics, &spans, &info)?;
     }
     if let Some(feed) = &feed {
@@ -328,7 +328,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     print_latency(&cfg, &pairs);
     print_overload(&rt, &reports);
     print_faults(&rt, &reports);
-    print_nodes(&cluster, &reports);
+    print_nodes(&cluster, &lost, &reports);
     let interrupted = interrupt.interrupted_at();
     if let Some(at) = interrupted {
         let seconds = |d: std::time::Duration| format!("{:.1} s", d.as_secs_f64());

@@ -6,7 +6,8 @@
 //!  ├── instance   (Member<Nanoservice<..>>, one per placed instance)
 //!  ├── pirate     (Member<Pirate>, the FSM's)
 //!  ├── registry   (Member<Eureka>)
-//!  └── edda shard (and whatever else is spawned at an address)
+//!  ├── edda shard (and whatever else is spawned at an address)
+//!  └── on the coordinator, the cluster's state (coordinator/src/cluster/state.rs)
 //! ```
 //!
 //! [`Runtime::spawn_at`] links each actor under it once it is installed
@@ -144,11 +145,13 @@ impl Actor for Supervisor {
             // A child that started or stopped as it should: nothing to do.
             return Ok(());
         };
-        rt.count_crashed();
         match err.downcast::<Crash>() {
-            Ok(crash) => record(&rt, &crash),
-            // An actor without a lifecycle (the edda shard): nobody to
-            // answer for, no graph entry of its own.
+            Ok(crash) => {
+                rt.count_crashed();
+                record(&rt, &crash);
+            }
+            // An actor without a lifecycle (the edda shard, the cluster's
+            // state): nobody to answer for, no graph entry of its own.
             Err(other) => {
                 let at = rt.address_of(cell.get_id());
                 let at = at.map_or_else(|| format!("{}", cell.get_id()), |a| a.to_string());

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod counters;
 mod delay;
 mod delivery;
+mod fences;
 pub mod flows;
 pub mod latency;
 pub mod links;
@@ -30,6 +31,7 @@ pub use delivery::{Delivery, Inbox, NoTimer, Timer};
 use counters::{bump, Counters};
 use delay::{DelayQueue, Sink};
 use delivery::TimerCode;
+use fences::Fences;
 use flows::Flows;
 use latency::{Gate, Held};
 use links::{LinkTx, Links, Outgoing};
@@ -118,6 +120,7 @@ pub struct Runtime {
     /// every actor spawned at an address is linked under it, so a panic in
     /// a handler is seen rather than lost with its task.
     supervisor: OnceLock<ActorCell>,
+    fences: Fences,
 }
 
 impl Drop for Runtime {
@@ -176,6 +179,7 @@ impl Runtime {
             links: Links::default(),
             counters: Counters::default(),
             supervisor: OnceLock::new(),
+            fences: Fences::default(),
         })
     }
 
@@ -236,6 +240,12 @@ impl Runtime {
     /// second supervisor is refused and returned).
     pub fn supervise_with(&self, supervisor: ActorCell) -> Result<(), ActorCell> {
         self.supervisor.set(supervisor)
+    }
+
+    /// The supervisor actors spawned at an address are linked under, once
+    /// started (others may link under it too).
+    pub fn supervisor(&self) -> Option<ActorCell> {
+        self.supervisor.get().cloned()
     }
 
     /// The local address of the actor `id`, if it was registered here: a
@@ -371,6 +381,21 @@ impl Runtime {
     /// link).
     pub fn silent_for(&self, node: NodeId) -> Option<Duration> {
         self.links.with(node, LinkTx::silent_for)
+    }
+
+    /// The coordinator declared `node` lost: its link is dropped (what is
+    /// queued on it is still written, then the writer closes), so nothing
+    /// more goes there, and whatever still comes from it is refused
+    /// ([`Runtime::is_fenced`]). False if it was fenced already.
+    pub fn fence(&self, node: NodeId) -> bool {
+        self.links.remove(node);
+        self.fences.fence(node)
+    }
+
+    /// Whether `node` was fenced: what arrives from it is refused and
+    /// counted ([`Runtime::count_fenced`]).
+    pub fn is_fenced(&self, node: NodeId) -> bool {
+        self.fences.contains(node)
     }
 
     /// Queues a whole frame on the link to `node`, behind the messages
