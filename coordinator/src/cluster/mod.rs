@@ -30,8 +30,8 @@ mod session;
 mod start;
 mod state;
 
+pub(crate) use losses::NodeLost;
 pub(crate) use options::{Nodes, Options, TlsFiles, TlsPaths};
-pub(crate) use state::NodeLost;
 
 use crate::error::{self, Error};
 use crate::model::placement::Room;
@@ -40,6 +40,7 @@ use crate::output::http::Snapshot;
 use crate::output::metrics;
 use anyhow::{anyhow, Context, Result};
 use futures::future::join_all;
+use losses::Placed;
 use ractor::{ActorRef, DerivedActorRef};
 use session::{describe, Sessions};
 use spigo_node::net::gateway;
@@ -54,7 +55,7 @@ use spigo_proto::cluster::{
 };
 use spigo_proto::spec::InstanceSpec;
 use spigo_proto::{Address, NodeId};
-use state::{Msg, Placed};
+use state::Msg;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

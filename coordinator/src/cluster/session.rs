@@ -1,7 +1,8 @@
 //! Requests to the nodes and their replies, matched by id, and setting
 //! each node's clock to the coordinator's.
 
-use super::state::{Msg, NodeLost};
+use super::losses::NodeLost;
+use super::state::Msg;
 use anyhow::{bail, Result};
 use ractor::ActorRef;
 use spigo_node::{clock, Runtime};

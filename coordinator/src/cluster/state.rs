@@ -23,43 +23,16 @@
 //! the supervisor logs it and every request still waiting fails as if its
 //! node were lost (its reply channel is dropped).
 
-use super::losses;
+use super::losses::{Losses, NodeLost, Placed};
 use crate::output::edda;
 use ractor::{Actor, ActorProcessingErr, ActorRef, DerivedActorRef, RpcReplyPort};
 use spigo_node::Runtime;
-use spigo_proto::cluster::{Reply, Span};
-use spigo_proto::{Address, NodeId, NodeRecord};
+use spigo_proto::cluster::{Frame, Reply, Request, Span};
+use spigo_proto::NodeId;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::oneshot;
-
-/// A node is lost: the error of a request it will never answer, and the
-/// news every watcher of losses gets (the controller's `NodeLost`).
-#[derive(Debug, thiserror::Error)]
-#[error("node {0} is lost")]
-pub(crate) struct NodeLost(pub NodeId);
-
-/// What was placed on a node, kept for `node-lost` records. Pirates are
-/// kept as ranges: a million of them cost the coordinator one entry.
-pub(crate) enum Placed {
-    Pirates {
-        first: Address,
-        count: u32,
-    },
-    /// An instance and its graph record (a lost node may not have passed
-    /// its own records on yet).
-    Instance(Box<NodeRecord>),
-}
-
-impl Placed {
-    pub(super) fn actors(&self) -> usize {
-        match self {
-            Placed::Pirates { count, .. } => *count as usize,
-            Placed::Instance(_) => 1,
-        }
-    }
-}
 
 pub(super) struct ClusterState;
 
@@ -103,30 +76,48 @@ pub(super) struct Arguments {
 }
 
 pub(super) struct State {
-    /// Where fences go out (`losses.rs`).
+    /// Where fences go out.
     pub rt: Arc<Runtime>,
     /// The id of the next request to a node.
     next_request: u64,
     /// Requests waiting for a reply, by id, with the node asked.
     pub waiting: HashMap<u64, (NodeId, oneshot::Sender<Reply>)>,
-    pub lost: BTreeSet<NodeId>,
     pub last_seen: HashMap<NodeId, Instant>,
-    /// What was placed on each node, for `node-lost` records.
-    pub placed: HashMap<NodeId, Vec<Placed>>,
-    /// Who hears of a lost node (the controllers of the FSM and asgard).
-    pub watchers: Vec<DerivedActorRef<NodeLost>>,
-    pub edda: Option<ActorRef<edda::Msg>>,
-    pub node_names: HashMap<NodeId, (String, String)>,
-    pub stopping: bool,
+    /// Lost nodes, what was placed where, who hears of losses.
+    pub losses: Losses,
     pub spans: Vec<Span>,
 }
 
 impl State {
     /// A fresh request id: requests are matched with their replies by it.
-    pub(super) fn next_id(&mut self) -> u64 {
+    fn next_id(&mut self) -> u64 {
         let id = self.next_request;
         self.next_request += 1;
         id
+    }
+
+    /// Fences lost `node` (see `losses.rs`): tells it (if it can still
+    /// hear), this process, and every node not lost. Their answers are not
+    /// awaited: a survivor lost meanwhile is fenced in its turn.
+    fn fence(&mut self, node: NodeId) {
+        let tell = |state: &mut State, to: NodeId| {
+            let id = state.next_id();
+            let body = Request::Fence(node);
+            let _ = state.rt.send_frame(to, Frame::Request { id, body });
+        };
+        // Queued ahead of the link's close, which the fence below makes.
+        tell(self, node);
+        self.rt.fence(node);
+        let survivors: Vec<NodeId> = self
+            .losses
+            .node_names
+            .keys()
+            .copied()
+            .filter(|n| !self.losses.lost.contains(n))
+            .collect();
+        for s in survivors {
+            tell(self, s);
+        }
     }
 }
 
@@ -145,14 +136,9 @@ impl Actor for ClusterState {
             rt: args.rt,
             next_request: 1,
             waiting: HashMap::new(),
-            lost: BTreeSet::new(),
             // Every node counts as heard from when the cluster forms.
             last_seen: args.node_names.keys().map(|&n| (n, now)).collect(),
-            placed: HashMap::new(),
-            watchers: Vec::new(),
-            edda: args.edda,
-            node_names: args.node_names,
-            stopping: false,
+            losses: Losses::new(args.edda, args.node_names),
             spans: Vec::new(),
         })
     }
@@ -165,7 +151,7 @@ impl Actor for ClusterState {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             Msg::Await { node, reply, id } => {
-                let admitted = (!state.lost.contains(&node)).then(|| {
+                let admitted = (!state.losses.lost.contains(&node)).then(|| {
                     let id = state.next_id();
                     state.waiting.insert(id, (node, reply));
                     id
@@ -187,27 +173,31 @@ impl Actor for ClusterState {
                 let seen = state
                     .last_seen
                     .iter()
-                    .filter(|(n, _)| !state.lost.contains(n))
+                    .filter(|(n, _)| !state.losses.lost.contains(n))
                     .map(|(&n, &t)| (n, t))
                     .collect();
                 let _ = reply.send(seen);
             }
-            Msg::NodeLost { node, why } => losses::node_lost(state, node, why),
-            Msg::Placed(node, what) => state.placed.entry(node).or_default().extend(what),
-            Msg::Watch(watcher) => {
-                for &lost in &state.lost {
-                    let _ = watcher.send_message(NodeLost(lost));
+            Msg::NodeLost { node, why } => {
+                if state.losses.node_lost(node, why) {
+                    // Whoever waited for an answer from it will not get one.
+                    state.waiting.retain(|_, (n, _)| *n != node);
+                    state.fence(node);
                 }
-                state.watchers.push(watcher);
             }
+            Msg::Placed(node, what) => {
+                let placed = state.losses.placed.entry(node).or_default();
+                placed.extend(what);
+            }
+            Msg::Watch(watcher) => state.losses.watch(watcher),
             Msg::Lost(reply) => {
-                let _ = reply.send(state.lost.clone());
+                let _ = reply.send(state.losses.lost.clone());
             }
             Msg::Spans(batch) => state.spans.extend(batch),
             Msg::TakeSpans(reply) => {
                 let _ = reply.send(std::mem::take(&mut state.spans));
             }
-            Msg::Stopping => state.stopping = true,
+            Msg::Stopping => state.losses.stopping = true,
         }
         Ok(())
     }
