@@ -218,6 +218,8 @@ fn node(args: cli::NodeArgs) -> error::Result<ExitCode> {
         eprintln!("spigo node: {e:#}");
     }
     match result {
+        // Its one line is logged: the coordinator declared it lost.
+        Ok(spigo_node::net::server::Outcome::Fenced) => Ok(ExitCode::from(error::EXIT_NODES_LOST)),
         Ok(outcome) => {
             tracing::info!("spigo node: {outcome:?}");
             Ok(ExitCode::SUCCESS)

@@ -182,7 +182,7 @@ fn frames() -> Vec<(&'static str, Frame)> {
             "flushed",
             Frame::Reply {
                 id: 3,
-                body: Reply::Flushed(NodeReport {
+                body: Reply::Flushed(Box::new(NodeReport {
                     events_sent: 10,
                     edges_made: 4,
                     edges_forgotten: 1,
@@ -216,7 +216,7 @@ fn frames() -> Vec<(&'static str, Frame)> {
                     peak_rss: 64 << 20,
                     // Figures added later keep their defaults here.
                     ..NodeReport::default()
-                }),
+                })),
             },
         ),
         (

@@ -157,6 +157,9 @@ pub enum ConfigError {
     /// The `chat` setting is not a duration above zero (why not).
     #[error("-kv chat: {0}")]
     Chat(String),
+    /// The `crash` setting is not `SERVICE@TIME` (why not).
+    #[error("-kv crash: {0}")]
+    Crash(String),
     /// `-w` asks for no regions, or for more than the configuration has.
     #[error("-w/--regions: {asked} regions asked, the configuration has {known} (1..={known})")]
     Regions {
@@ -238,6 +241,15 @@ fn block_problem(block: Ipv4Addr) -> Option<&'static str> {
     }
 }
 
+/// A fault asked for by `-kv crash:SERVICE@TIME`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrashAt {
+    /// The service one of whose instances panics.
+    pub service: String,
+    /// How long after the traffic starts.
+    pub at: Duration,
+}
+
 /// The denominator's traffic interval when `-kv chat:` does not set one.
 pub const DEFAULT_CHAT: Duration = Duration::from_millis(10);
 
@@ -250,7 +262,25 @@ impl Config {
             .ok_or_else(|| ConfigError::KeyValue(pair.into()))?;
         self.kv.insert(k.into(), v.into());
         self.chat()?;
+        self.crash()?;
         Ok(())
+    }
+
+    /// The crash injector's setting (`-kv crash:SERVICE@TIME`): one
+    /// instance of SERVICE is to panic in its handler TIME into the traffic.
+    pub fn crash(&self) -> Result<Option<CrashAt>, ConfigError> {
+        let Some(v) = self.kv.get("crash") else {
+            return Ok(None);
+        };
+        let (service, at) = v
+            .split_once('@')
+            .filter(|(s, _)| !s.is_empty())
+            .ok_or_else(|| ConfigError::Crash(format!("'{v}' is not SERVICE@TIME")))?;
+        let at = crate::time::parse_duration(at).map_err(ConfigError::Crash)?;
+        Ok(Some(CrashAt {
+            service: service.into(),
+            at,
+        }))
     }
 
     /// The denominator's traffic interval (`chat`), default 10ms.
@@ -279,6 +309,7 @@ impl Config {
         }
         self.check_regions()?;
         self.chat()?;
+        self.crash()?;
         Ok(())
     }
 
@@ -455,6 +486,23 @@ mod tests {
         assert!(c.set_kv(":x").is_err());
         assert!(matches!(c.set_kv("chat:fast"), Err(ConfigError::Chat(_))));
         assert!(matches!(c.set_kv("chat:0"), Err(ConfigError::Chat(_))));
+    }
+
+    #[test]
+    fn kv_crash_is_service_at_time() {
+        let mut c = Config::default();
+        assert_eq!(c.crash().unwrap(), None);
+        c.set_kv("crash:zuul@2s").unwrap();
+        let crash = c.crash().unwrap().unwrap();
+        assert_eq!(
+            (crash.service.as_str(), crash.at),
+            ("zuul", Duration::from_secs(2))
+        );
+        assert!(matches!(c.set_kv("crash:zuul"), Err(ConfigError::Crash(_))));
+        for bad in ["crash:@2s", "crash:zuul@soon"] {
+            c.kv.clear();
+            assert!(matches!(c.set_kv(bad), Err(ConfigError::Crash(_))), "{bad}");
+        }
     }
 
     #[test]

@@ -187,6 +187,10 @@ pub enum Request {
     Flush,
     /// Leave the simulation and exit.
     Stop,
+    /// The coordinator declared this node lost: refuse (and count)
+    /// whatever it still sends, and send it nothing more. Sent to the lost
+    /// node too, in case it hears: it has been fenced, and exits.
+    Fence(NodeId),
 }
 
 /// What a node needs to join a simulation (the body of [`Request::Join`]).
@@ -268,8 +272,9 @@ pub enum Reply {
     /// The figures asked for by [`Request::Metrics`].
     Metrics(MetricsReport),
     /// Everything pending is sent (the spans ahead of this reply); the
-    /// node's figures so far.
-    Flushed(NodeReport),
+    /// node's figures so far (boxed: the report is by far the largest
+    /// reply, and every frame would otherwise be its size).
+    Flushed(Box<NodeReport>),
     /// The order could not be carried out, and why.
     Failed(Failure),
 }
@@ -345,6 +350,12 @@ pub struct NodeReport {
     /// Peak resident memory of the node process in bytes (0 where the OS
     /// does not tell).
     pub peak_rss: u64,
+    /// Instances whose handler panicked (their supervisor recorded them
+    /// done with exit `crashed`).
+    pub crashed: u64,
+    /// Frames refused because they came from a node the coordinator had
+    /// declared lost (fenced).
+    pub fenced: u64,
 }
 
 /// How far a message went.

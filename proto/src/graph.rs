@@ -34,6 +34,10 @@ pub enum Exit {
     ChaosMonkey,
     /// Its node process went away mid-run.
     NodeLost,
+    /// Its handler panicked; its node's supervisor recorded the end (a
+    /// Goodbye with this exit, from asgard's crash injector `-kv crash:`,
+    /// asks an instance to panic).
+    Crashed,
 }
 
 impl Exit {
@@ -43,14 +47,20 @@ impl Exit {
             Exit::Normal => "normal",
             Exit::ChaosMonkey => "chaosmonkey",
             Exit::NodeLost => "node-lost",
+            Exit::Crashed => "crashed",
         }
     }
 
     /// The exit a `done` entry names, `None` for a word it does not know.
     pub fn parse(s: &str) -> Option<Exit> {
-        [Exit::Normal, Exit::ChaosMonkey, Exit::NodeLost]
-            .into_iter()
-            .find(|e| e.as_str() == s)
+        [
+            Exit::Normal,
+            Exit::ChaosMonkey,
+            Exit::NodeLost,
+            Exit::Crashed,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == s)
     }
 }
 
@@ -108,7 +118,12 @@ mod tests {
 
     #[test]
     fn exit_reasons_round_trip_as_text() {
-        for e in [Exit::Normal, Exit::ChaosMonkey, Exit::NodeLost] {
+        for e in [
+            Exit::Normal,
+            Exit::ChaosMonkey,
+            Exit::NodeLost,
+            Exit::Crashed,
+        ] {
             assert_eq!(Exit::parse(e.as_str()), Some(e));
         }
         assert_eq!(Exit::parse("weird"), None);

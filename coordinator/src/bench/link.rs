@@ -134,7 +134,7 @@ async fn measure(cluster: &Cluster, args: &Options) -> Result<()> {
         GoDuration(took),
         n as f64 / took.as_secs_f64() / 1e6
     );
-    if cluster.lost().contains(&b.id) {
+    if cluster.lost().await.contains(&b.id) {
         anyhow::bail!("{} was lost during the benchmark", b.name);
     }
 

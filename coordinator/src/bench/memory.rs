@@ -10,7 +10,7 @@
 use crate::error::{self, Error};
 use anyhow::{Context, Result};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
-use spigo_node::packages::{pirate, service, spawn};
+use spigo_node::packages::{pirate, service, spawn, supervisor};
 use spigo_node::runtime::metrics::current_rss;
 use spigo_node::runtime::table;
 use spigo_node::Runtime;
@@ -115,6 +115,10 @@ pub(crate) async fn memory(actors: u32) -> error::Result<()> {
 /// Spawns `n` of each kind and prints what each cost.
 async fn costs(n: u32) -> Result<()> {
     let rt = Runtime::new(0, false);
+    // Supervised, as in a run: a child costs its supervisor an entry.
+    supervisor::start(&rt)
+        .await
+        .context("cannot start the supervisor")?;
     // Everything the measurement itself holds is allocated up front.
     let mut bare: Vec<ActorRef<()>> = Vec::with_capacity(n as usize);
     // Warm up: the first actors pay for the runtime's own first allocations.

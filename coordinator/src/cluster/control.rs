@@ -1,19 +1,18 @@
 //! The control loop: what the gateway passes on from the nodes (replies to
 //! requests, graph events, spans, pongs) and the links it saw close.
 
-use super::losses::node_lost;
-use super::state::Shared;
+use super::state::Msg;
 use crate::output::edda;
+use ractor::ActorRef;
 use spigo_node::net::gateway::Control;
 use spigo_proto::cluster::Frame;
-use std::sync::Arc;
-use std::time::Instant;
 
 /// Handles what the gateway passes on: replies, graph events, heartbeats,
 /// lost links.
 pub(super) async fn control_loop(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Control>,
-    shared: Arc<Shared>,
+    state: ActorRef<Msg>,
+    edda: Option<ActorRef<edda::Msg>>,
 ) {
     while let Some(c) = rx.recv().await {
         match c {
@@ -21,36 +20,35 @@ pub(super) async fn control_loop(
                 frame: Frame::Reply { id, body },
                 ..
             } => {
-                if let Some((_, tx)) = shared.waiting.lock().unwrap().remove(&id) {
-                    let _ = tx.send(body);
-                }
+                let _ = state.cast(Msg::Replied { id, body });
             }
             Control::Frame {
                 frame: Frame::Events(batch),
                 ..
             } => {
-                if let Some(edda) = &shared.edda {
+                if let Some(edda) = &edda {
                     let _ = edda.send_message(edda::Msg::Batch(batch));
                 }
             }
             Control::Frame {
                 frame: Frame::Spans(batch),
                 ..
-            } => shared.spans.lock().unwrap().extend(batch),
+            } => {
+                let _ = state.cast(Msg::Spans(batch));
+            }
             Control::Frame {
                 from,
                 frame: Frame::Pong(_),
             } => {
-                shared
-                    .last_seen
-                    .lock()
-                    .unwrap()
-                    .insert(from, Instant::now());
+                let _ = state.cast(Msg::Seen(from));
             }
             Control::Frame { from, .. } => {
                 tracing::debug!("coordinator: ignoring a frame from node {from}")
             }
-            Control::Lost(node) => node_lost(&shared, node, "its link closed"),
+            Control::Lost(node) => {
+                let why = "its link closed";
+                let _ = state.cast(Msg::NodeLost { node, why });
+            }
         }
     }
 }

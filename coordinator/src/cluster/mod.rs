@@ -19,7 +19,8 @@
 //! - `control.rs`: what the nodes send unasked (graph events, spans, pongs).
 //! - `heartbeat.rs`: pinging the nodes, and noticing one gone silent.
 //! - `losses.rs`: what a lost node takes with it.
-//! - `state.rs`: what the cluster shares with the control loop and the heartbeat.
+//! - `state.rs`: the cluster's state, one actor the others talk to by
+//!   message (its supervision tree is drawn there).
 
 mod control;
 mod heartbeat;
@@ -29,8 +30,8 @@ mod session;
 mod start;
 mod state;
 
+pub(crate) use losses::NodeLost;
 pub(crate) use options::{Nodes, Options, TlsFiles, TlsPaths};
-pub(crate) use state::NodeLost;
 
 use crate::error::{self, Error};
 use crate::model::placement::Room;
@@ -39,6 +40,7 @@ use crate::output::http::Snapshot;
 use crate::output::metrics;
 use anyhow::{anyhow, Context, Result};
 use futures::future::join_all;
+use losses::Placed;
 use ractor::{ActorRef, DerivedActorRef};
 use session::{describe, Sessions};
 use spigo_node::net::gateway;
@@ -53,11 +55,11 @@ use spigo_proto::cluster::{
 };
 use spigo_proto::spec::InstanceSpec;
 use spigo_proto::{Address, NodeId};
-use state::{Placed, Shared};
+use state::Msg;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub(crate) struct Node {
     pub id: NodeId,
@@ -71,7 +73,8 @@ pub(crate) struct Node {
 pub(crate) struct Cluster {
     pub rt: Arc<Runtime>,
     pub nodes: Vec<Node>,
-    shared: Arc<Shared>,
+    /// The cluster's state (`state.rs`).
+    state: ActorRef<Msg>,
     sessions: Sessions,
     children: Mutex<Vec<tokio::process::Child>>,
     /// The coordinator's own edda shard, when a graph is being written.
@@ -81,18 +84,25 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
-    /// A cluster of this process alone.
-    pub(crate) fn local(rt: Arc<Runtime>, local_shard: Option<Address>) -> Cluster {
-        let shared = Arc::<Shared>::default();
-        Cluster {
-            sessions: Sessions::new(rt.clone(), shared.clone()),
+    /// A cluster of this process and the nodes named in `args`, whose
+    /// links are not up yet.
+    async fn formed(
+        rt: Arc<Runtime>,
+        local_shard: Option<Address>,
+        args: state::Arguments,
+    ) -> Result<Cluster> {
+        let state = state::start(args)
+            .await
+            .context("cannot start the cluster's state")?;
+        Ok(Cluster {
+            sessions: Sessions::new(rt.clone(), state.clone()),
             rt,
             nodes: Vec::new(),
-            shared,
+            state,
             children: Mutex::default(),
             local_shard,
             budget: Budget::default(),
-        }
+        })
     }
 
     /// Starts or dials the nodes and joins them into one simulation.
@@ -112,27 +122,36 @@ impl Cluster {
             max_memory,
             cpuprofile,
         } = opts;
-        let mut cluster = Cluster::local(rt, local_shard);
-        cluster.budget = Budget::new(max_memory);
+        let alone = state::Arguments {
+            rt: rt.clone(),
+            edda: None,
+            node_names: HashMap::new(),
+        };
+        // Node processes started here, killed if the cluster does not form.
+        let mut started = Vec::new();
         let (addrs, cookie) = match nodes {
-            Nodes::Local => return Ok(cluster),
+            Nodes::Local => {
+                let mut cluster = Cluster::formed(rt, local_shard, alone).await?;
+                cluster.budget = Budget::new(max_memory);
+                return Ok(cluster);
+            }
             Nodes::Start(n) => {
                 let cookie = Cookie::new(format!("{:032x}", rand::random::<u128>()));
                 let (children, addrs) =
                     start::start_nodes(n, &cookie, tls.as_ref(), max_memory, cpuprofile.as_deref())
                         .await?;
-                *cluster.children.get_mut().unwrap() = children;
+                started = children;
                 (addrs, cookie)
             }
             Nodes::Join(addrs, cookie) => (addrs, cookie),
         };
+        let mut dialled = Vec::new();
         let tls = tls.map(|t| t.config);
         let (control_tx, control_rx) = tokio::sync::mpsc::unbounded_channel();
-        let gw = gateway::start(&cluster.rt, control_tx)
+        let gw = gateway::start(&rt, control_tx)
             .await
             .context("cannot start the coordinator's gateway")?;
         let mut node_names = HashMap::new();
-        let mut last_seen = HashMap::new();
         for (i, addr) in addrs.iter().enumerate() {
             let id = i as NodeId + 1;
             let conn = handshake::dial(
@@ -152,10 +171,9 @@ impl Cluster {
             })?;
             let name = conn.peer_name.clone();
             let (tx, _) = conn.start(id, gw.clone());
-            cluster.rt.set_link(id, tx);
+            rt.set_link(id, tx);
             node_names.insert(id, (name.clone(), addr.clone()));
-            last_seen.insert(id, Instant::now());
-            cluster.nodes.push(Node {
+            dialled.push(Node {
                 id,
                 name,
                 addr: addr.clone(),
@@ -163,20 +181,24 @@ impl Cluster {
                 capacity: AtomicU64::new(0),
             });
         }
-        // Nothing has used the shared state yet: what the control loop reads
-        // is set here, once.
-        cluster.shared = Arc::new(Shared {
-            edda,
+        let args = state::Arguments {
+            rt: rt.clone(),
+            edda: edda.clone(),
             node_names,
-            last_seen: Mutex::new(last_seen),
-            heartbeat_timeout,
-            ..Shared::default()
-        });
-        cluster.sessions = Sessions::new(cluster.rt.clone(), cluster.shared.clone());
-        tokio::spawn(control::control_loop(control_rx, cluster.shared.clone()));
+        };
+        let mut cluster = Cluster::formed(rt, local_shard, args).await?;
+        cluster.budget = Budget::new(max_memory);
+        cluster.nodes = dialled;
+        *cluster.children.get_mut().unwrap() = started;
+        tokio::spawn(control::control_loop(
+            control_rx,
+            cluster.state.clone(),
+            edda,
+        ));
         tokio::spawn(heartbeat::heartbeat(
             cluster.rt.clone(),
-            cluster.shared.clone(),
+            cluster.state.clone(),
+            heartbeat_timeout,
         ));
         let peers: Vec<(NodeId, String)> = cluster
             .nodes
@@ -226,12 +248,12 @@ impl Cluster {
     /// What each live worker can be given, in bytes, in node order: what
     /// it can still take, less a tenth kept for what grows as a run goes
     /// on (queues, links, registries' answers).
-    pub(crate) fn rooms(&self) -> Vec<Room> {
+    pub(crate) async fn rooms(&self) -> Vec<Room> {
         let usable = |room: u64| room - room / 10;
         if self.nodes.is_empty() {
             return vec![(0, usable(self.budget.free().0))];
         }
-        let lost = self.lost();
+        let lost = self.lost().await;
         self.nodes
             .iter()
             .filter(|n| !lost.contains(&n.id))
@@ -283,31 +305,29 @@ impl Cluster {
 
     fn placed(&self, node: NodeId, what: impl IntoIterator<Item = Placed>) {
         if node != 0 {
-            self.shared
-                .placed
-                .lock()
-                .unwrap()
-                .entry(node)
-                .or_default()
-                .extend(what);
+            let _ = self
+                .state
+                .cast(Msg::Placed(node, what.into_iter().collect()));
         }
     }
 
     /// `watcher` hears of every node lost, those lost already first.
     pub(crate) fn watch_losses(&self, watcher: DerivedActorRef<NodeLost>) {
-        for &lost in self.shared.lost.lock().unwrap().iter() {
-            let _ = watcher.send_message(NodeLost(lost));
-        }
-        self.shared.watchers.lock().unwrap().push(watcher);
+        let _ = self.state.cast(Msg::Watch(watcher));
     }
 
-    pub(crate) fn lost(&self) -> BTreeSet<NodeId> {
-        self.shared.lost.lock().unwrap().clone()
+    /// The nodes lost so far (all of them, should the cluster's state
+    /// have failed: nothing more can be asked of any).
+    pub(crate) async fn lost(&self) -> BTreeSet<NodeId> {
+        match ractor::call!(self.state, Msg::Lost) {
+            Ok(lost) => lost,
+            Err(_) => self.nodes.iter().map(|n| n.id).collect(),
+        }
     }
 
     /// The nodes not lost, in start order.
-    fn live(&self) -> Vec<NodeId> {
-        let lost = self.shared.lost.lock().unwrap();
+    async fn live(&self) -> Vec<NodeId> {
+        let lost = self.lost().await;
         self.nodes
             .iter()
             .map(|n| n.id)
@@ -386,7 +406,7 @@ impl Cluster {
 
     /// Asks every live node to send its remaining graph events and report.
     pub(crate) async fn flush(&self) -> Vec<(NodeId, NodeReport)> {
-        let live = self.live();
+        let live = self.live().await;
         let replies = join_all(
             live.iter()
                 .map(|&n| self.sessions.request(n, Request::Flush)),
@@ -395,21 +415,21 @@ impl Cluster {
         live.into_iter()
             .zip(replies)
             .filter_map(|(n, r)| match r {
-                Ok(Reply::Flushed(report)) => Some((n, report)),
+                Ok(Reply::Flushed(report)) => Some((n, *report)),
                 _ => None,
             })
             .collect()
     }
 
     /// The spans every node sent with its Flush report.
-    pub(crate) fn take_spans(&self) -> Vec<Span> {
-        std::mem::take(&mut *self.shared.spans.lock().unwrap())
+    pub(crate) async fn take_spans(&self) -> Vec<Span> {
+        ractor::call!(self.state, Msg::TakeSpans).unwrap_or_default()
     }
 
     /// Everyone's figures so far: this process's and every live node's.
     pub(crate) async fn snapshot(&self) -> Snapshot {
         let mut metrics = self.rt.metrics_report();
-        let live = self.live();
+        let live = self.live().await;
         for reply in join_all(
             live.iter()
                 .map(|&n| self.sessions.request(n, Request::Metrics)),
@@ -423,15 +443,16 @@ impl Cluster {
         Snapshot {
             metrics,
             nodes: self.nodes.len(),
-            lost: self.lost().len(),
+            lost: self.lost().await.len(),
         }
     }
 
     /// Tells every live node to stop and waits for the processes this
     /// coordinator started.
     pub(crate) async fn stop(&self) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        let live = self.live();
+        // Ahead of the Stop requests in the state's mailbox.
+        let _ = self.state.cast(Msg::Stopping);
+        let live = self.live().await;
         let _ = tokio::time::timeout(
             Duration::from_secs(5),
             join_all(

@@ -1,12 +1,13 @@
 //! Requests to the nodes and their replies, matched by id, and setting
 //! each node's clock to the coordinator's.
 
-use super::state::{NodeLost, Shared};
+use super::losses::NodeLost;
+use super::state::Msg;
 use anyhow::{bail, Result};
+use ractor::ActorRef;
 use spigo_node::{clock, Runtime};
 use spigo_proto::cluster::{Frame, Reply, Request};
 use spigo_proto::NodeId;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -15,33 +16,31 @@ use tokio::sync::oneshot;
 /// loop hands the reply with that id back.
 pub(super) struct Sessions {
     rt: Arc<Runtime>,
-    shared: Arc<Shared>,
-    next_request: AtomicU64,
+    state: ActorRef<Msg>,
 }
 
 impl Sessions {
-    pub(super) fn new(rt: Arc<Runtime>, shared: Arc<Shared>) -> Sessions {
-        Sessions {
-            rt,
-            shared,
-            next_request: AtomicU64::new(1),
-        }
+    pub(super) fn new(rt: Arc<Runtime>, state: ActorRef<Msg>) -> Sessions {
+        Sessions { rt, state }
     }
 
     /// Sends a request to a node and waits for its reply.
     pub(super) async fn request(&self, node: NodeId, body: Request) -> Result<Reply, NodeLost> {
-        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        self.shared.waiting.lock().unwrap().insert(id, (node, tx));
-        if self.shared.lost.lock().unwrap().contains(&node)
-            || self
-                .rt
-                .send_frame(node, Frame::Request { id, body })
-                .is_err()
+        let (reply, rx) = oneshot::channel();
+        // A node lost already is not asked; nor is one whose link is gone.
+        let id = ractor::call!(self.state, |id| Msg::Await { node, reply, id });
+        let Ok(Some(id)) = id else {
+            return Err(NodeLost(node));
+        };
+        if self
+            .rt
+            .send_frame(node, Frame::Request { id, body })
+            .is_err()
         {
-            self.shared.waiting.lock().unwrap().remove(&id);
+            let _ = self.state.cast(Msg::Forget(id));
             return Err(NodeLost(node));
         }
+        // Dropped unanswered when the node is lost.
         rx.await.map_err(|_| NodeLost(node))
     }
 

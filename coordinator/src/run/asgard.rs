@@ -19,7 +19,7 @@ use ractor::Actor;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use spigo_node::{clock, Runtime, SendError};
-use spigo_proto::archaius::{Config, Location, ANY};
+use spigo_proto::archaius::{Config, CrashAt, Location, ANY};
 use spigo_proto::names::instance_name;
 use spigo_proto::spec::InstanceSpec;
 use spigo_proto::time::GoDuration;
@@ -42,6 +42,8 @@ pub(crate) struct Options {
     pub duration: Duration,
     pub chat: Duration,
     pub eureka_poll: Duration,
+    /// `-kv crash:SERVICE@TIME`: one instance of SERVICE panics then.
+    pub crash: Option<CrashAt>,
     /// Ends the traffic early on Ctrl-C or SIGTERM.
     pub interrupt: Interrupt,
 }
@@ -251,7 +253,7 @@ pub(crate) async fn run(
     let rt = &cluster.rt;
     let arch = &plan.arch;
     let started = Instant::now();
-    let rooms = cluster.rooms();
+    let rooms = cluster.rooms().await;
     let name = |id| cluster.worker_name(id);
     let placement = Placement::new(&rooms, cfg, plan, &name).map_err(Error::refused)?;
     if !cluster.is_local() {
@@ -276,6 +278,8 @@ pub(crate) async fn run(
     let mut all = Targets::new();
     // Where the victim service's instances are in `instances`.
     let mut victims: Vec<Range<usize>> = Vec::new();
+    // ...and those of the crash injector's service.
+    let mut crashable: Vec<Range<usize>> = Vec::new();
     for tier in &plan.tiers {
         tracing::info!("{}", tier.describe());
         let first = instances.len();
@@ -291,6 +295,13 @@ pub(crate) async fn run(
         .await?;
         if tier.service == plan.victim {
             victims.push(first..instances.len());
+        }
+        if opts
+            .crash
+            .as_ref()
+            .is_some_and(|c| c.service == tier.service)
+        {
+            crashable.push(first..instances.len());
         }
         count(&mut all, instances[first..].iter().map(|i| &i.addr));
         controller::wait_for_within(
@@ -339,13 +350,44 @@ pub(crate) async fn run(
     }
 
     let half = opts.duration / 2;
+    // The faults of the run, in the order they come.
+    let mut faults = vec![(half, Fault::ChaosMonkey)];
+    if let Some(crash) = opts.crash.as_ref().filter(|c| c.at < opts.duration) {
+        faults.push((crash.at, Fault::Crash(crash.service.as_str())));
+    }
+    faults.sort_by_key(|(at, _)| *at);
     opts.interrupt.begin();
-    // An interrupted run ends before the chaos monkey's half-time.
-    let victim = match opts.interrupt.sleep(half).await {
-        true => chaos_monkey(rt, plan, &instances, &victims, me, opts)?,
-        false => None,
-    };
-    opts.interrupt.sleep(opts.duration - half).await;
+    let mut victim = None;
+    // Instances a fault took already: no second fault picks them.
+    let mut gone: Vec<Address> = Vec::new();
+    let mut now = Duration::ZERO;
+    for (at, fault) in faults {
+        // An interrupted run ends before its remaining faults.
+        if !opts.interrupt.sleep(at - now).await {
+            break;
+        }
+        now = at;
+        match fault {
+            Fault::ChaosMonkey => {
+                let of = Candidates {
+                    instances: &instances,
+                    ranges: &victims,
+                    gone: &gone,
+                };
+                victim = chaos_monkey(rt, plan, of, me, opts)?;
+                gone.extend(victim.as_ref().map(|(a, _)| *a));
+            }
+            Fault::Crash(service) => {
+                let of = Candidates {
+                    instances: &instances,
+                    ranges: &crashable,
+                    gone: &gone,
+                };
+                gone.extend(inject_crash(rt, of, service, me, opts)?);
+            }
+        }
+    }
+    opts.interrupt.sleep(opts.duration - now).await;
     opts.interrupt.end();
 
     tracing::info!("{arch}: Shutdown");
@@ -386,29 +428,81 @@ pub(crate) async fn run(
     })
 }
 
+/// What happens to a run's instances while the traffic runs.
+enum Fault<'a> {
+    /// Half way through (see [`chaos_monkey`]).
+    ChaosMonkey,
+    /// `-kv crash:SERVICE@TIME` (see [`inject_crash`]).
+    Crash(&'a str),
+}
+
+/// One instance of `service`, chosen by the seed among those no fault has
+/// taken yet, is asked to panic in its handler, as a bug would make it:
+/// its node's supervisor records it done with exit `crashed` and the run
+/// goes on. Returns the address asked.
+fn inject_crash(
+    rt: &Runtime,
+    of: Candidates,
+    service: &str,
+    me: Address,
+    opts: &Options,
+) -> Result<Option<Address>> {
+    let Some(target) = of.pick(rt, opts.seed ^ 0xC4A5_0000) else {
+        tracing::warn!("crash injector: no instance of {service} left to crash");
+        return Ok(None);
+    };
+    // Named once, by its supervisor, when it has crashed.
+    tracing::info!("crash injector: asking an instance of {service} to panic");
+    tell(
+        rt,
+        target.addr,
+        me,
+        Imposition::Goodbye,
+        Intention::Exit(Exit::Crashed),
+    )?;
+    Ok(Some(target.addr))
+}
+
+/// The instances a fault may take: those of some tiers (`ranges` of
+/// `instances`) still reachable and not taken by a fault already.
+struct Candidates<'a> {
+    instances: &'a [Instance],
+    ranges: &'a [Range<usize>],
+    gone: &'a [Address],
+}
+
+impl<'a> Candidates<'a> {
+    /// One of them, chosen by `seed`.
+    fn pick(&self, rt: &Runtime, seed: u64) -> Option<&'a Instance> {
+        let candidates: Vec<&Instance> = self
+            .ranges
+            .iter()
+            .flat_map(|r| &self.instances[r.clone()])
+            .filter(|i| rt.reachable(i.addr) && !self.gone.contains(&i.addr))
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let mut rng = SmallRng::seed_from_u64(seed);
+        Some(candidates[rng.random_range(0..candidates.len())])
+    }
+}
+
 /// Half way through, one random instance of the victim service is told to
 /// leave, as Netflix's Chaos Monkey kills instances in production.
 fn chaos_monkey(
     rt: &Runtime,
     plan: &Plan,
-    instances: &[Instance],
-    victims: &[Range<usize>],
+    of: Candidates,
     me: Address,
     opts: &Options,
 ) -> Result<Option<(Address, String)>> {
     if plan.victim.is_empty() || opts.duration.is_zero() {
         return Ok(None);
     }
-    let candidates: Vec<&Instance> = victims
-        .iter()
-        .flat_map(|r| &instances[r.clone()])
-        .filter(|i| rt.reachable(i.addr))
-        .collect();
-    if candidates.is_empty() {
+    let Some(victim) = of.pick(rt, opts.seed ^ 0xC4A0_5000) else {
         return Ok(None);
-    }
-    let mut rng = SmallRng::seed_from_u64(opts.seed ^ 0xC4A0_5000);
-    let victim = candidates[rng.random_range(0..candidates.len())];
+    };
     tracing::info!("chaosmonkey delete: {}", victim.name);
     tell(
         rt,

@@ -118,7 +118,7 @@ pub(crate) async fn run(cluster: &Cluster, opts: &Options) -> error::Result<Repo
     let started = Instant::now();
     let mut ranges = Vec::new();
     let name = |id| cluster.worker_name(id);
-    let placed = pirate_ranges(&cluster.rooms(), n, &name).map_err(Error::refused)?;
+    let placed = pirate_ranges(&cluster.rooms().await, n, &name).map_err(Error::refused)?;
     for (node, range) in placed {
         let first = cluster.alloc(node, range.len() as u32)?;
         if let Some(info) = cluster.node(node) {

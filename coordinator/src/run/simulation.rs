@@ -4,7 +4,8 @@
 
 use super::interrupt::{Interrupt, EXIT_INTERRUPTED};
 use super::summary::{
-    print_fsm_summary, print_latency, print_nodes, print_overload, print_services_summary,
+    print_faults, print_fsm_summary, print_latency, print_nodes, print_overload,
+    print_services_summary,
 };
 use super::{asgard, fsm};
 use crate::cluster::{self, Cluster, Nodes, TlsFiles, TlsPaths};
@@ -16,6 +17,7 @@ use crate::output::graph::Watch;
 use crate::output::http::{self, LiveFeed, Snapshot, Web};
 use crate::output::metrics;
 use crate::output::writers::{self, RunInfo};
+use spigo_node::packages::supervisor;
 use spigo_node::runtime::metrics::Traffic;
 use spigo_node::runtime::{EdgeCounts, Settings};
 use spigo_node::{clock, Runtime};
@@ -111,6 +113,7 @@ impl Prepared {
 /// latency file, the folders to write in) before any actor starts.
 pub(crate) fn prepare(opts: Options, cfg: Config) -> error::Result<Prepared> {
     let resolved = architectures::resolve(&opts.arch, &cfg).map_err(Error::BadInput)?;
+    check_crash(&cfg, &resolved.work)?;
     let outputs = Outputs::new(&opts.out, opts.formats, &resolved.output);
     outputs.check()?;
     if let Some(path) = &opts.save_config {
@@ -126,6 +129,30 @@ pub(crate) fn prepare(opts: Options, cfg: Config) -> error::Result<Prepared> {
         resolved,
         outputs,
     })
+}
+
+/// `-kv crash:SERVICE@TIME` must name a service of the architecture and
+/// a time within the run.
+fn check_crash(cfg: &Config, work: &Work) -> error::Result<()> {
+    let Some(crash) = cfg.crash().map_err(Error::refused)? else {
+        return Ok(());
+    };
+    let Work::Services(plan) = work else {
+        return Err(Error::usage("-kv crash: the fsm has no services to crash"));
+    };
+    if !plan.tiers.iter().any(|t| t.service == crash.service) {
+        return Err(Error::usage(format!(
+            "-kv crash: {} has no service '{}'",
+            plan.arch, crash.service
+        )));
+    }
+    if crash.at >= cfg.duration {
+        return Err(Error::usage(format!(
+            "-kv crash: {:?} is not within the run's {:?} (-d)",
+            crash.at, cfg.duration
+        )));
+    }
+    Ok(())
 }
 
 enum Outcome {
@@ -187,6 +214,9 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         seed,
         collect,
     });
+    supervisor::start(&rt)
+        .await
+        .map_err(|e| Error::failed(anyhow::anyhow!("cannot start the supervisor: {e}")))?;
     let feed = opts.live.then(|| Arc::new(LiveFeed::default()));
     let recorder = match outputs.any() || feed.is_some() {
         true => {
@@ -223,7 +253,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         }
     };
     let mut reports = cluster.flush().await;
-    let lost = cluster.lost();
+    let lost = cluster.lost().await;
     let mut metrics = rt.metrics_report();
     let mut pairs = rt.latency_report();
     let EdgeCounts {
@@ -281,7 +311,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     }
     if opts.collect {
         let mut spans = rt.flows().map(|f| f.take()).unwrap_or_default();
-        spans.extend(cluster.take_spans());
+        spans.extend(cluster.take_spans().await);
         write_metrics(&opts.out, &resolved.output, &metrics, &spans, &info)?;
     }
     if let Some(feed) = &feed {
@@ -297,7 +327,8 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     }
     print_latency(&cfg, &pairs);
     print_overload(&rt, &reports);
-    print_nodes(&cluster, &reports);
+    print_faults(&rt, &reports);
+    print_nodes(&cluster, &lost, &reports);
     let interrupted = interrupt.interrupted_at();
     if let Some(at) = interrupted {
         let seconds = |d: std::time::Duration| format!("{:.1} s", d.as_secs_f64());
@@ -391,6 +422,7 @@ async fn run_work(
                 duration: cfg.duration,
                 chat: cfg.chat().map_err(Error::failed)?,
                 eureka_poll: cfg.eureka_poll,
+                crash: cfg.crash().map_err(Error::failed)?,
                 interrupt: interrupt.clone(),
             };
             Outcome::Services(asgard::run(cluster, &plan, cfg, &opts).await?)

@@ -13,7 +13,7 @@ use spigo_proto::archaius::Config;
 use spigo_proto::cluster::{NodeReport, PairReport, Reach};
 use spigo_proto::time::GoDuration;
 use spigo_proto::NodeId;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Measured one-way delays per pair of regions, next to the model.
 pub(super) fn print_latency(cfg: &Config, reports: &[PairReport]) {
@@ -72,23 +72,54 @@ pub(super) fn print_overload(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
     report!("  backlog          deepest mailbox {mailbox}, deepest link queue {link}, {shed} requests shed");
 }
 
-pub(super) fn print_nodes(cluster: &Cluster, reports: &[(NodeId, NodeReport)]) {
+/// Instances that crashed (their handler panicked) and frames refused from
+/// fenced nodes, over every process; nothing when there were none.
+pub(super) fn print_faults(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
+    let crashed = rt.crashed() + reports.iter().map(|(_, r)| r.crashed).sum::<u64>();
+    let fenced = rt.fenced() + reports.iter().map(|(_, r)| r.fenced).sum::<u64>();
+    if crashed > 0 {
+        report!("  crashed          {crashed} instances (their handler panicked; done with exit crashed)");
+    }
+    if fenced > 0 {
+        report!("  fenced           {fenced} frames refused from nodes declared lost");
+        let each: Vec<String> = std::iter::once(format!("coordinator: {}", rt.fenced()))
+            .chain(
+                reports
+                    .iter()
+                    .map(|(n, r)| format!("node {n}: {}", r.fenced)),
+            )
+            .collect();
+        tracing::warn!(
+            "fenced: {fenced} frames refused from nodes declared lost ({})",
+            each.join(", ")
+        );
+    }
+}
+
+pub(super) fn print_nodes(
+    cluster: &Cluster,
+    lost: &BTreeSet<NodeId>,
+    reports: &[(NodeId, NodeReport)],
+) {
     if cluster.is_local() {
         return;
     }
-    let lost = cluster.lost();
     report!("  nodes");
     for n in &cluster.nodes {
         match reports.iter().find(|(id, _)| *id == n.id) {
             Some((_, r)) => report!(
-                "    {:<8} {:<22} peak {:.0} MB, {} messages in, {} out, {} undeliverable, {} refused",
+                "    {:<8} {:<22} peak {:.0} MB, {} messages in, {} out, {} undeliverable, {} refused{}",
                 n.name,
                 n.addr,
                 r.peak_rss as f64 / 1e6,
                 r.messages_in,
                 r.messages_out,
                 r.undeliverable,
-                r.refused
+                r.refused,
+                match r.fenced {
+                    0 => String::new(),
+                    f => format!(", {f} fenced"),
+                }
             ),
             None if lost.contains(&n.id) => report!("    {:<8} {:<22} LOST", n.name, n.addr),
             None => report!("    {:<8} {:<22} no report", n.name, n.addr),

@@ -5,7 +5,9 @@
 //! counted as refused when they name another node or no actor that was
 //! ever here; frames that do not decode are counted too), and the
 //! rest (requests, replies, graph events, heartbeat answers, lost links)
-//! goes to the process's control loop. Nanoservice actors never face the
+//! goes to the process's control loop. Frames from a node the coordinator
+//! fenced (declared lost) are refused and counted, whatever they carry.
+//! Nanoservice actors never face the
 //! network themselves. The gateway joins the ractor process group
 //! [`GROUP`], where the rest of the process finds it.
 
@@ -74,6 +76,11 @@ impl Actor for Gateway {
         state: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
+            // The coordinator declared it lost: what it still sends is
+            // refused, counted, and reaches nothing.
+            Msg::Frame { from, .. } | Msg::BadFrame(from, _) if state.rt.is_fenced(from) => {
+                state.rt.count_fenced();
+            }
             Msg::Frame {
                 frame: Frame::Messages(batch),
                 ..

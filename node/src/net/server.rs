@@ -5,7 +5,19 @@
 //! other nodes (dialling those with a higher id), spawns what the
 //! coordinator places on it, passes its graph events to the coordinator,
 //! and reports its figures on Flush. It exits when told to stop or when the
-//! coordinator goes away, so no node outlives its simulation.
+//! coordinator goes away, so no node outlives its simulation, and when the
+//! coordinator says it fenced this node (declared it lost: a node cut off
+//! past the heartbeat timeout that comes back), with a non-zero status.
+//! Told that another node is fenced, it drops its link to it and refuses
+//! whatever still comes from it (`runtime/fences.rs`, the gateway).
+//!
+//! How the parts are supervised. Links are not actors: each is a reader
+//! and a writer task (`link.rs`) that live as long as the connection, and
+//! a link's end, however it comes, reaches the gateway as `Lost`, which
+//! this control loop acts on (ractor_cluster's NodeServer → NodeSession
+//! tree has the same shape: the accept loop here, one link per peer). The
+//! actors the coordinator places are linked under the node's supervisor
+//! (`packages/supervisor.rs`), which records any that panics.
 
 use super::gateway::{self, Control};
 use super::handshake::{self, Cookie};
@@ -14,6 +26,7 @@ use super::tls::Tls;
 use crate::packages::edda::{self as shard, EddaShard, LinkSink};
 use crate::packages::pirate;
 use crate::packages::spawn::{spawn_instance, spawn_registry};
+use crate::packages::supervisor;
 use crate::runtime::budget::Budget;
 use crate::runtime::metrics::peak_rss;
 use crate::runtime::{clock, EdgeCounts, Overload, Settings};
@@ -54,6 +67,9 @@ pub struct NodeOptions {
 pub enum Outcome {
     Stopped,
     CoordinatorGone,
+    /// The coordinator declared this node lost and fenced it: whatever it
+    /// simulated since does not count.
+    Fenced,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +87,8 @@ enum JoinFailed {
     Link(#[from] LinkError),
     #[error("expected a Join request")]
     NotAJoin,
+    #[error("cannot start the supervisor: {0}")]
+    Supervisor(#[source] ractor::SpawnErr),
     #[error("cannot start the gateway: {0}")]
     Gateway(#[source] ractor::SpawnErr),
     #[error("cannot start the edda shard: {0}")]
@@ -171,6 +189,14 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
                     }
                 }
             }
+            Event::Accepted(_, Role::Node(peer))
+                if joined.as_ref().is_some_and(|j| j.rt.is_fenced(peer)) =>
+            {
+                tracing::warn!(
+                    "{}: refused a link from node {peer}: it is fenced",
+                    opts.name
+                );
+            }
             Event::Accepted(conn, Role::Node(peer)) => {
                 if let Some(j) = &joined {
                     let (tx, _) = conn.start(peer, j.gateway.clone());
@@ -183,6 +209,14 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
                 frame: Frame::Request { id, body },
             }) => {
                 let Some(j) = &joined else { continue };
+                if body == Request::Fence(j.rt.node()) {
+                    tracing::error!(
+                        "{}: fenced: the coordinator declared this node lost; exiting",
+                        opts.name
+                    );
+                    let j = joined.take().expect("checked above");
+                    return Ok(finish(j, Outcome::Fenced).await);
+                }
                 let stop = body == Request::Stop;
                 flushed |= body == Request::Flush;
                 let reply = handle(j, body, &opts).await;
@@ -283,6 +317,9 @@ async fn join(
         seed,
         collect,
     });
+    supervisor::start(&rt)
+        .await
+        .map_err(JoinFailed::Supervisor)?;
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
     let forward = events.clone();
     tokio::spawn(async move {
@@ -439,9 +476,18 @@ async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
                     let _ = rt.send_frame(0, Frame::Spans(batch));
                 }
             }
-            Reply::Flushed(report(rt, events_sent))
+            Reply::Flushed(Box::new(report(rt, events_sent)))
         }
         Request::Stop => Reply::Done,
+        Request::Fence(peer) => {
+            if rt.fence(peer) {
+                tracing::warn!(
+                    "{}: node {peer} fenced: the coordinator declared it lost; refusing what it still sends",
+                    opts.name
+                );
+            }
+            Reply::Done
+        }
     }
 }
 
@@ -468,6 +514,8 @@ fn report(rt: &Runtime, events_sent: u64) -> NodeReport {
         latency: rt.latency_report(),
         metrics: rt.metrics_report(),
         peak_rss: peak_rss().unwrap_or(0),
+        crashed: rt.crashed(),
+        fenced: rt.fenced(),
     }
 }
 

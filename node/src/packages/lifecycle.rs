@@ -11,6 +11,7 @@
 //! operations; [`Member`] is the actor that runs any [`Kind`] through them,
 //! so a kind's own file says only what is particular to it.
 
+use super::supervisor::{crash_as_asked, panic_message, Crash};
 use crate::runtime::{clock, Delivery, SendError, Timer};
 use crate::Runtime;
 use compact_str::CompactString;
@@ -18,6 +19,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use spigo_proto::archaius::Location;
 use spigo_proto::{Address, Exit, Gotocol, GraphEvent, Imposition, Intention, TraceContext};
 use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -139,6 +141,18 @@ impl<T: Timer> Lifecycle<T> {
         }
     }
 
+    /// Who this actor is, for its supervisor, when its handler panicked
+    /// with `payload`.
+    fn crash(&self, payload: &(dyn std::any::Any + Send)) -> Crash {
+        Crash {
+            at: self.me,
+            name: self.name.clone(),
+            creator: self.creator,
+            edda: self.edda,
+            message: panic_message(payload),
+        }
+    }
+
     /// Takes a message in: a Hello's name is this actor's name from now on,
     /// and with `-m` the message is logged under it.
     fn take_in(&mut self, msg: &Gotocol) {
@@ -199,17 +213,35 @@ impl<K: Kind> Actor for Member<K> {
         Ok(self.0.start(args))
     }
 
+    /// A panic in the kind's code fails the actor with a [`Crash`] saying
+    /// who it was; ractor then stops it and tells its supervisor.
     async fn handle(
         &self,
         myself: ActorRef<Self::Msg>,
         delivery: Self::Msg,
         state: &mut K::State,
     ) -> Result<(), ActorProcessingErr> {
+        let handled =
+            std::panic::catch_unwind(AssertUnwindSafe(|| self.take(&myself, delivery, state)));
+        match handled {
+            Ok(()) => Ok(()),
+            Err(payload) => Err(Box::new(K::life(state).crash(payload.as_ref()))),
+        }
+    }
+}
+
+impl<K: Kind> Member<K> {
+    fn take(
+        &self,
+        myself: &ActorRef<Delivery<K::Timer>>,
+        delivery: Delivery<K::Timer>,
+        state: &mut K::State,
+    ) {
         K::life(state).dequeued();
         let msg = match delivery {
             Delivery::Timer(timer) => {
                 self.0.timer(state, timer);
-                return Ok(());
+                return;
             }
             Delivery::Message(msg) => msg,
         };
@@ -223,6 +255,10 @@ impl<K: Kind> Actor for Member<K> {
                     K::life(state).creator = msg.reply_to;
                 }
                 self.0.hello(state, named);
+            }
+            // The crash injector's request: leave by panicking.
+            Imposition::Goodbye if msg.intention == Intention::Exit(Exit::Crashed) => {
+                crash_as_asked()
             }
             Imposition::Goodbye => {
                 let exit = match msg.intention {
@@ -238,6 +274,5 @@ impl<K: Kind> Actor for Member<K> {
             }
             _ => self.0.receive(state, msg),
         }
-        Ok(())
     }
 }

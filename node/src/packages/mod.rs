@@ -20,4 +20,5 @@ pub mod service;
 pub mod spawn;
 pub mod staash;
 pub mod store;
+pub mod supervisor;
 pub mod zuul;

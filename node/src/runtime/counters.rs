@@ -58,6 +58,8 @@ pub(crate) struct Counters {
     pub(crate) misaddressed: AtomicU64,
     pub(crate) bad_frames: AtomicU64,
     pub(crate) shed: AtomicU64,
+    pub(crate) crashed: AtomicU64,
+    pub(crate) fenced: AtomicU64,
     pub(crate) deepest_mailbox: AtomicUsize,
     pub(crate) deepest_link: AtomicUsize,
 }
@@ -98,6 +100,14 @@ impl Counters {
 
     pub(crate) fn undeliverable(&self) -> u64 {
         read(&self.undeliverable)
+    }
+
+    pub(crate) fn crashed(&self) -> u64 {
+        read(&self.crashed)
+    }
+
+    pub(crate) fn fenced(&self) -> u64 {
+        read(&self.fenced)
     }
 
     /// Remembers a queue depth if it is the deepest seen.

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod counters;
 mod delay;
 mod delivery;
+mod fences;
 pub mod flows;
 pub mod latency;
 pub mod links;
@@ -30,18 +31,19 @@ pub use delivery::{Delivery, Inbox, NoTimer, Timer};
 use counters::{bump, Counters};
 use delay::{DelayQueue, Sink};
 use delivery::TimerCode;
+use fences::Fences;
 use flows::Flows;
 use latency::{Gate, Held};
 use links::{LinkTx, Links, Outgoing};
 use metrics::{Registry, ServiceMetrics, Traffic};
 use msglog::MessageLog;
-use ractor::{Actor, ActorRef};
+use ractor::{Actor, ActorCell, ActorId, ActorRef};
 use spigo_proto::archaius::Location;
 use spigo_proto::cluster::{Envelope, Frame, MetricsReport, PairReport};
 use spigo_proto::latency::LatencyModel;
 use spigo_proto::{Address, Gotocol, NodeId};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use table::{AddressTable, Mailbox, TableError};
 
@@ -114,6 +116,11 @@ pub struct Runtime {
     traffic: Mutex<Traffic>,
     links: Links,
     counters: Counters,
+    /// The node's supervisor (`packages/supervisor.rs`), once started:
+    /// every actor spawned at an address is linked under it, so a panic in
+    /// a handler is seen rather than lost with its task.
+    supervisor: OnceLock<ActorCell>,
+    fences: Fences,
 }
 
 impl Drop for Runtime {
@@ -171,6 +178,8 @@ impl Runtime {
             traffic: Mutex::default(),
             links: Links::default(),
             counters: Counters::default(),
+            supervisor: OnceLock::new(),
+            fences: Fences::default(),
         })
     }
 
@@ -219,9 +228,33 @@ impl Runtime {
         A: Actor,
         A::Msg: Inbox,
     {
-        let (actor, _handle) = A::spawn(None, handler, args).await?;
+        let (actor, _handle) = match self.supervisor.get() {
+            Some(supervisor) => A::spawn_linked(None, handler, args, supervisor.clone()).await?,
+            None => A::spawn(None, handler, args).await?,
+        };
         self.register_at(at, &actor, location)?;
         Ok(actor)
+    }
+
+    /// Links every actor spawned from now on under `supervisor` (once; a
+    /// second supervisor is refused and returned).
+    pub fn supervise_with(&self, supervisor: ActorCell) -> Result<(), ActorCell> {
+        self.supervisor.set(supervisor)
+    }
+
+    /// The supervisor actors spawned at an address are linked under, once
+    /// started (others may link under it too).
+    pub fn supervisor(&self) -> Option<ActorCell> {
+        self.supervisor.get().cloned()
+    }
+
+    /// The local address of the actor `id`, if it was registered here: a
+    /// scan of the table, for the rare failure that does not say who failed.
+    pub fn address_of(&self, id: ActorId) -> Option<Address> {
+        self.table
+            .iter()
+            .find(|(_, m)| m.cell().get_id() == id)
+            .map(|(index, _)| Address::new(self.node, index))
     }
 
     /// Whether an actor was ever registered at this local address (it may
@@ -350,6 +383,21 @@ impl Runtime {
         self.links.with(node, LinkTx::silent_for)
     }
 
+    /// The coordinator declared `node` lost: its link is dropped (what is
+    /// queued on it is still written, then the writer closes), so nothing
+    /// more goes there, and whatever still comes from it is refused
+    /// ([`Runtime::is_fenced`]). False if it was fenced already.
+    pub fn fence(&self, node: NodeId) -> bool {
+        self.links.remove(node);
+        self.fences.fence(node)
+    }
+
+    /// Whether `node` was fenced: what arrives from it is refused and
+    /// counted ([`Runtime::count_fenced`]).
+    pub fn is_fenced(&self, node: NodeId) -> bool {
+        self.fences.contains(node)
+    }
+
     /// Queues a whole frame on the link to `node`, behind the messages
     /// already queued there.
     pub fn send_frame(&self, node: NodeId, frame: Frame) -> Result<(), SendError> {
@@ -412,6 +460,26 @@ impl Runtime {
     /// Messages that could not be delivered (receiver unknown or stopped).
     pub fn undeliverable(&self) -> u64 {
         self.counters.undeliverable()
+    }
+
+    /// Counts an actor whose handler panicked.
+    pub fn count_crashed(&self) {
+        bump(&self.counters.crashed);
+    }
+
+    /// Actors whose handler panicked.
+    pub fn crashed(&self) -> u64 {
+        self.counters.crashed()
+    }
+
+    /// Counts a frame refused because its node was fenced.
+    pub fn count_fenced(&self) {
+        bump(&self.counters.fenced);
+    }
+
+    /// Frames refused from fenced nodes.
+    pub fn fenced(&self) -> u64 {
+        self.counters.fenced()
     }
 
     /// Counts a request a denominator sent.

@@ -43,6 +43,22 @@ const CASES: &[Case] = &[
     (&["-u", "0"], &[], "-u/--eureka-poll"),
     (&["-kv", "chat"], &[], "-kv: 'chat' is not key:value"),
     (&["-kv", "chat:soon"], &[], "-kv chat"),
+    (&["-kv", "crash:zuul"], &[], "-kv crash: 'zuul' is not SERVICE@TIME"),
+    (
+        &["-a", "netflixoss", "-kv", "crash:nosuch@1s"],
+        &[],
+        "netflixoss has no service 'nosuch'",
+    ),
+    (
+        &["-a", "netflixoss", "-d", "2", "-kv", "crash:wwwproxy@3s"],
+        &[],
+        "-kv crash: 3s is not within the run's 2s (-d)",
+    ),
+    (
+        &["-a", "fsm", "-kv", "crash:pirate@1s"],
+        &[],
+        "-kv crash: the fsm has no services to crash",
+    ),
     (&["--seed", "x"], &[], "'x'"),
     (&["--bogus"], &[], "--bogus"),
     (

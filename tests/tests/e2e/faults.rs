@@ -399,3 +399,59 @@ fn a_second_interrupt_aborts() {
     let (code, log, _) = run.finish();
     assert_eq!(code, Some(130), "{log}");
 }
+
+/// The one instance named by the log's crash line, which must be the only
+/// line naming it; the graph records it done with exit `crashed`.
+fn assert_crash_recorded(log: &str, graph: &Value) {
+    let crashed: Vec<&str> = log.lines().filter(|l| l.contains(" crashed: ")).collect();
+    assert_eq!(crashed.len(), 1, "one crash line:\n{log}");
+    let name = crashed[0]
+        .split_whitespace()
+        .find(|w| w.contains(".cassSubscriber"))
+        .unwrap_or_else(|| panic!("the crash line names the instance: {}", crashed[0]));
+    assert_eq!(
+        log.lines().filter(|l| l.contains(name)).count(),
+        1,
+        "{name} is named once:\n{log}"
+    );
+    let done: Vec<&Value> = entries(graph, "done")
+        .into_iter()
+        .filter(|d| d["exit"] == "crashed")
+        .collect();
+    assert_eq!(done.len(), 1, "one crashed entry");
+    assert_eq!(done[0]["done"], name);
+}
+
+/// netflixoss for 3 s, one cassSubscriber instance crashing 1 s in.
+fn run_with_crash(extra: &[&str]) -> Run {
+    let mut args = vec!["-a", "netflixoss", "-d", "3", "-j", "--seed", "4"];
+    args.extend(["-kv", "crash:cassSubscriber@1s"]);
+    args.extend(extra);
+    let run = Run::ok(&args);
+    assert_crash_recorded(&run.stderr(), &run.graph_json("json/netflixoss.json"));
+    assert!(run
+        .summary("crashed")
+        .starts_with("crashed          1 instances"));
+    // Traffic went on after the crash, and ended as usual.
+    assert!(
+        run.stderr().contains("netflixoss: Exit"),
+        "{}",
+        run.stderr()
+    );
+    run
+}
+
+#[test]
+fn a_panicking_instance_is_recorded_crashed_and_the_run_goes_on() {
+    run_with_crash(&[]);
+}
+
+#[test]
+fn an_instance_crashed_on_a_node_is_recorded_by_that_nodes_supervisor() {
+    let run = run_with_crash(&["-w", "2", "--nodes", "2"]);
+    assert!(
+        run.stderr().contains("joined as node 2"),
+        "{}",
+        run.stderr()
+    );
+}

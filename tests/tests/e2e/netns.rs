@@ -22,6 +22,8 @@ pub(crate) struct Lab {
     hub: String,
     hosts: Vec<String>,
     children: Vec<Child>,
+    /// Processes started by [`Lab::watched_node`], stopped by pid.
+    watched: Vec<u32>,
 }
 
 /// Runs `ip` with these arguments; whether it succeeded.
@@ -57,6 +59,7 @@ impl Lab {
             hub,
             hosts: Vec::new(),
             children: Vec::new(),
+            watched: Vec::new(),
         };
         must(&["-n", &lab.hub, "link", "add", "br0", "type", "bridge"]);
         must(&["-n", &lab.hub, "link", "set", "br0", "up"]);
@@ -116,6 +119,35 @@ impl Lab {
         (listen, pid)
     }
 
+    /// [`Lab::node`], with its log lines watched as they come.
+    pub(crate) fn watched_node(&mut self, i: usize, cookie: &str) -> (String, Watched) {
+        let listen = format!("{}:7100", self.addr(i));
+        let name = format!("node{i}");
+        let mut command = self.spigo(i);
+        command
+            .args(["node", "--listen", &listen, "--name", &name])
+            .env("SPIGO_COOKIE", cookie);
+        let mut node = Watched::start_command(command);
+        self.watched.push(node.child.id());
+        node.wait_for("listening on");
+        (listen, node)
+    }
+
+    /// A coordinator on host 0 running netflixoss over two regions on the
+    /// nodes at `nodes`, with a 3 s heartbeat timeout and `extra` flags,
+    /// once its instances have been up for a second.
+    pub(crate) fn two_region_run(&self, nodes: &[&str], cookie: &str, extra: &[&str]) -> Watched {
+        let join = nodes.join(",");
+        let mut command = self.spigo(0);
+        command.args(["-a", "netflixoss", "-w", "2", "-j", "--join", &join]);
+        command.args(["--cookie", cookie, "--heartbeat-timeout", "3s"]);
+        command.args(extra);
+        let mut run = Watched::start_command(command);
+        run.wait_for("instances up");
+        std::thread::sleep(Duration::from_secs(1));
+        run
+    }
+
     /// Host `i` drops off the network: its link goes down, so what it
     /// sends is lost and nothing reaches it (no reset, no FIN).
     pub(crate) fn isolate(&self, i: usize) {
@@ -140,6 +172,7 @@ impl Lab {
         self.children
             .iter()
             .map(Child::id)
+            .chain(self.watched.iter().copied())
             .filter(|&p| alive(p))
             .collect()
     }
@@ -150,6 +183,11 @@ impl Drop for Lab {
         for child in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        for &pid in &self.watched {
+            if alive(pid) {
+                signal(pid, "-9");
+            }
         }
         for host in &self.hosts {
             ip(&["netns", "del", host]);
@@ -169,26 +207,7 @@ fn a_node_whose_host_drops_off_is_lost_within_the_heartbeat_timeout() {
     let cookie = "a-cookie-long-enough-for-the-lab-0123";
     let (first, _) = lab.node(1, cookie, &[]);
     let (second, _) = lab.node(2, cookie, &[]);
-    let join = format!("{first},{second}");
-    let mut command = lab.spigo(0);
-    command.args([
-        "-a",
-        "netflixoss",
-        "-w",
-        "2",
-        "-d",
-        "12",
-        "-j",
-        "--join",
-        &join,
-        "--cookie",
-        cookie,
-        "--heartbeat-timeout",
-        "3s",
-    ]);
-    let mut run = Watched::start_command(command);
-    run.wait_for("instances up");
-    std::thread::sleep(Duration::from_secs(1));
+    let mut run = lab.two_region_run(&[&first, &second], cookie, &["-d", "12"]);
     let cut = Instant::now();
     lab.isolate(2);
     let line = run.wait_for_all(&["node2", "lost"]);
@@ -243,4 +262,61 @@ fn a_node_that_never_answers_is_given_up_after_the_connect_timeout() {
         took >= Duration::from_secs(2) && took < Duration::from_secs(6),
         "gave up after {took:?}"
     );
+}
+
+/// A node cut off past the heartbeat timeout is lost and fenced. When its
+/// host comes back, the survivor and the coordinator refuse and count what
+/// it still sends (its queued traffic, graph events, pongs), it is told it
+/// was fenced and exits by itself with one line saying so, and the run
+/// ends with status 3 and no process left.
+#[test]
+fn a_lost_node_that_comes_back_is_fenced() {
+    let Some(mut lab) = Lab::new(3) else {
+        return;
+    };
+    let cookie = "a-cookie-long-enough-for-the-lab-0123";
+    let (first, _) = lab.node(1, cookie, &[]);
+    let (second, mut lost) = lab.watched_node(2, cookie);
+    let extra = ["-d", "16", "-kv", "chat:1ms"];
+    let mut run = lab.two_region_run(&[&first, &second], cookie, &extra);
+    lab.isolate(2);
+    run.wait_for_all(&["node2", "lost"]);
+    lab.reconnect(2);
+    // Back on the network, it hears it was fenced, and goes.
+    let fenced = lost.wait_for("fenced");
+    assert!(
+        fenced.contains("the coordinator declared this node lost; exiting"),
+        "{fenced}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while alive(lost.child.id()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (node_code, node_log, _) = lost.finish();
+    assert_eq!(node_code, Some(3), "a fenced node exits 3:\n{node_log}");
+    assert_eq!(
+        node_log.lines().filter(|l| l.contains("fenced")).count(),
+        1,
+        "one line says why:\n{node_log}"
+    );
+
+    let (code, log, dir) = run.finish();
+    assert_eq!(code, Some(3), "{log}");
+    // The survivor refused some of what the lost node sent after its loss.
+    let line = log
+        .lines()
+        .find(|l| l.contains("frames refused from nodes declared lost"))
+        .unwrap_or_else(|| panic!("no fenced frames counted:\n{log}"));
+    let survivor: u64 = line
+        .split("node 1: ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("node 1's count: {line}"));
+    assert!(survivor > 0, "{line}");
+    let graph = read_json(&dir.path().join("json/netflixoss.json"));
+    assert!(entries(&graph, "done")
+        .iter()
+        .any(|d| d["exit"] == "node-lost"));
+    assert_eq!(lab.left_running(), Vec::<u32>::new(), "no node left behind");
 }
