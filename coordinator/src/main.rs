@@ -218,6 +218,9 @@ fn node(args: cli::NodeArgs) -> error::Result<ExitCode> {
         eprintln!("spigo node: {e:#}");
     }
     match result {
+        // Cut off from its coordinator: it stopped by itself, and says so
+        // in its status (as a coordinator that lost a node does).
+        Ok(spigo_node::net::server::Outcome::CoordinatorSilent) => Ok(ExitCode::from(3)),
         Ok(outcome) => {
             tracing::info!("spigo node: {outcome:?}");
             Ok(ExitCode::SUCCESS)

@@ -156,6 +156,7 @@ fn frames() -> Vec<(&'static str, Frame)> {
                     }),
                     seed: 7,
                     collect: Some(0.1),
+                    heartbeat_timeout: std::time::Duration::from_secs(10),
                 }),
             },
         ),
@@ -182,7 +183,7 @@ fn frames() -> Vec<(&'static str, Frame)> {
             "flushed",
             Frame::Reply {
                 id: 3,
-                body: Reply::Flushed(NodeReport {
+                body: Reply::Flushed(Box::new(NodeReport {
                     events_sent: 10,
                     edges_made: 4,
                     edges_forgotten: 1,
@@ -216,7 +217,7 @@ fn frames() -> Vec<(&'static str, Frame)> {
                     peak_rss: 64 << 20,
                     // Figures added later keep their defaults here.
                     ..NodeReport::default()
-                }),
+                })),
             },
         ),
         (

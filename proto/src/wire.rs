@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// Bumped whenever a frame's layout changes.
-pub const WIRE_VERSION: u8 = 3;
+pub const WIRE_VERSION: u8 = 4;
 /// Largest frame a node accepts (4 MiB); batches are flushed well below this.
 pub const MAX_FRAME_BYTES: usize = 4 << 20;
 
@@ -65,6 +65,15 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, WireError> {
         return Err(WireError::Oversize(out.len()));
     }
     Ok(out)
+}
+
+/// How many bytes [`encode`] would make of `value`, without making them:
+/// for checking that something fits before it is queued.
+pub fn encoded_len<T: Serialize>(value: &T) -> Result<usize, WireError> {
+    let mut size = bincode::enc::write::SizeWriter::default();
+    bincode::serde::encode_into_writer(value, &mut size, config())
+        .map_err(|e| WireError::Encode(e.to_string()))?;
+    Ok(1 + size.bytes_written)
 }
 
 /// Decodes a value written by [`encode`], refusing anything malformed.
@@ -255,6 +264,7 @@ mod tests {
                 latency: Some(LatencyModel { jitter, ..model }),
                 seed: 1,
                 collect,
+                heartbeat_timeout: std::time::Duration::from_secs(10),
             };
             let frame = Frame::Request {
                 id: 1,

@@ -1,10 +1,13 @@
 //! The control loop: what the gateway passes on from the nodes (replies to
-//! requests, graph events, spans, pongs) and the links it saw close.
+//! requests, graph events, spans, pongs, links between nodes that stayed
+//! down) and the links it saw close.
 
+use super::links::link_down;
 use super::losses::node_lost;
 use super::state::Shared;
 use crate::output::edda;
 use spigo_node::net::gateway::Control;
+use spigo_node::Runtime;
 use spigo_proto::cluster::Frame;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,6 +17,7 @@ use std::time::Instant;
 pub(super) async fn control_loop(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Control>,
     shared: Arc<Shared>,
+    rt: Arc<Runtime>,
 ) {
     while let Some(c) = rx.recv().await {
         match c {
@@ -47,6 +51,10 @@ pub(super) async fn control_loop(
                     .unwrap()
                     .insert(from, Instant::now());
             }
+            Control::Frame {
+                frame: Frame::LinkDown(down),
+                ..
+            } => link_down(&shared, &rt, down),
             Control::Frame { from, .. } => {
                 tracing::debug!("coordinator: ignoring a frame from node {from}")
             }

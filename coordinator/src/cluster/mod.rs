@@ -19,16 +19,20 @@
 //! - `control.rs`: what the nodes send unasked (graph events, spans, pongs).
 //! - `heartbeat.rs`: pinging the nodes, and noticing one gone silent.
 //! - `losses.rs`: what a lost node takes with it.
+//! - `links.rs`: a link between two nodes that stayed down (the node or
+//!   only the link is lost).
 //! - `state.rs`: what the cluster shares with the control loop and the heartbeat.
 
 mod control;
 mod heartbeat;
+mod links;
 mod losses;
 mod options;
 mod session;
 mod start;
 mod state;
 
+pub(crate) use links::LostLink;
 pub(crate) use options::{Nodes, Options, TlsFiles, TlsPaths};
 pub(crate) use state::NodeLost;
 
@@ -37,7 +41,7 @@ use crate::model::placement::Room;
 use crate::output::edda;
 use crate::output::http::Snapshot;
 use crate::output::metrics;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use futures::future::join_all;
 use ractor::{ActorRef, DerivedActorRef};
 use session::{describe, Sessions};
@@ -51,6 +55,7 @@ use spigo_proto::cluster::Span;
 use spigo_proto::cluster::{
     JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX, FIRST_FREE_INDEX,
 };
+use spigo_proto::fit::Bounded;
 use spigo_proto::spec::InstanceSpec;
 use spigo_proto::{Address, NodeId};
 use state::{Placed, Shared};
@@ -173,7 +178,11 @@ impl Cluster {
             ..Shared::default()
         });
         cluster.sessions = Sessions::new(cluster.rt.clone(), cluster.shared.clone());
-        tokio::spawn(control::control_loop(control_rx, cluster.shared.clone()));
+        tokio::spawn(control::control_loop(
+            control_rx,
+            cluster.shared.clone(),
+            cluster.rt.clone(),
+        ));
         tokio::spawn(heartbeat::heartbeat(
             cluster.rt.clone(),
             cluster.shared.clone(),
@@ -191,6 +200,7 @@ impl Cluster {
                 latency: cluster.rt.latency_model().cloned(),
                 seed,
                 collect,
+                heartbeat_timeout,
             };
             cluster.sessions.request(n.id, Request::Join(order))
         });
@@ -305,6 +315,11 @@ impl Cluster {
         self.shared.lost.lock().unwrap().clone()
     }
 
+    /// The links between nodes given up while both nodes lived.
+    pub(crate) fn lost_links(&self) -> Vec<LostLink> {
+        self.shared.lost_links.all()
+    }
+
     /// The nodes not lost, in start order.
     fn live(&self) -> Vec<NodeId> {
         let lost = self.shared.lost.lock().unwrap();
@@ -367,9 +382,21 @@ impl Cluster {
             }
             return Ok(());
         }
-        self.sessions
-            .expect_done(node, Request::SpawnInstances(specs), "spawning instances")
-            .await
+        // In requests that each fit in a frame (long names make big specs).
+        let room = spigo_proto::fit::ROOM - 64;
+        if let Some(big) = specs.iter().find(|s| s.wire_bound() > room) {
+            bail!(
+                "{} is {} bytes as a spawn order, more than fits in a frame ({room})",
+                big.record.name.chars().take(80).collect::<String>(),
+                big.wire_bound()
+            );
+        }
+        for part in spigo_proto::fit::chunks(specs, room) {
+            self.sessions
+                .expect_done(node, Request::SpawnInstances(part), "spawning instances")
+                .await?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn spawn_registries(&self, node: NodeId, addrs: Vec<Address>) -> Result<()> {
@@ -395,7 +422,7 @@ impl Cluster {
         live.into_iter()
             .zip(replies)
             .filter_map(|(n, r)| match r {
-                Ok(Reply::Flushed(report)) => Some((n, report)),
+                Ok(Reply::Flushed(report)) => Some((n, *report)),
                 _ => None,
             })
             .collect()

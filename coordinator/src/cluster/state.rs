@@ -61,4 +61,6 @@ pub(super) struct Shared {
     /// Spans the nodes sent at Flush.
     pub spans: Mutex<Vec<Span>>,
     pub heartbeat_timeout: Duration,
+    /// Links between nodes given up while both nodes lived.
+    pub lost_links: super::links::LostLinks,
 }

@@ -136,7 +136,8 @@ enum Outcome {
 /// How a run ended, for the exit status.
 pub(crate) enum Ending {
     Complete,
-    /// The run finished and its graph was written, but nodes were lost.
+    /// The run finished and its graph was written, but nodes (or links
+    /// between nodes) were lost.
     NodesLost,
     /// Ctrl-C or SIGTERM ended simulated time early; everything simulated
     /// until then was written.
@@ -308,7 +309,8 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     if let (Some((web, _)), true) = (&web, opts.live) {
         linger(web).await;
     }
-    Ok(match (interrupted, lost.is_empty()) {
+    let whole = lost.is_empty() && cluster.lost_links().is_empty();
+    Ok(match (interrupted, whole) {
         (Some(_), _) => Ending::Interrupted,
         (None, true) => Ending::Complete,
         (None, false) => Ending::NodesLost,

@@ -4,12 +4,15 @@
 //! coordinator's Join, which gives it its node id. It then links to the
 //! other nodes (dialling those with a higher id), spawns what the
 //! coordinator places on it, passes its graph events to the coordinator,
-//! and reports its figures on Flush. It exits when told to stop or when the
-//! coordinator goes away, so no node outlives its simulation.
+//! and reports its figures on Flush. It exits when told to stop, when the
+//! coordinator goes away, or when it has heard nothing from the coordinator
+//! for the heartbeat timeout, so no node outlives its simulation. Watching
+//! its links (heartbeats, re-dialling a broken one) is `peers.rs`'s job.
 
 use super::gateway::{self, Control};
 use super::handshake::{self, Cookie};
 use super::link::{Connected, LinkError};
+use super::peers::{self, Dialer, Peers};
 use super::tls::Tls;
 use crate::packages::edda::{self as shard, EddaShard, LinkSink};
 use crate::packages::pirate;
@@ -54,6 +57,9 @@ pub struct NodeOptions {
 pub enum Outcome {
     Stopped,
     CoordinatorGone,
+    /// Nothing heard from the coordinator for the heartbeat timeout: the
+    /// node stopped by itself (a failure: its simulation is cut off).
+    CoordinatorSilent,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,9 +84,13 @@ enum JoinFailed {
 }
 
 enum Event {
-    Accepted(Connected, Role),
+    Accepted(Connected, Role, std::net::SocketAddr),
     Control(Control),
     StdinClosed,
+    /// Time to heartbeat and look at every link.
+    Tick,
+    /// A broken link to this peer was dialled again.
+    Redialled(NodeId, Connected),
 }
 
 /// What a joined node runs.
@@ -89,6 +99,10 @@ struct Joined {
     shard: ActorRef<shard::Msg>,
     gateway: ActorRef<gateway::Msg>,
     coordinator_writer: tokio::task::JoinHandle<()>,
+    /// Where the coordinator dialled from, for the logs.
+    coordinator: std::net::SocketAddr,
+    heartbeat_timeout: Duration,
+    peers: Peers,
 }
 
 /// Who may connect: one coordinator, then nodes of its simulation.
@@ -157,25 +171,39 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
     }
 
     let mut joined: Option<Joined> = None;
-    // After the final Flush the coordinator stops nodes one by one, so a
-    // peer's link closing is then expected, not news.
-    let mut flushed = false;
     while let Some(event) = events.recv().await {
         match event {
-            Event::Accepted(conn, Role::Coordinator) => {
-                match join(conn, &opts, &admission, &events_tx).await {
-                    Ok(j) => joined = Some(j),
+            Event::Accepted(conn, Role::Coordinator, from) => {
+                match join(conn, from, &opts, &admission, &events_tx).await {
+                    Ok(j) => {
+                        tokio::spawn(ticks(
+                            peers::tick_every(j.heartbeat_timeout),
+                            events_tx.clone(),
+                        ));
+                        joined = Some(j)
+                    }
                     Err(e) => {
                         tracing::warn!("{}: coordinator could not join: {e}", opts.name);
                         admission.coordinator.store(false, Ordering::SeqCst);
                     }
                 }
             }
-            Event::Accepted(conn, Role::Node(peer)) => {
-                if let Some(j) = &joined {
-                    let (tx, _) = conn.start(peer, j.gateway.clone());
-                    j.rt.set_link(peer, tx);
-                    tracing::info!("{}: linked from node {peer}", opts.name);
+            Event::Accepted(conn, Role::Node(peer), _) | Event::Redialled(peer, conn) => {
+                if let Some(j) = &mut joined {
+                    j.peers.linked(&j.rt, peer, conn, j.gateway.clone());
+                }
+            }
+            Event::Tick => {
+                let Some(j) = &mut joined else { continue };
+                if let Some(silent) = j.peers.tick(&j.rt) {
+                    tracing::error!(
+                        "{}: coordinator at {} silent for {}: stopping",
+                        opts.name,
+                        j.coordinator,
+                        spigo_proto::time::GoDuration(Duration::from_secs(silent.as_secs()))
+                    );
+                    let j = joined.take().expect("checked above");
+                    return Ok(finish(j, Outcome::CoordinatorSilent).await);
                 }
             }
             Event::Control(Control::Frame {
@@ -184,7 +212,9 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
             }) => {
                 let Some(j) = &joined else { continue };
                 let stop = body == Request::Stop;
-                flushed |= body == Request::Flush;
+                if body == Request::Flush {
+                    j.peers.finished();
+                }
                 let reply = handle(j, body, &opts).await;
                 let _ = j.rt.send_frame(0, Frame::Reply { id, body: reply });
                 if stop {
@@ -199,11 +229,10 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
                     None => Outcome::CoordinatorGone,
                 });
             }
-            Event::Control(Control::Lost(peer)) if flushed => {
-                tracing::debug!("{}: node {peer} has stopped", opts.name)
-            }
             Event::Control(Control::Lost(peer)) => {
-                tracing::warn!("{}: link to node {peer} lost", opts.name)
+                if let Some(j) = &mut joined {
+                    j.peers.broke(&j.rt, peer, "it closed", Duration::ZERO);
+                }
             }
             Event::Control(Control::Frame { from, .. }) => {
                 tracing::debug!("{}: ignoring a frame from node {from}", opts.name)
@@ -239,7 +268,7 @@ async fn accept_loop(
             .await
             {
                 Ok((conn, role)) => {
-                    let _ = events.send(Event::Accepted(conn, role));
+                    let _ = events.send(Event::Accepted(conn, role, from));
                 }
                 // A peer dialling before this node has joined retries;
                 // anything else is worth a warning.
@@ -257,6 +286,7 @@ async fn accept_loop(
 /// shard, links to the peers, and answers Joined.
 async fn join(
     mut conn: Connected,
+    coordinator: std::net::SocketAddr,
     opts: &NodeOptions,
     admission: &Admission,
     events: &mpsc::UnboundedSender<Event>,
@@ -275,6 +305,7 @@ async fn join(
         latency,
         seed,
         collect,
+        heartbeat_timeout,
     } = order;
     let rt = Runtime::with(Settings {
         node,
@@ -314,13 +345,19 @@ async fn join(
         pid: std::process::id(),
         capacity: Budget::new(opts.max_memory).free().0,
     };
+    let redialled = events.clone();
+    let dialer = Dialer {
+        cookie: opts.cookie.clone(),
+        tls: opts.tls.clone(),
+        name: opts.name.clone(),
+        on_redial: Arc::new(move |peer, conn| {
+            let _ = redialled.send(Event::Redialled(peer, conn));
+        }),
+    };
+    let mut watch = Peers::new(node, heartbeat_timeout, peers.clone(), dialer);
     for (peer, addr) in peers.into_iter().filter(|(p, _)| *p > node) {
         match dial_peer(&addr, &opts.cookie, opts.tls.as_ref(), node, &opts.name).await {
-            Ok(conn) => {
-                let (tx, _) = conn.start(peer, gateway.clone());
-                rt.set_link(peer, tx);
-                tracing::info!("{}: linked to node {peer} at {addr}", opts.name);
-            }
+            Ok(conn) => watch.linked(&rt, peer, conn, gateway.clone()),
             Err(e) => {
                 reply = Reply::Failed(Failure::PeerUnreachable {
                     id: node,
@@ -338,7 +375,20 @@ async fn join(
         shard,
         gateway,
         coordinator_writer,
+        coordinator,
+        heartbeat_timeout,
+        peers: watch,
     })
+}
+
+/// Asks the event loop to look at its links every `every`.
+async fn ticks(every: Duration, events: mpsc::UnboundedSender<Event>) {
+    loop {
+        tokio::time::sleep(every).await;
+        if events.send(Event::Tick).is_err() {
+            return;
+        }
+    }
 }
 
 /// Dials a peer node, retrying while it has not joined yet.
@@ -439,7 +489,7 @@ async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
                     let _ = rt.send_frame(0, Frame::Spans(batch));
                 }
             }
-            Reply::Flushed(report(rt, events_sent))
+            Reply::Flushed(Box::new(report(rt, events_sent)))
         }
         Request::Stop => Reply::Done,
     }
@@ -463,6 +513,8 @@ fn report(rt: &Runtime, events_sent: u64) -> NodeReport {
         edges_forgotten: forgotten,
         undeliverable: rt.undeliverable(),
         refused: links.refused(),
+        oversize: links.oversize,
+        links: rt.link_costs(),
         messages_in: links.messages_in,
         messages_out: links.messages_out,
         latency: rt.latency_report(),
