@@ -19,6 +19,8 @@ pub mod bench;
 pub mod gateway;
 pub mod handshake;
 pub mod link;
+#[cfg(test)]
+mod link_tests;
 pub mod peers;
 pub mod server;
 pub mod tls;

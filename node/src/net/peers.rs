@@ -12,9 +12,9 @@
 //!   with a backoff from [`FIRST_BACKOFF`] doubling to [`MAX_BACKOFF`],
 //!   while the other waits to be dialled. Messages for that node meanwhile
 //!   are counted as undeliverable on that link (the runtime does it);
-//! - a peer link still down a whole heartbeat timeout after the peer was
-//!   last heard is reported to the coordinator ([`Frame::LinkDown`]), which
-//!   decides whether the peer is lost or only the link.
+//! - a peer link still down a whole heartbeat timeout after it broke is
+//!   reported to the coordinator ([`Frame::LinkDown`]), which decides
+//!   whether the peer is lost or only the link.
 
 use super::gateway;
 use super::handshake::{self, Cookie};
@@ -56,6 +56,8 @@ pub struct Dialer {
 struct Down {
     /// When the peer was last heard.
     heard: Instant,
+    /// When the link was found broken.
+    broke: Instant,
     /// Told the coordinator already.
     reported: bool,
 }
@@ -127,7 +129,7 @@ impl Peers {
         }
         for (&peer, down) in &mut self.down {
             let silent = down.heard.elapsed();
-            if !down.reported && silent >= self.timeout {
+            if !down.reported && down.broke.elapsed() >= self.timeout {
                 down.reported = true;
                 let undeliverable = rt.undeliverable_to(peer);
                 tracing::error!(
@@ -167,6 +169,7 @@ impl Peers {
             peer,
             Down {
                 heard,
+                broke: Instant::now(),
                 reported: false,
             },
         );
