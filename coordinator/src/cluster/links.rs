@@ -10,8 +10,6 @@ use super::state::Shared;
 use spigo_node::Runtime;
 use spigo_proto::cluster::LinkDown;
 use spigo_proto::NodeId;
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 /// A link between two nodes the run went on without.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,21 +21,16 @@ pub(crate) struct LostLink {
     pub undeliverable: u64,
 }
 
-/// The links given up so far, by their ends (the lower id first).
-#[derive(Default)]
-pub(super) struct LostLinks(Mutex<BTreeMap<(NodeId, NodeId), u64>>);
-
-impl LostLinks {
-    pub(super) fn all(&self) -> Vec<LostLink> {
-        let links = self.0.lock().unwrap();
-        links
-            .iter()
-            .map(|(&ends, &undeliverable)| LostLink {
-                ends,
-                undeliverable,
-            })
-            .collect()
-    }
+/// The links given up so far.
+pub(super) fn lost_links(shared: &Shared) -> Vec<LostLink> {
+    let links = shared.lost_links.lock().unwrap();
+    links
+        .iter()
+        .map(|(&ends, &undeliverable)| LostLink {
+            ends,
+            undeliverable,
+        })
+        .collect()
 }
 
 /// What the coordinator makes of a node's report that its link to a peer
@@ -75,7 +68,7 @@ pub(super) fn link_down(shared: &Shared, rt: &Runtime, down: LinkDown) {
         return;
     }
     let ends = (from.min(to), from.max(to));
-    let mut links = shared.lost_links.0.lock().unwrap();
+    let mut links = shared.lost_links.lock().unwrap();
     let first = !links.contains_key(&ends);
     *links.entry(ends).or_default() += undeliverable;
     if first {

@@ -317,7 +317,7 @@ impl Cluster {
 
     /// The links between nodes given up while both nodes lived.
     pub(crate) fn lost_links(&self) -> Vec<LostLink> {
-        self.shared.lost_links.all()
+        links::lost_links(&self.shared)
     }
 
     /// The nodes not lost, in start order.

@@ -6,7 +6,7 @@ use crate::output::edda;
 use ractor::{ActorRef, DerivedActorRef};
 use spigo_proto::cluster::{Reply, Span};
 use spigo_proto::{Address, NodeId, NodeRecord};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -61,6 +61,7 @@ pub(super) struct Shared {
     /// Spans the nodes sent at Flush.
     pub spans: Mutex<Vec<Span>>,
     pub heartbeat_timeout: Duration,
-    /// Links between nodes given up while both nodes lived.
-    pub lost_links: super::links::LostLinks,
+    /// Links between nodes given up while both nodes lived, by their
+    /// ends (the lower id first), with the messages they cost.
+    pub lost_links: Mutex<BTreeMap<(NodeId, NodeId), u64>>,
 }
