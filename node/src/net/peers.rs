@@ -3,7 +3,10 @@
 //!
 //! Every tick the node pings its coordinator and each peer (the other
 //! end's reader answers at once, see `link.rs`), so each end of every link
-//! hears the other at least once a tick. Then:
+//! hears the other at least once a tick. The pings go from a task of their
+//! own ([`heartbeats`]), so a node whose event loop is busy (spawning a
+//! million pirates) still pings, and its peers never take it for silent.
+//! Then, on the event loop, [`Peers::tick`] looks at every link:
 //!
 //! - a coordinator silent for the heartbeat timeout means this node is cut
 //!   off from its simulation: [`Peers::tick`] says so, and the node stops;
@@ -69,7 +72,6 @@ pub struct Peers {
     /// The peers and where they listen.
     addrs: BTreeMap<NodeId, String>,
     down: BTreeMap<NodeId, Down>,
-    pings: u64,
     dialer: Arc<Dialer>,
     /// Set once the run is over (the final Flush): links closing then are
     /// expected, and nothing is re-dialled or reported.
@@ -89,10 +91,16 @@ impl Peers {
             timeout,
             addrs: peers.into_iter().filter(|(p, _)| *p != me).collect(),
             down: BTreeMap::new(),
-            pings: 0,
             dialer: Arc::new(dialer),
             done: Arc::default(),
         }
+    }
+
+    /// Every node this one links with, its coordinator (0) first.
+    pub fn linked_with(&self) -> Vec<NodeId> {
+        std::iter::once(0)
+            .chain(self.addrs.keys().copied())
+            .collect()
     }
 
     /// From now on links closing are expected: the run is over.
@@ -104,24 +112,16 @@ impl Peers {
     /// too long. How long the coordinator has been silent, when that is
     /// longer than the timeout.
     pub fn tick(&mut self, rt: &Runtime) -> Option<Duration> {
-        self.pings += 1;
         let coordinator = rt.silent_for(0).unwrap_or(Duration::MAX);
         if coordinator > self.timeout {
             return Some(coordinator);
         }
-        let _ = rt.send_frame(0, Frame::Ping(self.pings));
         let peers: Vec<NodeId> = self.addrs.keys().copied().collect();
         for peer in peers {
-            match rt.silent_for(peer) {
-                Some(silent) if silent > self.timeout / 2 => {
-                    rt.break_link(peer);
-                    let why = format!("nothing heard for {:.1}s", silent.as_secs_f64());
-                    self.broke(rt, peer, &why, silent);
-                }
-                Some(_) => {
-                    let _ = rt.send_frame(peer, Frame::Ping(self.pings));
-                }
-                None => {}
+            if let Some(silent) = rt.silent_for(peer).filter(|s| *s > self.timeout / 2) {
+                rt.break_link(peer);
+                let why = format!("nothing heard for {:.1}s", silent.as_secs_f64());
+                self.broke(rt, peer, &why, silent);
             }
         }
         if self.done.load(Ordering::SeqCst) {
@@ -216,6 +216,25 @@ impl Peers {
                 );
             }
             None => tracing::info!("node {}: linked with node {peer}", self.me),
+        }
+    }
+}
+
+/// Pings every link to `nodes` each `every`, then calls `tick` (the
+/// event loop's turn to look at the links); ends when `tick` says false.
+pub async fn heartbeats(
+    rt: Arc<Runtime>,
+    nodes: Vec<NodeId>,
+    every: Duration,
+    tick: impl Fn() -> bool,
+) {
+    for n in 1u64.. {
+        tokio::time::sleep(every).await;
+        for &node in &nodes {
+            let _ = rt.send_frame(node, Frame::Ping(n));
+        }
+        if !tick() {
+            return;
         }
     }
 }

@@ -176,9 +176,12 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
             Event::Accepted(conn, Role::Coordinator, from) => {
                 match join(conn, from, &opts, &admission, &events_tx).await {
                     Ok(j) => {
-                        tokio::spawn(ticks(
+                        let events = events_tx.clone();
+                        tokio::spawn(peers::heartbeats(
+                            j.rt.clone(),
+                            j.peers.linked_with(),
                             peers::tick_every(j.heartbeat_timeout),
-                            events_tx.clone(),
+                            move || events.send(Event::Tick).is_ok(),
                         ));
                         joined = Some(j)
                     }
@@ -379,16 +382,6 @@ async fn join(
         heartbeat_timeout,
         peers: watch,
     })
-}
-
-/// Asks the event loop to look at its links every `every`.
-async fn ticks(every: Duration, events: mpsc::UnboundedSender<Event>) {
-    loop {
-        tokio::time::sleep(every).await;
-        if events.send(Event::Tick).is_err() {
-            return;
-        }
-    }
 }
 
 /// Dials a peer node, retrying while it has not joined yet.
