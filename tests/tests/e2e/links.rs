@@ -161,9 +161,10 @@ fn a_link_between_nodes_down_for_a_while_is_redialled() {
     drop(lab);
 }
 
-/// Service names of 100 KB over two nodes: batches that would be far
-/// over the 4 MiB frame limit are split where they are sent, so both
-/// healthy nodes stay healthy and the run completes.
+/// Service names of 100 KB over two nodes: spawn orders and batches that
+/// would be far over the 4 MiB frame limit (with these counts a node was
+/// declared lost before) are split where they are sent, so both healthy
+/// nodes stay healthy and the run completes.
 #[test]
 fn long_service_names_over_two_nodes_stay_under_the_frame_limit() {
     let dir = tempfile::tempdir().unwrap();
@@ -173,8 +174,8 @@ fn long_service_names_over_two_nodes_stay_under_the_frame_limit() {
     let arch = serde_json::json!({
         "arch": "long", "victim": "",
         "services": [
-            {"name": db, "package": "store", "count": 3, "regions": 1, "dependencies": []},
-            {"name": web, "package": "karyon", "count": 6, "regions": 1, "dependencies": [db]},
+            {"name": db, "package": "store", "count": 12, "regions": 1, "dependencies": []},
+            {"name": web, "package": "karyon", "count": 24, "regions": 1, "dependencies": [db]},
             {"name": "www", "package": "denominator", "count": 1, "regions": 1, "dependencies": [web]}
         ]
     });
