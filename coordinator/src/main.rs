@@ -220,6 +220,11 @@ fn node(args: cli::NodeArgs) -> error::Result<ExitCode> {
     match result {
         // Its one line is logged: the coordinator declared it lost.
         Ok(spigo_node::net::server::Outcome::Fenced) => Ok(ExitCode::from(error::EXIT_NODES_LOST)),
+        // Cut off from its coordinator: it stopped by itself, and says so
+        // in its status (as a coordinator that lost a node does).
+        Ok(spigo_node::net::server::Outcome::CoordinatorSilent) => {
+            Ok(ExitCode::from(error::EXIT_NODES_LOST))
+        }
         Ok(outcome) => {
             tracing::info!("spigo node: {outcome:?}");
             Ok(ExitCode::SUCCESS)

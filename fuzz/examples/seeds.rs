@@ -9,8 +9,8 @@
 //! them after a change to the frame layout (and bump `WIRE_VERSION`).
 
 use spigo_proto::cluster::{
-    decode_frame, Envelope, Frame, JoinOrder, MetricsReport, NodeReport, PairReport, Reach, Reply,
-    Request, Role, ServiceReport, Span, SpanKind, TrafficReport,
+    decode_frame, Envelope, Frame, JoinOrder, LinkDown, MetricsReport, NodeReport, PairReport,
+    Reach, Reply, Request, Role, ServiceReport, Span, SpanKind, TrafficReport,
 };
 use spigo_proto::latency::LatencyModel;
 use spigo_proto::spec::{DependencySpec, InstanceSpec};
@@ -156,6 +156,7 @@ fn frames() -> Vec<(&'static str, Frame)> {
                     }),
                     seed: 7,
                     collect: Some(0.1),
+                    heartbeat_timeout: Duration::from_secs(10),
                 }),
             },
         ),
@@ -218,6 +219,15 @@ fn frames() -> Vec<(&'static str, Frame)> {
                     ..NodeReport::default()
                 })),
             },
+        ),
+        (
+            "link-down",
+            Frame::LinkDown(LinkDown {
+                from: 1,
+                to: 2,
+                undeliverable: 1429,
+                silent_ms: 10_250,
+            }),
         ),
         (
             "hello",

@@ -49,11 +49,21 @@ fn check_join(order: &JoinOrder) -> Result<(), String> {
     if let Some(model) = &order.latency {
         model.check()?;
     }
+    if order.heartbeat_timeout.is_zero() || order.heartbeat_timeout > MAX_HEARTBEAT_TIMEOUT {
+        return Err(format!(
+            "heartbeat timeout {:?} is not from 0 to {MAX_HEARTBEAT_TIMEOUT:?}",
+            order.heartbeat_timeout
+        ));
+    }
     match order.collect {
         Some(p) if !(0.0..=1.0).contains(&p) => Err(format!("trace sample {p} is not from 0 to 1")),
         _ => Ok(()),
     }
 }
+
+/// The longest heartbeat timeout a node accepts: a day (a longer one is
+/// a mistake, and a node must not wait forever for a coordinator).
+pub const MAX_HEARTBEAT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(86_400);
 
 /// Every node's edda shard sits at this index of its address table.
 pub const EDDA_SHARD_INDEX: u32 = 0;
@@ -149,11 +159,28 @@ pub enum Frame {
         /// The outcome.
         body: Reply,
     },
-    /// Coordinator: are you there? A node silent for longer than the
-    /// heartbeat timeout is lost.
+    /// Are you there? Every end of every link pings the other; a peer
+    /// silent for longer than the heartbeat timeout is lost.
     Ping(u64),
-    /// Node: still here, with the number of the ping answered.
+    /// Still here, with the number of the ping answered.
     Pong(u64),
+    /// Node to coordinator: my link to another node has been down for
+    /// the heartbeat timeout and re-dialling has not brought it back.
+    LinkDown(LinkDown),
+}
+
+/// A node's report of a link to a peer node that stayed down (the body
+/// of [`Frame::LinkDown`]); the coordinator decides what it means.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkDown {
+    /// The node reporting.
+    pub from: NodeId,
+    /// The peer it cannot reach.
+    pub to: NodeId,
+    /// Messages for `to` that could not be sent so far.
+    pub undeliverable: u64,
+    /// How long since `from` last heard `to`, in milliseconds.
+    pub silent_ms: u64,
 }
 
 /// The coordinator's orders to a node.
@@ -209,6 +236,10 @@ pub struct JoinOrder {
     pub seed: u64,
     /// `-c`: collect metrics, keeping this fraction of flows.
     pub collect: Option<f64>,
+    /// `--heartbeat-timeout`: a node that hears nothing from its
+    /// coordinator for this long stops and exits; a link to a peer node
+    /// silent this long is reported to the coordinator.
+    pub heartbeat_timeout: std::time::Duration,
 }
 
 /// An actor of the link benchmark, and where it goes.
@@ -339,6 +370,11 @@ pub struct NodeReport {
     pub undeliverable: u64,
     /// Frames or messages refused as malformed or misaddressed.
     pub refused: u64,
+    /// Messages refused where they were sent because one alone would not
+    /// fit in a frame (also counted in `undeliverable`).
+    pub oversize: u64,
+    /// Per peer node whose link broke at some point: what it cost.
+    pub links: Vec<LinkReport>,
     /// Messages received from other nodes.
     pub messages_in: u64,
     /// Messages sent to other nodes.
@@ -356,6 +392,20 @@ pub struct NodeReport {
     /// Frames refused because they came from a node the coordinator had
     /// declared lost (fenced).
     pub fenced: u64,
+}
+
+/// What the link to one peer node cost while it was down.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkReport {
+    /// The peer node.
+    pub peer: NodeId,
+    /// Messages for it that could not be sent (also counted in the
+    /// node's `undeliverable`).
+    pub undeliverable: u64,
+    /// Times the link broke.
+    pub breaks: u64,
+    /// Times it was re-established.
+    pub repairs: u64,
 }
 
 /// How far a message went.

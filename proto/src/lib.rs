@@ -5,7 +5,7 @@
 //! anywhere in a cluster, dotted instance [`names`], [`graph`] events that edda (Netflix's record of cloud
 //! state; here, what writes the graphs) records, [`arch`]itecture files, [`archaius`] configuration, instance
 //! [`spec`]s, memory budgets ([`capacity`]), the [`graphjson`] reader, small [`time`] helpers, and the
-//! [`wire`] encoding used between processes (the only module that knows the
+//! [`wire`] encoding used between processes (and what [`fit`]s in one frame) (the only module that knows the
 //! encoding crate).
 
 #![warn(missing_docs)]
@@ -15,6 +15,7 @@ pub mod arch;
 pub mod archaius;
 pub mod capacity;
 pub mod cluster;
+pub mod fit;
 pub mod gotocol;
 pub mod graph;
 pub mod graphjson;

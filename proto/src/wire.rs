@@ -67,6 +67,15 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, WireError> {
     Ok(out)
 }
 
+/// How many bytes [`encode`] would make of `value`, without making them:
+/// for checking that something fits before it is queued.
+pub fn encoded_len<T: Serialize>(value: &T) -> Result<usize, WireError> {
+    let mut size = bincode::enc::write::SizeWriter::default();
+    bincode::serde::encode_into_writer(value, &mut size, config())
+        .map_err(|e| WireError::Encode(e.to_string()))?;
+    Ok(1 + size.bytes_written)
+}
+
 /// Decodes a value written by [`encode`], refusing anything malformed.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
     let (&version, body) = bytes.split_first().ok_or(WireError::Empty)?;
@@ -255,6 +264,7 @@ mod tests {
                 latency: Some(LatencyModel { jitter, ..model }),
                 seed: 1,
                 collect,
+                heartbeat_timeout: std::time::Duration::from_secs(10),
             };
             let frame = Frame::Request {
                 id: 1,

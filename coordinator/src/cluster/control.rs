@@ -1,5 +1,6 @@
 //! The control loop: what the gateway passes on from the nodes (replies to
-//! requests, graph events, spans, pongs) and the links it saw close.
+//! requests, graph events, spans, pongs, links between nodes that stayed
+//! down) and the links it saw close.
 
 use super::state::Msg;
 use crate::output::edda;
@@ -41,6 +42,12 @@ pub(super) async fn control_loop(
                 frame: Frame::Pong(_),
             } => {
                 let _ = state.cast(Msg::Seen(from));
+            }
+            Control::Frame {
+                frame: Frame::LinkDown(down),
+                ..
+            } => {
+                let _ = state.cast(Msg::LinkDown(down));
             }
             Control::Frame { from, .. } => {
                 tracing::debug!("coordinator: ignoring a frame from node {from}")

@@ -19,17 +19,21 @@
 //! - `control.rs`: what the nodes send unasked (graph events, spans, pongs).
 //! - `heartbeat.rs`: pinging the nodes, and noticing one gone silent.
 //! - `losses.rs`: what a lost node takes with it.
+//! - `links.rs`: a link between two nodes that stayed down (the node or
+//!   only the link is lost).
 //! - `state.rs`: the cluster's state, one actor the others talk to by
 //!   message (its supervision tree is drawn there).
 
 mod control;
 mod heartbeat;
+mod links;
 mod losses;
 mod options;
 mod session;
 mod start;
 mod state;
 
+pub(crate) use links::LostLink;
 pub(crate) use losses::NodeLost;
 pub(crate) use options::{Nodes, Options, TlsFiles, TlsPaths};
 
@@ -38,7 +42,7 @@ use crate::model::placement::Room;
 use crate::output::edda;
 use crate::output::http::Snapshot;
 use crate::output::metrics;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use futures::future::join_all;
 use losses::Placed;
 use ractor::{ActorRef, DerivedActorRef};
@@ -53,6 +57,7 @@ use spigo_proto::cluster::Span;
 use spigo_proto::cluster::{
     JoinOrder, NodeReport, Reply, Request, Role, EDDA_SHARD_INDEX, FIRST_FREE_INDEX,
 };
+use spigo_proto::fit::Bounded;
 use spigo_proto::spec::InstanceSpec;
 use spigo_proto::{Address, NodeId};
 use state::Msg;
@@ -126,6 +131,7 @@ impl Cluster {
             rt: rt.clone(),
             edda: None,
             node_names: HashMap::new(),
+            heartbeat_timeout,
         };
         // Node processes started here, killed if the cluster does not form.
         let mut started = Vec::new();
@@ -185,6 +191,7 @@ impl Cluster {
             rt: rt.clone(),
             edda: edda.clone(),
             node_names,
+            heartbeat_timeout,
         };
         let mut cluster = Cluster::formed(rt, local_shard, args).await?;
         cluster.budget = Budget::new(max_memory);
@@ -213,6 +220,7 @@ impl Cluster {
                 latency: cluster.rt.latency_model().cloned(),
                 seed,
                 collect,
+                heartbeat_timeout,
             };
             cluster.sessions.request(n.id, Request::Join(order))
         });
@@ -325,6 +333,12 @@ impl Cluster {
         }
     }
 
+    /// The links between nodes given up while both nodes lived (none,
+    /// should the cluster's state have failed).
+    pub(crate) async fn lost_links(&self) -> Vec<LostLink> {
+        ractor::call!(self.state, Msg::LostLinks).unwrap_or_default()
+    }
+
     /// The nodes not lost, in start order.
     async fn live(&self) -> Vec<NodeId> {
         let lost = self.lost().await;
@@ -387,9 +401,21 @@ impl Cluster {
             }
             return Ok(());
         }
-        self.sessions
-            .expect_done(node, Request::SpawnInstances(specs), "spawning instances")
-            .await
+        // In requests that each fit in a frame (long names make big specs).
+        let room = spigo_proto::fit::ROOM - 64;
+        if let Some(big) = specs.iter().find(|s| s.wire_bound() > room) {
+            bail!(
+                "{} is {} bytes as a spawn order, more than fits in a frame ({room})",
+                big.record.name.chars().take(80).collect::<String>(),
+                big.wire_bound()
+            );
+        }
+        for part in spigo_proto::fit::chunks(specs, room) {
+            self.sessions
+                .expect_done(node, Request::SpawnInstances(part), "spawning instances")
+                .await?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn spawn_registries(&self, node: NodeId, addrs: Vec<Address>) -> Result<()> {

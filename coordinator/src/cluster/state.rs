@@ -23,15 +23,16 @@
 //! the supervisor logs it and every request still waiting fails as if its
 //! node were lost (its reply channel is dropped).
 
+use super::links::{self, LostLink, LostLinks, Verdict};
 use super::losses::{Losses, NodeLost, Placed};
 use crate::output::edda;
 use ractor::{Actor, ActorProcessingErr, ActorRef, DerivedActorRef, RpcReplyPort};
 use spigo_node::Runtime;
-use spigo_proto::cluster::{Frame, Reply, Request, Span};
+use spigo_proto::cluster::{Frame, LinkDown, Reply, Request, Span};
 use spigo_proto::NodeId;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 pub(super) struct ClusterState;
@@ -66,6 +67,10 @@ pub(crate) enum Msg {
     TakeSpans(RpcReplyPort<Vec<Span>>),
     /// The nodes are being told to stop: links closing now are expected.
     Stopping,
+    /// A node reports its link to a peer down a whole heartbeat timeout.
+    LinkDown(LinkDown),
+    /// The links between nodes given up while both nodes lived.
+    LostLinks(RpcReplyPort<Vec<LostLink>>),
 }
 
 pub(super) struct Arguments {
@@ -73,6 +78,8 @@ pub(super) struct Arguments {
     pub edda: Option<ActorRef<edda::Msg>>,
     /// Each node's name and address, for the log line of its loss.
     pub node_names: HashMap<NodeId, (String, String)>,
+    /// A node silent this long is lost.
+    pub heartbeat_timeout: Duration,
 }
 
 pub(super) struct State {
@@ -86,6 +93,9 @@ pub(super) struct State {
     /// Lost nodes, what was placed where, who hears of losses.
     pub losses: Losses,
     pub spans: Vec<Span>,
+    pub heartbeat_timeout: Duration,
+    /// Links between nodes given up while both nodes lived.
+    lost_links: LostLinks,
 }
 
 impl State {
@@ -94,6 +104,39 @@ impl State {
         let id = self.next_request;
         self.next_request += 1;
         id
+    }
+
+    /// `node` is lost (once): nobody waits for it any more, and it is
+    /// fenced.
+    fn node_lost(&mut self, node: NodeId, why: &str) {
+        if self.losses.node_lost(node, why) {
+            // Whoever waited for an answer from it will not get one.
+            self.waiting.retain(|_, (n, _)| *n != node);
+            self.fence(node);
+        }
+    }
+
+    /// What a node's report that its link to a peer stayed down means
+    /// (see `links.rs`): the peer lost, or only the link.
+    fn link_down(&mut self, down: LinkDown) {
+        let answers = self
+            .rt
+            .silent_for(down.to)
+            .is_some_and(|s| s < self.heartbeat_timeout);
+        let names = &self.losses.node_names;
+        let name = |n: NodeId| {
+            names
+                .get(&n)
+                .map_or_else(|| format!("node {n}"), |(n, _)| n.clone())
+        };
+        match links::judge(&down, &self.losses.lost, answers, &name) {
+            Verdict::Moot => {}
+            Verdict::PeerLost(why) => {
+                self.rt.remove_link(down.to);
+                self.node_lost(down.to, &why);
+            }
+            Verdict::LinkLost => self.lost_links.record(&down, &name),
+        }
     }
 
     /// Fences lost `node` (see `losses.rs`): tells it (if it can still
@@ -140,6 +183,8 @@ impl Actor for ClusterState {
             last_seen: args.node_names.keys().map(|&n| (n, now)).collect(),
             losses: Losses::new(args.edda, args.node_names),
             spans: Vec::new(),
+            heartbeat_timeout: args.heartbeat_timeout,
+            lost_links: LostLinks::default(),
         })
     }
 
@@ -178,12 +223,10 @@ impl Actor for ClusterState {
                     .collect();
                 let _ = reply.send(seen);
             }
-            Msg::NodeLost { node, why } => {
-                if state.losses.node_lost(node, why) {
-                    // Whoever waited for an answer from it will not get one.
-                    state.waiting.retain(|_, (n, _)| *n != node);
-                    state.fence(node);
-                }
+            Msg::NodeLost { node, why } => state.node_lost(node, why),
+            Msg::LinkDown(down) => state.link_down(down),
+            Msg::LostLinks(reply) => {
+                let _ = reply.send(state.lost_links.list());
             }
             Msg::Placed(node, what) => {
                 let placed = state.losses.placed.entry(node).or_default();

@@ -163,7 +163,8 @@ enum Outcome {
 /// How a run ended, for the exit status.
 pub(crate) enum Ending {
     Complete,
-    /// The run finished and its graph was written, but nodes were lost.
+    /// The run finished and its graph was written, but nodes (or links
+    /// between nodes) were lost.
     NodesLost,
     /// Ctrl-C or SIGTERM ended simulated time early; everything simulated
     /// until then was written.
@@ -328,7 +329,8 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     print_latency(&cfg, &pairs);
     print_overload(&rt, &reports);
     print_faults(&rt, &reports);
-    print_nodes(&cluster, &lost, &reports);
+    let lost_links = cluster.lost_links().await;
+    print_nodes(&cluster, &lost, &lost_links, &reports);
     let interrupted = interrupt.interrupted_at();
     if let Some(at) = interrupted {
         let seconds = |d: std::time::Duration| format!("{:.1} s", d.as_secs_f64());
@@ -339,7 +341,8 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     if let (Some((web, _)), true) = (&web, opts.live) {
         linger(web).await;
     }
-    Ok(match (interrupted, lost.is_empty()) {
+    let whole = lost.is_empty() && lost_links.is_empty();
+    Ok(match (interrupted, whole) {
         (Some(_), _) => Ending::Interrupted,
         (None, true) => Ending::Complete,
         (None, false) => Ending::NodesLost,

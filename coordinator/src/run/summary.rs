@@ -4,7 +4,7 @@
 //! from them so that `spigo ... > report.txt` keeps only the report.
 
 use super::{asgard, fsm};
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, LostLink};
 use hdrhistogram::Histogram;
 use spigo_node::runtime::metrics::{peak_rss, Traffic};
 use spigo_node::runtime::Overload;
@@ -99,6 +99,7 @@ pub(super) fn print_faults(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
 pub(super) fn print_nodes(
     cluster: &Cluster,
     lost: &BTreeSet<NodeId>,
+    lost_links: &[LostLink],
     reports: &[(NodeId, NodeReport)],
 ) {
     if cluster.is_local() {
@@ -125,12 +126,54 @@ pub(super) fn print_nodes(
             None => report!("    {:<8} {:<22} no report", n.name, n.addr),
         }
     }
+    print_links(cluster, lost_links, reports);
     let links = cluster.rt.link_counts();
     let (cin, cout, refused) = (links.messages_in, links.messages_out, links.refused());
     report!("    coordinator: {cin} messages in, {cout} out, {refused} refused");
     let total = refused + reports.iter().map(|(_, r)| r.refused).sum::<u64>();
     if total > 0 {
         tracing::warn!("links: {total} frames or messages refused as malformed or misaddressed");
+    }
+}
+
+/// Every link between nodes that broke: lost ones (the run went on
+/// without them), and the others with how often they broke and came back;
+/// each with the messages it cost (both ends' undeliverable counts).
+fn print_links(cluster: &Cluster, lost: &[LostLink], reports: &[(NodeId, NodeReport)]) {
+    let name = |id: NodeId| {
+        cluster
+            .node(id)
+            .map_or_else(|| format!("node {id}"), |n| n.name.clone())
+    };
+    // Per pair of nodes (lower id first): breaks, repairs, undeliverable.
+    let mut pairs: BTreeMap<(NodeId, NodeId), (u64, u64, u64)> = BTreeMap::new();
+    for (id, r) in reports {
+        for l in &r.links {
+            let pair = pairs
+                .entry(((*id).min(l.peer), (*id).max(l.peer)))
+                .or_default();
+            pair.0 = pair.0.max(l.breaks);
+            pair.1 = pair.1.max(l.repairs);
+            pair.2 += l.undeliverable;
+        }
+    }
+    for l in lost {
+        let reported = l.undeliverable;
+        let cost = pairs
+            .remove(&l.ends)
+            .map_or(reported, |p| p.2.max(reported));
+        report!(
+            "    link {} <-> {} LOST: {cost} messages undeliverable",
+            name(l.ends.0),
+            name(l.ends.1)
+        );
+    }
+    for ((a, b), (breaks, repairs, cost)) in pairs {
+        report!(
+            "    link {} <-> {} broke {breaks} times, re-established {repairs}: {cost} messages undeliverable",
+            name(a),
+            name(b)
+        );
     }
 }
 

@@ -31,8 +31,11 @@ pub enum Msg {
     /// A frame from this node was refused (undecodable, oversize, over a
     /// batch limit).
     BadFrame(NodeId, String),
-    /// The link to this node closed.
-    Lost(NodeId),
+    /// Link `link` to `node` closed (its reader ended).
+    Lost {
+        node: NodeId,
+        link: u64,
+    },
 }
 
 /// What the gateway passes on to the control loop.
@@ -102,9 +105,11 @@ impl Actor for Gateway {
                 state.rt.count_bad_frame();
                 tracing::warn!("refused a frame from node {from}: {why}");
             }
-            Msg::Lost(node) => {
-                state.rt.remove_link(node);
-                let _ = state.control.send(Control::Lost(node));
+            // A link already replaced by a re-dialled one is no news.
+            Msg::Lost { node, link } => {
+                if state.rt.remove_link_if(node, link) {
+                    let _ = state.control.send(Control::Lost(node));
+                }
             }
         }
         Ok(())

@@ -119,12 +119,32 @@ where
     H: Future<Output = Result<T, LinkError>>,
 {
     stream.set_nodelay(true)?;
+    keep_alive(&stream)?;
     tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
         let (reader, writer) = open(stream, tls, dial).await?;
         handshake(reader, writer).await
     })
     .await
     .map_err(|_| LinkError::Timeout)?
+}
+
+/// How long a connection may be idle before the kernel probes the peer,
+/// how often it probes then, and how many unanswered probes close it.
+/// Heartbeats find a silent peer first on a link that carries them; the
+/// probes also cover the moments they do not (a handshake, a stopped
+/// process whose host still answers).
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(5);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
+const KEEPALIVE_PROBES: u32 = 3;
+
+/// TCP keepalive on every socket of a link, with short times so a dead
+/// peer is noticed in seconds, not the kernel's default two hours.
+fn keep_alive(stream: &TcpStream) -> std::io::Result<()> {
+    let probes = socket2::TcpKeepalive::new()
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL)
+        .with_retries(KEEPALIVE_PROBES);
+    socket2::SockRef::from(stream).set_tcp_keepalive(&probes)
 }
 
 /// How long a connection attempt may go unanswered, unless the
@@ -263,6 +283,7 @@ fn kind(frame: &Frame) -> &'static str {
         Frame::Request { .. } => "request",
         Frame::Reply { .. } => "reply",
         Frame::Ping(_) | Frame::Pong(_) => "heartbeat",
+        Frame::LinkDown(_) => "link report",
     }
 }
 #[cfg(test)]

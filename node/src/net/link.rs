@@ -5,14 +5,18 @@
 //! [`spigo_proto::wire`]-encoded [`Frame`]. A started link has two
 //! tasks: a writer that drains the link's queue (the runtime's
 //! [`LinkTx`]), packing consecutive messages into one Messages frame (up to
-//! [`MAX_BATCH`]) and flushing the socket whenever the queue runs dry, and
-//! a reader that decodes frames and hands them to the node's gateway. How a
-//! link opens (the cookie handshake, TLS) is `handshake.rs`'s job.
+//! [`MAX_BATCH`], and never past the frame size limit: see
+//! [`spigo_proto::fit`]) and flushing the socket whenever the queue runs
+//! dry, and a reader that decodes frames and hands them to the node's
+//! gateway. Whichever of the two ends a link says why, so both ends of a
+//! closed link log their reason. How a link opens (the cookie handshake,
+//! TLS) is `handshake.rs`'s job.
 
 use super::gateway;
 use crate::runtime::links::{now_ms, LinkTx, Outgoing};
 use ractor::ActorRef;
 use spigo_proto::cluster::{decode_frame, Envelope, Frame, Refusal, MAX_BATCH};
+use spigo_proto::fit::{self, Bounded, ROOM};
 use spigo_proto::wire::{self, WireError, MAX_FRAME_BYTES};
 use spigo_proto::NodeId;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -126,10 +130,27 @@ impl Connected {
         let (tx, rx) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let heard = Arc::new(AtomicU64::new(now_ms()));
-        let writer = tokio::spawn(run_writer(self.writer, rx, queued.clone()));
+        let writer = tokio::spawn(run_writer(self.writer, rx, queued.clone(), peer));
         let own = (tx.downgrade(), queued.clone());
-        tokio::spawn(run_reader(self.reader, peer, gateway, own, heard.clone()));
-        (LinkTx::new(tx, queued, heard), writer)
+        let link = LinkTx::new(tx, queued, heard.clone());
+        let id = link.id();
+        let reader = tokio::spawn(run_reader(self.reader, peer, gateway, own, heard, id));
+        (link.with_reader(reader.abort_handle()), writer)
+    }
+}
+
+/// Whether a write error ends the link (the socket failed) or only the
+/// frame (it could not be encoded: refused and logged, the link goes on).
+fn ends_link(peer: NodeId, e: LinkError) -> bool {
+    match e {
+        LinkError::Wire(why) => {
+            tracing::error!("link to node {peer}: a frame not sent: {why}");
+            false
+        }
+        other => {
+            tracing::warn!("link to node {peer} closed: cannot write: {other}");
+            true
+        }
     }
 }
 
@@ -137,49 +158,90 @@ async fn run_writer(
     mut w: Writer,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     queued: Arc<AtomicUsize>,
+    peer: NodeId,
 ) {
-    let mut batch: Vec<Envelope> = Vec::with_capacity(MAX_BATCH);
+    let mut batch = Batch {
+        envelopes: Vec::with_capacity(MAX_BATCH),
+        bytes: 0,
+    };
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         while let Some(item) = next.take() {
             queued.fetch_sub(1, Ordering::Relaxed);
-            match item {
+            let sent = match item {
                 Outgoing::Message(env) => {
-                    batch.push(env);
-                    if batch.len() >= MAX_BATCH && send_batch(&mut w, &mut batch).await.is_err() {
-                        return;
+                    // A batch is sent before this message would take it
+                    // past the frame limit, or when it is full.
+                    let size = env.wire_bound();
+                    let mut sent = Ok(());
+                    if batch.bytes + size > ROOM {
+                        sent = send_batch(&mut w, &mut batch).await;
                     }
+                    batch.bytes += size;
+                    batch.envelopes.push(env);
+                    if sent.is_ok() && batch.envelopes.len() >= MAX_BATCH {
+                        sent = send_batch(&mut w, &mut batch).await;
+                    }
+                    sent
                 }
-                Outgoing::Frame(frame) => {
-                    // Keep order: queued messages go out before the frame.
-                    if send_batch(&mut w, &mut batch).await.is_err()
-                        || write_frame(&mut w, &frame).await.is_err()
-                    {
-                        return;
-                    }
+                // Keep order: queued messages go out before the frame.
+                Outgoing::Frame(frame) => match send_batch(&mut w, &mut batch).await {
+                    Ok(()) => write_split(&mut w, frame, peer).await,
+                    Err(e) => Err(e),
+                },
+            };
+            if let Err(e) = sent {
+                if ends_link(peer, e) {
+                    return;
                 }
             }
             next = rx.try_recv().ok();
         }
-        if send_batch(&mut w, &mut batch).await.is_err() || w.flush().await.is_err() {
-            return;
+        let flushed = match send_batch(&mut w, &mut batch).await {
+            Ok(()) => w.flush().await.map_err(LinkError::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = flushed {
+            if ends_link(peer, e) {
+                return;
+            }
         }
     }
     let _ = w.shutdown().await;
 }
 
-async fn send_batch(w: &mut Writer, batch: &mut Vec<Envelope>) -> Result<(), LinkError> {
-    if batch.is_empty() {
+/// Messages waiting to go out as one frame, and the bound of their size.
+struct Batch {
+    envelopes: Vec<Envelope>,
+    bytes: usize,
+}
+
+async fn send_batch(w: &mut Writer, batch: &mut Batch) -> Result<(), LinkError> {
+    if batch.envelopes.is_empty() {
         return Ok(());
     }
-    let frame = Frame::Messages(std::mem::take(batch));
+    batch.bytes = 0;
+    let frame = Frame::Messages(std::mem::take(&mut batch.envelopes));
     let written = write_frame(w, &frame).await;
     // The batch's buffer is used again for the next frame.
     if let Frame::Messages(mut envelopes) = frame {
         envelopes.clear();
-        *batch = envelopes;
+        batch.envelopes = envelopes;
     }
     written
+}
+
+/// Writes a whole frame, as several when it is a batch too big for one.
+/// A frame that cannot be encoded is logged and skipped; the rest still go.
+async fn write_split(w: &mut Writer, frame: Frame, peer: NodeId) -> Result<(), LinkError> {
+    for part in fit::split(frame) {
+        if let Err(e) = write_frame(w, &part).await {
+            if ends_link(peer, e) {
+                return Err(LinkError::Io(std::io::ErrorKind::BrokenPipe.into()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The largest read buffer a link keeps between frames.
@@ -193,6 +255,7 @@ async fn run_reader(
     gateway: ActorRef<gateway::Msg>,
     own: (mpsc::WeakUnboundedSender<Outgoing>, Arc<AtomicUsize>),
     heard: Arc<AtomicU64>,
+    link: u64,
 ) {
     let mut body = Vec::new();
     loop {
@@ -217,6 +280,7 @@ async fn run_reader(
                     .send_message(gateway::Msg::Frame { from: peer, frame })
                     .is_err()
                 {
+                    tracing::debug!("link to node {peer} closed: this process is stopping");
                     return;
                 }
             }
@@ -229,10 +293,12 @@ async fn run_reader(
                     let _ = gateway.send_message(gateway::Msg::BadFrame(peer, e.to_string()));
                 }
                 let clean = matches!(&e, LinkError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof);
-                if !clean {
-                    tracing::warn!("link to node {peer}: {e}");
+                if clean {
+                    tracing::info!("link to node {peer} closed by the other end");
+                } else {
+                    tracing::warn!("link to node {peer} closed: {e}");
                 }
-                let _ = gateway.send_message(gateway::Msg::Lost(peer));
+                let _ = gateway.send_message(gateway::Msg::Lost { node: peer, link });
                 return;
             }
         }
@@ -284,7 +350,7 @@ mod tests {
         let (tx, _rx) = mpsc::unbounded_channel();
         let own = (tx.downgrade(), Arc::new(AtomicUsize::new(0)));
         let reader: Reader = BufReader::new(Box::new(r));
-        tokio::spawn(run_reader(reader, 0, gw, own, Arc::default()));
+        tokio::spawn(run_reader(reader, 0, gw, own, Arc::default(), 0));
         drop(w);
 
         let raw = |body: &[u8]| [&(body.len() as u32).to_be_bytes()[..], body].concat();

@@ -8,6 +8,7 @@
 //! | `link.rs` | a started link: frames, the writer and reader tasks |
 //! | `tls.rs` | loading the certificates of mutual TLS |
 //! | `gateway.rs` | the one actor frames from links are handed to |
+//! | `peers.rs` | liveness: heartbeats, a silent coordinator, re-dialling broken links |
 //! | `server.rs` | `spigo node`: join, spawn what is placed, report, stop |
 //! | `bench.rs` | the actors `spigo bench link` measures links with |
 //!
@@ -18,5 +19,8 @@ pub mod bench;
 pub mod gateway;
 pub mod handshake;
 pub mod link;
+#[cfg(test)]
+mod link_tests;
+pub mod peers;
 pub mod server;
 pub mod tls;

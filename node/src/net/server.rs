@@ -4,12 +4,15 @@
 //! coordinator's Join, which gives it its node id. It then links to the
 //! other nodes (dialling those with a higher id), spawns what the
 //! coordinator places on it, passes its graph events to the coordinator,
-//! and reports its figures on Flush. It exits when told to stop or when the
-//! coordinator goes away, so no node outlives its simulation, and when the
-//! coordinator says it fenced this node (declared it lost: a node cut off
-//! past the heartbeat timeout that comes back), with a non-zero status.
-//! Told that another node is fenced, it drops its link to it and refuses
-//! whatever still comes from it (`runtime/fences.rs`, the gateway).
+//! and reports its figures on Flush. It exits when told to stop, when the
+//! coordinator goes away, or when it has heard nothing from the coordinator
+//! for the heartbeat timeout, so no node outlives its simulation; and when
+//! the coordinator says it fenced this node (declared it lost: a node cut
+//! off past the heartbeat timeout that comes back), with a non-zero status.
+//! Told that another node is fenced, it drops its link to it, stops
+//! re-dialling it and refuses whatever still comes from it
+//! (`runtime/fences.rs`, the gateway). Watching its links (heartbeats,
+//! re-dialling a broken one) is `peers.rs`'s job.
 //!
 //! How the parts are supervised. Links are not actors: each is a reader
 //! and a writer task (`link.rs`) that live as long as the connection, and
@@ -22,6 +25,7 @@
 use super::gateway::{self, Control};
 use super::handshake::{self, Cookie};
 use super::link::{Connected, LinkError};
+use super::peers::{self, Dialer, Peers};
 use super::tls::Tls;
 use crate::packages::edda::{self as shard, EddaShard, LinkSink};
 use crate::packages::pirate;
@@ -70,6 +74,9 @@ pub enum Outcome {
     /// The coordinator declared this node lost and fenced it: whatever it
     /// simulated since does not count.
     Fenced,
+    /// Nothing heard from the coordinator for the heartbeat timeout: the
+    /// node stopped by itself (a failure: its simulation is cut off).
+    CoordinatorSilent,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,9 +103,13 @@ enum JoinFailed {
 }
 
 enum Event {
-    Accepted(Connected, Role),
+    Accepted(Connected, Role, std::net::SocketAddr),
     Control(Control),
     StdinClosed,
+    /// Time to heartbeat and look at every link.
+    Tick,
+    /// A broken link to this peer was dialled again.
+    Redialled(NodeId, Connected),
 }
 
 /// What a joined node runs.
@@ -107,6 +118,10 @@ struct Joined {
     shard: ActorRef<shard::Msg>,
     gateway: ActorRef<gateway::Msg>,
     coordinator_writer: tokio::task::JoinHandle<()>,
+    /// Where the coordinator dialled from, for the logs.
+    coordinator: std::net::SocketAddr,
+    heartbeat_timeout: Duration,
+    peers: Peers,
 }
 
 /// Who may connect: one coordinator, then nodes of its simulation.
@@ -175,33 +190,50 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
     }
 
     let mut joined: Option<Joined> = None;
-    // After the final Flush the coordinator stops nodes one by one, so a
-    // peer's link closing is then expected, not news.
-    let mut flushed = false;
     while let Some(event) = events.recv().await {
         match event {
-            Event::Accepted(conn, Role::Coordinator) => {
-                match join(conn, &opts, &admission, &events_tx).await {
-                    Ok(j) => joined = Some(j),
+            Event::Accepted(conn, Role::Coordinator, from) => {
+                match join(conn, from, &opts, &admission, &events_tx).await {
+                    Ok(j) => {
+                        let events = events_tx.clone();
+                        tokio::spawn(peers::heartbeats(
+                            j.rt.clone(),
+                            j.peers.linked_with(),
+                            peers::tick_every(j.heartbeat_timeout),
+                            move || events.send(Event::Tick).is_ok(),
+                        ));
+                        joined = Some(j)
+                    }
                     Err(e) => {
                         tracing::warn!("{}: coordinator could not join: {e}", opts.name);
                         admission.coordinator.store(false, Ordering::SeqCst);
                     }
                 }
             }
-            Event::Accepted(_, Role::Node(peer))
+            Event::Accepted(_, Role::Node(peer), _) | Event::Redialled(peer, _)
                 if joined.as_ref().is_some_and(|j| j.rt.is_fenced(peer)) =>
             {
                 tracing::warn!(
-                    "{}: refused a link from node {peer}: it is fenced",
+                    "{}: refused a link with node {peer}: it is fenced",
                     opts.name
                 );
             }
-            Event::Accepted(conn, Role::Node(peer)) => {
-                if let Some(j) = &joined {
-                    let (tx, _) = conn.start(peer, j.gateway.clone());
-                    j.rt.set_link(peer, tx);
-                    tracing::info!("{}: linked from node {peer}", opts.name);
+            Event::Accepted(conn, Role::Node(peer), _) | Event::Redialled(peer, conn) => {
+                if let Some(j) = &mut joined {
+                    j.peers.linked(&j.rt, peer, conn, j.gateway.clone());
+                }
+            }
+            Event::Tick => {
+                let Some(j) = &mut joined else { continue };
+                if let Some(silent) = j.peers.tick(&j.rt) {
+                    tracing::error!(
+                        "{}: coordinator at {} silent for {}: stopping",
+                        opts.name,
+                        j.coordinator,
+                        spigo_proto::time::GoDuration(Duration::from_secs(silent.as_secs()))
+                    );
+                    let j = joined.take().expect("checked above");
+                    return Ok(finish(j, Outcome::CoordinatorSilent).await);
                 }
             }
             Event::Control(Control::Frame {
@@ -218,7 +250,9 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
                     return Ok(finish(j, Outcome::Fenced).await);
                 }
                 let stop = body == Request::Stop;
-                flushed |= body == Request::Flush;
+                if body == Request::Flush {
+                    j.peers.finished();
+                }
                 let reply = handle(j, body, &opts).await;
                 let _ = j.rt.send_frame(0, Frame::Reply { id, body: reply });
                 if stop {
@@ -233,11 +267,10 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
                     None => Outcome::CoordinatorGone,
                 });
             }
-            Event::Control(Control::Lost(peer)) if flushed => {
-                tracing::debug!("{}: node {peer} has stopped", opts.name)
-            }
             Event::Control(Control::Lost(peer)) => {
-                tracing::warn!("{}: link to node {peer} lost", opts.name)
+                if let Some(j) = &mut joined {
+                    j.peers.broke(&j.rt, peer, "it closed", Duration::ZERO);
+                }
             }
             Event::Control(Control::Frame { from, .. }) => {
                 tracing::debug!("{}: ignoring a frame from node {from}", opts.name)
@@ -273,7 +306,7 @@ async fn accept_loop(
             .await
             {
                 Ok((conn, role)) => {
-                    let _ = events.send(Event::Accepted(conn, role));
+                    let _ = events.send(Event::Accepted(conn, role, from));
                 }
                 // A peer dialling before this node has joined retries;
                 // anything else is worth a warning.
@@ -291,6 +324,7 @@ async fn accept_loop(
 /// shard, links to the peers, and answers Joined.
 async fn join(
     mut conn: Connected,
+    coordinator: std::net::SocketAddr,
     opts: &NodeOptions,
     admission: &Admission,
     events: &mpsc::UnboundedSender<Event>,
@@ -309,6 +343,7 @@ async fn join(
         latency,
         seed,
         collect,
+        heartbeat_timeout,
     } = order;
     let rt = Runtime::with(Settings {
         node,
@@ -351,13 +386,19 @@ async fn join(
         pid: std::process::id(),
         capacity: Budget::new(opts.max_memory).free().0,
     };
+    let redialled = events.clone();
+    let dialer = Dialer {
+        cookie: opts.cookie.clone(),
+        tls: opts.tls.clone(),
+        name: opts.name.clone(),
+        on_redial: Arc::new(move |peer, conn| {
+            let _ = redialled.send(Event::Redialled(peer, conn));
+        }),
+    };
+    let mut watch = Peers::new(node, heartbeat_timeout, peers.clone(), dialer);
     for (peer, addr) in peers.into_iter().filter(|(p, _)| *p > node) {
         match dial_peer(&addr, &opts.cookie, opts.tls.as_ref(), node, &opts.name).await {
-            Ok(conn) => {
-                let (tx, _) = conn.start(peer, gateway.clone());
-                rt.set_link(peer, tx);
-                tracing::info!("{}: linked to node {peer} at {addr}", opts.name);
-            }
+            Ok(conn) => watch.linked(&rt, peer, conn, gateway.clone()),
             Err(e) => {
                 reply = Reply::Failed(Failure::PeerUnreachable {
                     id: node,
@@ -375,6 +416,9 @@ async fn join(
         shard,
         gateway,
         coordinator_writer,
+        coordinator,
+        heartbeat_timeout,
+        peers: watch,
     })
 }
 
@@ -509,6 +553,8 @@ fn report(rt: &Runtime, events_sent: u64) -> NodeReport {
         edges_forgotten: forgotten,
         undeliverable: rt.undeliverable(),
         refused: links.refused(),
+        oversize: links.oversize,
+        links: rt.link_costs(),
         messages_in: links.messages_in,
         messages_out: links.messages_out,
         latency: rt.latency_report(),

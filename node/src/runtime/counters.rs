@@ -26,6 +26,8 @@ pub struct LinkCounts {
     pub misaddressed: u64,
     /// Frames received that did not decode or broke a limit.
     pub bad_frames: u64,
+    /// Messages refused before sending: too big for any frame.
+    pub oversize: u64,
 }
 
 impl LinkCounts {
@@ -57,6 +59,7 @@ pub(crate) struct Counters {
     pub(crate) messages_out: AtomicU64,
     pub(crate) misaddressed: AtomicU64,
     pub(crate) bad_frames: AtomicU64,
+    pub(crate) oversize: AtomicU64,
     pub(crate) shed: AtomicU64,
     pub(crate) crashed: AtomicU64,
     pub(crate) fenced: AtomicU64,
@@ -87,6 +90,7 @@ impl Counters {
             messages_out: read(&self.messages_out),
             misaddressed: read(&self.misaddressed),
             bad_frames: read(&self.bad_frames),
+            oversize: read(&self.oversize),
         }
     }
 

@@ -58,6 +58,9 @@ pub enum SendError {
     /// Refused because the receiver (or the link to it) is too far behind.
     #[error("{0} is overloaded; message shed")]
     Shed(Address),
+    /// One message too big for any frame, refused before it was queued.
+    #[error("a message of {bytes} bytes for {to} would not fit in a frame")]
+    TooBig { to: Address, bytes: usize },
 }
 
 /// An instance this many messages behind sheds new requests...
@@ -311,6 +314,11 @@ impl Runtime {
     }
 
     fn send_remote(&self, to: Address, msg: Gotocol) -> Result<(), SendError> {
+        if let Some(bytes) = self.links.oversize(to, &msg) {
+            bump(&self.counters.oversize);
+            bump(&self.counters.undeliverable);
+            return Err(SendError::TooBig { to, bytes });
+        }
         let sent = self.links.with(to.node, |link| {
             let queued = link.queued();
             Counters::saw_depth(&self.counters.deepest_link, queued);
@@ -332,6 +340,7 @@ impl Runtime {
             Some(Err(shed @ SendError::Shed(_))) => Err(shed),
             Some(Err(_)) | None => {
                 bump(&self.counters.undeliverable);
+                self.links.cost(to.node, |c| c.undeliverable += 1);
                 Err(SendError::NoRoute(to.node))
             }
         }
@@ -364,7 +373,62 @@ impl Runtime {
 
     /// Forgets the link to a node that went away.
     pub fn remove_link(&self, node: NodeId) {
-        self.links.remove(node);
+        self.links.remove(node, None);
+    }
+
+    /// Forgets link `id` to `node` unless another link has replaced it
+    /// (a re-dialled one); false then.
+    pub fn remove_link_if(&self, node: NodeId, id: u64) -> bool {
+        if self.link_id(node).is_some_and(|current| current != id) {
+            return false;
+        }
+        self.count_left_behind(node);
+        self.links.remove(node, Some(id))
+    }
+
+    /// Drops the link to `node` as broken (silent); what was still queued
+    /// on it is counted as undeliverable.
+    pub fn break_link(&self, node: NodeId) {
+        self.count_left_behind(node);
+        self.links.remove(node, None);
+    }
+
+    /// Counts what is queued on the link to `node`, about to be dropped.
+    fn count_left_behind(&self, node: NodeId) {
+        let Some(queued) = self.links.with(node, LinkTx::queued) else {
+            return;
+        };
+        if queued > 0 {
+            self.counters
+                .undeliverable
+                .fetch_add(queued as u64, Ordering::Relaxed);
+            self.links.cost(node, |c| c.undeliverable += queued as u64);
+        }
+    }
+
+    /// The id of the current link to `node`, if any.
+    pub fn link_id(&self, node: NodeId) -> Option<u64> {
+        self.links.with(node, LinkTx::id)
+    }
+
+    /// Records that the link to `node` broke (`repaired`: came back).
+    pub fn count_link_change(&self, node: NodeId, repaired: bool) {
+        self.links.cost(node, |c| match repaired {
+            true => c.repairs += 1,
+            false => c.breaks += 1,
+        });
+    }
+
+    /// What each link that was ever down cost, by peer.
+    pub fn link_costs(&self) -> Vec<spigo_proto::cluster::LinkReport> {
+        self.links.costs()
+    }
+
+    /// Messages for `node` that found no link so far.
+    pub fn undeliverable_to(&self, node: NodeId) -> u64 {
+        let mut n = 0;
+        self.links.cost(node, |c| n = c.undeliverable);
+        n
     }
 
     pub fn has_link(&self, node: NodeId) -> bool {
@@ -388,7 +452,7 @@ impl Runtime {
     /// more goes there, and whatever still comes from it is refused
     /// ([`Runtime::is_fenced`]). False if it was fenced already.
     pub fn fence(&self, node: NodeId) -> bool {
-        self.links.remove(node);
+        self.links.remove(node, None);
         self.fences.fence(node)
     }
 

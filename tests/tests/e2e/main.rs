@@ -12,6 +12,7 @@ mod fsm;
 mod gexf;
 mod latency;
 mod layout;
+mod links;
 mod metrics;
 mod netns;
 mod phases;

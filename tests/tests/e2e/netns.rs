@@ -103,16 +103,54 @@ impl Lab {
         command
     }
 
+    /// The `spigo` binary in host `i`'s namespace, with its standard
+    /// output and error written to these files when given (fixtures that
+    /// pipe or drop them cannot then lose them).
+    pub(crate) fn spigo_into(
+        &self,
+        i: usize,
+        stdout: Option<&Path>,
+        stderr: Option<&Path>,
+    ) -> Command {
+        let mut script = String::from("exec \"$0\" \"$@\"");
+        if let Some(p) = stdout {
+            script.push_str(&format!(" >'{}'", p.display()));
+        }
+        if let Some(p) = stderr {
+            script.push_str(&format!(" 2>'{}'", p.display()));
+        }
+        let mut command = Command::new("ip");
+        command
+            .args(["netns", "exec", &self.hosts[i], "sh", "-c", &script])
+            .arg(spigo().get_program());
+        command
+    }
+
     /// Starts `spigo node` on host `i` at port 7100 and returns its
     /// address once it listens. The lab stops it when dropped.
     pub(crate) fn node(&mut self, i: usize, cookie: &str, extra: &[&str]) -> (String, u32) {
+        self.node_with(i, self.spigo(i), cookie, extra)
+    }
+
+    /// [`Lab::node`], its log written to `log`.
+    pub(crate) fn node_logged(&mut self, i: usize, cookie: &str, log: &Path) -> (String, u32) {
+        self.node_with(i, self.spigo_into(i, None, Some(log)), cookie, &[])
+    }
+
+    fn node_with(
+        &mut self,
+        i: usize,
+        command: Command,
+        cookie: &str,
+        extra: &[&str],
+    ) -> (String, u32) {
         let listen = format!("{}:7100", self.addr(i));
         let name = format!("node{i}");
         let flags: Vec<&str> = ["--name", name.as_str()]
             .into_iter()
             .chain(extra.iter().copied())
             .collect();
-        let (child, addr) = start_node(self.spigo(i), &listen, cookie, &flags);
+        let (child, addr) = start_node(command, &listen, cookie, &flags);
         assert_eq!(addr, listen, "node{i}");
         let pid = child.id();
         self.children.push(child);
@@ -165,6 +203,30 @@ impl Lab {
     pub(crate) fn silence(&self, from: usize, to: usize) {
         let route = format!("{}/32", self.addr(to));
         must(&["-n", &self.hosts[from], "route", "add", "blackhole", &route]);
+    }
+
+    /// Host `from` can answer host `to` again.
+    pub(crate) fn unsilence(&self, from: usize, to: usize) {
+        let route = format!("{}/32", self.addr(to));
+        must(&["-n", &self.hosts[from], "route", "del", "blackhole", &route]);
+    }
+
+    /// Waits up to `limit` for the process `pid` the lab started to exit;
+    /// its status, or `None` if it is still running.
+    pub(crate) fn wait_exit(
+        &mut self,
+        pid: u32,
+        limit: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let child = self.children.iter_mut().find(|c| c.id() == pid)?;
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 
     /// Pids of the processes the lab started that are still alive.
