@@ -1,4 +1,4 @@
-//! The node's supervisor: the parent every actor of a node is linked under,
+//! The node's supervisor: the parent the actors of a node are linked under,
 //! so that a handler that panics is seen, recorded, and survived.
 //!
 //! ```text
@@ -14,14 +14,16 @@
 //! supervision events and a place in the supervisor's children, which is
 //! a sixth of the CPU of spawning 100,000 pirates, so they are spawned
 //! unlinked and a pirate that panics tells the supervisor itself, with the
-//! same [`Crash`] (`Msg::Crashed`). ractor tells a supervisor of every child's end; this one
-//! acts only on a failure: a child whose handler panicked is logged once,
+//! same [`Crash`] (`Msg::Crashed`).
+//!
+//! ractor tells a supervisor of every child's end; this one acts only on
+//! a failure: a child whose handler panicked is logged once,
 //! counted (the node report's `crashed`), recorded with edda as done with
 //! exit `crashed`, and its creator (the FSM or asgard) is sent the Goodbye
 //! the child can no longer send, so nobody waits for it. The run goes on
 //! without it; messages still sent to it count as undeliverable. Nothing is
-//! done per message: supervision costs one event at each actor's start and
-//! end.
+//! done per message: supervision costs one event at each linked actor's
+//! start and end.
 //!
 //! `Member` (`lifecycle.rs`) catches its kind's panic only to say who it
 //! was ([`Crash`]: ractor's own catch would carry just the panic's text)
