@@ -11,7 +11,7 @@
 //! operations; [`Member`] is the actor that runs any [`Kind`] through them,
 //! so a kind's own file says only what is particular to it.
 
-use super::supervisor::{crash_as_asked, panic_message, Crash};
+use super::supervisor::{self, crash_as_asked, panic_message, Crash};
 use crate::runtime::{clock, Delivery, SendError, Timer};
 use crate::Runtime;
 use compact_str::CompactString;
@@ -225,7 +225,17 @@ impl<K: Kind> Actor for Member<K> {
             std::panic::catch_unwind(AssertUnwindSafe(|| self.take(&myself, delivery, state)));
         match handled {
             Ok(()) => Ok(()),
-            Err(payload) => Err(Box::new(K::life(state).crash(payload.as_ref()))),
+            Err(payload) => {
+                let crash = K::life(state).crash(payload.as_ref());
+                match (myself.try_get_supervisor(), K::life(state).rt.supervisor()) {
+                    // Unlinked (a pirate): it tells the supervisor itself.
+                    (None, Some(supervisor)) => {
+                        let _ = supervisor.send_message(supervisor::Msg::Crashed(crash));
+                        Err("crashed; reported to the supervisor".into())
+                    }
+                    _ => Err(Box::new(crash)),
+                }
+            }
         }
     }
 }

@@ -192,7 +192,7 @@ pub async fn spawn_many(
                     seed,
                     metrics: metrics.clone(),
                 };
-                rt.spawn_at(me, None, Member(Pirate), args).await?;
+                rt.spawn_unlinked_at(me, Member(Pirate), args).await?;
                 // Let the gateway and links run between spawns: a node busy
                 // spawning must still pass on its messages.
                 if i % 256 == 0 {
