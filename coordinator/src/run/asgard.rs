@@ -42,6 +42,8 @@ pub(crate) struct Options {
     pub duration: Duration,
     pub chat: Duration,
     pub eureka_poll: Duration,
+    /// `-kv hops:N`: how many times a request may be passed on.
+    pub hop_limit: u8,
     /// Ends the traffic early on Ctrl-C or SIGTERM.
     pub interrupt: Interrupt,
 }
@@ -211,6 +213,7 @@ async fn create_tier(
             eureka_poll: opts.eureka_poll,
             cross_region: tier.cross_region,
             seed: opts.seed,
+            hop_limit: opts.hop_limit,
         };
         per_node.entry(node).or_default().push(spec);
         created.push(Instance {

@@ -39,7 +39,7 @@ use ractor::{Actor, ActorRef};
 use spigo_proto::archaius::Location;
 use spigo_proto::cluster::{Envelope, Frame, MetricsReport, PairReport};
 use spigo_proto::latency::LatencyModel;
-use spigo_proto::{Address, Gotocol, NodeId};
+use spigo_proto::{Address, Gotocol, Imposition, Intention, NodeId, Reason, TraceContext};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -56,6 +56,38 @@ pub enum SendError {
     /// Refused because the receiver (or the link to it) is too far behind.
     #[error("{0} is overloaded; message shed")]
     Shed(Address),
+}
+
+impl SendError {
+    /// Why a request this send carried failed, as the summary counts it.
+    pub fn reason(&self) -> Reason {
+        match self {
+            SendError::Unknown(_) | SendError::Stopped(_) => Reason::Undeliverable,
+            SendError::NoRoute(_) => Reason::NodeLost,
+            SendError::Shed(_) => Reason::Shed,
+        }
+    }
+}
+
+/// What is kept of a request while it is handed on without its sender
+/// waiting (past the delay queue, from a link), so that if it cannot be
+/// delivered its asker is answered and the failure counted.
+#[derive(Clone, Copy)]
+struct Refusal {
+    imposition: Imposition,
+    reply_to: Option<Address>,
+    ctx: TraceContext,
+}
+
+impl Refusal {
+    /// Only request traffic is accounted for.
+    fn of(msg: &Gotocol) -> Option<Refusal> {
+        msg.is_request().then_some(Refusal {
+            imposition: msg.imposition,
+            reply_to: msg.reply_to,
+            ctx: msg.ctx,
+        })
+    }
 }
 
 /// An instance this many messages behind sheds new requests...
@@ -107,7 +139,7 @@ pub struct Runtime {
     table: AddressTable,
     delay: Arc<DelayQueue<Scheduled>>,
     latency: Option<Gate>,
-    metrics: Option<Registry>,
+    metrics: Registry,
     flows: Option<Flows>,
     log: MessageLog,
     next_id: AtomicU64,
@@ -128,12 +160,19 @@ impl Sink<Scheduled> for Runtime {
         if let (Some(gate), Some(held)) = (&self.latency, due.modelled) {
             gate.released(held);
         }
+        let refusal = match &due.what {
+            Delivery::Message(msg) => Refusal::of(msg),
+            Delivery::Timer(_) => None,
+        };
         let delivered = self
             .table
             .get(due.to.index)
             .is_some_and(|m| m.deliver(due.what));
         if !delivered {
             bump(&self.counters.undeliverable);
+            if let Some(r) = refusal {
+                self.refuse(r, Reason::Undeliverable);
+            }
         }
     }
 }
@@ -164,7 +203,7 @@ impl Runtime {
             table: AddressTable::default(),
             delay: DelayQueue::start(me.clone()),
             latency: latency.map(|m| Gate::new(m, seed ^ node as u64)),
-            metrics: collect.map(|_| Registry::default()),
+            metrics: Registry::new(collect.is_some()),
             flows: collect.map(Flows::new),
             log: MessageLog::new(log_messages),
             next_id: AtomicU64::new(1),
@@ -274,6 +313,37 @@ impl Runtime {
         } else {
             bump(&self.counters.undeliverable);
             Err(SendError::Stopped(to))
+        }
+    }
+
+    /// Delivers a message that came over a link from another node. A
+    /// request that cannot be delivered (its receiver stopped or is
+    /// overloaded) is answered as failed, if it is a get, and counted: its
+    /// sender is not waiting on this call to learn of it.
+    pub fn deliver_from_link(&self, to: Address, msg: Gotocol) {
+        let refusal = Refusal::of(&msg);
+        if let (Err(e), Some(r)) = (self.send(to, msg), refusal) {
+            self.refuse(r, e.reason());
+        }
+    }
+
+    /// A request that could not be delivered: a get's asker is answered
+    /// with a failure, a put is counted as failed.
+    fn refuse(&self, r: Refusal, reason: Reason) {
+        match (r.imposition, r.reply_to) {
+            (Imposition::GetRequest, Some(asker)) => {
+                let answer = Gotocol::new(
+                    Imposition::GetResponse,
+                    None,
+                    clock::now(),
+                    Intention::Failed(reason),
+                )
+                .with_ctx(r.ctx);
+                // An asker out of reach gives up on it after a timeout.
+                let _ = self.send(asker, answer);
+            }
+            (Imposition::Put, _) => self.put_failed(reason),
+            _ => {}
         }
     }
 
@@ -414,6 +484,27 @@ impl Runtime {
         self.counters.undeliverable()
     }
 
+    /// Counts a put that ended here: stored, or at a tier with nowhere to
+    /// pass it.
+    pub fn put_delivered(&self) {
+        bump(&self.counters.puts_delivered);
+    }
+
+    /// Counts a put dropped here, and why.
+    pub fn put_failed(&self, reason: Reason) {
+        bump(&self.counters.puts_failed[reason.index()]);
+    }
+
+    /// Counts `n` extra copies of a put, written to several stores.
+    pub fn puts_forked(&self, n: u64) {
+        self.counters.puts_forked.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts a get of a denominator that failed, and why.
+    pub fn traffic_failed(&self, reason: Reason) {
+        self.traffic.lock().expect("traffic lock").failed[reason.index()] += 1;
+    }
+
     /// Counts a request a denominator sent.
     pub fn traffic_sent(&self, get: bool) {
         let mut t = self.traffic.lock().expect("traffic lock");
@@ -431,24 +522,30 @@ impl Runtime {
 
     /// The node's traffic figures so far.
     pub fn traffic(&self) -> Traffic {
-        self.traffic.lock().expect("traffic lock").clone()
+        let mut t = self.traffic.lock().expect("traffic lock").clone();
+        self.counters.puts_into(&mut t);
+        t
     }
 
     /// The histograms instances of `service` record into, with `-c`.
     pub fn service_metrics(&self, service: &str) -> Option<Arc<ServiceMetrics>> {
-        self.metrics.as_ref().map(|r| r.service(service))
+        self.metrics
+            .detailed()
+            .then(|| self.metrics.service(service))
     }
 
-    /// Traffic figures and per-service histograms so far (no histograms
-    /// without `-c`).
+    /// The figures instances of `service` record into: always their
+    /// requests and response times, every histogram with `-c`.
+    pub fn service_figures(&self, service: &str) -> Arc<ServiceMetrics> {
+        self.metrics.service(service)
+    }
+
+    /// Traffic figures and per-service figures so far (delivery and
+    /// service-time histograms empty without `-c`).
     pub fn metrics_report(&self) -> MetricsReport {
         MetricsReport {
             traffic: self.traffic().report(),
-            services: self
-                .metrics
-                .as_ref()
-                .map(Registry::services)
-                .unwrap_or_default(),
+            services: self.metrics.services(),
         }
     }
 

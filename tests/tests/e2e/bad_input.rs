@@ -43,6 +43,12 @@ const CASES: &[Case] = &[
     (&["-u", "0"], &[], "-u/--eureka-poll"),
     (&["-kv", "chat"], &[], "-kv: 'chat' is not key:value"),
     (&["-kv", "chat:soon"], &[], "-kv chat"),
+    (
+        &["-kv", "hops:0"],
+        &[],
+        "-kv hops: '0' is not a hop limit from 1 to 255",
+    ),
+    (&["-kv", "hops:300"], &[], "-kv hops: '300'"),
     (&["--seed", "x"], &[], "'x'"),
     (&["--bogus"], &[], "--bogus"),
     (
