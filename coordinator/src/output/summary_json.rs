@@ -33,6 +33,8 @@ pub(crate) struct RunSummary<'a> {
     /// Edges made and forgotten, as the graph file has them when one is
     /// written.
     pub edges: (u64, u64),
+    /// The GraphJSON file written, relative to the output folder.
+    pub graphjson: Option<String>,
     pub requests: &'a Accounting,
     pub services: &'a BTreeMap<String, ServiceHistograms>,
     /// Cluster nodes (none for a single process), and those lost.
@@ -73,6 +75,7 @@ pub(crate) fn to_json(s: &RunSummary) -> Value {
         "simulated_s": s.simulated.as_secs_f64(),
         "instances": s.instances,
         "edges": { "made": s.edges.0, "forgotten": s.edges.1 },
+        "graphjson": s.graphjson,
         "requests": {
             "sent": a.sent(),
             "answered": a.gets.ended,
@@ -175,6 +178,7 @@ mod tests {
             simulated: Duration::from_secs(1),
             instances: BTreeMap::from([("zuul".to_string(), 2)]),
             edges: (3, 1),
+            graphjson: None,
             requests: &a,
             services: &services,
             nodes: 0,

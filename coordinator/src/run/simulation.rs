@@ -346,6 +346,8 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         simulated: interrupted.unwrap_or(cfg.duration),
         instances: outcome.instances(),
         edges: (made, forgotten),
+        graphjson: (outputs.json.as_ref())
+            .map(|p| p.strip_prefix(&opts.out).unwrap_or(p).display().to_string()),
         requests: &accounting,
         services: &services,
         nodes: cluster.nodes.len(),

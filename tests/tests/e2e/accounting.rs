@@ -17,19 +17,9 @@ pub(crate) fn out_dir(dir: &Path, args: &[&str]) -> PathBuf {
     }
 }
 
-/// The GraphJSON file the summary's run wrote, if it wrote one: named
-/// after the architecture, or the only one in `json/`.
+/// The GraphJSON file the summary's run wrote, if it wrote one.
 fn graph_file(out: &Path, summary: &Value) -> Option<PathBuf> {
-    let named = out.join(format!("json/{}.json", summary["arch"].as_str()?));
-    if named.exists() {
-        return Some(named);
-    }
-    let files: Vec<PathBuf> = std::fs::read_dir(out.join("json"))
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    (files.len() == 1).then(|| files[0].clone())
+    Some(out.join(summary["graphjson"].as_str()?))
 }
 
 fn count(v: &Value) -> u64 {
@@ -85,6 +75,7 @@ fn assert_interface(s: &Value) {
     assert!(s["arch"].is_string(), "{s:#}");
     assert!(s["seed"].is_u64(), "{s:#}");
     assert!(s["version"].is_string(), "{s:#}");
+    assert!(s["graphjson"].is_string() || s["graphjson"].is_null());
     assert!(s["interrupted"].is_boolean(), "{s:#}");
     let instances = s["instances"].as_object().expect("instances");
     assert!(instances.values().all(Value::is_u64), "{s:#}");
