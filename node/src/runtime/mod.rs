@@ -20,6 +20,7 @@ pub mod latency;
 pub mod links;
 pub mod metrics;
 mod msglog;
+mod refusal;
 pub mod table;
 #[cfg(test)]
 mod tests;
@@ -36,10 +37,11 @@ use links::{LinkTx, Links, Outgoing};
 use metrics::{Registry, ServiceMetrics, Traffic};
 use msglog::MessageLog;
 use ractor::{Actor, ActorRef};
+use refusal::Refusal;
 use spigo_proto::archaius::Location;
 use spigo_proto::cluster::{Envelope, Frame, MetricsReport, PairReport};
 use spigo_proto::latency::LatencyModel;
-use spigo_proto::{Address, Gotocol, Imposition, Intention, NodeId, Reason, TraceContext};
+use spigo_proto::{Address, Gotocol, NodeId, Reason};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -66,27 +68,6 @@ impl SendError {
             SendError::NoRoute(_) => Reason::NodeLost,
             SendError::Shed(_) => Reason::Shed,
         }
-    }
-}
-
-/// What is kept of a request while it is handed on without its sender
-/// waiting (past the delay queue, from a link), so that if it cannot be
-/// delivered its asker is answered and the failure counted.
-#[derive(Clone, Copy)]
-struct Refusal {
-    imposition: Imposition,
-    reply_to: Option<Address>,
-    ctx: TraceContext,
-}
-
-impl Refusal {
-    /// Only request traffic is accounted for.
-    fn of(msg: &Gotocol) -> Option<Refusal> {
-        msg.is_request().then_some(Refusal {
-            imposition: msg.imposition,
-            reply_to: msg.reply_to,
-            ctx: msg.ctx,
-        })
     }
 }
 
@@ -330,20 +311,13 @@ impl Runtime {
     /// A request that could not be delivered: a get's asker is answered
     /// with a failure, a put is counted as failed.
     fn refuse(&self, r: Refusal, reason: Reason) {
-        match (r.imposition, r.reply_to) {
-            (Imposition::GetRequest, Some(asker)) => {
-                let answer = Gotocol::new(
-                    Imposition::GetResponse,
-                    None,
-                    clock::now(),
-                    Intention::Failed(reason),
-                )
-                .with_ctx(r.ctx);
-                // An asker out of reach gives up on it after a timeout.
+        match r.answer(reason) {
+            // An asker out of reach gives up on it after a timeout.
+            Some((asker, answer)) => {
                 let _ = self.send(asker, answer);
             }
-            (Imposition::Put, _) => self.put_failed(reason),
-            _ => {}
+            None if r.is_put() => self.put_failed(reason),
+            None => {}
         }
     }
 
