@@ -183,3 +183,60 @@ impl Behaviour for Denominator {
         state.give_up(core, Duration::ZERO, false);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::packages::spawn::spawn_instance;
+    use crate::runtime::clock;
+    use crate::testkit::{hand_dependency, next, probe, spec};
+    use crate::Runtime;
+    use spigo_proto::{Gotocol, Imposition, Intention, Package, Reason};
+    use std::time::Duration;
+
+    /// Each get is classified once: a failure answer counts as failed with
+    /// its reason, never as answered; a second answer to the same get is
+    /// ignored.
+    #[tokio::test]
+    async fn failure_answers_count_as_failed_not_answered() {
+        let rt = Runtime::new(0, false);
+        let (elb, mut elb_rx) = probe(&rt).await;
+        let at = rt.reserve(1).unwrap();
+        spawn_instance(
+            &rt,
+            spec(at, Package::Denominator, &[("elb", Package::Elb)]),
+        )
+        .await
+        .unwrap();
+        hand_dependency(&rt, at, elb, "elb");
+        let chat = Intention::Interval(Duration::from_millis(5));
+        rt.send(at, Gotocol::new(Imposition::Chat, None, clock::now(), chat))
+            .unwrap();
+        let (mut failed, mut answered) = (0, 0);
+        while failed + answered < 4 {
+            let asked = next(&mut elb_rx).await;
+            if asked.imposition != Imposition::GetRequest {
+                continue;
+            }
+            let value = match failed <= answered {
+                true => Intention::Failed(Reason::HopLimit),
+                false => Intention::Text("v".into()),
+            };
+            match value {
+                Intention::Failed(_) => failed += 1,
+                _ => answered += 1,
+            }
+            let answer = Gotocol::new(Imposition::GetResponse, Some(elb), clock::now(), value);
+            rt.send(at, answer.clone().with_ctx(asked.ctx)).unwrap();
+            rt.send(at, answer.with_ctx(asked.ctx)).unwrap();
+        }
+        rt.send(
+            at,
+            Gotocol::new(Imposition::Chat, None, clock::now(), Intention::None),
+        )
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let t = rt.traffic();
+        assert_eq!(t.failed[Reason::HopLimit.index()], 2);
+        assert_eq!((t.responses, t.hits), (2, 2));
+    }
+}
