@@ -17,7 +17,7 @@ use spigo_proto::spec::{DependencySpec, InstanceSpec};
 use spigo_proto::wire::encode;
 use spigo_proto::{
     Address, Exit, Gotocol, GraphEvent, Imposition, Intention, Location, NodeRecord, Package,
-    StampedEvent, Timestamp, TraceContext,
+    Reason, StampedEvent, Timestamp, TraceContext,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -80,6 +80,7 @@ fn frames() -> Vec<(&'static str, Frame)> {
             }),
         ),
         msg(Imposition::Goodbye, Intention::Exit(Exit::ChaosMonkey)),
+        msg(Imposition::GetResponse, Intention::Failed(Reason::HopLimit)).with_hops(33),
         Gotocol::new(Imposition::Delete, None, Timestamp(0), Intention::None),
     ];
     let events = [
@@ -176,6 +177,7 @@ fn frames() -> Vec<(&'static str, Frame)> {
                     eureka_poll: Duration::from_secs(1),
                     cross_region: true,
                     seed: 11,
+                    hop_limit: 32,
                 }]),
             },
         ),
@@ -199,21 +201,26 @@ fn frames() -> Vec<(&'static str, Frame)> {
                         late: 3,
                         delay: vec![(43_600, 10), (44_000, 2)],
                     }],
-                    metrics: MetricsReport {
+                    metrics: Box::new(MetricsReport {
                         traffic: TrafficReport {
                             requests: 5,
                             gets: 4,
-                            responses: 5,
+                            responses: 3,
                             hits: 3,
                             latency: vec![(120, 4), (900, 1)],
+                            failed: vec![(Reason::HopLimit, 1)],
+                            puts_delivered: 1,
+                            puts_failed: vec![(Reason::Shed, 1)],
+                            puts_forked: 1,
                         },
                         services: vec![ServiceReport {
                             service: "homepage".into(),
+                            requests: 6,
                             delivery: vec![(50, 3)],
                             service_time: vec![(10, 3)],
                             response: vec![(200, 3)],
                         }],
-                    },
+                    }),
                     peak_rss: 64 << 20,
                     // Figures added later keep their defaults here.
                     ..NodeReport::default()

@@ -25,9 +25,12 @@
 //!   * `runtime/counters.rs`: what the node counts, reported as named
 //!     figures.
 //!   * `runtime/msglog.rs`: the `-m` message log.
+//!   * `runtime/refusal.rs`: a request that could not be delivered with
+//!     no sender waiting on the send: its asker answered as failed.
 //!   * `runtime/clock.rs`, `budget.rs`, `metrics.rs`, `flows.rs`: the
-//!     shared wall clock, the memory budget, per-service histograms and
-//!     traffic figures, and the spans of sampled flows.
+//!     shared wall clock, the memory budget, per-service figures and
+//!     traffic figures (requests answered, delivered or failed by
+//!     reason), and the spans of sampled flows.
 //! * [`packages`]: the actors of a simulation.
 //!   * `packages/lifecycle.rs`: the one lifecycle of every actor kind
 //!     (naming, the `-m` log, graph events, Hello / Inform / Goodbye,

@@ -91,6 +91,7 @@ pub(crate) fn spec(
         eureka_poll: std::time::Duration::from_secs(3600),
         cross_region: false,
         seed: 1,
+        hop_limit: spigo_proto::archaius::DEFAULT_HOPS,
     }
 }
 

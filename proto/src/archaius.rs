@@ -160,6 +160,9 @@ pub enum ConfigError {
     /// The `crash` setting is not `SERVICE@TIME` (why not).
     #[error("-kv crash: {0}")]
     Crash(String),
+    /// The `hops` setting is not a whole number from 1 to 255 (as given).
+    #[error("-kv hops: '{0}' is not a hop limit from 1 to 255")]
+    Hops(String),
     /// `-w` asks for no regions, or for more than the configuration has.
     #[error("-w/--regions: {asked} regions asked, the configuration has {known} (1..={known})")]
     Regions {
@@ -253,6 +256,11 @@ pub struct CrashAt {
 /// The denominator's traffic interval when `-kv chat:` does not set one.
 pub const DEFAULT_CHAT: Duration = Duration::from_millis(10);
 
+/// How many times a request may be passed on when `-kv hops:` does not
+/// say: deeper than any architecture's tiers, shallow enough that a request
+/// caught in a dependency cycle dies young.
+pub const DEFAULT_HOPS: u8 = 32;
+
 impl Config {
     /// Adds a `-kv key:value` setting.
     pub fn set_kv(&mut self, pair: &str) -> Result<(), ConfigError> {
@@ -263,6 +271,7 @@ impl Config {
         self.kv.insert(k.into(), v.into());
         self.chat()?;
         self.crash()?;
+        self.hops()?;
         Ok(())
     }
 
@@ -281,6 +290,18 @@ impl Config {
             service: service.into(),
             at,
         }))
+    }
+
+    /// How many times a request may be passed on (`hops`), default 32.
+    pub fn hops(&self) -> Result<u8, ConfigError> {
+        match self.kv.get("hops") {
+            None => Ok(DEFAULT_HOPS),
+            Some(v) => v
+                .parse::<u8>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| ConfigError::Hops(v.clone())),
+        }
     }
 
     /// The denominator's traffic interval (`chat`), default 10ms.
@@ -310,6 +331,7 @@ impl Config {
         self.check_regions()?;
         self.chat()?;
         self.crash()?;
+        self.hops()?;
         Ok(())
     }
 
@@ -483,6 +505,13 @@ mod tests {
         c.set_kv("colour:blue").unwrap();
         assert_eq!(c.kv["colour"], "blue");
         assert!(c.set_kv("nocolon").is_err());
+        assert_eq!(c.hops().unwrap(), DEFAULT_HOPS);
+        c.set_kv("hops:5").unwrap();
+        assert_eq!(c.hops().unwrap(), 5);
+        for bad in ["hops:0", "hops:256", "hops:x", "hops:-1"] {
+            assert!(matches!(c.set_kv(bad), Err(ConfigError::Hops(_))), "{bad}");
+        }
+        c.kv.remove("hops");
         assert!(c.set_kv(":x").is_err());
         assert!(matches!(c.set_kv("chat:fast"), Err(ConfigError::Chat(_))));
         assert!(matches!(c.set_kv("chat:0"), Err(ConfigError::Chat(_))));

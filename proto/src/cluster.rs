@@ -10,7 +10,7 @@
 
 use crate::latency::LatencyModel;
 use crate::spec::InstanceSpec;
-use crate::{Address, Gotocol, NodeId, StampedEvent, Timestamp};
+use crate::{Address, Gotocol, NodeId, Reason, StampedEvent, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Messages per Messages frame at most; a link sends a frame when it has
@@ -381,8 +381,9 @@ pub struct NodeReport {
     pub messages_out: u64,
     /// Measured delays per pair of regions, under a latency model.
     pub latency: Vec<PairReport>,
-    /// Traffic figures, and per-service histograms with `-c`.
-    pub metrics: MetricsReport,
+    /// Traffic figures and per-service figures (boxed: the frame that
+    /// carries a report stays small).
+    pub metrics: Box<MetricsReport>,
     /// Peak resident memory of the node process in bytes (0 where the OS
     /// does not tell).
     pub peak_rss: u64,
@@ -454,6 +455,19 @@ pub struct TrafficReport {
     pub hits: u64,
     /// Response times of answered GetRequests.
     pub latency: Vec<(u64, u64)>,
+    /// GetRequests of the denominators that failed, by reason (a failure
+    /// answer came back, the denominator could not send it, or gave up
+    /// waiting); each get is counted once, as answered or as failed.
+    pub failed: Vec<(Reason, u64)>,
+    /// Puts that reached the instance storing them (or a tier with nowhere
+    /// to pass them), counted where they ended.
+    pub puts_delivered: u64,
+    /// Puts dropped on the way, by reason, counted where it happened.
+    pub puts_failed: Vec<(Reason, u64)>,
+    /// Extra puts made by instances that write one put to several stores
+    /// (staash writes to its cache and its database): each copy is
+    /// delivered or fails on its own, so it counts as a put sent.
+    pub puts_forked: u64,
 }
 
 /// A histogram as recorded (value, count) pairs, in microseconds.
@@ -473,6 +487,8 @@ pub struct MetricsReport {
 pub struct ServiceReport {
     /// The service's name.
     pub service: String,
+    /// Requests (gets and puts) the service's instances received.
+    pub requests: u64,
     /// From a message's send time to its receiver handling it.
     pub delivery: Recorded,
     /// Time an instance spends handling one message.

@@ -38,7 +38,8 @@ impl Bounded for Gotocol {
                 Intention::None
                 | Intention::Gold(_)
                 | Intention::Interval(_)
-                | Intention::Exit(_) => 0,
+                | Intention::Exit(_)
+                | Intention::Failed(_) => 0,
                 Intention::Text(t) => t.len(),
                 Intention::Poll { service, .. } | Intention::Instance { service, .. } => {
                     service.len()

@@ -129,6 +129,68 @@ pub enum Intention {
     Pair(Box<[CompactString; 2]>),
     /// Why a Goodbye was sent.
     Exit(Exit),
+    /// A GetResponse saying the request failed on its way, and why: it is
+    /// relayed back along the request's path like any answer, so the asker
+    /// learns of the failure instead of waiting for a timeout.
+    Failed(Reason),
+}
+
+/// Why a request did not get where it was going. The names are stable:
+/// they are the keys of `requests.failed` in `summary.json`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Reason {
+    /// An instance or a link was too far behind and refused new work.
+    Shed,
+    /// It was passed on more times than the hop limit allows (`-kv hops:N`),
+    /// as it is when services depend on each other in a circle.
+    HopLimit,
+    /// No live instance to pass it to, or the receiver had stopped.
+    Undeliverable,
+    /// The node it was for is lost, or the link to it is down.
+    NodeLost,
+    /// The asker gave up waiting for its answer.
+    Timeout,
+    /// Still on its way when the run ended as planned.
+    InFlightAtEnd,
+    /// Still on its way when an interrupt ended the run.
+    Interrupted,
+}
+
+impl Reason {
+    /// Every reason, in the order summaries list them.
+    pub const ALL: [Reason; 7] = [
+        Reason::Shed,
+        Reason::HopLimit,
+        Reason::Undeliverable,
+        Reason::NodeLost,
+        Reason::Timeout,
+        Reason::InFlightAtEnd,
+        Reason::Interrupted,
+    ];
+
+    /// The reason's stable name, as summaries show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Shed => "shed",
+            Reason::HopLimit => "hop limit",
+            Reason::Undeliverable => "undeliverable",
+            Reason::NodeLost => "node lost",
+            Reason::Timeout => "timeout",
+            Reason::InFlightAtEnd => "in flight at end",
+            Reason::Interrupted => "interrupted",
+        }
+    }
+
+    /// Its place in [`Reason::ALL`], for counting in arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl fmt::Display for Intention {
@@ -150,6 +212,7 @@ impl fmt::Display for Intention {
             Intention::Instance { service, location } => write!(f, "{service} at {location}"),
             Intention::Pair(kv) => write!(f, "{} {}", kv[0], kv[1]),
             Intention::Exit(e) => f.write_str(e.as_str()),
+            Intention::Failed(r) => write!(f, "failed: {r}"),
         }
     }
 }
@@ -170,6 +233,12 @@ pub struct Gotocol {
     pub from: Option<Location>,
     /// The body; which variant means something depends on the imposition.
     pub intention: Intention,
+    /// How many times the request this message is part of has been passed
+    /// on from one instance to the next: the request a denominator sends
+    /// has 0, each instance passing it on adds one. A request beyond the
+    /// hop limit is dropped, so a dependency cycle cannot make it circle
+    /// forever.
+    pub hops: u8,
 }
 
 impl Gotocol {
@@ -188,7 +257,24 @@ impl Gotocol {
             ctx: TraceContext::NIL,
             from: None,
             intention,
+            hops: 0,
         }
+    }
+
+    /// A message `hops` steps down its request's path.
+    pub fn with_hops(mut self, hops: u8) -> Self {
+        self.hops = hops;
+        self
+    }
+
+    /// Whether this is request traffic (a get or put of a key, which the
+    /// summary accounts for), not a registry's poll or registration that
+    /// uses the same impositions.
+    pub fn is_request(&self) -> bool {
+        matches!(
+            (self.imposition, &self.intention),
+            (Imposition::GetRequest, Intention::Text(_)) | (Imposition::Put, Intention::Pair(_))
+        )
     }
 
     /// Says where the sender runs, so the latency model can delay the
@@ -250,5 +336,29 @@ mod tests {
             "1.5s"
         );
         assert_eq!(Intention::None.to_string(), "");
+        assert_eq!(
+            Intention::Failed(Reason::HopLimit).to_string(),
+            "failed: hop limit"
+        );
+    }
+
+    #[test]
+    fn reasons_have_stable_names_in_order() {
+        let names: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "shed",
+                "hop limit",
+                "undeliverable",
+                "node lost",
+                "timeout",
+                "in flight at end",
+                "interrupted"
+            ]
+        );
+        for (i, r) in Reason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+        }
     }
 }

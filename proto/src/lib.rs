@@ -28,7 +28,7 @@ pub mod wire;
 pub use address::{Address, NodeId};
 pub use arch::{Architecture, Package};
 pub use archaius::Location;
-pub use gotocol::{Gotocol, Imposition, Intention, TraceContext};
+pub use gotocol::{Gotocol, Imposition, Intention, Reason, TraceContext};
 pub use graph::{Exit, GraphEvent, NodeRecord, StampedEvent};
 pub use names::Name;
 pub use time::Timestamp;

@@ -40,6 +40,9 @@ pub struct InstanceSpec {
     pub cross_region: bool,
     /// Seeds the instance's own random choices.
     pub seed: u64,
+    /// A request that has been passed on more times than this is dropped
+    /// (`-kv hops:N`).
+    pub hop_limit: u8,
 }
 
 impl InstanceSpec {

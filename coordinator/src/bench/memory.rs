@@ -101,6 +101,7 @@ fn karyon_spec(at: Address, registry: Address, i: u32) -> InstanceSpec {
         eureka_poll: Duration::from_secs(3600),
         cross_region: false,
         seed: i as u64,
+        hop_limit: spigo_proto::archaius::DEFAULT_HOPS,
     }
 }
 

@@ -7,9 +7,11 @@
 //! - `architectures.rs`: `-a`/`-r` to a [`architectures::Resolved`] run: pirates or services.
 //! - `plan.rs`: every instance of every tier, named and placed in a zone.
 //! - `placement.rs`: which node hosts which region or zone, and the pirates' ranges.
+//! - `cycles.rs`: dependency cycles among services that pass requests on, for a warning.
 //! - `migration.rs`: the ten steps from LAMP to NetflixOSS (`-a migration -s N`).
 
 pub(crate) mod architectures;
+pub(crate) mod cycles;
 pub(crate) mod migration;
 pub(crate) mod placement;
 pub(crate) mod plan;

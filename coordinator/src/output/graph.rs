@@ -145,6 +145,14 @@ impl Graph {
             .count()
     }
 
+    /// The forget entries (edges dropped), as the graph file holds them.
+    pub(crate) fn forget_count(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|(_, e)| matches!(e, Entry::Forget { .. }))
+            .count()
+    }
+
     /// Returns false if the event names an address edda has not seen yet.
     fn apply(&mut self, ev: &StampedEvent) -> bool {
         let time = ev.time;

@@ -153,6 +153,8 @@ impl Web {
             // The counters; the latency pairs are not served.
             traffic: TrafficReport {
                 latency: Vec::new(),
+                failed: snapshot.metrics.traffic.failed.clone(),
+                puts_failed: snapshot.metrics.traffic.puts_failed.clone(),
                 ..snapshot.metrics.traffic
             },
             services,

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 /// One service's histograms, merged over nodes (microseconds).
 pub(crate) struct ServiceHistograms {
+    /// Requests (gets and puts) its instances received.
+    pub requests: u64,
     pub delivery: Histogram<u64>,
     pub service_time: Histogram<u64>,
     pub response: Histogram<u64>,
@@ -22,6 +24,10 @@ pub(crate) fn merge(into: &mut MetricsReport, other: MetricsReport) {
     t.responses += other.traffic.responses;
     t.hits += other.traffic.hits;
     t.latency.extend(other.traffic.latency);
+    t.failed.extend(other.traffic.failed);
+    t.puts_delivered += other.traffic.puts_delivered;
+    t.puts_failed.extend(other.traffic.puts_failed);
+    t.puts_forked += other.traffic.puts_forked;
     into.services.extend(other.services);
 }
 
@@ -32,10 +38,12 @@ pub(crate) fn merged_services(m: &MetricsReport) -> BTreeMap<String, ServiceHist
         let h = out
             .entry(s.service.clone())
             .or_insert_with(|| ServiceHistograms {
+                requests: 0,
                 delivery: micros_histogram(),
                 service_time: micros_histogram(),
                 response: micros_histogram(),
             });
+        h.requests += s.requests;
         add_recorded(&mut h.delivery, &s.delivery);
         add_recorded(&mut h.service_time, &s.service_time);
         add_recorded(&mut h.response, &s.response);

@@ -9,13 +9,17 @@
 //! - `writers/`: GraphJSON, GraphML, GEXF and the metrics files, written atomically.
 //! - `files.rs`: which files a run writes, checked before the run and written after.
 //! - `metrics.rs`: per-service figures merged over nodes and summarised.
+//! - `accounting.rs`: every request answered, delivered or failed with a reason.
+//! - `summary_json.rs`: `<out>/summary.json`, the summary for machines.
 //! - `http.rs`: `/debug/vars`, `/metrics`, the viewer and its live stream.
 //! - `profile.rs`: `--cpuprofile`.
 
+pub(crate) mod accounting;
 pub(crate) mod edda;
 pub(crate) mod files;
 pub(crate) mod graph;
 pub(crate) mod http;
 pub(crate) mod metrics;
 pub(crate) mod profile;
+pub(crate) mod summary_json;
 pub(crate) mod writers;

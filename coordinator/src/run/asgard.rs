@@ -44,6 +44,8 @@ pub(crate) struct Options {
     pub eureka_poll: Duration,
     /// `-kv crash:SERVICE@TIME`: one instance of SERVICE panics then.
     pub crash: Option<CrashAt>,
+    /// `-kv hops:N`: how many times a request may be passed on.
+    pub hop_limit: u8,
     /// Ends the traffic early on Ctrl-C or SIGTERM.
     pub interrupt: Interrupt,
 }
@@ -213,6 +215,7 @@ async fn create_tier(
             eureka_poll: opts.eureka_poll,
             cross_region: tier.cross_region,
             seed: opts.seed,
+            hop_limit: opts.hop_limit,
         };
         per_node.entry(node).or_default().push(spec);
         created.push(Instance {

@@ -11,17 +11,21 @@ use super::{asgard, fsm};
 use crate::cluster::{self, Cluster, Nodes, TlsFiles, TlsPaths};
 use crate::error::{self, Error, EXIT_NODES_LOST};
 use crate::model::architectures::{self, Resolved, Work};
+use crate::model::cycles;
+use crate::output::accounting::{Accounting, End};
 use crate::output::edda::Recorder;
 use crate::output::files::{check_writable, write_graph, write_metrics, Formats, Outputs};
 use crate::output::graph::Watch;
 use crate::output::http::{self, LiveFeed, Snapshot, Web};
 use crate::output::metrics;
+use crate::output::summary_json::{self, RunSummary};
 use crate::output::writers::{self, RunInfo};
 use spigo_node::packages::supervisor;
 use spigo_node::runtime::metrics::Traffic;
 use spigo_node::runtime::{EdgeCounts, Settings};
 use spigo_node::{clock, Runtime};
 use spigo_proto::archaius::Config;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -160,6 +164,18 @@ enum Outcome {
     Services(asgard::Report),
 }
 
+impl Outcome {
+    /// Instances per package.
+    fn instances(&self) -> BTreeMap<String, usize> {
+        match self {
+            Outcome::Pirates(r) => BTreeMap::from([("pirate".to_string(), r.pirates as usize)]),
+            Outcome::Services(r) => (r.per_package.iter())
+                .map(|(p, n)| (p.to_string(), *n))
+                .collect(),
+        }
+    }
+}
+
 /// How a run ended, for the exit status.
 pub(crate) enum Ending {
     Complete,
@@ -172,6 +188,16 @@ pub(crate) enum Ending {
 }
 
 impl Ending {
+    /// The ending, as the accounting of requests still on their way sees
+    /// it.
+    fn end(&self) -> End {
+        match self {
+            Ending::Complete => End::Complete,
+            Ending::NodesLost => End::NodesLost,
+            Ending::Interrupted => End::Interrupted,
+        }
+    }
+
     pub(crate) fn exit_status(&self) -> u8 {
         match self {
             Ending::Complete => 0,
@@ -255,6 +281,12 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     };
     let mut reports = cluster.flush().await;
     let lost = cluster.lost().await;
+    let lost_links = cluster.lost_links().await;
+    let node_name = |id| {
+        cluster
+            .node(id)
+            .map_or_else(|| format!("node {id}"), |n| n.name.clone())
+    };
     let mut metrics = rt.metrics_report();
     let mut pairs = rt.latency_report();
     let EdgeCounts {
@@ -263,7 +295,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     } = rt.edge_counts();
     // The reports' figures and delays move into the totals.
     for (_, r) in &mut reports {
-        metrics::merge(&mut metrics, std::mem::take(&mut r.metrics));
+        metrics::merge(&mut metrics, *std::mem::take(&mut r.metrics));
         pairs.append(&mut r.latency);
         made += r.edges_made;
         forgotten += r.edges_forgotten;
@@ -308,6 +340,9 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         }
         write_graph(&graph, &outputs, &info)?;
         graph_size = Some((graph.vertices.len(), graph.edge_count()));
+        // The summary says what the graph file holds (with -f, edges
+        // between services, not instances).
+        (made, forgotten) = (graph.edge_count() as u64, graph.forget_count() as u64);
         tracing::info!("{arch}.edda: closing");
     }
     if opts.collect {
@@ -322,16 +357,53 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     tracing::info!("spigo: {arch} complete");
     let mut traffic = Traffic::default();
     traffic.merge_report(&metrics.traffic);
-    match outcome {
-        Outcome::Pirates(r) => print_fsm_summary(&arch, &r, graph_size, cluster.is_local()),
-        Outcome::Services(r) => print_services_summary(&arch, &r, &traffic, made, forgotten),
+    let interrupted = interrupt.interrupted_at();
+    let whole = lost.is_empty() && lost_links.is_empty();
+    let ending = match (interrupted, whole) {
+        (Some(_), _) => Ending::Interrupted,
+        (None, true) => Ending::Complete,
+        (None, false) => Ending::NodesLost,
+    };
+    let accounting = Accounting::of(&traffic, ending.end());
+    match &outcome {
+        Outcome::Pirates(r) => print_fsm_summary(&arch, r, graph_size, cluster.is_local()),
+        Outcome::Services(r) => {
+            print_services_summary(&arch, r, &traffic, &accounting, (made, forgotten))
+        }
     }
     print_latency(&cfg, &pairs);
     print_overload(&rt, &reports);
     print_faults(&rt, &reports);
-    let lost_links = cluster.lost_links().await;
     print_nodes(&cluster, &lost, &lost_links, &reports);
-    let interrupted = interrupt.interrupted_at();
+    let services = metrics::merged_services(&metrics);
+    let summary = RunSummary {
+        arch: &arch,
+        seed,
+        end: ending.end(),
+        exit: ending.exit_status(),
+        duration: clock::now().since(started),
+        simulated: interrupted.unwrap_or(cfg.duration),
+        instances: outcome.instances(),
+        edges: (made, forgotten),
+        graphjson: (outputs.json.as_ref())
+            .map(|p| p.strip_prefix(&opts.out).unwrap_or(p).display().to_string()),
+        requests: &accounting,
+        services: &services,
+        nodes: cluster.nodes.len(),
+        lost: (cluster.nodes.iter())
+            .filter(|n| lost.contains(&n.id))
+            .map(|n| n.name.clone())
+            .collect(),
+        undeliverable: rt.undeliverable()
+            + reports.iter().map(|(_, r)| r.undeliverable).sum::<u64>(),
+        shed: rt.overload().shed + reports.iter().map(|(_, r)| r.shed).sum::<u64>(),
+        links_lost: (lost_links.iter())
+            .map(|l| ([node_name(l.ends.0), node_name(l.ends.1)], l.undeliverable))
+            .collect(),
+        crashed: rt.crashed() + reports.iter().map(|(_, r)| r.crashed).sum::<u64>(),
+        fenced: rt.fenced() + reports.iter().map(|(_, r)| r.fenced).sum::<u64>(),
+    };
+    summary_json::write(&opts.out, &summary)?;
     if let Some(at) = interrupted {
         let seconds = |d: std::time::Duration| format!("{:.1} s", d.as_secs_f64());
         let (at, of) = (seconds(at), seconds(cfg.duration));
@@ -341,12 +413,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     if let (Some((web, _)), true) = (&web, opts.live) {
         linger(web).await;
     }
-    let whole = lost.is_empty() && lost_links.is_empty();
-    Ok(match (interrupted, whole) {
-        (Some(_), _) => Ending::Interrupted,
-        (None, true) => Ending::Complete,
-        (None, false) => Ending::NodesLost,
-    })
+    Ok(ending)
 }
 
 /// With `--live`, the finished graph stays on view for a moment so an open
@@ -420,12 +487,17 @@ async fn run_work(
         }
         Work::Services(plan) => {
             tracing::info!("{arch}: scaling to {}%", cfg.population);
+            let hop_limit = cfg.hops().map_err(Error::failed)?;
+            if let Some(warning) = cycles::warning(&plan, hop_limit) {
+                tracing::warn!("{arch}: {warning}");
+            }
             let opts = asgard::Options {
                 seed,
                 duration: cfg.duration,
                 chat: cfg.chat().map_err(Error::failed)?,
                 eureka_poll: cfg.eureka_poll,
                 crash: cfg.crash().map_err(Error::failed)?,
+                hop_limit,
                 interrupt: interrupt.clone(),
             };
             Outcome::Services(asgard::run(cluster, &plan, cfg, &opts).await?)

@@ -5,6 +5,7 @@
 
 use super::{asgard, fsm};
 use crate::cluster::{Cluster, LostLink};
+use crate::output::accounting::Accounting;
 use hdrhistogram::Histogram;
 use spigo_node::runtime::metrics::{peak_rss, Traffic};
 use spigo_node::runtime::Overload;
@@ -211,12 +212,13 @@ pub(super) fn print_fsm_summary(
     }
 }
 
+/// The services' summary; `edges` are the graph file's when one is written.
 pub(super) fn print_services_summary(
     arch: &str,
     r: &asgard::Report,
     t: &Traffic,
-    made: u64,
-    forgotten: u64,
+    a: &Accounting,
+    (made, forgotten): (u64, u64),
 ) {
     let total: usize = r.per_package.values().sum();
     let packages: Vec<String> = r
@@ -231,19 +233,25 @@ pub(super) fn print_services_summary(
     if let Some(v) = &r.victim {
         report!("  chaos monkey     deleted {v}");
     }
-    let answered = if t.gets > 0 {
-        100.0 * t.responses as f64 / t.gets as f64
-    } else {
-        0.0
-    };
     report!(
-        "  requests         {} sent: {} gets ({} answered, {answered:.1}%, {} found), {} puts",
-        t.requests,
-        t.gets,
-        t.responses,
-        t.hits,
-        t.requests - t.gets
+        "  requests         {} sent: {} gets ({} answered, {:.1}%, {} found), {} puts ({} delivered)",
+        a.sent(),
+        a.gets.sent,
+        a.gets.ended,
+        a.answered_percent(),
+        a.found,
+        a.puts.sent,
+        a.puts.ended
     );
+    let failed = a.failed();
+    if !failed.is_empty() {
+        let reasons: Vec<String> = failed.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        report!(
+            "  failed           {} ({})",
+            failed.values().sum::<u64>(),
+            reasons.join(", ")
+        );
+    }
     if t.responses > 0 {
         report!(
             "  response time    p50 {}  p99 {}  max {}",

@@ -94,8 +94,9 @@ impl Actor for Gateway {
                         state.rt.count_misaddressed();
                         continue;
                     }
-                    // Unknown or stopped receivers are counted by the runtime.
-                    let _ = state.rt.send(env.to, env.msg);
+                    // Unknown or stopped receivers are counted by the
+                    // runtime, and a request's asker told.
+                    state.rt.deliver_from_link(env.to, env.msg);
                 }
             }
             Msg::Frame { from, frame } => {

@@ -558,7 +558,7 @@ fn report(rt: &Runtime, events_sent: u64) -> NodeReport {
         messages_in: links.messages_in,
         messages_out: links.messages_out,
         latency: rt.latency_report(),
-        metrics: rt.metrics_report(),
+        metrics: Box::new(rt.metrics_report()),
         peak_rss: peak_rss().unwrap_or(0),
         crashed: rt.crashed(),
         fenced: rt.fenced(),

@@ -4,13 +4,19 @@
 //! key, a GetRequest for a key it put earlier, or a Put of a new key, each
 //! starting a fresh trace. It times every answer, in the node's traffic
 //! figures (so they can be watched while the run goes on).
+//!
+//! It classifies each get it sends exactly once: answered (a value or
+//! empty), or failed with a reason: the failure answer that came back, the
+//! send that failed here, or `timeout` when it gave up waiting. Gets still
+//! waiting when the run ends are left for the coordinator to count (sent
+//! less everything classified), as in flight or interrupted.
 
 use super::service::{Behaviour, Core, PENDING_TIMEOUT};
 use crate::runtime::clock;
 use compact_str::{format_compact, CompactString};
 use rand::Rng;
 use spigo_proto::cluster::SpanKind;
-use spigo_proto::{Gotocol, Imposition, Intention, Timestamp, TraceContext};
+use spigo_proto::{Gotocol, Imposition, Intention, Reason, Timestamp, TraceContext};
 use std::collections::HashMap;
 use std::time::Duration;
 use std::time::Instant;
@@ -69,26 +75,43 @@ impl State {
             )
         };
         let sent = clock::now();
-        if core.life().send(to, imposition, ctx, intention).is_ok() {
-            core.rt().traffic_sent(imposition == Imposition::GetRequest);
-            if imposition == Imposition::GetRequest {
-                self.waiting.insert(ctx.span, (ctx, sent));
-            } else {
-                // A put is fire and forget: its client span ends as it leaves.
-                core.record_span(SpanKind::Client, imposition, ctx, sent, Duration::ZERO);
+        let get = imposition == Imposition::GetRequest;
+        match core.life().send(to, imposition, ctx, intention) {
+            Ok(()) => {
+                core.rt().traffic_sent(get);
+                if get {
+                    self.waiting.insert(ctx.span, (ctx, sent));
+                } else {
+                    // A put is fire and forget: its client span ends as it
+                    // leaves.
+                    core.record_span(SpanKind::Client, imposition, ctx, sent, Duration::ZERO);
+                }
+            }
+            // Sent, as far as the accounting goes, and failed at once.
+            Err(e) => {
+                core.rt().traffic_sent(get);
+                match get {
+                    true => core.rt().traffic_failed(e.reason()),
+                    false => core.rt().put_failed(e.reason()),
+                }
             }
         }
     }
 }
 
 impl State {
-    /// Stops waiting for requests older than `after`, closing their spans.
-    fn give_up(&mut self, core: &Core, after: Duration) {
+    /// Stops waiting for requests older than `after`, closing their spans;
+    /// `timed_out` counts them as failed by timeout (at the end of the run
+    /// they are not: they were still on their way).
+    fn give_up(&mut self, core: &Core, after: Duration, timed_out: bool) {
         let now = clock::now();
         self.waiting.retain(|_, (ctx, sent)| {
             let age = now.since(*sent);
             if age < after {
                 return true;
+            }
+            if timed_out {
+                core.rt().traffic_failed(Reason::Timeout);
             }
             core.record_span(SpanKind::Client, Imposition::GetRequest, *ctx, *sent, age);
             false
@@ -126,7 +149,7 @@ impl Behaviour for Denominator {
         };
         state.send_one(core);
         if state.waiting.len() > 10_000 {
-            state.give_up(core, PENDING_TIMEOUT);
+            state.give_up(core, PENDING_TIMEOUT, true);
         }
         // Catch up at most one interval behind; beyond that, skip ahead.
         let next = (due + every).max(Instant::now() - every);
@@ -139,18 +162,81 @@ impl Behaviour for Denominator {
             return;
         }
         if let Some((ctx, sent)) = state.waiting.remove(&msg.ctx.span) {
-            let hit = !matches!(msg.intention, Intention::None);
             let took = clock::now().since(sent);
-            core.rt().traffic_answered(took, hit);
-            if let Some(m) = core.metrics() {
-                m.response(took);
+            match msg.intention {
+                Intention::Failed(reason) => core.rt().traffic_failed(reason),
+                _ => {
+                    let hit = !matches!(msg.intention, Intention::None);
+                    core.rt().traffic_answered(took, hit);
+                    core.metrics().response(took);
+                }
             }
             core.record_span(SpanKind::Client, Imposition::GetRequest, ctx, sent, took);
         }
     }
 
     fn goodbye(&self, core: &mut Core, state: &mut State) {
-        // Requests still out are unanswered; their spans end here.
-        state.give_up(core, Duration::ZERO);
+        // Requests still out are unanswered; their spans end here. Those
+        // older than an instance waits are timed out, the rest were still
+        // on their way.
+        state.give_up(core, PENDING_TIMEOUT, true);
+        state.give_up(core, Duration::ZERO, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::packages::spawn::spawn_instance;
+    use crate::runtime::clock;
+    use crate::testkit::{hand_dependency, next, probe, spec};
+    use crate::Runtime;
+    use spigo_proto::{Gotocol, Imposition, Intention, Package, Reason};
+    use std::time::Duration;
+
+    /// Each get is classified once: a failure answer counts as failed with
+    /// its reason, never as answered; a second answer to the same get is
+    /// ignored.
+    #[tokio::test]
+    async fn failure_answers_count_as_failed_not_answered() {
+        let rt = Runtime::new(0, false);
+        let (elb, mut elb_rx) = probe(&rt).await;
+        let at = rt.reserve(1).unwrap();
+        spawn_instance(
+            &rt,
+            spec(at, Package::Denominator, &[("elb", Package::Elb)]),
+        )
+        .await
+        .unwrap();
+        hand_dependency(&rt, at, elb, "elb");
+        let chat = Intention::Interval(Duration::from_millis(5));
+        rt.send(at, Gotocol::new(Imposition::Chat, None, clock::now(), chat))
+            .unwrap();
+        let (mut failed, mut answered) = (0, 0);
+        while failed + answered < 4 {
+            let asked = next(&mut elb_rx).await;
+            if asked.imposition != Imposition::GetRequest {
+                continue;
+            }
+            let value = match failed <= answered {
+                true => Intention::Failed(Reason::HopLimit),
+                false => Intention::Text("v".into()),
+            };
+            match value {
+                Intention::Failed(_) => failed += 1,
+                _ => answered += 1,
+            }
+            let answer = Gotocol::new(Imposition::GetResponse, Some(elb), clock::now(), value);
+            rt.send(at, answer.clone().with_ctx(asked.ctx)).unwrap();
+            rt.send(at, answer.with_ctx(asked.ctx)).unwrap();
+        }
+        rt.send(
+            at,
+            Gotocol::new(Imposition::Chat, None, clock::now(), Intention::None),
+        )
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let t = rt.traffic();
+        assert_eq!(t.failed[Reason::HopLimit.index()], 2);
+        assert_eq!((t.responses, t.hits), (2, 2));
     }
 }

@@ -85,7 +85,7 @@ impl<T: Timer> Lifecycle<T> {
         about: Address,
         intention: Intention,
     ) -> bool {
-        self.post(to, imposition, about, TraceContext::NIL, intention)
+        self.post(to, imposition, about, TraceContext::NIL, intention, 0)
             .is_ok()
     }
 
@@ -97,7 +97,20 @@ impl<T: Timer> Lifecycle<T> {
         ctx: TraceContext,
         intention: Intention,
     ) -> Result<(), SendError> {
-        self.post(to, imposition, self.me, ctx, intention)
+        self.post(to, imposition, self.me, ctx, intention, 0)
+    }
+
+    /// Passes a request on: [`Lifecycle::send`] of a message `hops` steps
+    /// down the request's path.
+    pub(crate) fn pass_on(
+        &self,
+        to: Address,
+        imposition: Imposition,
+        ctx: TraceContext,
+        intention: Intention,
+        hops: u8,
+    ) -> Result<(), SendError> {
+        self.post(to, imposition, self.me, ctx, intention, hops)
     }
 
     fn post(
@@ -107,9 +120,11 @@ impl<T: Timer> Lifecycle<T> {
         reply_to: Address,
         ctx: TraceContext,
         intention: Intention,
+        hops: u8,
     ) -> Result<(), SendError> {
-        let mut msg =
-            Gotocol::new(imposition, Some(reply_to), clock::now(), intention).with_ctx(ctx);
+        let mut msg = Gotocol::new(imposition, Some(reply_to), clock::now(), intention)
+            .with_ctx(ctx)
+            .with_hops(hops);
         if let Some(at) = self.location {
             msg = msg.from_location(at);
         }

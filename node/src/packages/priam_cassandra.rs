@@ -115,6 +115,7 @@ impl State {
             (Imposition::Put, Intention::Pair(kv)) => {
                 let key = kv[0].clone();
                 self.data.insert(key.clone(), kv[1].clone());
+                core.delivered();
                 let mut targets: Vec<Location> = self.other_zones(core).into_iter().collect();
                 if core.spec.cross_region {
                     targets.extend(self.other_regions(core));
@@ -153,7 +154,7 @@ impl Behaviour for PriamCassandra {
                     _ => return state.serve(core, msg),
                 };
                 match state.owner(core, core.location(), &key) {
-                    Some(owner) if owner != core.me() && core.call(owner, &msg, 0) => {}
+                    Some(owner) if owner != core.me() && core.call(owner, &msg, 0).is_ok() => {}
                     _ => state.serve(core, msg),
                 }
             }

@@ -5,7 +5,7 @@
 //! every storage dependency.
 
 use super::service::{Behaviour, Core};
-use spigo_proto::{Gotocol, Imposition, Intention, Package};
+use spigo_proto::{Gotocol, Imposition, Intention, Package, Reason};
 
 pub struct Staash;
 
@@ -26,15 +26,37 @@ fn rank(p: Package) -> u8 {
 }
 
 impl State {
-    /// Asks the first dependency at or after `stage` that has a live
-    /// instance; false if none is left.
-    fn ask_from(&self, core: &mut Core, request: &Gotocol, stage: usize) -> bool {
+    /// Asks the first dependency at or after `stage` that takes the
+    /// request; if none is left, the error says why the last one did not.
+    fn ask_from(&self, core: &mut Core, request: &Gotocol, stage: usize) -> Result<(), Reason> {
+        let mut why = Reason::Undeliverable;
         for (s, &d) in self.order.iter().enumerate().skip(stage) {
-            if core.call_with(request, s as u8, |core| core.pick_in(d)) {
-                return true;
+            match core.call_with(request, s as u8, |core| core.pick_in(d)) {
+                Ok(()) => return Ok(()),
+                Err(reason) => why = reason,
             }
         }
-        false
+        Err(why)
+    }
+
+    /// Writes a put to one instance of every storage dependency: each
+    /// write after the first is a put of its own, counted as forked, and
+    /// each ends (or fails) on its own. With no storage at all the put
+    /// ends here.
+    fn write(&self, core: &mut Core, msg: &Gotocol) {
+        let mut writes = 0;
+        for &d in &self.order {
+            if core.deps()[d].package != Package::Staash {
+                writes += 1;
+                if let Err(reason) = core.call_with(msg, 0, |core| core.pick_in(d)) {
+                    core.rt().put_failed(reason);
+                }
+            }
+        }
+        match writes {
+            0 => core.delivered(),
+            n => core.rt().puts_forked(n - 1),
+        }
     }
 }
 
@@ -50,9 +72,8 @@ impl Behaviour for Staash {
     fn request(&self, core: &mut Core, state: &mut State, msg: Gotocol) {
         match msg.imposition {
             Imposition::GetRequest => {
-                let asked = state.ask_from(core, &msg, 0);
-                if !asked {
-                    core.respond(&msg, Intention::None);
+                if let Err(reason) = state.ask_from(core, &msg, 0) {
+                    core.end_or_fail(&msg, reason);
                 }
             }
             Imposition::GetResponse => {
@@ -62,19 +83,17 @@ impl Behaviour for Staash {
                 let empty = matches!(msg.intention, Intention::None);
                 if empty {
                     let again = pending.original();
-                    if state.ask_from(core, &again, pending.stage as usize + 1) {
+                    // Nothing left to fall through to: the miss stands.
+                    if state
+                        .ask_from(core, &again, pending.stage as usize + 1)
+                        .is_ok()
+                    {
                         return;
                     }
                 }
                 core.relay(&pending, msg.intention);
             }
-            Imposition::Put => {
-                for &d in &state.order {
-                    if core.deps()[d].package != Package::Staash {
-                        core.call_with(&msg, 0, |core| core.pick_in(d));
-                    }
-                }
-            }
+            Imposition::Put => state.write(core, &msg),
             _ => {}
         }
     }

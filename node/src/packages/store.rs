@@ -29,6 +29,7 @@ impl Behaviour for Store {
             (Imposition::GetRequest, _) => core.answer_get(&msg, &state.data),
             (Imposition::Put, Intention::Pair(kv)) => {
                 state.data.insert(kv[0].clone(), kv[1].clone());
+                core.delivered();
                 let own = core.package();
                 let peers = core
                     .deps()

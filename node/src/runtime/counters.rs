@@ -5,6 +5,8 @@
 //! log is written. Readers get a snapshot as a small struct with named
 //! fields ([`EdgeCounts`], [`LinkCounts`], [`Overload`]).
 
+use super::metrics::Traffic;
+use spigo_proto::Reason;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Edges of the graph made and forgotten by a node's instances.
@@ -65,6 +67,10 @@ pub(crate) struct Counters {
     pub(crate) fenced: AtomicU64,
     pub(crate) deepest_mailbox: AtomicUsize,
     pub(crate) deepest_link: AtomicUsize,
+    pub(crate) puts_delivered: AtomicU64,
+    pub(crate) puts_forked: AtomicU64,
+    /// Puts dropped, by [`Reason::index`].
+    pub(crate) puts_failed: [AtomicU64; Reason::ALL.len()],
 }
 
 /// Adds one.
@@ -99,6 +105,15 @@ impl Counters {
             shed: read(&self.shed),
             deepest_mailbox: self.deepest_mailbox.load(Ordering::Relaxed),
             deepest_link: self.deepest_link.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Writes the put figures into `t`.
+    pub(crate) fn puts_into(&self, t: &mut Traffic) {
+        t.puts_delivered = read(&self.puts_delivered);
+        t.puts_forked = read(&self.puts_forked);
+        for r in Reason::ALL {
+            t.puts_failed[r.index()] = read(&self.puts_failed[r.index()]);
         }
     }
 

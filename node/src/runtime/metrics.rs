@@ -1,6 +1,7 @@
 //! Figures a node collects: what its denominators sent and got back, and
-//! (with `-c`) per-service histograms of delivery delay, service time and
-//! response time.
+//! per-service figures: always the requests each service received and its
+//! response times (the summary has them), and with `-c` also histograms of
+//! delivery delay and service time.
 //!
 //! Histograms are per service, never per instance (a million histograms
 //! would be a memory bug): every instance of a service records into the
@@ -12,7 +13,9 @@
 use compact_str::CompactString;
 use hdrhistogram::Histogram;
 use spigo_proto::cluster::{Recorded, ServiceReport, TrafficReport};
+use spigo_proto::Reason;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +29,33 @@ pub struct Traffic {
     pub hits: u64,
     /// Response time of answered GetRequests, in microseconds.
     pub latency: Histogram<u64>,
+    /// GetRequests that failed, by [`Reason::index`]: a failure answer came
+    /// back, the send failed, or the denominator gave up waiting.
+    pub failed: [u64; Reason::ALL.len()],
+    /// Puts that ended where they were stored (or at a tier with nowhere
+    /// to pass them), on this node.
+    pub puts_delivered: u64,
+    /// Puts dropped on this node, by [`Reason::index`].
+    pub puts_failed: [u64; Reason::ALL.len()],
+    /// Extra copies of puts made on this node by writing one put to
+    /// several stores.
+    pub puts_forked: u64,
+}
+
+/// Reason-indexed counts as (reason, count) pairs, leaving out zeros.
+fn by_reason(counts: &[u64; Reason::ALL.len()]) -> Vec<(Reason, u64)> {
+    Reason::ALL
+        .iter()
+        .map(|&r| (r, counts[r.index()]))
+        .filter(|&(_, n)| n > 0)
+        .collect()
+}
+
+/// Adds reported (reason, count) pairs into reason-indexed counts.
+fn add_by_reason(counts: &mut [u64; Reason::ALL.len()], pairs: &[(Reason, u64)]) {
+    for &(r, n) in pairs {
+        counts[r.index()] += n;
+    }
 }
 
 impl Default for Traffic {
@@ -36,6 +66,10 @@ impl Default for Traffic {
             responses: 0,
             hits: 0,
             latency: micros_histogram(),
+            failed: [0; Reason::ALL.len()],
+            puts_delivered: 0,
+            puts_failed: [0; Reason::ALL.len()],
+            puts_forked: 0,
         }
     }
 }
@@ -55,6 +89,10 @@ impl Traffic {
             responses: self.responses,
             hits: self.hits,
             latency: recorded(&self.latency),
+            failed: by_reason(&self.failed),
+            puts_delivered: self.puts_delivered,
+            puts_failed: by_reason(&self.puts_failed),
+            puts_forked: self.puts_forked,
         }
     }
 
@@ -65,6 +103,10 @@ impl Traffic {
         self.responses += r.responses;
         self.hits += r.hits;
         add_recorded(&mut self.latency, &r.latency);
+        add_by_reason(&mut self.failed, &r.failed);
+        self.puts_delivered += r.puts_delivered;
+        add_by_reason(&mut self.puts_failed, &r.puts_failed);
+        self.puts_forked += r.puts_forked;
     }
 
     /// Response time at quantile `q` (0..1).
@@ -97,9 +139,14 @@ pub(crate) fn record(h: &mut Histogram<u64>, d: Duration) {
     h.saturating_record((d.as_micros() as u64).max(1));
 }
 
-/// The three histograms of one service.
+/// The figures of one service: the requests it received and its three
+/// histograms (delivery and service time recorded only with `-c`).
 pub struct ServiceMetrics {
     inner: Mutex<[Histogram<u64>; 3]>,
+    /// Record delivery delay and service time too (`-c`): off, handling a
+    /// message costs no lock.
+    detailed: bool,
+    requests: AtomicU64,
 }
 
 const DELIVERY: usize = 0;
@@ -107,10 +154,29 @@ const SERVICE: usize = 1;
 const RESPONSE: usize = 2;
 
 impl ServiceMetrics {
-    fn new() -> ServiceMetrics {
+    /// Without `-c` only the response times are kept, at two significant
+    /// digits (enough for the summary's percentiles, a tenth of the
+    /// memory), and the other two histograms take no room.
+    fn new(detailed: bool) -> ServiceMetrics {
+        let histograms = match detailed {
+            true => [micros_histogram(), micros_histogram(), micros_histogram()],
+            false => {
+                let unused = || Histogram::new_with_bounds(1, 2, 1).expect("valid bounds");
+                let response =
+                    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid bounds");
+                [unused(), unused(), response]
+            }
+        };
         ServiceMetrics {
-            inner: Mutex::new([micros_histogram(), micros_histogram(), micros_histogram()]),
+            inner: Mutex::new(histograms),
+            detailed,
+            requests: AtomicU64::new(0),
         }
+    }
+
+    /// A request (get or put) arrived at an instance of the service.
+    pub fn requested(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
     fn record(&self, which: usize, d: Duration) {
@@ -125,6 +191,9 @@ impl ServiceMetrics {
     /// A message handled: its delivery delay and the time spent handling
     /// it, under one lock.
     pub fn handled(&self, delivery: Duration, service: Duration) {
+        if !self.detailed {
+            return;
+        }
         let mut h = self.inner.lock().expect("metrics lock");
         record(&mut h[DELIVERY], delivery);
         record(&mut h[SERVICE], service);
@@ -140,15 +209,31 @@ impl ServiceMetrics {
 #[derive(Default)]
 pub struct Registry {
     services: Mutex<BTreeMap<CompactString, Arc<ServiceMetrics>>>,
+    /// `-c`: services record every histogram.
+    detailed: bool,
 }
 
 impl Registry {
+    /// A registry whose services record every histogram (`-c`), or only
+    /// requests and response times.
+    pub fn new(detailed: bool) -> Registry {
+        Registry {
+            services: Mutex::default(),
+            detailed,
+        }
+    }
+
+    /// Whether services record every histogram (`-c`).
+    pub fn detailed(&self) -> bool {
+        self.detailed
+    }
+
     /// The metrics of `service`, created on first use.
     pub fn service(&self, service: &str) -> Arc<ServiceMetrics> {
         let mut services = self.services.lock().expect("registry lock");
         services
             .entry(service.into())
-            .or_insert_with(|| Arc::new(ServiceMetrics::new()))
+            .or_insert_with(|| Arc::new(ServiceMetrics::new(self.detailed)))
             .clone()
     }
 
@@ -160,6 +245,7 @@ impl Registry {
                 let h = m.inner.lock().expect("metrics lock");
                 ServiceReport {
                     service: name.to_string(),
+                    requests: m.requests.load(Ordering::Relaxed),
                     delivery: recorded(&h[DELIVERY]),
                     service_time: recorded(&h[SERVICE]),
                     response: recorded(&h[RESPONSE]),

@@ -21,6 +21,7 @@ pub mod latency;
 pub mod links;
 pub mod metrics;
 mod msglog;
+mod refusal;
 pub mod table;
 #[cfg(test)]
 mod tests;
@@ -38,10 +39,11 @@ use links::{LinkTx, Links, Outgoing};
 use metrics::{Registry, ServiceMetrics, Traffic};
 use msglog::MessageLog;
 use ractor::{Actor, ActorCell, ActorId, ActorRef};
+use refusal::Refusal;
 use spigo_proto::archaius::Location;
 use spigo_proto::cluster::{Envelope, Frame, MetricsReport, PairReport};
 use spigo_proto::latency::LatencyModel;
-use spigo_proto::{Address, Gotocol, NodeId};
+use spigo_proto::{Address, Gotocol, NodeId, Reason};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -61,6 +63,19 @@ pub enum SendError {
     /// One message too big for any frame, refused before it was queued.
     #[error("a message of {bytes} bytes for {to} would not fit in a frame")]
     TooBig { to: Address, bytes: usize },
+}
+
+impl SendError {
+    /// Why a request this send carried failed, as the summary counts it.
+    pub fn reason(&self) -> Reason {
+        match self {
+            SendError::Unknown(_) | SendError::Stopped(_) | SendError::TooBig { .. } => {
+                Reason::Undeliverable
+            }
+            SendError::NoRoute(_) => Reason::NodeLost,
+            SendError::Shed(_) => Reason::Shed,
+        }
+    }
 }
 
 /// An instance this many messages behind sheds new requests...
@@ -112,7 +127,7 @@ pub struct Runtime {
     table: AddressTable,
     delay: Arc<DelayQueue<Scheduled>>,
     latency: Option<Gate>,
-    metrics: Option<Registry>,
+    metrics: Registry,
     flows: Option<Flows>,
     log: MessageLog,
     next_id: AtomicU64,
@@ -138,12 +153,19 @@ impl Sink<Scheduled> for Runtime {
         if let (Some(gate), Some(held)) = (&self.latency, due.modelled) {
             gate.released(held);
         }
+        let refusal = match &due.what {
+            Delivery::Message(msg) => Refusal::of(msg),
+            Delivery::Timer(_) => None,
+        };
         let delivered = self
             .table
             .get(due.to.index)
             .is_some_and(|m| m.deliver(due.what));
         if !delivered {
             bump(&self.counters.undeliverable);
+            if let Some(r) = refusal {
+                self.refuse(r, Reason::Undeliverable);
+            }
         }
     }
 }
@@ -174,7 +196,7 @@ impl Runtime {
             table: AddressTable::default(),
             delay: DelayQueue::start(me.clone()),
             latency: latency.map(|m| Gate::new(m, seed ^ node as u64)),
-            metrics: collect.map(|_| Registry::default()),
+            metrics: Registry::new(collect.is_some()),
             flows: collect.map(Flows::new),
             log: MessageLog::new(log_messages),
             next_id: AtomicU64::new(1),
@@ -331,6 +353,30 @@ impl Runtime {
         } else {
             bump(&self.counters.undeliverable);
             Err(SendError::Stopped(to))
+        }
+    }
+
+    /// Delivers a message that came over a link from another node. A
+    /// request that cannot be delivered (its receiver stopped or is
+    /// overloaded) is answered as failed, if it is a get, and counted: its
+    /// sender is not waiting on this call to learn of it.
+    pub fn deliver_from_link(&self, to: Address, msg: Gotocol) {
+        let refusal = Refusal::of(&msg);
+        if let (Err(e), Some(r)) = (self.send(to, msg), refusal) {
+            self.refuse(r, e.reason());
+        }
+    }
+
+    /// A request that could not be delivered: a get's asker is answered
+    /// with a failure, a put is counted as failed.
+    fn refuse(&self, r: Refusal, reason: Reason) {
+        match r.answer(reason) {
+            // An asker out of reach gives up on it after a timeout.
+            Some((asker, answer)) => {
+                let _ = self.send(asker, answer);
+            }
+            None if r.is_put() => self.put_failed(reason),
+            None => {}
         }
     }
 
@@ -567,6 +613,27 @@ impl Runtime {
         self.counters.fenced()
     }
 
+    /// Counts a put that ended here: stored, or at a tier with nowhere to
+    /// pass it.
+    pub fn put_delivered(&self) {
+        bump(&self.counters.puts_delivered);
+    }
+
+    /// Counts a put dropped here, and why.
+    pub fn put_failed(&self, reason: Reason) {
+        bump(&self.counters.puts_failed[reason.index()]);
+    }
+
+    /// Counts `n` extra copies of a put, written to several stores.
+    pub fn puts_forked(&self, n: u64) {
+        self.counters.puts_forked.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts a get of a denominator that failed, and why.
+    pub fn traffic_failed(&self, reason: Reason) {
+        self.traffic.lock().expect("traffic lock").failed[reason.index()] += 1;
+    }
+
     /// Counts a request a denominator sent.
     pub fn traffic_sent(&self, get: bool) {
         let mut t = self.traffic.lock().expect("traffic lock");
@@ -584,24 +651,30 @@ impl Runtime {
 
     /// The node's traffic figures so far.
     pub fn traffic(&self) -> Traffic {
-        self.traffic.lock().expect("traffic lock").clone()
+        let mut t = self.traffic.lock().expect("traffic lock").clone();
+        self.counters.puts_into(&mut t);
+        t
     }
 
     /// The histograms instances of `service` record into, with `-c`.
     pub fn service_metrics(&self, service: &str) -> Option<Arc<ServiceMetrics>> {
-        self.metrics.as_ref().map(|r| r.service(service))
+        self.metrics
+            .detailed()
+            .then(|| self.metrics.service(service))
     }
 
-    /// Traffic figures and per-service histograms so far (no histograms
-    /// without `-c`).
+    /// The figures instances of `service` record into: always their
+    /// requests and response times, every histogram with `-c`.
+    pub fn service_figures(&self, service: &str) -> Arc<ServiceMetrics> {
+        self.metrics.service(service)
+    }
+
+    /// Traffic figures and per-service figures so far (delivery and
+    /// service-time histograms empty without `-c`).
     pub fn metrics_report(&self) -> MetricsReport {
         MetricsReport {
             traffic: self.traffic().report(),
-            services: self
-                .metrics
-                .as_ref()
-                .map(Registry::services)
-                .unwrap_or_default(),
+            services: self.metrics.services(),
         }
     }
 

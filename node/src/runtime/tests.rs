@@ -69,3 +69,55 @@ async fn messages_already_late_go_at_once_and_are_counted() {
     let report = rt.latency_report();
     assert_eq!(report[0].late, 1);
 }
+
+/// A request from another node that cannot be delivered here is answered
+/// as failed (a get) or counted as failed (a put): its sender is not
+/// waiting on the send to learn of it.
+#[tokio::test]
+async fn requests_from_a_link_that_cannot_be_delivered_are_answered_failed() {
+    use spigo_proto::{Reason, TraceContext};
+    let rt = Runtime::new(0, false);
+    let (asker, mut asker_rx) = probe_at(&rt, None).await;
+    let nobody = rt.reserve(1).unwrap();
+    let ctx = TraceContext {
+        trace: 3,
+        parent: 0,
+        span: 30,
+    };
+    let get = Gotocol::new(
+        Imposition::GetRequest,
+        Some(asker),
+        clock::now(),
+        Intention::Text("k".into()),
+    )
+    .with_ctx(ctx);
+    rt.deliver_from_link(nobody, get);
+    let answer = next(&mut asker_rx).await;
+    assert_eq!(answer.imposition, Imposition::GetResponse);
+    assert_eq!(answer.intention, Intention::Failed(Reason::Undeliverable));
+    assert_eq!(answer.ctx, ctx, "under the span the asker waits on");
+
+    let put = Gotocol::new(
+        Imposition::Put,
+        Some(asker),
+        clock::now(),
+        Intention::Pair(Box::new(["k".into(), "v".into()])),
+    );
+    rt.deliver_from_link(nobody, put);
+    // Not request traffic: a registry's poll is not accounted for.
+    let poll = Gotocol::new(
+        Imposition::GetRequest,
+        Some(asker),
+        clock::now(),
+        Intention::None,
+    );
+    rt.deliver_from_link(nobody, poll);
+    let t = rt.traffic();
+    assert_eq!(t.puts_failed[Reason::Undeliverable.index()], 1);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), asker_rx.recv())
+            .await
+            .is_err(),
+        "no answer to what is not a request"
+    );
+}

@@ -59,6 +59,12 @@ const CASES: &[Case] = &[
         &[],
         "-kv crash: the fsm has no services to crash",
     ),
+    (
+        &["-kv", "hops:0"],
+        &[],
+        "-kv hops: '0' is not a hop limit from 1 to 255",
+    ),
+    (&["-kv", "hops:300"], &[], "-kv hops: '300'"),
     (&["--seed", "x"], &[], "'x'"),
     (&["--bogus"], &[], "--bogus"),
     (

@@ -12,11 +12,19 @@ fn rss_kb(pid: u32) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-/// The run ended with status 3, and its graph is valid JSON that records
-/// the lost instances.
+/// The run ended with status 3, its graph is valid JSON that records
+/// the lost instances, and its summary file names the lost node.
 fn assert_lost_and_recorded(code: Option<i32>, log: &str, graph: &Path) {
     assert_eq!(code, Some(3), "a lost node is exit status 3:\n{log}");
     assert!(log.contains("lost"), "{log}");
+    let out = graph.parent().and_then(Path::parent).unwrap();
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["exit"], 3, "{summary:#}");
+    assert_eq!(summary["ending"], "nodes lost", "{summary:#}");
+    assert!(
+        !summary["nodes"]["lost"].as_array().unwrap().is_empty(),
+        "{summary:#}"
+    );
     let graph = read_json(graph);
     let lost = entries(&graph, "done")
         .iter()

@@ -3,6 +3,7 @@
 //! see: exit status, log lines, summary, graph files. This file holds the
 //! fixture helpers; the tests are grouped by subject in the modules below.
 
+mod accounting;
 mod architectures;
 mod bad_input;
 mod cluster;
@@ -20,6 +21,7 @@ mod profile;
 mod scale;
 mod watch;
 
+pub use accounting::check_summary;
 pub use watch::{alive, signal, Watched};
 
 use serde_json::Value;
@@ -188,9 +190,11 @@ impl Run {
     }
 
     /// spigo run inside `dir`, which may hold files from an earlier run or
-    /// written by the test.
+    /// written by the test. Its summary file, if it wrote one, must add up
+    /// ([`check_summary`]).
     pub fn new_in(dir: tempfile::TempDir, args: &[&str]) -> Run {
         let out = spigo().args(args).current_dir(dir.path()).output().unwrap();
+        check_summary(&accounting::out_dir(dir.path(), args));
         Run { dir, out }
     }
 

@@ -1,7 +1,7 @@
 //! Fixtures for runs a test watches while they go: a coordinator whose log
 //! lines arrive as they are written, and signals and liveness by pid.
 
-use super::spigo;
+use super::{check_summary, spigo};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -91,12 +91,15 @@ impl Watched {
             .unwrap()
     }
 
+    /// Waits for the run to end; its summary file, if it wrote one, must
+    /// add up ([`check_summary`]).
     pub fn finish(mut self) -> (Option<i32>, String, tempfile::TempDir) {
         let status = self.child.wait().unwrap();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(500)) {
             self.log.push_str(&line);
             self.log.push('\n');
         }
+        check_summary(self.dir.path());
         (status.code(), self.log, self.dir)
     }
 }

@@ -99,6 +99,7 @@ mod tests {
         MetricsReport {
             services: vec![ServiceReport {
                 service: "homepage".into(),
+                requests: 2,
                 delivery: vec![(10, 3)],
                 service_time: vec![(2, 3)],
                 response: vec![(200, 1), (400, 1)],

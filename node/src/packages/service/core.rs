@@ -21,7 +21,9 @@ use rand::SeedableRng;
 use spigo_proto::archaius::Location;
 use spigo_proto::cluster::SpanKind;
 use spigo_proto::spec::InstanceSpec;
-use spigo_proto::{Address, Gotocol, Imposition, Intention, Package, Timestamp, TraceContext};
+use spigo_proto::{
+    Address, Gotocol, Imposition, Intention, Package, Reason, Timestamp, TraceContext,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,8 +50,9 @@ pub struct Core {
     pub rng: SmallRng,
     pub(super) discovery: Discovery,
     pub(super) requests: Requests,
-    /// This service's histograms, with `-c`.
-    metrics: Option<Arc<ServiceMetrics>>,
+    /// This service's figures: requests and response times, and with `-c`
+    /// every histogram.
+    metrics: Arc<ServiceMetrics>,
     ipv4: Option<[u8; 4]>,
 }
 
@@ -60,7 +63,7 @@ impl Core {
             rng: SmallRng::seed_from_u64(
                 spec.seed ^ (me.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             ),
-            metrics: rt.service_metrics(&spec.service),
+            metrics: rt.service_figures(&spec.service),
             life: Lifecycle::new(rt, me, Some(spec.location())),
             discovery: Discovery::new(&spec),
             requests: Requests::default(),
@@ -90,9 +93,9 @@ impl Core {
         &self.discovery.deps
     }
 
-    /// This service's histograms, with `-c`.
-    pub fn metrics(&self) -> Option<&ServiceMetrics> {
-        self.metrics.as_deref()
+    /// This service's figures (every histogram only with `-c`).
+    pub fn metrics(&self) -> &ServiceMetrics {
+        &self.metrics
     }
 
     /// The instance's lifecycle, which it sends through.
@@ -168,48 +171,82 @@ impl Core {
 
     // ---- requests ------------------------------------------------------
 
-    /// Passes `request` on to `to` as a child call and remembers where its
-    /// answer goes. A receiver that has gone is marked dead and false
-    /// returned, so the caller can pick another.
-    pub fn call(&mut self, to: Address, request: &Gotocol, stage: u8) -> bool {
+    /// Passes `request` on to `to` as a child call, one hop further down
+    /// its path, and remembers where its answer goes. A receiver that has
+    /// gone is marked dead; the error says why the call failed, so the
+    /// caller can pick another.
+    pub fn call(&mut self, to: Address, request: &Gotocol, stage: u8) -> Result<(), Reason> {
         let ctx = self.child_of(request.ctx);
-        let sent = self
+        let hops = request.hops.saturating_add(1);
+        let intention = request.intention.clone();
+        if let Err(e) = self
             .life
-            .send(to, request.imposition, ctx, request.intention.clone());
-        match sent {
-            Ok(()) => {}
+            .pass_on(to, request.imposition, ctx, intention, hops)
+        {
             // Overloaded, not gone: try another this time.
-            Err(SendError::Shed(_)) => return false,
-            Err(_) => {
+            if !matches!(e, SendError::Shed(_)) {
                 self.mark_dead(to);
-                return false;
             }
+            return Err(e.reason());
         }
         if request.imposition == Imposition::GetRequest {
             self.requests.wait_for(ctx, request, stage);
         }
-        true
+        Ok(())
     }
 
-    /// Tries `pick` up to a few times until a call goes through.
+    /// Tries `pick` up to a few times until a call goes through; the error
+    /// says why the last try failed ([`Reason::Undeliverable`] when there
+    /// was no live instance to try).
     pub fn call_with(
         &mut self,
         request: &Gotocol,
         stage: u8,
         mut pick: impl FnMut(&mut Core) -> Option<Address>,
-    ) -> bool {
+    ) -> Result<(), Reason> {
+        let mut why = Reason::Undeliverable;
         for _ in 0..4 {
-            match pick(self) {
-                Some(to) if self.call(to, request, stage) => return true,
-                Some(_) => continue,
-                None => return false,
+            let Some(to) = pick(self) else {
+                break;
+            };
+            match self.call(to, request, stage) {
+                Ok(()) => return Ok(()),
+                Err(reason) => why = reason,
             }
         }
-        false
+        Err(why)
+    }
+
+    /// Drops a request this instance cannot serve or pass on: a get's
+    /// asker is answered that it failed and why, a put is counted as
+    /// failed here.
+    pub fn fail(&self, request: &Gotocol, reason: Reason) {
+        match request.imposition {
+            Imposition::GetRequest => self.respond(request, Intention::Failed(reason)),
+            Imposition::Put => self.rt().put_failed(reason),
+            _ => {}
+        }
+    }
+
+    /// A put ends here: stored, or at a tier with nowhere to pass it.
+    pub fn delivered(&self) {
+        self.rt().put_delivered();
+    }
+
+    /// A request that could not be passed on, for `reason`: at an instance
+    /// with no dependency at all it is the end of the line (a get answered
+    /// empty, a put delivered); otherwise it failed.
+    pub fn end_or_fail(&self, request: &Gotocol, reason: Reason) {
+        match (self.deps().is_empty(), request.imposition) {
+            (true, Imposition::GetRequest) => self.respond(request, Intention::None),
+            (true, Imposition::Put) => self.delivered(),
+            _ => self.fail(request, reason),
+        }
     }
 
     /// Answers `request` directly (a leaf, or a tier with nowhere to go).
     pub fn respond(&self, request: &Gotocol, value: Intention) {
+        let failed = matches!(value, Intention::Failed(_));
         if let Some(to) = request.reply_to {
             // An asker that has gone needs no answer.
             let _ = self
@@ -217,7 +254,7 @@ impl Core {
                 .send(to, Imposition::GetResponse, request.ctx, value);
         }
         let arrived = self.requests.arrived.unwrap_or_else(clock::now);
-        self.answered(request.imposition, request.ctx, arrived);
+        self.finished(request.imposition, request.ctx, arrived, !failed);
     }
 
     /// Answers a GetRequest from a key/value map (empty if absent).
@@ -245,23 +282,36 @@ impl Core {
     }
 
     /// Sends a response's value on to whoever asked this instance.
+    /// A failure answer is relayed like any other (the pending entry ends),
+    /// but does not count as a response time.
     pub fn relay(&self, pending: &Pending, value: Intention) {
+        let failed = matches!(value, Intention::Failed(_));
         if let Some(to) = pending.requester {
             let _ = self
                 .life
                 .send(to, Imposition::GetResponse, pending.ctx, value);
         }
-        self.answered(Imposition::GetRequest, pending.ctx, pending.started);
+        self.finished(
+            Imposition::GetRequest,
+            pending.ctx,
+            pending.started,
+            !failed,
+        );
     }
 
     /// Records that a request which arrived at `arrived` is done with:
-    /// its response time and its server span.
-    pub(super) fn answered(&self, imposition: Imposition, ctx: TraceContext, arrived: Timestamp) {
+    /// its server span and, for a get `answered` (not failed), its
+    /// response time.
+    pub(super) fn finished(
+        &self,
+        imposition: Imposition,
+        ctx: TraceContext,
+        arrived: Timestamp,
+        answered: bool,
+    ) {
         let took = clock::now().since(arrived);
-        if let Some(m) = &self.metrics {
-            if imposition == Imposition::GetRequest {
-                m.response(took);
-            }
+        if answered && imposition == Imposition::GetRequest {
+            self.metrics.response(took);
         }
         self.record_span(SpanKind::Server, imposition, ctx, arrived, took);
     }
@@ -270,7 +320,7 @@ impl Core {
     /// recorded, so the flows they started stay whole.
     pub(super) fn sweep(&mut self) {
         for (ctx, started) in self.requests.expire(clock::now()) {
-            self.answered(Imposition::GetRequest, ctx, started);
+            self.finished(Imposition::GetRequest, ctx, started, false);
         }
     }
 }

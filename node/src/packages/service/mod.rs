@@ -33,7 +33,7 @@ use crate::runtime::clock;
 use crate::Runtime;
 use discovery::Discovery;
 use spigo_proto::spec::InstanceSpec;
-use spigo_proto::{Address, Exit, Gotocol, Imposition, Intention};
+use spigo_proto::{Address, Exit, Gotocol, Imposition, Intention, Reason};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,7 +58,8 @@ pub trait Behaviour: Send + Sync + 'static {
 
 /// The behaviour of the middle tiers (zuul, karyon, monolith): pass each
 /// request to a random dependency and each response back to its asker; with
-/// no dependency to ask, answer empty at once.
+/// no dependency at all, answer empty at once (a put ends here); with
+/// dependencies but none that takes it, the request failed.
 pub fn proxy(core: &mut Core, msg: Gotocol) {
     proxy_with(core, msg, Core::pick_any)
 }
@@ -67,9 +68,8 @@ pub fn proxy(core: &mut Core, msg: Gotocol) {
 pub fn proxy_with(core: &mut Core, msg: Gotocol, pick: impl FnMut(&mut Core) -> Option<Address>) {
     match msg.imposition {
         Imposition::GetRequest | Imposition::Put => {
-            let sent = core.call_with(&msg, 0, pick);
-            if !sent && msg.imposition == Imposition::GetRequest {
-                core.respond(&msg, Intention::None);
+            if let Err(reason) = core.call_with(&msg, 0, pick) {
+                core.end_or_fail(&msg, reason);
             }
         }
         Imposition::GetResponse => core.pass_back(msg),
@@ -106,7 +106,8 @@ pub struct State<S> {
 
 impl<B: Behaviour> Nanoservice<B> {
     /// A message of request traffic, timed: its delivery delay and the
-    /// time spent handling it go to the service's histograms.
+    /// time spent handling it go to the service's histograms. A request
+    /// passed on more times than the hop limit allows is dropped here.
     fn traffic(&self, state: &mut State<B::State>, msg: Gotocol) {
         let State { core, package } = state;
         let imposition = msg.imposition;
@@ -118,14 +119,21 @@ impl<B: Behaviour> Nanoservice<B> {
             Imposition::GetRequest | Imposition::Put | Imposition::Replicate
         )
         .then_some(arrived);
-        self.0.request(core, package, msg);
-        core.requests.arrived = None;
-        if let Some(m) = core.metrics() {
-            m.handled(delivery, clock::now().since(arrived));
+        let request = msg.is_request();
+        if request {
+            core.metrics().requested();
         }
+        if request && msg.hops > core.spec.hop_limit {
+            core.fail(&msg, Reason::HopLimit);
+        } else {
+            self.0.request(core, package, msg);
+        }
+        core.requests.arrived = None;
+        core.metrics()
+            .handled(delivery, clock::now().since(arrived));
         // Puts and replicates have no answer: their span ends here.
         if matches!(imposition, Imposition::Put | Imposition::Replicate) {
-            core.answered(imposition, ctx, arrived);
+            core.finished(imposition, ctx, arrived, false);
         }
     }
 }
