@@ -133,11 +133,10 @@ fn a_node_that_stops_answering_is_lost_by_heartbeat() {
         .status();
     assert_lost_and_recorded(code, &log, &dir.path().join("json/netflixoss.json"));
     // The stopped node, once it runs again, finds its coordinator gone.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while alive(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(!alive(pid), "node2 outlived its coordinator");
+    assert!(
+        wait_gone(&[pid], Duration::from_secs(10)),
+        "node2 outlived its coordinator"
+    );
 }
 
 #[test]
@@ -147,12 +146,8 @@ fn nodes_exit_when_their_coordinator_is_killed() {
     run.wait_for("denominator activity rate");
     signal(run.child.id(), "-9");
     let _ = run.finish();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while pids.iter().any(|&p| alive(p)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
     assert!(
-        pids.iter().all(|&p| !alive(p)),
+        wait_gone(&pids, Duration::from_secs(5)),
         "nodes outlived their coordinator by 5 s"
     );
 }
@@ -184,13 +179,9 @@ fn joined_nodes_exit_when_their_coordinator_is_killed() {
     }
     let _ = coordinator.kill();
     let _ = coordinator.wait();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while pids.iter().any(|&p| alive(p)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
     // Checked before the cluster is dropped, which would stop them.
     assert!(
-        pids.iter().all(|&p| !alive(p)),
+        wait_gone(&pids, Duration::from_secs(5)),
         "joined nodes outlived their coordinator by 5 s"
     );
 }
@@ -388,11 +379,10 @@ fn an_interrupt_stops_early_and_keeps_everything() {
         if arch == "fsm" {
             assert!(dir.path().join("gml/fsm.graphml").exists());
         }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while nodes.iter().any(|&p| alive(p)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        assert!(nodes.iter().all(|&p| !alive(p)), "{sig}: no node left");
+        assert!(
+            wait_gone(&nodes, Duration::from_secs(10)),
+            "{sig}: no node left"
+        );
     }
 }
 

@@ -22,7 +22,7 @@ mod scale;
 mod watch;
 
 pub use accounting::check_summary;
-pub use watch::{alive, signal, Watched};
+pub use watch::{alive, signal, wait_gone, Watched};
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -8,13 +8,12 @@
 use super::*;
 use std::time::{Duration, Instant};
 
-/// Waits (ten seconds at most) until none of `pids` runs.
+/// None of `pids` runs (ten seconds at most to exit).
 fn assert_none_left(pids: &[u32], case: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while pids.iter().any(|&p| alive(p)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(pids.iter().all(|&p| !alive(p)), "{case}: a node was left");
+    assert!(
+        wait_gone(pids, Duration::from_secs(10)),
+        "{case}: a node was left"
+    );
 }
 
 /// An interrupt at a phase other than traffic still ends in a complete set

@@ -118,3 +118,13 @@ pub fn alive(pid: u32) -> bool {
         .map(|s| !s.split(") ").nth(1).unwrap_or("").starts_with('Z'))
         .unwrap_or(false)
 }
+
+/// Waits up to `limit` for every one of `pids` to exit; whether they all
+/// did.
+pub fn wait_gone(pids: &[u32], limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while pids.iter().any(|&p| alive(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    pids.iter().all(|&p| !alive(p))
+}
