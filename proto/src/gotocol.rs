@@ -146,8 +146,11 @@ pub enum Reason {
     HopLimit,
     /// No live instance to pass it to, or the receiver had stopped.
     Undeliverable,
-    /// The node it was for is lost, or the link to it is down.
+    /// The node it was for is lost (declared so, and fenced).
     NodeLost,
+    /// The link to the node it was for is down (broken and being dialled
+    /// again, or given up while both nodes live on).
+    LinkDown,
     /// The asker gave up waiting for its answer.
     Timeout,
     /// Still on its way when the run ended as planned.
@@ -158,11 +161,12 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order summaries list them.
-    pub const ALL: [Reason; 7] = [
+    pub const ALL: [Reason; 8] = [
         Reason::Shed,
         Reason::HopLimit,
         Reason::Undeliverable,
         Reason::NodeLost,
+        Reason::LinkDown,
         Reason::Timeout,
         Reason::InFlightAtEnd,
         Reason::Interrupted,
@@ -175,6 +179,7 @@ impl Reason {
             Reason::HopLimit => "hop limit",
             Reason::Undeliverable => "undeliverable",
             Reason::NodeLost => "node lost",
+            Reason::LinkDown => "link down",
             Reason::Timeout => "timeout",
             Reason::InFlightAtEnd => "in flight at end",
             Reason::Interrupted => "interrupted",
@@ -352,6 +357,7 @@ mod tests {
                 "hop limit",
                 "undeliverable",
                 "node lost",
+                "link down",
                 "timeout",
                 "in flight at end",
                 "interrupted"

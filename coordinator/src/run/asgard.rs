@@ -75,7 +75,7 @@ fn tell(
         Gotocol::new(imposition, Some(from), clock::now(), intention),
     ) {
         // A node lost on the way: its instances are accounted for already.
-        Err(SendError::NoRoute(_)) if to.node != rt.node() => Ok(()),
+        Err(SendError::NoRoute(_) | SendError::LinkDown(_)) if to.node != rt.node() => Ok(()),
         other => other.with_context(|| format!("asgard cannot reach {to}")),
     }
 }

@@ -227,7 +227,7 @@ pub(crate) async fn run(cluster: &Cluster, opts: &Options) -> error::Result<Repo
             ) {
                 Ok(()) => delivered += 1,
                 // Its node was lost: the pirate is gone, the run goes on.
-                Err(SendError::NoRoute(_)) => {}
+                Err(SendError::NoRoute(_) | SendError::LinkDown(_)) => {}
                 Err(e) => return Err(e.into()),
             }
             Ok(())

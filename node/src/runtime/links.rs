@@ -13,7 +13,7 @@
 use spigo_proto::cluster::{Envelope, Frame, LinkReport};
 use spigo_proto::fit::{Bounded, ROOM};
 use spigo_proto::{Address, Gotocol, NodeId};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -114,10 +114,13 @@ pub(crate) struct Links {
     costs: Mutex<BTreeMap<NodeId, LinkReport>>,
     /// Receivers already named in a log line for an oversize message.
     oversize_logged: Mutex<HashSet<Address>>,
+    /// Every node a link was ever set up with (a failed send asks).
+    ever: Mutex<BTreeSet<NodeId>>,
 }
 
 impl Links {
     pub(crate) fn set(&self, node: NodeId, link: LinkTx) {
+        self.ever.lock().expect("links lock").insert(node);
         let mut links = self.up.write().expect("links lock");
         if links.len() <= node as usize {
             links.resize(node as usize + 1, None);
@@ -144,6 +147,11 @@ impl Links {
             old.close();
         }
         true
+    }
+
+    /// Whether a link to `node` was ever set up.
+    pub(crate) fn was_linked(&self, node: NodeId) -> bool {
+        self.ever.lock().expect("links lock").contains(&node)
     }
 
     /// `f` of the link to `node`, if there is one.

@@ -55,8 +55,14 @@ pub enum SendError {
     Unknown(Address),
     #[error("actor at {0} has stopped")]
     Stopped(Address),
+    /// No link to the node: it was declared lost (fenced), or was never
+    /// linked.
     #[error("no route to node {0}")]
     NoRoute(NodeId),
+    /// The link to the node is down (broken, being dialled again, or given
+    /// up while the node lives on).
+    #[error("the link to node {0} is down")]
+    LinkDown(NodeId),
     /// Refused because the receiver (or the link to it) is too far behind.
     #[error("{0} is overloaded; message shed")]
     Shed(Address),
@@ -73,6 +79,7 @@ impl SendError {
                 Reason::Undeliverable
             }
             SendError::NoRoute(_) => Reason::NodeLost,
+            SendError::LinkDown(_) => Reason::LinkDown,
             SendError::Shed(_) => Reason::Shed,
         }
     }
@@ -408,7 +415,7 @@ impl Runtime {
             Some(Err(_)) | None => {
                 bump(&self.counters.undeliverable);
                 self.links.cost(to.node, |c| c.undeliverable += 1);
-                Err(SendError::NoRoute(to.node))
+                Err(self.no_link(to.node))
             }
         }
     }
@@ -527,6 +534,15 @@ impl Runtime {
     /// counted ([`Runtime::count_fenced`]).
     pub fn is_fenced(&self, node: NodeId) -> bool {
         self.fences.contains(node)
+    }
+
+    /// Why nothing can be sent to `node`: it is lost (fenced), or only its
+    /// link is down.
+    fn no_link(&self, node: NodeId) -> SendError {
+        match self.is_fenced(node) || !self.links.was_linked(node) {
+            true => SendError::NoRoute(node),
+            false => SendError::LinkDown(node),
+        }
     }
 
     /// Queues a whole frame on the link to `node`, behind the messages

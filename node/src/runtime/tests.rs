@@ -121,3 +121,28 @@ async fn requests_from_a_link_that_cannot_be_delivered_are_answered_failed() {
         "no answer to what is not a request"
     );
 }
+
+/// A send to a node without a link says why: never linked or fenced (the
+/// node is lost), or only its link is down (it may come back).
+#[tokio::test]
+async fn a_send_without_a_link_says_whether_the_node_or_the_link_is_gone() {
+    use super::links::LinkTx;
+    use super::SendError;
+    use spigo_proto::Address;
+    let rt = rt();
+    let get = || Gotocol::new(Imposition::GetRequest, None, clock::now(), Intention::None);
+    let never = Address::new(3, 100);
+    assert_eq!(rt.send(never, get()), Err(SendError::NoRoute(3)));
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    rt.set_link(2, LinkTx::new(tx, Default::default(), Default::default()));
+    rt.remove_link(2);
+    let there = Address::new(2, 100);
+    assert_eq!(rt.send(there, get()), Err(SendError::LinkDown(2)));
+    assert_eq!(
+        SendError::LinkDown(2).reason().as_str(),
+        "link down",
+        "counted apart from a lost node"
+    );
+    rt.fence(2);
+    assert_eq!(rt.send(there, get()), Err(SendError::NoRoute(2)));
+}
