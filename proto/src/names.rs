@@ -309,3 +309,55 @@ mod tests {
         assert!(n.validate().is_err());
     }
 }
+
+/// How many characters of a string a peer sent are logged.
+pub const LOGGABLE_CHARS: usize = 64;
+
+/// A string a peer sent (its self-declared name), made safe to log: control
+/// characters escaped (`\n` cannot start a forged log line) and cut to
+/// [`LOGGABLE_CHARS`] characters with the number of bytes left out, so a
+/// 4 MiB name costs a log line of a hundred bytes.
+pub fn loggable(s: &str) -> String {
+    let mut out = String::new();
+    let mut kept = 0;
+    for (chars, (at, c)) in s.char_indices().enumerate() {
+        if chars == LOGGABLE_CHARS {
+            out.push_str(&format!("...(+{} bytes)", s.len() - at));
+            return out;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        kept = at + c.len_utf8();
+    }
+    debug_assert_eq!(kept, s.len());
+    out
+}
+
+#[cfg(test)]
+mod loggable_tests {
+    use super::*;
+
+    #[test]
+    fn peer_strings_cannot_forge_or_flood_a_log() {
+        assert_eq!(loggable("node2"), "node2");
+        let forged = loggable("n\n2026/12/01 ERROR: n2 lost: FORGED");
+        assert!(!forged.contains('\n'), "{forged}");
+        assert!(forged.starts_with("n\\n2026"), "{forged}");
+        let huge = "x".repeat(4 << 20);
+        let cut = loggable(&huge);
+        assert!(cut.len() < 100, "{}", cut.len());
+        assert!(
+            cut.ends_with(&format!("...(+{} bytes)", (4 << 20) - 64)),
+            "{cut}"
+        );
+        assert_eq!(
+            loggable(&"é".repeat(64)),
+            "é".repeat(64),
+            "64 characters fit"
+        );
+        assert_eq!(loggable("\u{1b}[31m"), "\\u{1b}[31m", "no terminal escapes");
+    }
+}

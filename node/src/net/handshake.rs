@@ -6,11 +6,12 @@
 //! [`Refusal`] the dialer gets to see. What comes out is a
 //! [`Connected`], which [`super::link`] starts.
 
-use super::link::{read_frame, write_frame, Connected, LinkError, Reader, Writer};
+use super::link::{read_handshake_frame, write_frame, Connected, LinkError, Reader, Writer};
 use super::tls::{server_name, Tls};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use spigo_proto::cluster::{Frame, Refusal, Role};
+use spigo_proto::names::loggable;
 use std::future::Future;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
@@ -186,7 +187,7 @@ async fn dial_handshake(
     )
     .await?;
     writer.flush().await?;
-    let their_nonce = match read_frame(&mut reader).await? {
+    let their_nonce = match read_handshake_frame(&mut reader).await? {
         Frame::Challenge { nonce } => nonce,
         Frame::Refused { reason } => return Err(LinkError::Refused(reason)),
         other => return Err(unexpected("a challenge", &other)),
@@ -198,9 +199,9 @@ async fn dial_handshake(
     };
     write_frame(&mut writer, &proof).await?;
     writer.flush().await?;
-    match read_frame(&mut reader).await? {
+    match read_handshake_frame(&mut reader).await? {
         Frame::Welcome { mac, name } if cookie.check(&mine, b"listener", &mac) => {
-            Ok(Connected::new(name, reader, writer))
+            Ok(Connected::new(loggable(&name), reader, writer))
         }
         Frame::Welcome { .. } => Err(LinkError::ListenerCookie),
         Frame::Refused { reason } => Err(LinkError::Refused(reason)),
@@ -230,14 +231,16 @@ async fn accept_handshake(
     name: &str,
     admit: impl FnOnce(Role) -> Result<(), Refusal>,
 ) -> Result<(Connected, Role), LinkError> {
-    let (role, peer_name) = match read_frame(&mut reader).await? {
-        Frame::Hello { role, name } => (role, name),
+    let (role, peer_name) = match read_handshake_frame(&mut reader).await? {
+        // Only ever logged: kept short and with no control characters,
+        // whatever the peer sent.
+        Frame::Hello { role, name } => (role, loggable(&name)),
         other => return Err(unexpected("hello", &other)),
     };
     let mine = nonce();
     write_frame(&mut writer, &Frame::Challenge { nonce: mine }).await?;
     writer.flush().await?;
-    let (mac, their_nonce) = match read_frame(&mut reader).await? {
+    let (mac, their_nonce) = match read_handshake_frame(&mut reader).await? {
         Frame::Proof { mac, nonce } => (mac, nonce),
         other => return Err(unexpected("a proof", &other)),
     };

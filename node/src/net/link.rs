@@ -33,6 +33,13 @@ pub enum LinkError {
     Wire(#[from] WireError),
     #[error("frame of {0} bytes announced, the limit is {MAX_FRAME_BYTES}")]
     Oversize(usize),
+    /// A frame longer than any handshake frame, before the peer proved the
+    /// cookie: refused before anything is allocated for it.
+    #[error("handshake frame of {0} bytes announced, the limit before the cookie is proved is {PRE_AUTH_FRAME_BYTES}")]
+    PreAuthOversize(usize),
+    /// The peer answered with TLS where this end speaks plain frames.
+    #[error("the peer speaks TLS and this end does not: give every process --tls-cert, --tls-key and --tls-ca, or none")]
+    PeerSpeaksTls,
     /// The other end refused this one.
     #[error("refused: {0}")]
     Refused(Refusal),
@@ -62,6 +69,35 @@ pub enum LinkError {
 
 pub(crate) type Reader = BufReader<Box<dyn AsyncRead + Send + Unpin>>;
 pub(crate) type Writer = BufWriter<Box<dyn AsyncWrite + Send + Unpin>>;
+
+/// Before a peer has proved the cookie its frames are small (a Hello names
+/// the peer; the rest are nonces and proofs), so a longer one is refused
+/// before anything is allocated: a peer that announces 4 MiB and sends one
+/// byte costs the node nothing.
+pub const PRE_AUTH_FRAME_BYTES: usize = 16 * 1024;
+
+/// Whether a frame length is the start of a TLS record (handshake, alert or
+/// data, version 3.x): a TLS peer met by one that speaks plain frames.
+fn is_tls_record(len: u32) -> bool {
+    matches!(len >> 24, 0x15..=0x17) && (len >> 16) & 0xff == 0x03
+}
+
+/// Reads one handshake frame, under [`PRE_AUTH_FRAME_BYTES`].
+pub(crate) async fn read_handshake_frame(
+    r: &mut (impl AsyncReadExt + Unpin),
+) -> Result<Frame, LinkError> {
+    let len = r.read_u32().await?;
+    if is_tls_record(len) {
+        return Err(LinkError::PeerSpeaksTls);
+    }
+    let len = len as usize;
+    if len > PRE_AUTH_FRAME_BYTES {
+        return Err(LinkError::PreAuthOversize(len));
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).await?;
+    Ok(decode_frame(&body)?)
+}
 
 /// Reads one frame. A frame that does not decode (or breaks a batch
 /// limit) is an error the link survives: its length was read, so the next
@@ -327,6 +363,33 @@ mod tests {
             read_frame(&mut short).await,
             Err(LinkError::Io(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn before_the_cookie_only_small_plain_frames_are_read() {
+        // 4 MiB announced, one byte sent: refused before any allocation.
+        let mut big: &[u8] = &[0, 0x40, 0, 0, 1];
+        assert!(matches!(
+            read_handshake_frame(&mut big).await,
+            Err(LinkError::PreAuthOversize(0x40_0000))
+        ));
+        // A TLS alert or handshake record where a frame was expected.
+        for record in [[0x15, 3, 3, 0, 2], [0x16, 3, 1, 2, 0]] {
+            let mut tls: &[u8] = &record;
+            assert!(matches!(
+                read_handshake_frame(&mut tls).await,
+                Err(LinkError::PeerSpeaksTls)
+            ));
+        }
+        let hello = Frame::Hello {
+            role: spigo_proto::cluster::Role::Coordinator,
+            name: "c".into(),
+        };
+        let body = wire::encode(&hello).unwrap();
+        let mut bytes = (body.len() as u32).to_be_bytes().to_vec();
+        bytes.extend(body);
+        let mut ok: &[u8] = &bytes;
+        assert_eq!(read_handshake_frame(&mut ok).await.unwrap(), hello);
     }
 
     /// Frames that fail to decode, break a batch limit, or name actors that

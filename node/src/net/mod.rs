@@ -9,6 +9,7 @@
 //! | `tls.rs` | loading the certificates of mutual TLS |
 //! | `gateway.rs` | the one actor frames from links are handed to |
 //! | `peers.rs` | liveness: heartbeats, a silent coordinator, re-dialling broken links |
+//! | `quiet.rs` | warnings a peer can cause, logged a few times and counted |
 //! | `server.rs` | `spigo node`: join, spawn what is placed, report, stop |
 //! | `bench.rs` | the actors `spigo bench link` measures links with |
 //!
@@ -22,5 +23,6 @@ pub mod link;
 #[cfg(test)]
 mod link_tests;
 pub mod peers;
+pub mod quiet;
 pub mod server;
 pub mod tls;

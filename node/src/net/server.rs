@@ -26,6 +26,7 @@ use super::gateway::{self, Control};
 use super::handshake::{self, Cookie};
 use super::link::{Connected, LinkError};
 use super::peers::{self, Dialer, Peers};
+use super::quiet::LogLimit;
 use super::tls::Tls;
 use crate::packages::edda::{self as shard, EddaShard, LinkSink};
 use crate::packages::pirate;
@@ -280,6 +281,9 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
     Ok(Outcome::CoordinatorGone)
 }
 
+/// How often the counts of warnings kept from the log are logged.
+const QUIET_WINDOW: Duration = Duration::from_secs(10);
+
 async fn accept_loop(
     listener: TcpListener,
     cookie: Cookie,
@@ -288,16 +292,34 @@ async fn accept_loop(
     admission: Arc<Admission>,
     events: mpsc::UnboundedSender<Event>,
 ) {
+    // A peer can cause these as often as it connects: a few are logged,
+    // the rest counted and summed up every 10 s.
+    let refused = Arc::new(LogLimit::new("refused connections", 5, QUIET_WINDOW));
+    let failed = Arc::new(LogLimit::new("failed accepts", 1, QUIET_WINDOW));
+    for limit in [&refused, &failed] {
+        let limit = limit.clone();
+        tokio::spawn(async move { limit.report_every_window().await });
+    }
     loop {
-        let Ok((stream, from)) = listener.accept().await else {
-            continue;
+        let (stream, from) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors (EMFILE/ENFILE) or the like:
+                // waiting lets some close, where retrying at once spins.
+                if failed.allow() {
+                    tracing::warn!("{name}: cannot accept connections: {e}; retrying in 100ms");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
         };
-        let (cookie, tls, name, admission, events) = (
+        let (cookie, tls, name, admission, events, refused) = (
             cookie.clone(),
             tls.clone(),
             name.clone(),
             admission.clone(),
             events.clone(),
+            refused.clone(),
         );
         tokio::spawn(async move {
             match handshake::accept(stream, &cookie, tls.as_ref(), &name, |role| {
@@ -314,7 +336,10 @@ async fn accept_loop(
                     reason: reason @ Refusal::NotJoinedYet,
                     peer,
                 }) => tracing::debug!("{name}: asked {from} to retry: {reason} (from {peer})"),
-                Err(e) => tracing::warn!("{name}: refused a connection from {from}: {e}"),
+                Err(e) if refused.allow() => {
+                    tracing::warn!("{name}: refused a connection from {from}: {e}")
+                }
+                Err(_) => {}
             }
         });
     }

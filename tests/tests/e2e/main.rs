@@ -19,6 +19,7 @@ mod netns;
 mod phases;
 mod profile;
 mod scale;
+mod security;
 mod watch;
 
 pub use accounting::check_summary;
