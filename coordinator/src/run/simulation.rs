@@ -5,7 +5,7 @@
 use super::interrupt::{Interrupt, EXIT_INTERRUPTED};
 use super::summary::{
     print_faults, print_fsm_summary, print_latency, print_nodes, print_overload,
-    print_services_summary,
+    print_services_summary, Totals,
 };
 use super::{asgard, fsm};
 use crate::cluster::{self, Cluster, Nodes, TlsFiles, TlsPaths};
@@ -372,8 +372,9 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         }
     }
     print_latency(&cfg, &pairs);
-    print_overload(&rt, &reports);
-    print_faults(&rt, &reports);
+    let totals = Totals::over(&rt, &reports);
+    print_overload(&totals);
+    print_faults(&rt, &reports, &totals);
     print_nodes(&cluster, &lost, &lost_links, &reports);
     let services = metrics::merged_services(&metrics);
     let summary = RunSummary {
@@ -394,14 +395,13 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
             .filter(|n| lost.contains(&n.id))
             .map(|n| n.name.clone())
             .collect(),
-        undeliverable: rt.undeliverable()
-            + reports.iter().map(|(_, r)| r.undeliverable).sum::<u64>(),
-        shed: rt.overload().shed + reports.iter().map(|(_, r)| r.shed).sum::<u64>(),
+        undeliverable: totals.undeliverable,
+        shed: totals.shed,
         links_lost: (lost_links.iter())
             .map(|l| ([node_name(l.ends.0), node_name(l.ends.1)], l.undeliverable))
             .collect(),
-        crashed: rt.crashed() + reports.iter().map(|(_, r)| r.crashed).sum::<u64>(),
-        fenced: rt.fenced() + reports.iter().map(|(_, r)| r.fenced).sum::<u64>(),
+        crashed: totals.crashed,
+        fenced: totals.fenced,
     };
     summary_json::write(&opts.out, &summary)?;
     if let Some(at) = interrupted {

@@ -56,28 +56,62 @@ pub(super) fn print_latency(cfg: &Config, reports: &[PairReport]) {
     }
 }
 
+/// Counts over every process: this one's and the nodes' reports, summed
+/// once for the report and `summary.json`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Totals {
+    pub undeliverable: u64,
+    pub shed: u64,
+    pub crashed: u64,
+    pub fenced: u64,
+    pub deepest_mailbox: u64,
+    pub deepest_link: u64,
+}
+
+impl Totals {
+    pub(super) fn over(rt: &Runtime, reports: &[(NodeId, NodeReport)]) -> Totals {
+        let Overload {
+            shed,
+            deepest_mailbox,
+            deepest_link,
+        } = rt.overload();
+        let mut t = Totals {
+            undeliverable: rt.undeliverable(),
+            shed,
+            crashed: rt.crashed(),
+            fenced: rt.fenced(),
+            deepest_mailbox: deepest_mailbox as u64,
+            deepest_link: deepest_link as u64,
+        };
+        for (_, r) in reports {
+            t.undeliverable += r.undeliverable;
+            t.shed += r.shed;
+            t.crashed += r.crashed;
+            t.fenced += r.fenced;
+            t.deepest_mailbox = t.deepest_mailbox.max(r.deepest_mailbox);
+            t.deepest_link = t.deepest_link.max(r.deepest_link);
+        }
+        t
+    }
+}
+
 /// How close the run came to being overrun (mailboxes of instances,
 /// queues of links), and what was shed.
-pub(super) fn print_overload(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
-    let Overload {
-        mut shed,
-        deepest_mailbox,
-        deepest_link,
-    } = rt.overload();
-    let (mut mailbox, mut link) = (deepest_mailbox as u64, deepest_link as u64);
-    for (_, r) in reports {
-        shed += r.shed;
-        mailbox = mailbox.max(r.deepest_mailbox);
-        link = link.max(r.deepest_link);
-    }
-    report!("  backlog          deepest mailbox {mailbox}, deepest link queue {link}, {shed} requests shed");
+pub(super) fn print_overload(t: &Totals) {
+    report!(
+        "  backlog          deepest mailbox {}, deepest link queue {}, {} requests shed",
+        t.deepest_mailbox,
+        t.deepest_link,
+        t.shed
+    );
 }
 
 /// Instances that crashed (their handler panicked) and frames refused from
 /// fenced nodes, over every process; nothing when there were none.
-pub(super) fn print_faults(rt: &Runtime, reports: &[(NodeId, NodeReport)]) {
-    let crashed = rt.crashed() + reports.iter().map(|(_, r)| r.crashed).sum::<u64>();
-    let fenced = rt.fenced() + reports.iter().map(|(_, r)| r.fenced).sum::<u64>();
+pub(super) fn print_faults(rt: &Runtime, reports: &[(NodeId, NodeReport)], t: &Totals) {
+    let Totals {
+        crashed, fenced, ..
+    } = *t;
     if crashed > 0 {
         report!("  crashed          {crashed} instances (their handler panicked; done with exit crashed)");
     }

@@ -110,17 +110,39 @@ impl LinkTx {
 #[derive(Default)]
 pub(crate) struct Links {
     up: RwLock<Vec<Option<LinkTx>>>,
-    /// Per peer whose link was ever missing or broken (touched only then).
-    costs: Mutex<BTreeMap<NodeId, LinkReport>>,
+    /// What missing or broken links cost (touched only then, and when a
+    /// link is set up).
+    costs: Mutex<Costs>,
     /// Receivers already named in a log line for an oversize message.
     oversize_logged: Mutex<HashSet<Address>>,
-    /// Every node a link was ever set up with (a failed send asks).
-    ever: Mutex<BTreeSet<NodeId>>,
+}
+
+#[derive(Default)]
+struct Costs {
+    /// Per peer whose link was ever missing or broken.
+    by_peer: BTreeMap<NodeId, LinkReport>,
+    /// Every node a link was ever set up with: a failed send to one of
+    /// them is a link down, to any other a node that is not there.
+    linked: BTreeSet<NodeId>,
+}
+
+impl Costs {
+    /// The cost record of the link to `node`, made on first use.
+    fn of(&mut self, node: NodeId) -> &mut LinkReport {
+        self.by_peer.entry(node).or_insert_with(|| LinkReport {
+            peer: node,
+            ..LinkReport::default()
+        })
+    }
 }
 
 impl Links {
     pub(crate) fn set(&self, node: NodeId, link: LinkTx) {
-        self.ever.lock().expect("links lock").insert(node);
+        self.costs
+            .lock()
+            .expect("link costs lock")
+            .linked
+            .insert(node);
         let mut links = self.up.write().expect("links lock");
         if links.len() <= node as usize {
             links.resize(node as usize + 1, None);
@@ -149,11 +171,6 @@ impl Links {
         true
     }
 
-    /// Whether a link to `node` was ever set up.
-    pub(crate) fn was_linked(&self, node: NodeId) -> bool {
-        self.ever.lock().expect("links lock").contains(&node)
-    }
-
     /// `f` of the link to `node`, if there is one.
     pub(crate) fn with<R>(&self, node: NodeId, f: impl FnOnce(&LinkTx) -> R) -> Option<R> {
         let links = self.up.read().expect("links lock");
@@ -162,17 +179,21 @@ impl Links {
 
     /// `f` of the cost record of the link to `node`.
     pub(crate) fn cost(&self, node: NodeId, f: impl FnOnce(&mut LinkReport)) {
+        f(self.costs.lock().expect("link costs lock").of(node))
+    }
+
+    /// Counts one message for `node` that could not be sent; whether a
+    /// link to it was ever set up (one lock for both).
+    pub(crate) fn undeliverable(&self, node: NodeId) -> bool {
         let mut costs = self.costs.lock().expect("link costs lock");
-        f(costs.entry(node).or_insert_with(|| LinkReport {
-            peer: node,
-            ..LinkReport::default()
-        }))
+        costs.of(node).undeliverable += 1;
+        costs.linked.contains(&node)
     }
 
     /// What each link that was ever down cost, by peer.
     pub(crate) fn costs(&self) -> Vec<LinkReport> {
         let costs = self.costs.lock().expect("link costs lock");
-        costs.values().cloned().collect()
+        costs.by_peer.values().cloned().collect()
     }
 
     /// Whether `msg` for `to` could never fit in a frame; if so it is

@@ -414,8 +414,8 @@ impl Runtime {
             Some(Err(shed @ SendError::Shed(_))) => Err(shed),
             Some(Err(_)) | None => {
                 bump(&self.counters.undeliverable);
-                self.links.cost(to.node, |c| c.undeliverable += 1);
-                Err(self.no_link(to.node))
+                let was_linked = self.links.undeliverable(to.node);
+                Err(self.no_link(to.node, was_linked))
             }
         }
     }
@@ -538,8 +538,8 @@ impl Runtime {
 
     /// Why nothing can be sent to `node`: it is lost (fenced), or only its
     /// link is down.
-    fn no_link(&self, node: NodeId) -> SendError {
-        match self.is_fenced(node) || !self.links.was_linked(node) {
+    fn no_link(&self, node: NodeId, was_linked: bool) -> SendError {
+        match self.is_fenced(node) || !was_linked {
             true => SendError::NoRoute(node),
             false => SendError::LinkDown(node),
         }
