@@ -101,6 +101,14 @@ pub enum Refusal {
     /// Join is still on the way, so the dialer tries again shortly.
     #[error("not joined yet")]
     NotJoinedYet,
+    /// The dialer speaks TLS and this listener plain frames (the dialer's
+    /// TLS library reads this refusal as "not TLS", which is the point).
+    #[error("this end does not speak TLS")]
+    NoTls,
+    /// The dialer's Hello carried another wire version; the dialer cannot
+    /// decode this refusal either, and says which version it got.
+    #[error("another wire version")]
+    WireVersion,
 }
 
 /// One unit of a link: the handshake first (Hello through Welcome, or

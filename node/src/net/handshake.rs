@@ -3,10 +3,16 @@
 //! Each end proves it knows the cluster's shared cookie by answering the
 //! other's random challenge with an HMAC-SHA256, so the cookie itself never
 //! crosses the network, and a wrong one is refused with a typed
-//! [`Refusal`] the dialer gets to see. What comes out is a
+//! [`Refusal`] the dialer gets to see. Both challenges and the cookie then
+//! give the link's session keys (`seal.rs`). What comes out is a
 //! [`Connected`], which [`super::link`] starts.
+//!
+//! Mismatched ends are named rather than misread: a plain end meeting a
+//! TLS one (either way round) and another wire version each end the
+//! handshake with an error saying which, on both ends.
 
 use super::link::{read_handshake_frame, write_frame, Connected, LinkError, Reader, Writer};
+use super::seal::{Session, Side};
 use super::tls::{server_name, Tls};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -39,11 +45,26 @@ async fn open(
             let tls = tokio_rustls::TlsConnector::from(tls.client.clone())
                 .connect(name, stream)
                 .await
-                .map_err(LinkError::Tls)?;
+                .map_err(|e| {
+                    // A listener that speaks plain frames answers with
+                    // one (a refusal), which is no TLS record.
+                    let not_tls = e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
+                    match not_tls {
+                        Some(rustls::Error::InvalidMessage(_)) => LinkError::PeerSpeaksPlain,
+                        _ => LinkError::Tls(e),
+                    }
+                })?;
             let (r, w) = tokio::io::split(tls);
             Ok(halves(Box::new(r), Box::new(w)))
         }
         (Some(tls), None) => {
+            if !starts_with_tls(&stream).await? {
+                // The plain dialer reads this alert as a TLS record and
+                // says so; this end says what it met.
+                let mut stream = stream;
+                stream.write_all(&TLS_ALERT).await?;
+                return Err(LinkError::PeerSpeaksPlain);
+            }
             let tls = tokio_rustls::TlsAcceptor::from(tls.server.clone())
                 .accept(stream)
                 .await
@@ -52,6 +73,18 @@ async fn open(
             Ok(halves(Box::new(r), Box::new(w)))
         }
     }
+}
+
+/// A fatal TLS alert (unexpected message), sent in the clear as TLS sends
+/// alerts before a session exists.
+const TLS_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a];
+
+/// Whether what the dialer sent first is a TLS handshake record, looked at
+/// without taking it from the socket.
+async fn starts_with_tls(stream: &TcpStream) -> Result<bool, LinkError> {
+    let mut first = [0u8; 1];
+    let n = stream.peek(&mut first).await?;
+    Ok(n == 1 && first[0] == 0x16)
 }
 
 /// The shared secret of a cluster.
@@ -77,6 +110,11 @@ impl Cookie {
 
     fn check(&self, nonce: &[u8; 32], side: &[u8], proof: &[u8]) -> bool {
         self.mac(nonce, side).verify_slice(proof).is_ok()
+    }
+
+    /// The session keys of a link whose handshake used these challenges.
+    fn session(&self, listener_nonce: &[u8; 32], dialer_nonce: &[u8; 32], side: Side) -> Session {
+        Session::derive(self.0.as_bytes(), listener_nonce, dialer_nonce, side)
     }
 
     /// The secret itself, for handing to a child process's environment.
@@ -201,7 +239,8 @@ async fn dial_handshake(
     writer.flush().await?;
     match read_handshake_frame(&mut reader).await? {
         Frame::Welcome { mac, name } if cookie.check(&mine, b"listener", &mac) => {
-            Ok(Connected::new(loggable(&name), reader, writer))
+            let session = cookie.session(&their_nonce, &mine, Side::Dialer);
+            Ok(Connected::new(loggable(&name), reader, writer, session))
         }
         Frame::Welcome { .. } => Err(LinkError::ListenerCookie),
         Frame::Refused { reason } => Err(LinkError::Refused(reason)),
@@ -231,7 +270,21 @@ async fn accept_handshake(
     name: &str,
     admit: impl FnOnce(Role) -> Result<(), Refusal>,
 ) -> Result<(Connected, Role), LinkError> {
-    let (role, peer_name) = match read_handshake_frame(&mut reader).await? {
+    let hello = match read_handshake_frame(&mut reader).await {
+        Err(e @ (LinkError::PeerSpeaksTls | LinkError::WireVersion(_))) => {
+            // Answered in a form the dialer can tell apart: no TLS record
+            // for a TLS dialer, another version's frame for the other.
+            let reason = match e {
+                LinkError::PeerSpeaksTls => Refusal::NoTls,
+                _ => Refusal::WireVersion,
+            };
+            write_frame(&mut writer, &Frame::Refused { reason }).await?;
+            writer.flush().await?;
+            return Err(e);
+        }
+        read => read?,
+    };
+    let (role, peer_name) = match hello {
         // Only ever logged: kept short and with no control characters,
         // whatever the peer sent.
         Frame::Hello { role, name } => (role, loggable(&name)),
@@ -263,7 +316,8 @@ async fn accept_handshake(
     };
     write_frame(&mut writer, &welcome).await?;
     writer.flush().await?;
-    Ok((Connected::new(peer_name, reader, writer), role))
+    let session = cookie.session(&mine, &their_nonce, Side::Listener);
+    Ok((Connected::new(peer_name, reader, writer, session), role))
 }
 
 fn unexpected(wanted: &'static str, got: &Frame) -> LinkError {
@@ -345,6 +399,54 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// What the listener makes of `first` (bytes a stranger sends), and
+    /// what it answers.
+    async fn stranger(first: Vec<u8>) -> (LinkError, Vec<u8>) {
+        use tokio::io::AsyncReadExt;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let cookie = Cookie::new("s3cret-s3cret-s3cret");
+            accept(stream, &cookie, None, "node1", |_| Ok(())).await
+        });
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(&first).await.unwrap();
+        let err = server.await.unwrap().err().unwrap();
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer).await;
+        (err, answer)
+    }
+
+    #[tokio::test]
+    async fn strangers_are_told_apart() {
+        let (http, _) = stranger(b"GET / HTTP/1.1\r\n\r\n".to_vec()).await;
+        assert!(matches!(http, LinkError::PreAuthOversize(_, 0x4745_5420)));
+        assert!(
+            http.to_string().contains(r#"the first bytes "GET ""#),
+            "{http}"
+        );
+        // A Hello from the release before: named, and answered with a
+        // frame of this release's version, which that release names too.
+        let hello = Frame::Hello {
+            role: Role::Coordinator,
+            name: "old".into(),
+        };
+        let mut body = spigo_proto::wire::encode(&hello).unwrap();
+        body[0] = spigo_proto::wire::WIRE_VERSION - 1;
+        let first = [&(body.len() as u32).to_be_bytes()[..], &body].concat();
+        let (old, answer) = stranger(first).await;
+        assert!(
+            matches!(old, LinkError::WireVersion(v) if v == spigo_proto::wire::WIRE_VERSION - 1)
+        );
+        assert_eq!(answer[4], spigo_proto::wire::WIRE_VERSION, "{answer:?}");
+        // A TLS ClientHello at a plain listener: refused with a frame, which
+        // a TLS dialer cannot read as TLS.
+        let (tls, answer) = stranger(vec![0x16, 3, 1, 0, 200, 1]).await;
+        assert!(matches!(tls, LinkError::PeerSpeaksTls));
+        assert_eq!(&answer[..3], &[0, 0, 0]);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! they are open.
 //!
 //! Each frame on a link is a four-byte big-endian length and a
-//! [`spigo_proto::wire`]-encoded [`Frame`]. A started link has two
+//! [`spigo_proto::wire`]-encoded [`Frame`], followed, once the handshake is
+//! done, by its tag (see `seal.rs`): a frame whose tag fails closes the
+//! link. A started link has two
 //! tasks: a writer that drains the link's queue (the runtime's
 //! [`LinkTx`]), packing consecutive messages into one Messages frame (up to
 //! [`MAX_BATCH`], and never past the frame size limit: see
@@ -13,6 +15,7 @@
 //! TLS) is `handshake.rs`'s job.
 
 use super::gateway;
+use super::seal::{Forged, Opener, Sealer, Session, TAG_BYTES};
 use crate::runtime::links::{now_ms, LinkTx, Outgoing};
 use ractor::ActorRef;
 use spigo_proto::cluster::{decode_frame, Envelope, Frame, Refusal, MAX_BATCH};
@@ -33,13 +36,24 @@ pub enum LinkError {
     Wire(#[from] WireError),
     #[error("frame of {0} bytes announced, the limit is {MAX_FRAME_BYTES}")]
     Oversize(usize),
+    /// A frame after the handshake whose tag does not match.
+    #[error(transparent)]
+    Forged(#[from] Forged),
     /// A frame longer than any handshake frame, before the peer proved the
-    /// cookie: refused before anything is allocated for it.
-    #[error("handshake frame of {0} bytes announced, the limit before the cookie is proved is {PRE_AUTH_FRAME_BYTES}")]
-    PreAuthOversize(usize),
+    /// cookie: refused before anything is allocated for it. A peer
+    /// speaking another protocol usually ends here, so its first bytes are
+    /// shown.
+    #[error("not a spigo handshake: the first bytes {shown} announce a frame of {len} bytes, and before the cookie is proved a frame may have {PRE_AUTH_FRAME_BYTES}", shown = loggable_bytes(.0), len = .1)]
+    PreAuthOversize([u8; 4], usize),
     /// The peer answered with TLS where this end speaks plain frames.
     #[error("the peer speaks TLS and this end does not: give every process --tls-cert, --tls-key and --tls-ca, or none")]
     PeerSpeaksTls,
+    /// The peer speaks plain frames where this end speaks TLS.
+    #[error("the peer does not speak TLS and this end does: give every process --tls-cert, --tls-key and --tls-ca, or none")]
+    PeerSpeaksPlain,
+    /// The peer's handshake carried another wire version.
+    #[error("the peer speaks wire version {0} and this build {ours}: run the same spigo release on every process", ours = wire::WIRE_VERSION)]
+    WireVersion(u8),
     /// The other end refused this one.
     #[error("refused: {0}")]
     Refused(Refusal),
@@ -90,38 +104,51 @@ pub(crate) async fn read_handshake_frame(
     if is_tls_record(len) {
         return Err(LinkError::PeerSpeaksTls);
     }
-    let len = len as usize;
-    if len > PRE_AUTH_FRAME_BYTES {
-        return Err(LinkError::PreAuthOversize(len));
+    if len as usize > PRE_AUTH_FRAME_BYTES {
+        return Err(LinkError::PreAuthOversize(len.to_be_bytes(), len as usize));
     }
-    let mut body = vec![0; len];
+    let mut body = vec![0; len as usize];
     r.read_exact(&mut body).await?;
-    Ok(decode_frame(&body)?)
+    decode_frame(&body).map_err(|e| match e {
+        WireError::Version(v) => LinkError::WireVersion(v),
+        other => LinkError::Wire(other),
+    })
 }
 
-/// Reads one frame. A frame that does not decode (or breaks a batch
-/// limit) is an error the link survives: its length was read, so the next
-/// frame starts where it should. An oversize length is not.
-pub async fn read_frame(r: &mut (impl AsyncReadExt + Unpin)) -> Result<Frame, LinkError> {
-    read_frame_into(r, &mut Vec::new()).await
+/// Bytes a stranger sent, quoted for a log line: printable ASCII as is,
+/// the rest as `\xNN`.
+fn loggable_bytes(bytes: &[u8]) -> String {
+    let shown: String = bytes
+        .iter()
+        .flat_map(|b| std::ascii::escape_default(*b))
+        .map(char::from)
+        .collect();
+    format!("\"{shown}\"")
 }
 
-/// [`read_frame`], reading the frame's body into `body`, a buffer a reader
-/// keeps from one frame to the next.
-async fn read_frame_into(
+/// Reads one frame of a started link and checks its tag. A frame that
+/// does not decode (or breaks a batch limit) is an error the link
+/// survives: its tag matched, so it is what the other end sent, and its
+/// length was read, so the next frame starts where it should. An oversize
+/// length or a failed tag is not.
+async fn read_sealed(
     r: &mut (impl AsyncReadExt + Unpin),
     body: &mut Vec<u8>,
+    open: &mut Opener,
 ) -> Result<Frame, LinkError> {
     let len = r.read_u32().await? as usize;
     if len > MAX_FRAME_BYTES {
         return Err(LinkError::Oversize(len));
     }
     body.clear();
-    body.resize(len, 0);
+    body.resize(len + TAG_BYTES, 0);
     r.read_exact(body).await?;
-    Ok(decode_frame(body)?)
+    let (frame, tag) = body.split_at(len);
+    open.check(frame, tag)?;
+    Ok(decode_frame(frame)?)
 }
 
+/// Writes one handshake frame (no tag: there is no session yet).
 pub async fn write_frame(
     w: &mut (impl AsyncWriteExt + Unpin),
     frame: &Frame,
@@ -132,26 +159,51 @@ pub async fn write_frame(
     Ok(())
 }
 
+/// The writing half of a started link: every frame goes out tagged.
+struct SealedWriter {
+    w: Writer,
+    seal: Sealer,
+}
+
+impl SealedWriter {
+    async fn write(&mut self, frame: &Frame) -> Result<(), LinkError> {
+        let body = wire::encode(frame)?;
+        let tag = self.seal.tag(&body);
+        self.w.write_u32(body.len() as u32).await?;
+        self.w.write_all(&body).await?;
+        self.w.write_all(&tag).await?;
+        Ok(())
+    }
+}
+
 /// An authenticated connection, ready to be started.
 pub struct Connected {
     pub peer_name: String,
     reader: Reader,
     writer: Writer,
+    session: Session,
 }
 
 impl Connected {
-    /// A connection whose handshake `peer_name` passed.
-    pub(crate) fn new(peer_name: String, reader: Reader, writer: Writer) -> Connected {
+    /// A connection whose handshake `peer_name` passed, agreeing on
+    /// `session`.
+    pub(crate) fn new(
+        peer_name: String,
+        reader: Reader,
+        writer: Writer,
+        session: Session,
+    ) -> Connected {
         Connected {
             peer_name,
             reader,
             writer,
+            session,
         }
     }
 
     /// Reads one frame before the link is started (the coordinator's Join).
     pub async fn read(&mut self) -> Result<Frame, LinkError> {
-        read_frame(&mut self.reader).await
+        read_sealed(&mut self.reader, &mut Vec::new(), &mut self.session.open).await
     }
 
     /// Starts the writer and reader tasks. Frames read go to `gateway`
@@ -166,11 +218,16 @@ impl Connected {
         let (tx, rx) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let heard = Arc::new(AtomicU64::new(now_ms()));
-        let writer = tokio::spawn(run_writer(self.writer, rx, queued.clone(), peer));
+        let w = SealedWriter {
+            w: self.writer,
+            seal: self.session.seal,
+        };
+        let writer = tokio::spawn(run_writer(w, rx, queued.clone(), peer));
         let own = (tx.downgrade(), queued.clone());
         let link = LinkTx::new(tx, queued, heard.clone());
         let id = link.id();
-        let reader = tokio::spawn(run_reader(self.reader, peer, gateway, own, heard, id));
+        let r = (self.reader, self.session.open);
+        let reader = tokio::spawn(run_reader(r, peer, gateway, own, heard, id));
         (link.with_reader(reader.abort_handle()), writer)
     }
 }
@@ -191,7 +248,7 @@ fn ends_link(peer: NodeId, e: LinkError) -> bool {
 }
 
 async fn run_writer(
-    mut w: Writer,
+    mut w: SealedWriter,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     queued: Arc<AtomicUsize>,
     peer: NodeId,
@@ -234,7 +291,7 @@ async fn run_writer(
             next = rx.try_recv().ok();
         }
         let flushed = match send_batch(&mut w, &mut batch).await {
-            Ok(()) => w.flush().await.map_err(LinkError::from),
+            Ok(()) => w.w.flush().await.map_err(LinkError::from),
             Err(e) => Err(e),
         };
         if let Err(e) = flushed {
@@ -243,7 +300,7 @@ async fn run_writer(
             }
         }
     }
-    let _ = w.shutdown().await;
+    let _ = w.w.shutdown().await;
 }
 
 /// Messages waiting to go out as one frame, and the bound of their size.
@@ -252,13 +309,13 @@ struct Batch {
     bytes: usize,
 }
 
-async fn send_batch(w: &mut Writer, batch: &mut Batch) -> Result<(), LinkError> {
+async fn send_batch(w: &mut SealedWriter, batch: &mut Batch) -> Result<(), LinkError> {
     if batch.envelopes.is_empty() {
         return Ok(());
     }
     batch.bytes = 0;
     let frame = Frame::Messages(std::mem::take(&mut batch.envelopes));
-    let written = write_frame(w, &frame).await;
+    let written = w.write(&frame).await;
     // The batch's buffer is used again for the next frame.
     if let Frame::Messages(mut envelopes) = frame {
         envelopes.clear();
@@ -269,9 +326,9 @@ async fn send_batch(w: &mut Writer, batch: &mut Batch) -> Result<(), LinkError> 
 
 /// Writes a whole frame, as several when it is a batch too big for one.
 /// A frame that cannot be encoded is logged and skipped; the rest still go.
-async fn write_split(w: &mut Writer, frame: Frame, peer: NodeId) -> Result<(), LinkError> {
+async fn write_split(w: &mut SealedWriter, frame: Frame, peer: NodeId) -> Result<(), LinkError> {
     for part in fit::split(frame) {
-        if let Err(e) = write_frame(w, &part).await {
+        if let Err(e) = w.write(&part).await {
             if ends_link(peer, e) {
                 return Err(LinkError::Io(std::io::ErrorKind::BrokenPipe.into()));
             }
@@ -286,7 +343,7 @@ const KEEP_READ_BUFFER: usize = 256 * 1024;
 /// Reads frames for the gateway. Heartbeats are answered right here, so a
 /// node whose actors are busy still shows it is alive.
 async fn run_reader(
-    mut r: Reader,
+    (mut r, mut open): (Reader, Opener),
     peer: NodeId,
     gateway: ActorRef<gateway::Msg>,
     own: (mpsc::WeakUnboundedSender<Outgoing>, Arc<AtomicUsize>),
@@ -300,7 +357,7 @@ async fn run_reader(
         if body.capacity() > KEEP_READ_BUFFER {
             body = Vec::new();
         }
-        let read = read_frame_into(&mut r, &mut body).await;
+        let read = read_sealed(&mut r, &mut body, &mut open).await;
         if read.is_ok() {
             heard.store(now_ms(), Ordering::Relaxed);
         }
@@ -325,7 +382,7 @@ async fn run_reader(
                 let _ = gateway.send_message(gateway::Msg::BadFrame(peer, e.to_string()));
             }
             Err(e) => {
-                if matches!(e, LinkError::Oversize(_)) {
+                if matches!(e, LinkError::Oversize(_) | LinkError::Forged(_)) {
                     let _ = gateway.send_message(gateway::Msg::BadFrame(peer, e.to_string()));
                 }
                 let clean = matches!(&e, LinkError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof);
@@ -346,23 +403,53 @@ mod tests {
     use std::time::Duration;
     use tokio::net::{TcpListener, TcpStream};
 
+    /// Two ends of one made-up session: what the dialer seals, the
+    /// listener opens.
+    fn session() -> (Session, Session) {
+        use crate::net::seal::Side;
+        let nonces = ([1; 32], [2; 32]);
+        let end = |side| Session::derive(b"a test cookie", &nonces.0, &nonces.1, side);
+        (end(Side::Dialer), end(Side::Listener))
+    }
+
+    /// `body` as a sealed frame: length, body, tag.
+    fn sealed(seal: &mut Sealer, body: &[u8]) -> Vec<u8> {
+        let tag = seal.tag(body);
+        [&(body.len() as u32).to_be_bytes()[..], body, &tag].concat()
+    }
+
     #[tokio::test]
-    async fn oversize_and_garbage_frames_are_errors() {
-        let mut huge: &[u8] = &[0xff, 0xff, 0xff, 0xff];
+    async fn oversize_forged_and_garbage_frames_are_errors() {
+        let (mut dialer, mut listener) = session();
+        let open = &mut listener.open;
+        async fn read(bytes: Vec<u8>, open: &mut Opener) -> Result<Frame, LinkError> {
+            read_sealed(&mut &bytes[..], &mut Vec::new(), open).await
+        }
+        let huge = vec![0xff; 4];
         assert!(matches!(
-            read_frame(&mut huge).await,
+            read(huge, open).await,
             Err(LinkError::Oversize(_))
         ));
-        let mut junk: &[u8] = &[0, 0, 0, 3, 1, 200, 200];
-        assert!(matches!(
-            read_frame(&mut junk).await,
-            Err(LinkError::Wire(_))
-        ));
-        let mut short: &[u8] = &[0, 0, 0, 9, 1];
-        assert!(matches!(
-            read_frame(&mut short).await,
-            Err(LinkError::Io(_))
-        ));
+        let junk = sealed(&mut dialer.seal, &[1, 200, 200]);
+        assert!(matches!(read(junk, open).await, Err(LinkError::Wire(_))));
+        let short = vec![0, 0, 0, 9, 1];
+        assert!(matches!(read(short, open).await, Err(LinkError::Io(_))));
+        // Right tag, wrong place in the sequence (a replay of frame 0).
+        let again = sealed(&mut session().0.seal, &[1, 200, 200]);
+        assert!(matches!(read(again, open).await, Err(LinkError::Forged(_))));
+        // No tag at all: what a relay without the cookie can send.
+        let stop = wire::encode(&Frame::Request {
+            id: 1,
+            body: spigo_proto::cluster::Request::Stop,
+        })
+        .unwrap();
+        let plain = [
+            &(stop.len() as u32).to_be_bytes()[..],
+            &stop,
+            &[0; TAG_BYTES],
+        ]
+        .concat();
+        assert!(matches!(read(plain, open).await, Err(LinkError::Forged(_))));
     }
 
     #[tokio::test]
@@ -371,7 +458,7 @@ mod tests {
         let mut big: &[u8] = &[0, 0x40, 0, 0, 1];
         assert!(matches!(
             read_handshake_frame(&mut big).await,
-            Err(LinkError::PreAuthOversize(0x40_0000))
+            Err(LinkError::PreAuthOversize(_, 0x40_0000))
         ));
         // A TLS alert or handshake record where a frame was expected.
         for record in [[0x15, 3, 3, 0, 2], [0x16, 3, 1, 2, 0]] {
@@ -413,10 +500,18 @@ mod tests {
         let (tx, _rx) = mpsc::unbounded_channel();
         let own = (tx.downgrade(), Arc::new(AtomicUsize::new(0)));
         let reader: Reader = BufReader::new(Box::new(r));
-        tokio::spawn(run_reader(reader, 0, gw, own, Arc::default(), 0));
+        let (mut dialer, listener) = session();
+        tokio::spawn(run_reader(
+            (reader, listener.open),
+            0,
+            gw,
+            own,
+            Arc::default(),
+            0,
+        ));
         drop(w);
 
-        let raw = |body: &[u8]| [&(body.len() as u32).to_be_bytes()[..], body].concat();
+        let mut raw = |body: &[u8]| sealed(&mut dialer.seal, body);
         let msg = |to| Envelope {
             to,
             msg: Gotocol::new(Imposition::Hello, None, Timestamp(0), Intention::None),

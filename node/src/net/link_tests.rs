@@ -4,6 +4,7 @@
 
 use super::gateway;
 use super::link::{Connected, Reader, Writer};
+use super::seal::{Session, Side};
 use crate::runtime::SendError;
 use crate::testkit::probe;
 use crate::Runtime;
@@ -19,13 +20,17 @@ async fn pair() -> (Connected, Connected) {
     let addr = listener.local_addr().unwrap();
     let dialled = TcpStream::connect(addr).await.unwrap();
     let (accepted, _) = listener.accept().await.unwrap();
-    let halves = |s: TcpStream, name: &str| {
+    let halves = |s: TcpStream, name: &str, side| {
         let (r, w) = s.into_split();
         let reader: Reader = BufReader::new(Box::new(r));
         let writer: Writer = BufWriter::new(Box::new(w));
-        Connected::new(name.into(), reader, writer)
+        let session = Session::derive(b"a test cookie", &[1; 32], &[2; 32], side);
+        Connected::new(name.into(), reader, writer, session)
     };
-    (halves(dialled, "node2"), halves(accepted, "node1"))
+    (
+        halves(dialled, "node2", Side::Dialer),
+        halves(accepted, "node1", Side::Listener),
+    )
 }
 
 fn hello(text: usize) -> Gotocol {

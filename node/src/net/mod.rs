@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | `handshake.rs` | opening a link: TLS, the cookie challenge, refusals |
 //! | `link.rs` | a started link: frames, the writer and reader tasks |
+//! | `seal.rs` | the session keys and per-frame tags of a started link |
 //! | `tls.rs` | loading the certificates of mutual TLS |
 //! | `gateway.rs` | the one actor frames from links are handed to |
 //! | `peers.rs` | liveness: heartbeats, a silent coordinator, re-dialling broken links |
@@ -24,5 +25,6 @@ pub mod link;
 mod link_tests;
 pub mod peers;
 pub mod quiet;
+pub mod seal;
 pub mod server;
 pub mod tls;

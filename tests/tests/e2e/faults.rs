@@ -257,6 +257,11 @@ fn mutual_tls_links_only_admit_the_cluster() {
         Some(2),
         "a plain coordinator must be refused"
     );
+    let said = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        said.contains("the peer speaks TLS and this end does not"),
+        "{said}"
+    );
     assert_eq!(
         stranger.status.code(),
         Some(2),
@@ -268,6 +273,25 @@ fn mutual_tls_links_only_admit_the_cluster() {
         "{}",
         String::from_utf8_lossy(&member.stderr)
     );
+
+    // And the other way round: a TLS coordinator meeting a plain node.
+    let plain_node = NodeProcess::start("c00kie-for-tls", &[]);
+    let mut args = vec!["-a", "lamp", "-d", "0", "--join", &plain_node.addr];
+    let member_tls = tls(&cert, &key, &ca);
+    args.extend(member_tls.iter().map(String::as_str));
+    let out = spigo()
+        .args(&args)
+        .env("SPIGO_COOKIE", "c00kie-for-tls")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("the peer does not speak TLS and this end does"),
+        "{said}"
+    );
+    drop(plain_node);
 
     // --nodes passes the certificates on to the nodes it starts.
     let mut args = vec![

@@ -20,6 +20,7 @@ mod phases;
 mod profile;
 mod scale;
 mod security;
+mod session;
 mod watch;
 
 pub use accounting::check_summary;
@@ -75,10 +76,21 @@ impl Drop for NodeProcess {
 /// --listen LISTEN` with the cookie in `SPIGO_COOKIE` and these extra flags,
 /// and returns it with the address it says it listens on, once it does.
 pub fn start_node(
+    command: Command,
+    listen: &str,
+    cookie: &str,
+    extra: &[&str],
+) -> (std::process::Child, String) {
+    start_node_logging(command, listen, cookie, extra, std::process::Stdio::null())
+}
+
+/// [`start_node`], with the node's log going to `log`.
+pub fn start_node_logging(
     mut command: Command,
     listen: &str,
     cookie: &str,
     extra: &[&str],
+    log: std::process::Stdio,
 ) -> (std::process::Child, String) {
     use std::io::BufRead;
     use std::process::Stdio;
@@ -87,7 +99,7 @@ pub fn start_node(
         .args(extra)
         .env("SPIGO_COOKIE", cookie)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let mut line = String::new();
