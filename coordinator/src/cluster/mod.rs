@@ -393,12 +393,7 @@ impl Cluster {
             let n = specs.len();
             self.budget
                 .admit(|| format!("{n} instances"), n as u64 * INSTANCE_BYTES)?;
-            for spec in specs {
-                let name = spec.record.name.clone();
-                spigo_node::packages::spawn::spawn_instance(&self.rt, spec)
-                    .await
-                    .with_context(|| format!("cannot start {name}"))?;
-            }
+            spigo_node::packages::spawn::spawn_instances(&self.rt, specs).await?;
             return Ok(());
         }
         // In requests that each fit in a frame (long names make big specs).

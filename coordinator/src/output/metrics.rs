@@ -2,7 +2,7 @@
 
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
-use spigo_node::runtime::metrics::{add_recorded, micros_histogram};
+use spigo_node::runtime::metrics::{add_recorded, no_histogram};
 use spigo_proto::cluster::{MetricsReport, TrafficReport};
 use std::collections::BTreeMap;
 
@@ -39,9 +39,9 @@ pub(crate) fn merged_services(m: &MetricsReport) -> BTreeMap<String, ServiceHist
             .entry(s.service.clone())
             .or_insert_with(|| ServiceHistograms {
                 requests: 0,
-                delivery: micros_histogram(),
-                service_time: micros_histogram(),
-                response: micros_histogram(),
+                delivery: no_histogram(),
+                service_time: no_histogram(),
+                response: no_histogram(),
             });
         h.requests += s.requests;
         add_recorded(&mut h.delivery, &s.delivery);

@@ -2,8 +2,9 @@
 //! deployment console). It starts one eureka registry per zone of every
 //! region in use and cross-connects them, creates the plan's services tier
 //! by tier (a tier first registers, then looks for its dependencies, and
-//! the next tier starts once it has found them, so a graph made at `-d 0`
-//! is already complete and the same every time), lets the denominators drive
+//! a tier that depends on it starts once it has found them, so a graph made
+//! at `-d 0` is already complete and the same every time; tiers that do not
+//! depend on each other go in one wave, see `Plan::waves`), lets the denominators drive
 //! traffic, sends the chaos monkey half way through, and shuts everything
 //! down in order: traffic first, then instances, then registries.
 
@@ -179,21 +180,22 @@ fn registries_for(registries: &[Vec<Address>], at: Location, cross_region: bool)
     out
 }
 
-/// Spawns a tier's instances on their nodes and greets each.
-async fn create_tier(
+/// What a wave spawns on each node.
+type Orders = BTreeMap<NodeId, Vec<InstanceSpec>>;
+
+/// Gives a tier's instances their addresses and adds their spawn orders
+/// to `orders`; the instances go to `out`.
+fn place_tier(
     cluster: &Cluster,
     placement: &Placement,
     tier: &Tier,
     registries: &[Vec<Address>],
-    controller: Address,
     opts: &Options,
+    orders: &mut Orders,
     out: &mut Vec<Instance>,
 ) -> Result<()> {
-    let rt = &cluster.rt;
-    let mut per_node: BTreeMap<NodeId, Vec<InstanceSpec>> = BTreeMap::new();
     // How graph metadata names each node, made once per node.
     let mut suffixes: BTreeMap<NodeId, String> = BTreeMap::new();
-    let mut created = Vec::new();
     for planned in &tier.instances {
         let node = placement.node_for(planned.location);
         let addr = cluster.alloc(node, 1)?;
@@ -217,20 +219,31 @@ async fn create_tier(
             seed: opts.seed,
             hop_limit: opts.hop_limit,
         };
-        per_node.entry(node).or_default().push(spec);
-        created.push(Instance {
+        orders.entry(node).or_default().push(spec);
+        out.push(Instance {
             addr,
             package: tier.package,
             name: planned.name.graph_name(),
         });
     }
-    let spawns = per_node
+    Ok(())
+}
+
+/// Spawns a wave's instances (one order per node) and greets each.
+async fn spawn_wave(
+    cluster: &Cluster,
+    orders: Orders,
+    controller: Address,
+    created: &[Instance],
+) -> Result<()> {
+    let rt = &cluster.rt;
+    let spawns = orders
         .into_iter()
         .map(|(node, specs)| cluster.spawn_instances(node, specs));
     for r in join_all(spawns).await {
-        r.with_context(|| format!("cannot create {}", tier.service))?;
+        r.context("cannot create the architecture's instances")?;
     }
-    for i in &created {
+    for i in created {
         rt.note_name(i.addr, &i.name);
         tell(
             rt,
@@ -243,7 +256,6 @@ async fn create_tier(
             tell(rt, i.addr, edda, Imposition::Inform, Intention::None)?;
         }
     }
-    out.extend(created);
     Ok(())
 }
 
@@ -283,29 +295,35 @@ pub(crate) async fn run(
     let mut victims: Vec<Range<usize>> = Vec::new();
     // ...and those of the crash injector's service.
     let mut crashable: Vec<Range<usize>> = Vec::new();
-    for tier in &plan.tiers {
-        tracing::info!("{}", tier.describe());
-        let first = instances.len();
-        create_tier(
-            cluster,
-            &placement,
-            tier,
-            &registries,
-            me,
-            opts,
-            &mut instances,
-        )
-        .await?;
-        if tier.service == plan.victim {
-            victims.push(first..instances.len());
+    for wave in plan.waves() {
+        let (began, first) = (Instant::now(), instances.len());
+        let mut orders = Orders::new();
+        for tier in &plan.tiers[wave.clone()] {
+            tracing::info!("{}", tier.describe());
+            let from = instances.len();
+            place_tier(
+                cluster,
+                &placement,
+                tier,
+                &registries,
+                opts,
+                &mut orders,
+                &mut instances,
+            )
+            .with_context(|| format!("cannot create {}", tier.service))?;
+            if tier.service == plan.victim {
+                victims.push(from..instances.len());
+            }
+            if opts
+                .crash
+                .as_ref()
+                .is_some_and(|c| c.service == tier.service)
+            {
+                crashable.push(from..instances.len());
+            }
         }
-        if opts
-            .crash
-            .as_ref()
-            .is_some_and(|c| c.service == tier.service)
-        {
-            crashable.push(first..instances.len());
-        }
+        spawn_wave(cluster, orders, me, &instances[first..]).await?;
+        let spawned = began.elapsed();
         count(&mut all, instances[first..].iter().map(|i| &i.addr));
         controller::wait_for_within(
             &controller,
@@ -315,6 +333,7 @@ pub(crate) async fn run(
             BARRIER_LIMIT,
         )
         .await?;
+        let registered = began.elapsed();
         for i in &instances[first..] {
             tell(
                 rt,
@@ -332,6 +351,14 @@ pub(crate) async fn run(
             BARRIER_LIMIT,
         )
         .await?;
+        tracing::debug!(
+            "{arch}: wave of {} services, {} instances: spawned in {}, registered by {}, dependencies found by {}",
+            wave.len(),
+            instances.len() - first,
+            GoDuration(spawned),
+            GoDuration(registered),
+            GoDuration(began.elapsed()),
+        );
     }
     let setup = started.elapsed();
     tracing::info!(

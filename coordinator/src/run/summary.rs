@@ -7,7 +7,7 @@ use super::{asgard, fsm};
 use crate::cluster::{Cluster, LostLink};
 use crate::output::accounting::Accounting;
 use hdrhistogram::Histogram;
-use spigo_node::runtime::metrics::{peak_rss, Traffic};
+use spigo_node::runtime::metrics::{add_recorded, micros_histogram, peak_rss, Traffic};
 use spigo_node::runtime::Overload;
 use spigo_node::Runtime;
 use spigo_proto::archaius::Config;
@@ -25,17 +25,11 @@ pub(super) fn print_latency(cfg: &Config, reports: &[PairReport]) {
     type Merged = BTreeMap<(u8, u8, Reach), (u64, u64, Histogram<u64>)>;
     let mut merged = Merged::new();
     for r in reports {
-        let (_, late, hist) = merged.entry((r.from, r.to, r.reach)).or_insert_with(|| {
-            (
-                r.model_us,
-                0,
-                Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
-            )
-        });
+        let (_, late, hist) = merged
+            .entry((r.from, r.to, r.reach))
+            .or_insert_with(|| (r.model_us, 0, micros_histogram()));
         *late += r.late;
-        for &(v, n) in &r.delay {
-            let _ = hist.record_n(v.max(1), n);
-        }
+        add_recorded(hist, &r.delay);
     }
     let name = |r: u8| cfg.regions.get(r as usize).map_or("?", |r| r.name.as_str());
     report!("  latency          one way: model, measured p50 / p99, messages, late");

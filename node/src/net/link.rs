@@ -107,8 +107,13 @@ pub(crate) async fn read_handshake_frame(
     if len as usize > PRE_AUTH_FRAME_BYTES {
         return Err(LinkError::PreAuthOversize(len.to_be_bytes(), len as usize));
     }
-    let mut body = vec![0; len as usize];
-    r.read_exact(&mut body).await?;
+    // Grown as bytes arrive, not at the length announced, and dropped
+    // with the frame: a handshake holds nothing between frames.
+    let mut body = Vec::new();
+    let got = r.take(len as u64).read_to_end(&mut body).await?;
+    if got < len as usize {
+        return Err(LinkError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
     decode_frame(&body).map_err(|e| match e {
         WireError::Version(v) => LinkError::WireVersion(v),
         other => LinkError::Wire(other),

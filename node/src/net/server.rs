@@ -30,7 +30,7 @@ use super::quiet::LogLimit;
 use super::tls::Tls;
 use crate::packages::edda::{self as shard, EddaShard, LinkSink};
 use crate::packages::pirate;
-use crate::packages::spawn::{spawn_instance, spawn_registry};
+use crate::packages::spawn::{spawn_instances, spawn_registry};
 use crate::packages::supervisor;
 use crate::runtime::budget::Budget;
 use crate::runtime::metrics::peak_rss;
@@ -502,12 +502,7 @@ async fn handle(j: &Joined, request: Request, opts: &NodeOptions) -> Reply {
             if let Err(e) = budget.admit(|| format!("{n} instances"), n as u64 * INSTANCE_BYTES) {
                 return over(e);
             }
-            for spec in specs {
-                if let Err(e) = spawn_instance(rt, spec).await {
-                    return spawned(Err(e));
-                }
-            }
-            Reply::Done
+            spawned(spawn_instances(rt, specs).await)
         }
         Request::SpawnRegistries(addrs) => {
             for at in addrs {

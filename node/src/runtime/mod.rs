@@ -105,6 +105,13 @@ pub enum SpawnError {
     Spawn(#[from] ractor::SpawnErr),
     #[error("a spawning task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// One of several instances spawned together, by name.
+    #[error("cannot start {name}: {source}")]
+    Instance {
+        name: String,
+        #[source]
+        source: Box<SpawnError>,
+    },
 }
 
 /// How a process's runtime is set up.
