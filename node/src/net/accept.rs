@@ -22,11 +22,14 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 /// Handshakes a node runs at once. A cluster's own peers need one each
-/// while they link (the coordinator, and every other node at most once at
-/// a time), so 64 leaves room for clusters of that many nodes; a stranger
-/// holding all 64 with silent connections keeps the door shut for at most
-/// the handshake deadline, and the connections past them cost nothing.
-pub const HANDSHAKES_IN_FLIGHT: usize = 64;
+/// while they link: when the coordinator joins a cluster of N nodes, the
+/// last of them is dialled by the N - 1 others at the same moment, and
+/// the largest cluster documented is 100 nodes (`deploy/k8s/`), so 256
+/// leaves room. The cost of a full cap stays small (a handshake holds two
+/// 8 KiB buffers and a frame of at most 16 KiB: about 10 MB for 256), a
+/// stranger holding it with silent connections keeps the door shut for at
+/// most the handshake deadline, and the connections past it cost nothing.
+pub const HANDSHAKES_IN_FLIGHT: usize = 256;
 
 /// How often the counts of warnings kept from the log are logged.
 const QUIET_WINDOW: Duration = Duration::from_secs(10);

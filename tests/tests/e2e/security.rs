@@ -185,17 +185,17 @@ fn peers_cannot_forge_or_flood_the_log() {
 }
 
 /// How many handshakes a node runs at once (`node/src/net/accept.rs`).
-const HANDSHAKES_IN_FLIGHT: usize = 64;
+const HANDSHAKES_IN_FLIGHT: usize = 256;
 
-/// Silent connections take at most 64 handshakes; the rest are closed at
-/// once and counted. While the 64 are held the node has no room (that is
+/// Silent connections take at most 256 handshakes; the rest are closed at
+/// once and counted. While the 256 are held the node has no room (that is
 /// the cap, for at most the 10 s handshake deadline); once they close, a
 /// coordinator's run succeeds.
 #[test]
 fn handshakes_past_the_cap_are_closed_at_once() {
     let cookie = "a-cookie-long-enough-for-the-test-0123";
     let (mut child, log, addr) = watched_node("127.0.0.1:0", cookie);
-    let held: Vec<TcpStream> = (0..200)
+    let held: Vec<TcpStream> = (0..400)
         .map(|_| TcpStream::connect(&addr).unwrap())
         .collect();
     for s in &held {
@@ -235,7 +235,7 @@ fn handshakes_past_the_cap_are_closed_at_once() {
     );
     assert!(!has_room(&addr), "a 65th handshake was started");
     // One line, then the count once the 10 s window is over (the node
-    // stops with its run, so before that): the 136 and the probe, all but
+    // stops with its run, so before that): the 144 and the probe, all but
     // the one logged.
     wait_for_log(&log, "more connections closed", Duration::from_secs(15));
     {
@@ -246,7 +246,7 @@ fn handshakes_past_the_cap_are_closed_at_once() {
             .count();
         assert_eq!(lines, 1, "{log}");
         assert!(
-            log.contains("136 more connections closed over the handshake cap in the last 10s"),
+            log.contains("144 more connections closed over the handshake cap in the last 10s"),
             "the rest counted:\n{log}"
         );
     }
