@@ -19,9 +19,11 @@
 //! a link's end, however it comes, reaches the gateway as `Lost`, which
 //! this control loop acts on (ractor_cluster's NodeServer → NodeSession
 //! tree has the same shape: the accept loop (`accept.rs`), one link per
-//! peer). The
-//! actors the coordinator places are linked under the node's supervisor
-//! (`packages/supervisor.rs`), which records any that panics.
+//! peer). The actors the coordinator places are linked under the node's
+//! supervisor (`packages/supervisor.rs`), which records any that panics.
+//!
+//! Once bound beyond loopback, a node refuses a short cookie before it
+//! says where it listens (`cookies.rs`), and warns if it has no TLS.
 
 use super::accept::{accept_loop, Door};
 use super::cookies::{self, ShortCookie};
