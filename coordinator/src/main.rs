@@ -111,6 +111,10 @@ fn run(command: cli::Command, args: Vec<String>) -> ExitCode {
         Command::BenchMemory(actors) => exit("spigo bench memory", measure(bench::memory(actors))),
         Command::Serve(args) => exit("spigo serve", serve(args)),
         Command::Compose2arch(file) => exit("spigo compose2arch", compose2arch(&file)),
+        Command::Cookie => {
+            report!("{}", spigo_node::net::cookies::fresh());
+            ExitCode::SUCCESS
+        }
     }
 }
 

@@ -1,17 +1,21 @@
-//! Writes the seed corpus of the `decode_frame` fuzz target: a few real
-//! frames of every kind of batch and request, encoded as a peer sends them.
+//! Writes the seed corpora of the fuzz targets: for `decode_frame` a few
+//! real frames of every kind of batch and request, encoded as a peer sends
+//! them; for `decode_handshake_frame` each handshake frame with its length,
+//! and the starts a stranger may send instead (a TLS record, a 4 MiB
+//! announcement, a frame cut short).
 //!
 //! ```sh
 //! cargo run --manifest-path fuzz/Cargo.toml --example seeds
 //! ```
 //!
-//! The files (`fuzz/corpus/decode_frame/seed-*`) are committed; regenerate
+//! The files (`fuzz/corpus/<target>/seed-*`) are committed; regenerate
 //! them after a change to the frame layout (and bump `WIRE_VERSION`).
 
 use spigo_proto::cluster::{
     decode_frame, Envelope, Frame, JoinOrder, LinkDown, MetricsReport, NodeReport, PairReport,
-    Reach, Reply, Request, Role, ServiceReport, Span, SpanKind, TrafficReport,
+    Reach, Refusal, Reply, Request, Role, ServiceReport, Span, SpanKind, TrafficReport,
 };
+use spigo_proto::preauth::decode_handshake_frame;
 use spigo_proto::latency::LatencyModel;
 use spigo_proto::spec::{DependencySpec, InstanceSpec};
 use spigo_proto::wire::encode;
@@ -246,9 +250,76 @@ fn frames() -> Vec<(&'static str, Frame)> {
     ]
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/decode_frame");
+/// Handshake frames with their lengths, as a link's first bytes, and the
+/// other starts a node meets before the cookie is proved.
+fn handshake_seeds() -> Result<Vec<(&'static str, Vec<u8>)>, Box<dyn std::error::Error>> {
+    let frames = [
+        (
+            "hello",
+            Frame::Hello {
+                role: Role::Coordinator,
+                name: "coordinator@10.0.0.1".into(),
+            },
+        ),
+        ("challenge", Frame::Challenge { nonce: [7; 32] }),
+        (
+            "proof",
+            Frame::Proof {
+                mac: vec![0xab; 32],
+                nonce: [9; 32],
+            },
+        ),
+        (
+            "welcome",
+            Frame::Welcome {
+                mac: vec![0xcd; 32],
+                name: "east".into(),
+            },
+        ),
+        (
+            "refused",
+            Frame::Refused {
+                reason: Refusal::WrongCookie,
+            },
+        ),
+    ];
+    let mut seeds = Vec::new();
+    for (name, frame) in frames {
+        let body = encode(&frame)?;
+        let mut bytes = (body.len() as u32).to_be_bytes().to_vec();
+        bytes.extend(body);
+        assert_eq!(
+            decode_handshake_frame(&bytes)?,
+            (frame, bytes.len()),
+            "seed {name} does not decode"
+        );
+        seeds.push((name, bytes));
+    }
+    let hello = seeds[0].1.clone();
+    // A TLS ClientHello's record header, a 4 MiB announcement and one
+    // byte, and a Hello cut short.
+    seeds.push(("tls", vec![0x16, 0x03, 0x01, 0x00, 0xf4, 0x01, 0x00, 0x00]));
+    seeds.push(("oversize", vec![0x00, 0x40, 0x00, 0x00, 0x01]));
+    seeds.push(("short", hello[..hello.len() - 3].to_vec()));
+    Ok(seeds)
+}
+
+/// Writes `seeds` as `corpus/<target>/seed-<name>`.
+fn write(target: &str, seeds: Vec<(&str, Vec<u8>)>) -> std::io::Result<()> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
     std::fs::create_dir_all(&dir)?;
+    for (name, bytes) in seeds {
+        let path = dir.join(format!("seed-{name}"));
+        std::fs::write(&path, &bytes)?;
+        println!("{} ({} bytes)", path.display(), bytes.len());
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut seeds = Vec::new();
     for (name, frame) in frames() {
         let bytes = encode(&frame)?;
         assert_eq!(
@@ -256,9 +327,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             frame,
             "seed {name} does not round-trip"
         );
-        let path = dir.join(format!("seed-{name}"));
-        std::fs::write(&path, &bytes)?;
-        println!("{} ({} bytes)", path.display(), bytes.len());
+        seeds.push((name, bytes));
     }
+    write("decode_frame", seeds)?;
+    write("decode_handshake_frame", handshake_seeds()?)?;
     Ok(())
 }

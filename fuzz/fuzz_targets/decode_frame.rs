@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use spigo_proto::cluster::{decode_frame, Frame};
+use spigo_proto::cluster::decode_frame;
 use spigo_proto::wire::encode;
 
 fuzz_target!(|data: &[u8]| {

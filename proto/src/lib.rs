@@ -6,7 +6,7 @@
 //! state; here, what writes the graphs) records, [`arch`]itecture files, [`archaius`] configuration, instance
 //! [`spec`]s, memory budgets ([`capacity`]), the [`graphjson`] reader, small [`time`] helpers, and the
 //! [`wire`] encoding used between processes (and what [`fit`]s in one frame) (the only module that knows the
-//! encoding crate).
+//! encoding crate), and what a peer may send before it has proved the cookie ([`preauth`]).
 
 #![warn(missing_docs)]
 
@@ -21,6 +21,7 @@ pub mod graph;
 pub mod graphjson;
 pub mod latency;
 pub mod names;
+pub mod preauth;
 pub mod spec;
 pub mod time;
 pub mod wire;

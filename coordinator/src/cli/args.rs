@@ -188,6 +188,8 @@ pub(super) enum Command {
     /// docker-compose file
     #[command(name = "compose2arch")]
     Compose2arch(ComposeArgs),
+    /// Print a fresh random cookie (128 bits, 32 hex digits) for SPIGO_COOKIE
+    Cookie,
 }
 
 #[derive(Args, Debug)]

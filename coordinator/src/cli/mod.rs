@@ -43,6 +43,8 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// `spigo compose2arch FILE.yml`.
     Compose2arch(PathBuf),
+    /// `spigo cookie`.
+    Cookie,
 }
 
 /// The command, and the log level `-v`/`-q` ask for (subcommands log at
@@ -85,6 +87,7 @@ pub(crate) fn parse(args: &[String]) -> error::Result<Parsed> {
         Some(Sub::Bench(BenchCommand::Memory(args))) => Command::BenchMemory(args.actors),
         Some(Sub::Serve(args)) => Command::Serve(args),
         Some(Sub::Compose2arch(args)) => Command::Compose2arch(args.file),
+        Some(Sub::Cookie) => Command::Cookie,
         None => {
             let cfg = config::config(&cli, &matches)?;
             return Ok(Parsed {

@@ -142,7 +142,7 @@ impl Cluster {
                 return Ok(cluster);
             }
             Nodes::Start(n) => {
-                let cookie = Cookie::new(format!("{:032x}", rand::random::<u128>()));
+                let cookie = Cookie::new(spigo_node::net::cookies::fresh());
                 let (children, addrs) =
                     start::start_nodes(n, &cookie, tls.as_ref(), max_memory, cpuprofile.as_deref())
                         .await?;

@@ -3,6 +3,7 @@
 //! what the nodes are told when they join.
 
 use crate::error::{self, Error};
+use spigo_node::net::cookies;
 use spigo_node::net::handshake::Cookie;
 use spigo_node::net::tls::Tls;
 use std::path::PathBuf;
@@ -96,6 +97,10 @@ impl Nodes {
                 "--join needs the cluster's cookie: --cookie or SPIGO_COOKIE",
             ));
         };
+        // As a node checks its own: nodes beyond loopback need a long one.
+        if let Some(far) = addrs.iter().find(|a| !cookies::is_loopback_host(a)) {
+            cookies::check(cookie, false, || format!("--join {far}")).map_err(Error::refused)?;
+        }
         Ok(Nodes::Join(
             addrs,
             spigo_node::net::handshake::Cookie::new(cookie),

@@ -18,6 +18,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use spigo_proto::cluster::{Frame, Refusal, Role};
 use spigo_proto::names::loggable;
+use spigo_proto::preauth::PreAuthError;
 use std::future::Future;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
@@ -271,12 +272,12 @@ async fn accept_handshake(
     admit: impl FnOnce(Role) -> Result<(), Refusal>,
 ) -> Result<(Connected, Role), LinkError> {
     let hello = match read_handshake_frame(&mut reader).await {
-        Err(e @ (LinkError::PeerSpeaksTls | LinkError::WireVersion(_))) => {
+        Err(e @ (LinkError::PreAuth(PreAuthError::PeerSpeaksTls) | LinkError::WireVersion(_))) => {
             // Answered in a form the dialer can tell apart: no TLS record
             // for a TLS dialer, another version's frame for the other.
             let reason = match e {
-                LinkError::PeerSpeaksTls => Refusal::NoTls,
-                _ => Refusal::WireVersion,
+                LinkError::WireVersion(_) => Refusal::WireVersion,
+                _ => Refusal::NoTls,
             };
             write_frame(&mut writer, &Frame::Refused { reason }).await?;
             writer.flush().await?;
@@ -423,7 +424,10 @@ mod tests {
     #[tokio::test]
     async fn strangers_are_told_apart() {
         let (http, _) = stranger(b"GET / HTTP/1.1\r\n\r\n".to_vec()).await;
-        assert!(matches!(http, LinkError::PreAuthOversize(_, 0x4745_5420)));
+        assert!(matches!(
+            http,
+            LinkError::PreAuth(PreAuthError::Oversize(_, 0x4745_5420))
+        ));
         assert!(
             http.to_string().contains(r#"the first bytes "GET ""#),
             "{http}"
@@ -445,7 +449,10 @@ mod tests {
         // A TLS ClientHello at a plain listener: refused with a frame, which
         // a TLS dialer cannot read as TLS.
         let (tls, answer) = stranger(vec![0x16, 3, 1, 0, 200, 1]).await;
-        assert!(matches!(tls, LinkError::PeerSpeaksTls));
+        assert!(matches!(
+            tls,
+            LinkError::PreAuth(PreAuthError::PeerSpeaksTls)
+        ));
         assert_eq!(&answer[..3], &[0, 0, 0]);
     }
 

@@ -20,6 +20,9 @@ use crate::runtime::links::{now_ms, LinkTx, Outgoing};
 use ractor::ActorRef;
 use spigo_proto::cluster::{decode_frame, Envelope, Frame, Refusal, MAX_BATCH};
 use spigo_proto::fit::{self, Bounded, ROOM};
+#[cfg(doc)]
+use spigo_proto::preauth::PRE_AUTH_FRAME_BYTES;
+use spigo_proto::preauth::{handshake_frame_len, PreAuthError};
 use spigo_proto::wire::{self, WireError, MAX_FRAME_BYTES};
 use spigo_proto::NodeId;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -39,15 +42,10 @@ pub enum LinkError {
     /// A frame after the handshake whose tag does not match.
     #[error(transparent)]
     Forged(#[from] Forged),
-    /// A frame longer than any handshake frame, before the peer proved the
-    /// cookie: refused before anything is allocated for it. A peer
-    /// speaking another protocol usually ends here, so its first bytes are
-    /// shown.
-    #[error("not a spigo handshake: the first bytes {shown} announce a frame of {len} bytes, and before the cookie is proved a frame may have {PRE_AUTH_FRAME_BYTES}", shown = loggable_bytes(.0), len = .1)]
-    PreAuthOversize([u8; 4], usize),
-    /// The peer answered with TLS where this end speaks plain frames.
-    #[error("the peer speaks TLS and this end does not: give every process --tls-cert, --tls-key and --tls-ca, or none")]
-    PeerSpeaksTls,
+    /// Bytes before the cookie is proved that are no handshake frame: too
+    /// long (refused before anything is allocated), or a TLS record.
+    #[error(transparent)]
+    PreAuth(PreAuthError),
     /// The peer speaks plain frames where this end speaks TLS.
     #[error("the peer does not speak TLS and this end does: give every process --tls-cert, --tls-key and --tls-ca, or none")]
     PeerSpeaksPlain,
@@ -84,51 +82,25 @@ pub enum LinkError {
 pub(crate) type Reader = BufReader<Box<dyn AsyncRead + Send + Unpin>>;
 pub(crate) type Writer = BufWriter<Box<dyn AsyncWrite + Send + Unpin>>;
 
-/// Before a peer has proved the cookie its frames are small (a Hello names
-/// the peer; the rest are nonces and proofs), so a longer one is refused
-/// before anything is allocated: a peer that announces 4 MiB and sends one
-/// byte costs the node nothing.
-pub const PRE_AUTH_FRAME_BYTES: usize = 16 * 1024;
-
-/// Whether a frame length is the start of a TLS record (handshake, alert or
-/// data, version 3.x): a TLS peer met by one that speaks plain frames.
-fn is_tls_record(len: u32) -> bool {
-    matches!(len >> 24, 0x15..=0x17) && (len >> 16) & 0xff == 0x03
-}
-
-/// Reads one handshake frame, under [`PRE_AUTH_FRAME_BYTES`].
+/// Reads one handshake frame, under [`PRE_AUTH_FRAME_BYTES`] (the rules
+/// are `spigo_proto::preauth`'s, which the fuzzer checks).
 pub(crate) async fn read_handshake_frame(
     r: &mut (impl AsyncReadExt + Unpin),
 ) -> Result<Frame, LinkError> {
-    let len = r.read_u32().await?;
-    if is_tls_record(len) {
-        return Err(LinkError::PeerSpeaksTls);
-    }
-    if len as usize > PRE_AUTH_FRAME_BYTES {
-        return Err(LinkError::PreAuthOversize(len.to_be_bytes(), len as usize));
-    }
+    let mut prefix = [0u8; 4];
+    r.read_exact(&mut prefix).await?;
+    let len = handshake_frame_len(prefix).map_err(LinkError::PreAuth)?;
     // Grown as bytes arrive, not at the length announced, and dropped
     // with the frame: a handshake holds nothing between frames.
     let mut body = Vec::new();
     let got = r.take(len as u64).read_to_end(&mut body).await?;
-    if got < len as usize {
+    if got < len {
         return Err(LinkError::Io(std::io::ErrorKind::UnexpectedEof.into()));
     }
     decode_frame(&body).map_err(|e| match e {
         WireError::Version(v) => LinkError::WireVersion(v),
         other => LinkError::Wire(other),
     })
-}
-
-/// Bytes a stranger sent, quoted for a log line: printable ASCII as is,
-/// the rest as `\xNN`.
-fn loggable_bytes(bytes: &[u8]) -> String {
-    let shown: String = bytes
-        .iter()
-        .flat_map(|b| std::ascii::escape_default(*b))
-        .map(char::from)
-        .collect();
-    format!("\"{shown}\"")
 }
 
 /// Reads one frame of a started link and checks its tag. A frame that
@@ -463,14 +435,14 @@ mod tests {
         let mut big: &[u8] = &[0, 0x40, 0, 0, 1];
         assert!(matches!(
             read_handshake_frame(&mut big).await,
-            Err(LinkError::PreAuthOversize(_, 0x40_0000))
+            Err(LinkError::PreAuth(PreAuthError::Oversize(_, 0x40_0000)))
         ));
         // A TLS alert or handshake record where a frame was expected.
         for record in [[0x15, 3, 3, 0, 2], [0x16, 3, 1, 2, 0]] {
             let mut tls: &[u8] = &record;
             assert!(matches!(
                 read_handshake_frame(&mut tls).await,
-                Err(LinkError::PeerSpeaksTls)
+                Err(LinkError::PreAuth(PreAuthError::PeerSpeaksTls))
             ));
         }
         let hello = Frame::Hello {

@@ -4,6 +4,8 @@
 //!
 //! | file | job |
 //! | --- | --- |
+//! | `accept.rs` | `spigo node`'s accept loop: what a peer gets before it proves the cookie |
+//! | `cookies.rs` | what a cookie must be where strangers can connect, and a fresh one |
 //! | `handshake.rs` | opening a link: TLS, the cookie challenge, refusals |
 //! | `link.rs` | a started link: frames, the writer and reader tasks |
 //! | `seal.rs` | the session keys and per-frame tags of a started link |
@@ -17,7 +19,9 @@
 //! Layering: these files use the runtime; only `server.rs` uses the
 //! packages (it spawns them), and no package uses this room.
 
+pub mod accept;
 pub mod bench;
+pub mod cookies;
 pub mod gateway;
 pub mod handshake;
 pub mod link;

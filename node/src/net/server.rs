@@ -18,15 +18,19 @@
 //! and a writer task (`link.rs`) that live as long as the connection, and
 //! a link's end, however it comes, reaches the gateway as `Lost`, which
 //! this control loop acts on (ractor_cluster's NodeServer → NodeSession
-//! tree has the same shape: the accept loop here, one link per peer). The
-//! actors the coordinator places are linked under the node's supervisor
-//! (`packages/supervisor.rs`), which records any that panics.
+//! tree has the same shape: the accept loop (`accept.rs`), one link per
+//! peer). The actors the coordinator places are linked under the node's
+//! supervisor (`packages/supervisor.rs`), which records any that panics.
+//!
+//! Once bound beyond loopback, a node refuses a short cookie before it
+//! says where it listens (`cookies.rs`), and warns if it has no TLS.
 
+use super::accept::{accept_loop, Door};
+use super::cookies::{self, ShortCookie};
 use super::gateway::{self, Control};
 use super::handshake::{self, Cookie};
 use super::link::{Connected, LinkError};
 use super::peers::{self, Dialer, Peers};
-use super::quiet::LogLimit;
 use super::tls::Tls;
 use crate::packages::edda::{self as shard, EddaShard, LinkSink};
 use crate::packages::pirate;
@@ -84,6 +88,8 @@ pub enum Outcome {
 pub enum ServeError {
     #[error("--listen {0}: {1}")]
     Bind(String, std::io::Error),
+    #[error(transparent)]
+    ShortCookie(#[from] ShortCookie),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -151,6 +157,12 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
         .await
         .map_err(|e| ServeError::Bind(opts.listen.clone(), e))?;
     let addr = listener.local_addr()?;
+    // Decided on the address bound, so `localhost:0` is loopback and
+    // `0.0.0.0` is not.
+    let loopback = addr.ip().is_loopback();
+    cookies::check(opts.cookie.secret(), loopback, || {
+        format!("--listen {}", opts.listen)
+    })?;
     if opts.name.is_empty() {
         // The bound address, so that `--listen 127.0.0.1:0` names its port.
         opts.name = format!("node@{addr}");
@@ -169,16 +181,28 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
         opts.name,
         opts.cookie.hint()
     );
+    if !loopback && opts.tls.is_none() {
+        tracing::warn!(
+            "{}: listening on {addr}, beyond loopback, without TLS: whoever is on the path \
+             reads every frame (--tls-cert, --tls-key and --tls-ca encrypt them)",
+            opts.name
+        );
+    }
 
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let admission = Arc::new(Admission::default());
+    let (admitting, accepted) = (admission.clone(), events_tx.clone());
     tokio::spawn(accept_loop(
         listener,
-        opts.cookie.clone(),
-        opts.tls.clone(),
-        opts.name.clone(),
-        admission.clone(),
-        events_tx.clone(),
+        Door {
+            cookie: opts.cookie.clone(),
+            tls: opts.tls.clone(),
+            name: opts.name.clone(),
+            admit: move |role| admitting.admit(role),
+            accepted: move |conn, role, from| {
+                let _ = accepted.send(Event::Accepted(conn, role, from));
+            },
+        },
     ));
     if opts.exit_with_stdin {
         let tx = events_tx.clone();
@@ -279,70 +303,6 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
         }
     }
     Ok(Outcome::CoordinatorGone)
-}
-
-/// How often the counts of warnings kept from the log are logged.
-const QUIET_WINDOW: Duration = Duration::from_secs(10);
-
-async fn accept_loop(
-    listener: TcpListener,
-    cookie: Cookie,
-    tls: Option<Tls>,
-    name: String,
-    admission: Arc<Admission>,
-    events: mpsc::UnboundedSender<Event>,
-) {
-    // A peer can cause these as often as it connects: a few are logged,
-    // the rest counted and summed up every 10 s.
-    let refused = Arc::new(LogLimit::new("refused connections", 5, QUIET_WINDOW));
-    let failed = Arc::new(LogLimit::new("failed accepts", 1, QUIET_WINDOW));
-    for limit in [&refused, &failed] {
-        let limit = limit.clone();
-        tokio::spawn(async move { limit.report_every_window().await });
-    }
-    loop {
-        let (stream, from) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Out of file descriptors (EMFILE/ENFILE) or the like:
-                // waiting lets some close, where retrying at once spins.
-                if failed.allow() {
-                    tracing::warn!("{name}: cannot accept connections: {e}; retrying in 100ms");
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let (cookie, tls, name, admission, events, refused) = (
-            cookie.clone(),
-            tls.clone(),
-            name.clone(),
-            admission.clone(),
-            events.clone(),
-            refused.clone(),
-        );
-        tokio::spawn(async move {
-            match handshake::accept(stream, &cookie, tls.as_ref(), &name, |role| {
-                admission.admit(role)
-            })
-            .await
-            {
-                Ok((conn, role)) => {
-                    let _ = events.send(Event::Accepted(conn, role, from));
-                }
-                // A peer dialling before this node has joined retries;
-                // anything else is worth a warning.
-                Err(LinkError::Refusing {
-                    reason: reason @ Refusal::NotJoinedYet,
-                    peer,
-                }) => tracing::debug!("{name}: asked {from} to retry: {reason} (from {peer})"),
-                Err(e) if refused.allow() => {
-                    tracing::warn!("{name}: refused a connection from {from}: {e}")
-                }
-                Err(_) => {}
-            }
-        });
-    }
 }
 
 /// Reads the coordinator's Join, starts the runtime, gateway and edda

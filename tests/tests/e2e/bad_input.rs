@@ -129,6 +129,11 @@ const CASES: &[Case] = &[
         &[],
         "cannot reach node 127.0.0.1:1",
     ),
+    (
+        &["--join", "192.0.2.1:4697", "--cookie", "short"],
+        &[],
+        "a cookie of 5 bytes is too short for --join 192.0.2.1:4697, beyond loopback",
+    ),
     (&["--tls-cert", "c.pem"], &[], "--tls-key"),
     (
         &[
@@ -278,6 +283,11 @@ const CASES: &[Case] = &[
         &["node", "--listen", "nowhere", "--cookie", "x"],
         &[],
         "--listen nowhere",
+    ),
+    (
+        &["node", "--listen", "0.0.0.0:0", "--cookie", "short"],
+        &[],
+        "a cookie of 5 bytes is too short for --listen 0.0.0.0:0, beyond loopback",
     ),
     (&["bench", "link", "--nodes", "1"], &[], "needs 2 nodes"),
 ];

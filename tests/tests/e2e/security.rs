@@ -1,12 +1,14 @@
 //! A node facing peers that are not its cluster (loopback only, bounded
-//! loops): what such a peer says cannot forge or flood the node's log, and
-//! the node serves its cluster afterwards.
+//! loops): what such a peer says cannot forge or flood the node's log,
+//! silent connections past the cap of handshakes in flight are closed at
+//! once, and the node serves its cluster afterwards; and the cookie and
+//! TLS rules of a node others can reach.
 
 use super::*;
 use spigo_proto::cluster::{Frame, Role};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,11 +52,11 @@ fn impostor(addr: &str, name: &str) {
     let _ = s.read_to_end(&mut Vec::new());
 }
 
-#[test]
-fn peers_cannot_forge_or_flood_the_log() {
-    let cookie = "a-cookie-long-enough-for-the-test-0123";
+/// A `spigo node` listening on `listen` with `cookie`, its log gathered as
+/// it comes, and the address it says it listens on.
+fn watched_node(listen: &str, cookie: &str) -> (Child, Arc<Mutex<String>>, String) {
     let mut child = spigo()
-        .args(["node", "--listen", "127.0.0.1:0", "--name", "n2"])
+        .args(["node", "--listen", listen, "--name", "n2"])
         .env("SPIGO_COOKIE", cookie)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -75,6 +77,46 @@ fn peers_cannot_forge_or_flood_the_log() {
         .read_line(&mut line)
         .unwrap();
     let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+    (child, log, addr)
+}
+
+/// Waits (up to `within`) until the log holds `text`.
+fn wait_for_log(log: &Mutex<String>, text: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while !log.lock().unwrap().contains(text) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether the node at `addr` starts a handshake: it answers a Hello with
+/// its challenge instead of closing the connection at once.
+fn has_room(addr: &str) -> bool {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let hello = spigo_proto::wire::encode(&Frame::Hello {
+        role: Role::Node(2),
+        name: "probe".into(),
+    })
+    .unwrap();
+    // One write: a node that closed at once may reset a second one.
+    let mut framed = (hello.len() as u32).to_be_bytes().to_vec();
+    framed.extend_from_slice(&hello);
+    s.write_all(&framed).is_ok() && s.read_exact(&mut [0u8; 4]).is_ok()
+}
+
+/// Waits (up to 5 s) until the node at `addr` has room for a handshake.
+fn wait_for_room(addr: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !has_room(addr) {
+        assert!(Instant::now() < deadline, "no room for a handshake");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn peers_cannot_forge_or_flood_the_log() {
+    let cookie = "a-cookie-long-enough-for-the-test-0123";
+    let (mut child, log, addr) = watched_node("127.0.0.1:0", cookie);
 
     // A name that would start a log line of its own, and a huge one.
     impostor(
@@ -103,6 +145,7 @@ fn peers_cannot_forge_or_flood_the_log() {
     let kb = rss();
     assert!(kb < 64 * 1024, "node RSS {kb} kB under a pre-auth flood");
     drop(held);
+    wait_for_room(&addr);
     // A flood of impostors: a few lines, and a count.
     let started = Instant::now();
     for i in 0..200 {
@@ -117,10 +160,7 @@ fn peers_cannot_forge_or_flood_the_log() {
         run.stderr()
     );
     // Past the 10 s window, the count of what was not logged arrives.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !log.lock().unwrap().contains("more refused connections") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_log(&log, "more refused connections", Duration::from_secs(15));
     let _ = child.kill();
     let _ = child.wait();
     let log = log.lock().unwrap().clone();
@@ -142,4 +182,126 @@ fn peers_cannot_forge_or_flood_the_log() {
         log.contains("more refused connections in the last 10s"),
         "the rest counted:\n{log}"
     );
+}
+
+/// How many handshakes a node runs at once (`node/src/net/accept.rs`).
+const HANDSHAKES_IN_FLIGHT: usize = 256;
+
+/// Silent connections take at most 256 handshakes; the rest are closed at
+/// once and counted. While the 256 are held the node has no room (that is
+/// the cap, for at most the 10 s handshake deadline); once they close, a
+/// coordinator's run succeeds.
+#[test]
+fn handshakes_past_the_cap_are_closed_at_once() {
+    let cookie = "a-cookie-long-enough-for-the-test-0123";
+    let (mut child, log, addr) = watched_node("127.0.0.1:0", cookie);
+    let held: Vec<TcpStream> = (0..400)
+        .map(|_| TcpStream::connect(&addr).unwrap())
+        .collect();
+    for s in &held {
+        s.set_nonblocking(true).unwrap();
+    }
+    // A connection the node closed reads as ended (or reset); one in a
+    // handshake has nothing to read yet. Counted well within the 10 s
+    // handshake deadline, after which the node closes the rest too.
+    let closed = |s: &TcpStream| {
+        let mut byte = [0u8; 1];
+        match (&*s).read(&mut byte) {
+            Ok(0) => true,
+            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+            Ok(_) => panic!("the node spoke first"),
+        }
+    };
+    let mut shut = vec![false; held.len()];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        for (s, shut) in held.iter().zip(&mut shut) {
+            *shut = *shut || closed(s);
+        }
+        let n = shut.iter().filter(|s| **s).count();
+        if n >= held.len() - HANDSHAKES_IN_FLIGHT || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    for (s, shut) in held.iter().zip(&mut shut) {
+        *shut = *shut || closed(s);
+    }
+    assert_eq!(
+        shut.iter().filter(|s| !**s).count(),
+        HANDSHAKES_IN_FLIGHT,
+        "connections the node kept in a handshake"
+    );
+    assert!(!has_room(&addr), "a 65th handshake was started");
+    // One line, then the count once the 10 s window is over (the node
+    // stops with its run, so before that): the 144 and the probe, all but
+    // the one logged.
+    wait_for_log(&log, "more connections closed", Duration::from_secs(15));
+    {
+        let log = log.lock().unwrap();
+        let lines = log
+            .lines()
+            .filter(|l| l.contains("handshakes already in flight"))
+            .count();
+        assert_eq!(lines, 1, "{log}");
+        assert!(
+            log.contains("144 more connections closed over the handshake cap in the last 10s"),
+            "the rest counted:\n{log}"
+        );
+    }
+    drop(held);
+    wait_for_room(&addr);
+    let run = Run::ok(&["-a", "lamp", "-d", "1", "--join", &addr, "--cookie", cookie]);
+    assert!(
+        run.stderr().contains("joined as node 1"),
+        "{}",
+        run.stderr()
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A node beyond loopback without TLS says once what that means.
+#[test]
+fn a_node_beyond_loopback_without_tls_warns_once() {
+    let (mut child, log, addr) =
+        watched_node("0.0.0.0:0", "a-cookie-long-enough-for-the-test-0123");
+    assert!(addr.starts_with("0.0.0.0:"), "{addr}");
+    wait_for_log(&log, "without TLS", Duration::from_secs(5));
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = log.lock().unwrap().clone();
+    let warnings: Vec<_> = log.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(
+        warnings[0].contains("beyond loopback, without TLS"),
+        "{log}"
+    );
+}
+
+/// `spigo cookie`: a fresh 128-bit cookie each time, that a node beyond
+/// loopback takes.
+#[test]
+fn spigo_cookie_prints_a_fresh_one() {
+    let cookie = || {
+        let out = spigo().arg("cookie").output().unwrap();
+        assert!(out.status.success());
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (a, b) = (cookie(), cookie());
+    assert_ne!(a, b);
+    let a = a.strip_suffix('\n').expect("one line");
+    assert_eq!(a.len(), 32, "{a}");
+    assert!(a.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+    let (mut child, log, _) = watched_node("0.0.0.0:0", a);
+    wait_for_log(&log, "listening on", Duration::from_secs(5));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!log.lock().unwrap().contains("too short"));
 }
