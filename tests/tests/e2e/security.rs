@@ -55,7 +55,16 @@ fn impostor(addr: &str, name: &str) {
 /// A `spigo node` listening on `listen` with `cookie`, its log gathered as
 /// it comes, and the address it says it listens on.
 fn watched_node(listen: &str, cookie: &str) -> (Child, Arc<Mutex<String>>, String) {
-    let mut child = spigo()
+    watched_node_by(spigo(), listen, cookie)
+}
+
+/// [`watched_node`], started by `command` (the binary, perhaps wrapped).
+fn watched_node_by(
+    mut command: std::process::Command,
+    listen: &str,
+    cookie: &str,
+) -> (Child, Arc<Mutex<String>>, String) {
+    let mut child = command
         .args(["node", "--listen", listen, "--name", "n2"])
         .env("SPIGO_COOKIE", cookie)
         .stdout(Stdio::piped())
@@ -304,4 +313,61 @@ fn spigo_cookie_prints_a_fresh_one() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(!log.lock().unwrap().contains("too short"));
+}
+
+/// CPU time a process has used so far, in clock ticks (1/100 s).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit(") ").next().unwrap().split(' ').collect();
+    // utime and stime, the 14th and 15th fields (the 12th and 13th after
+    // the name).
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// Out of file descriptors (`prlimit --nofile`), a node's accept loop
+/// waits instead of spinning, says so once, and serves a run once the
+/// descriptors are free again.
+#[test]
+fn out_of_file_descriptors_the_node_waits_instead_of_spinning() {
+    let cookie = "a-cookie-long-enough-for-the-test-0123";
+    let mut command = std::process::Command::new("prlimit");
+    command.arg("--nofile=48:48").arg(spigo().get_program());
+    let (mut child, log, addr) = watched_node_by(command, "127.0.0.1:0", cookie);
+    // More silent connections than the node has descriptors: the kernel
+    // completes them all (the listen backlog), the node cannot accept the
+    // rest until the first ones reach their handshake deadline.
+    let held: Vec<TcpStream> = (0..100)
+        .filter_map(|_| TcpStream::connect(&addr).ok())
+        .collect();
+    assert!(held.len() > 48, "{} connections", held.len());
+    wait_for_log(&log, "cannot accept connections", Duration::from_secs(5));
+    let before = cpu_ticks(child.id());
+    std::thread::sleep(Duration::from_secs(2));
+    let spent = cpu_ticks(child.id()) - before;
+    // A spinning loop takes all of a core: 200 ticks in these 2 s.
+    assert!(
+        spent < 40,
+        "the node used {spent} ticks of CPU in 2 s while out of descriptors"
+    );
+    drop(held);
+    wait_for_room(&addr);
+    let run = spigo()
+        .args(["-a", "lamp", "-d", "1", "--join", &addr])
+        .env("SPIGO_COOKIE", cookie)
+        .current_dir(tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = log.lock().unwrap().clone();
+    assert!(
+        run.status.success(),
+        "{}\n{log}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let said = log
+        .lines()
+        .filter(|l| l.contains("cannot accept connections"))
+        .count();
+    assert!((1..=2).contains(&said), "said {said} times:\n{log}");
 }
