@@ -160,14 +160,17 @@ impl Sink<Scheduled> for Runtime {
         if let (Some(gate), Some(held)) = (&self.latency, due.modelled) {
             gate.released(held);
         }
-        let refusal = match &due.what {
-            Delivery::Message(msg) => Refusal::of(msg),
-            Delivery::Timer(_) => None,
+        let (refusal, message) = match &due.what {
+            Delivery::Message(msg) => (Refusal::of(msg), true),
+            Delivery::Timer(_) => (None, false),
         };
         let delivered = self
             .table
             .get(due.to.index)
             .is_some_and(|m| m.deliver(due.what));
+        if delivered && message {
+            self.counters.delivered.add_one();
+        }
         if !delivered {
             bump(&self.counters.undeliverable);
             if let Some(r) = refusal {
@@ -356,6 +359,7 @@ impl Runtime {
             }
         }
         if mailbox.deliver(Delivery::Message(msg)) {
+            self.counters.delivered.add_one();
             Ok(())
         } else {
             bump(&self.counters.undeliverable);
@@ -689,6 +693,7 @@ impl Runtime {
     /// service-time histograms empty without `-c`).
     pub fn metrics_report(&self) -> MetricsReport {
         MetricsReport {
+            delivered: self.counters.delivered(),
             traffic: self.traffic().report(),
             services: self.metrics.services(),
         }
