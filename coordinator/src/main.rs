@@ -109,6 +109,10 @@ fn run(command: cli::Command, args: Vec<String>) -> ExitCode {
         Command::Node(args) => exit("spigo node", node(args)),
         Command::BenchLink(opts) => exit("spigo bench link", measure(bench::link(opts))),
         Command::BenchMemory(actors) => exit("spigo bench memory", measure(bench::memory(actors))),
+        Command::BenchSteady(opts) => exit(
+            "spigo bench steady",
+            bench::steady(opts).map(|()| ExitCode::SUCCESS),
+        ),
         Command::Serve(args) => exit("spigo serve", serve(args)),
         Command::Compose2arch(file) => exit("spigo compose2arch", compose2arch(&file)),
         Command::Cookie => {

@@ -206,6 +206,7 @@ fn frames() -> Vec<(&'static str, Frame)> {
                         delay: vec![(43_600, 10), (44_000, 2)],
                     }],
                     metrics: Box::new(MetricsReport {
+                        delivered: 1000,
                         traffic: TrafficReport {
                             requests: 5,
                             gets: 4,

@@ -484,6 +484,9 @@ pub type Recorded = Vec<(u64, u64)>;
 /// A node's traffic figures and (with `-c`) per-service histograms.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsReport {
+    /// Messages (not timers) handed to the node's actors' mailboxes: each
+    /// message is counted once, by the node it was delivered on.
+    pub delivered: u64,
     /// What the node's denominators sent and got back.
     pub traffic: TrafficReport,
     /// One entry per service on the node; empty without `-c`.

@@ -3,8 +3,9 @@
 //! actor's bytes go. Only in builds with the `alloc-count` feature: even
 //! switched off it is a load and a branch on every allocation.
 //!
-//! The one module of the workspace allowed `unsafe`: a `GlobalAlloc` is an
-//! unsafe trait, and each method only forwards to mimalloc's.
+//! One of the two modules of the workspace allowed `unsafe` (with
+//! `rusage.rs`): a `GlobalAlloc` is an unsafe trait, and each method only
+//! forwards to mimalloc's.
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout};

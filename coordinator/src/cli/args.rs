@@ -221,6 +221,32 @@ pub(super) enum BenchCommand {
     Link(LinkArgs),
     /// Bytes per actor: a bare ractor actor, a pirate, a NetflixOSS instance
     Memory(MemoryArgs),
+    /// CPU, messages, context switches and peak memory of running
+    /// simulations (each run as a child process)
+    Steady(SteadyArgs),
+}
+
+#[derive(Args, Debug)]
+pub(super) struct SteadyArgs {
+    /// How long the timed scenarios run
+    #[arg(short = 'd', long, default_value = "10", value_parser = duration_arg, value_name = "DURATION")]
+    pub duration: Duration,
+
+    /// Pirates in the chatting-pirates scenario
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub pirates: u32,
+
+    /// Services (3 instances each) in the set-up scenario
+    #[arg(long, default_value_t = 1_000, value_name = "N")]
+    pub services: u32,
+
+    /// Runs of each scenario (medians are printed)
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub runs: u32,
+
+    /// Only these scenarios: idle, pirates, latency, latency-none, services
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub only: Vec<String>,
 }
 
 #[derive(Args, Debug)]

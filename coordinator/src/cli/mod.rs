@@ -39,6 +39,8 @@ pub(crate) enum Command {
     BenchLink(bench::LinkOptions),
     /// `spigo bench memory --actors N`.
     BenchMemory(u32),
+    /// `spigo bench steady`.
+    BenchSteady(bench::SteadyOptions),
     /// `spigo serve`.
     Serve(ServeArgs),
     /// `spigo compose2arch FILE.yml`.
@@ -85,6 +87,15 @@ pub(crate) fn parse(args: &[String]) -> error::Result<Parsed> {
             window: args.window,
         }),
         Some(Sub::Bench(BenchCommand::Memory(args))) => Command::BenchMemory(args.actors),
+        Some(Sub::Bench(BenchCommand::Steady(args))) => {
+            Command::BenchSteady(bench::SteadyOptions {
+                duration: args.duration,
+                pirates: args.pirates,
+                services: args.services,
+                runs: args.runs,
+                only: args.only,
+            })
+        }
         Some(Sub::Serve(args)) => Command::Serve(args),
         Some(Sub::Compose2arch(args)) => Command::Compose2arch(args.file),
         Some(Sub::Cookie) => Command::Cookie,

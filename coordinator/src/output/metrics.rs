@@ -18,6 +18,7 @@ pub(crate) struct ServiceHistograms {
 /// Adds `other` into `into`: traffic counts and service histograms (moved,
 /// not copied).
 pub(crate) fn merge(into: &mut MetricsReport, other: MetricsReport) {
+    into.delivered += other.delivered;
     let t: &mut TrafficReport = &mut into.traffic;
     t.requests += other.traffic.requests;
     t.gets += other.traffic.gets;
@@ -130,6 +131,7 @@ mod tests {
     #[test]
     fn services_merge_across_nodes() {
         let one = |svc: &str, v: u64| MetricsReport {
+            delivered: 0,
             traffic: TrafficReport {
                 requests: 1,
                 ..TrafficReport::default()

@@ -51,6 +51,17 @@ pub(crate) struct RunSummary<'a> {
     /// (lost) nodes, over every process.
     pub crashed: u64,
     pub fenced: u64,
+    /// Messages delivered to instances' and infrastructure's mailboxes
+    /// over every process, and how many of them the latency model held
+    /// back first: what `spigo bench steady` divides the CPU by.
+    pub messages: Messages,
+}
+
+/// Messages delivered, and those of them the latency model held.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Messages {
+    pub delivered: u64,
+    pub held: u64,
 }
 
 /// The summary as JSON.
@@ -104,6 +115,7 @@ pub(crate) fn to_json(s: &RunSummary) -> Value {
         "shed": s.shed,
         "crashed": s.crashed,
         "fenced": s.fenced,
+        "messages": { "delivered": s.messages.delivered, "held": s.messages.held },
     })
 }
 
@@ -204,6 +216,10 @@ mod tests {
             links_lost: vec![(["node1".into(), "node2".into()], 7)],
             crashed: 1,
             fenced: 0,
+            messages: Messages {
+                delivered: 12,
+                held: 5,
+            },
         });
         assert_eq!(v["links"]["lost"][0]["between"][1], "node2");
         assert_eq!(v["links"]["lost"][0]["undeliverable"], 7);
@@ -220,5 +236,7 @@ mod tests {
             .unwrap();
         assert!((1.4..1.6).contains(&p50), "{p50}");
         assert_eq!(v["edges"]["made"], 3);
+        assert_eq!(v["messages"]["delivered"], 12);
+        assert_eq!(v["messages"]["held"], 5);
     }
 }

@@ -18,7 +18,7 @@ use crate::output::files::{check_writable, write_graph, write_metrics, Formats, 
 use crate::output::graph::Watch;
 use crate::output::http::{self, LiveFeed, Snapshot, Web};
 use crate::output::metrics;
-use crate::output::summary_json::{self, RunSummary};
+use crate::output::summary_json::{self, Messages, RunSummary};
 use crate::output::writers::{self, RunInfo};
 use spigo_node::packages::supervisor;
 use spigo_node::runtime::metrics::Traffic;
@@ -402,6 +402,10 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
             .collect(),
         crashed: totals.crashed,
         fenced: totals.fenced,
+        messages: Messages {
+            delivered: metrics.delivered,
+            held: pairs.iter().flat_map(|p| &p.delay).map(|&(_, n)| n).sum(),
+        },
     };
     summary_json::write(&opts.out, &summary)?;
     if let Some(at) = interrupted {

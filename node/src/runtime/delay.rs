@@ -9,11 +9,19 @@
 //! message due in a quarter millisecond never waits behind one crossing an
 //! ocean. The queue is given a [`Sink`] to release into (the runtime), so
 //! it needs nothing from the runtime itself.
+//!
+//! Each entry has a slack, a small fraction of its delay chosen by whoever
+//! pushes it: once the thread is awake (for the earliest deadline), it
+//! releases with it every entry due within its own slack. A steady stream
+//! of deliveries then costs one wake-up per slack window instead of one per
+//! deadline (waking cost some 2 to 4 us of CPU each, most of the latency
+//! model's cost per message), while a lone entry still leaves at its
+//! deadline and none leaves earlier than its slack.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::{Arc, Condvar, Mutex, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Where the queue's thread hands what falls due. The queue knows nothing
 /// of actors or addresses: the runtime is the sink, and what an entry
@@ -24,6 +32,9 @@ pub(crate) trait Sink<P>: Send + Sync + 'static {
 
 struct Entry<P> {
     due: Instant,
+    /// `due` less the entry's slack: from then on it may leave with an
+    /// earlier one.
+    early: Instant,
     /// Push order, so that entries due at the same instant leave in it.
     seq: u64,
     payload: P,
@@ -82,13 +93,20 @@ impl<P: Send + 'static> DelayQueue<P> {
         queue
     }
 
-    /// Queues `payload` for release at `due` (at once if that has passed).
-    pub(crate) fn push(&self, due: Instant, payload: P) {
+    /// Queues `payload` for release at `due` (at once if that has passed),
+    /// or up to `slack` earlier along with an entry due before it.
+    pub(crate) fn push(&self, due: Instant, slack: Duration, payload: P) {
+        let early = due.checked_sub(slack).unwrap_or(due);
         let mut state = self.state.lock().expect("timers lock");
         let earliest = state.heap.peek().is_none_or(|head| due < head.due);
         let seq = state.next_seq;
         state.next_seq += 1;
-        state.heap.push(Entry { due, seq, payload });
+        state.heap.push(Entry {
+            due,
+            early,
+            seq,
+            payload,
+        });
         drop(state);
         if earliest {
             self.wake.notify_one();
@@ -122,17 +140,19 @@ fn run<P, S: Sink<P>>(timers: &DelayQueue<P>, sink: Weak<S>) {
             return;
         }
         let now = Instant::now();
-        match state.heap.peek().map(|e| e.due) {
+        match state.heap.peek().map(|e| (e.early, e.due)) {
             None => state = timers.wake.wait(state).expect("timers lock"),
-            Some(at) if at > now => {
+            // Asleep until the earliest deadline itself: slack only lets
+            // entries leave with one that is due, never wakes the thread.
+            Some((early, due)) if early > now => {
                 state = timers
                     .wake
-                    .wait_timeout(state, at - now)
+                    .wait_timeout(state, due - now)
                     .expect("timers lock")
                     .0;
             }
             Some(_) => {
-                while state.heap.peek().is_some_and(|e| e.due <= now) {
+                while state.heap.peek().is_some_and(|e| e.early <= now) {
                     due.push(state.heap.pop().expect("peeked"));
                 }
                 drop(state);
@@ -144,5 +164,62 @@ fn run<P, S: Sink<P>>(timers: &DelayQueue<P>, sink: Weak<S>) {
                 state = timers.state.lock().expect("timers lock");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    struct Collect(Mutex<mpsc::Sender<(u32, Instant)>>);
+
+    impl Sink<u32> for Collect {
+        fn release(&self, due: u32) {
+            let _ = self.0.lock().unwrap().send((due, Instant::now()));
+        }
+    }
+
+    /// What the sink saw: each payload and when it arrived.
+    type Seen = mpsc::Receiver<(u32, Instant)>;
+
+    fn queue() -> (Arc<Collect>, Arc<DelayQueue<u32>>, Seen) {
+        let (tx, rx) = mpsc::channel();
+        let sink = Arc::new(Collect(Mutex::new(tx)));
+        let q = DelayQueue::start(Arc::downgrade(&sink));
+        (sink, q, rx)
+    }
+
+    #[test]
+    fn a_lone_entry_leaves_at_its_deadline_not_its_slack() {
+        let (_sink, q, rx) = queue();
+        let due = Instant::now() + Duration::from_millis(20);
+        q.push(due, Duration::from_millis(15), 1);
+        let (n, at) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(n, 1);
+        assert!(at >= due, "released {:?} early", due - at);
+        q.close();
+    }
+
+    #[test]
+    fn entries_within_their_slack_leave_with_an_earlier_one_in_order() {
+        // Margins of a fifth of a second: a loaded machine may run the
+        // thread milliseconds after its deadline.
+        let ms = Duration::from_millis;
+        let (_sink, q, rx) = queue();
+        let first = Instant::now() + ms(20);
+        q.push(first + ms(200), ms(300), 2);
+        q.push(first, Duration::ZERO, 1);
+        // Outside its slack: waits for its own deadline.
+        let last = first + ms(400);
+        q.push(last, ms(1), 3);
+        let got: Vec<_> = (0..3)
+            .map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap())
+            .collect();
+        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [1, 2, 3]);
+        assert!(got[0].1 >= first);
+        assert!(got[1].1 < first + ms(200), "2 waited for its own deadline");
+        assert!(got[2].1 >= last - ms(1));
+        q.close();
     }
 }
