@@ -60,17 +60,12 @@ fn watched_node(listen: &str, cookie: &str) -> (Child, Arc<Mutex<String>>, Strin
 
 /// [`watched_node`], started by `command` (the binary, perhaps wrapped).
 fn watched_node_by(
-    mut command: std::process::Command,
+    command: std::process::Command,
     listen: &str,
     cookie: &str,
 ) -> (Child, Arc<Mutex<String>>, String) {
-    let mut child = command
-        .args(["node", "--listen", listen, "--name", "n2"])
-        .env("SPIGO_COOKIE", cookie)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let extra = ["--name", "n2"];
+    let (mut child, addr) = start_node_logging(command, listen, cookie, &extra, Stdio::piped());
     let log = Arc::new(Mutex::new(String::new()));
     let stderr = child.stderr.take().unwrap();
     let into = log.clone();
@@ -81,11 +76,6 @@ fn watched_node_by(
             log.push('\n');
         }
     });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line.trim().rsplit(' ').next().unwrap().to_string();
     (child, log, addr)
 }
 
