@@ -97,4 +97,4 @@ pub mod runtime;
 #[cfg(test)]
 mod testkit;
 
-pub use runtime::{clock, Delivery, Runtime, SendError, SpawnError};
+pub use runtime::{clock, Delivery, Runtime, SendError, SpawnError, TimerError};

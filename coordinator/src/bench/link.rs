@@ -60,7 +60,7 @@ pub(crate) async fn link(args: Options) -> error::Result<()> {
     if args.pingers == 0 || args.window == 0 {
         return Err(Error::usage("--pingers and --window must be at least 1"));
     }
-    let rt = Runtime::new(0, false);
+    let rt = Runtime::new(0, false).map_err(Error::failed)?;
     let opts = cluster::Options {
         nodes,
         ..cluster::Options::local()

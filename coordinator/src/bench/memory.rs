@@ -115,7 +115,7 @@ pub(crate) async fn memory(actors: u32) -> error::Result<()> {
 
 /// Spawns `n` of each kind and prints what each cost.
 async fn costs(n: u32) -> Result<()> {
-    let rt = Runtime::new(0, false);
+    let rt = Runtime::new(0, false).map_err(Error::failed)?;
     // Supervised, as in a run: a child costs its supervisor an entry.
     supervisor::start(&rt)
         .await

@@ -1,6 +1,6 @@
 //! What one child process cost, as its kernel accounting has it: CPU time,
 //! context switches and peak resident memory, read by waiting for it with
-//! `wait4`.
+//! `wait4`, and what the calling thread cost, with `getrusage`.
 //!
 //! `getrusage(RUSAGE_CHILDREN)` would sum every child so far and keep the
 //! largest peak of any of them, so each child is waited for by its own
@@ -66,6 +66,27 @@ pub(crate) fn wait(child: Child) -> std::io::Result<Usage> {
         // Linux counts ru_maxrss in kilobytes.
         peak_rss: usage.ru_maxrss.max(0) as u64 * 1024,
     })
+}
+
+/// CPU time the calling thread has used so far (user plus system).
+#[cfg(target_os = "linux")]
+pub(crate) fn this_thread() -> std::io::Result<Duration> {
+    // SAFETY: as for `wait4` above: all-zero is a valid `rusage`, and the
+    // pointer is to a live local the kernel fills.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: see above; RUSAGE_THREAD reads only the calling thread.
+    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(time(usage.ru_utime) + time(usage.ru_stime))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn this_thread() -> std::io::Result<Duration> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "one thread's CPU is read with getrusage(RUSAGE_THREAD), which needs Linux",
+    ))
 }
 
 #[cfg(not(unix))]

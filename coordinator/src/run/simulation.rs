@@ -240,7 +240,8 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         latency: resolved.latency.clone(),
         seed,
         collect,
-    });
+    })
+    .map_err(Error::failed)?;
     supervisor::start(&rt)
         .await
         .map_err(|e| Error::failed(anyhow::anyhow!("cannot start the supervisor: {e}")))?;

@@ -465,7 +465,7 @@ mod tests {
         use crate::Runtime;
         use spigo_proto::{Address, Gotocol, Imposition, Intention, Timestamp};
 
-        let rt = Runtime::new(1, false);
+        let rt = Runtime::new(1, false).unwrap();
         let (target, mut target_rx) = probe(&rt).await;
         let (control_tx, mut control_rx) = mpsc::unbounded_channel();
         let gw = gateway::start(&rt, control_tx).await.unwrap();

@@ -44,7 +44,10 @@ fn hello(text: usize) -> Gotocol {
 
 #[tokio::test]
 async fn a_batch_over_the_frame_limit_goes_as_several_frames() {
-    let (a, b) = (Runtime::new(1, false), Runtime::new(2, false));
+    let (a, b) = (
+        Runtime::new(1, false).unwrap(),
+        Runtime::new(2, false).unwrap(),
+    );
     let (target, mut got) = probe(&b).await;
     let (ctl_a, _ctl_a) = mpsc::unbounded_channel();
     let (ctl_b, mut lost_b) = mpsc::unbounded_channel();
@@ -75,7 +78,7 @@ async fn a_batch_over_the_frame_limit_goes_as_several_frames() {
 
 #[tokio::test]
 async fn a_message_too_big_for_any_frame_is_refused_where_it_is_sent() {
-    let a = Runtime::new(1, false);
+    let a = Runtime::new(1, false).unwrap();
     let (ctl, _ctl) = mpsc::unbounded_channel();
     let gw = gateway::start(&a, ctl).await.unwrap();
     let (to_b, _other_end) = pair().await;

@@ -39,7 +39,7 @@ use crate::packages::supervisor;
 use crate::runtime::budget::Budget;
 use crate::runtime::metrics::peak_rss;
 use crate::runtime::{clock, EdgeCounts, Overload, Settings};
-use crate::{Runtime, SpawnError};
+use crate::{Runtime, SpawnError, TimerError};
 use ractor::ActorRef;
 use spigo_proto::capacity::{INSTANCE_BYTES, PIRATE_BYTES};
 use spigo_proto::cluster::{
@@ -107,6 +107,8 @@ enum JoinFailed {
     Gateway(#[source] ractor::SpawnErr),
     #[error("cannot start the edda shard: {0}")]
     Shard(#[source] SpawnError),
+    #[error(transparent)]
+    Timer(#[from] TimerError),
 }
 
 enum Event {
@@ -336,7 +338,7 @@ async fn join(
         latency,
         seed,
         collect,
-    });
+    })?;
     supervisor::start(&rt)
         .await
         .map_err(JoinFailed::Supervisor)?;

@@ -198,7 +198,7 @@ mod tests {
     /// ignored.
     #[tokio::test]
     async fn failure_answers_count_as_failed_not_answered() {
-        let rt = Runtime::new(0, false);
+        let rt = Runtime::new(0, false).unwrap();
         let (elb, mut elb_rx) = probe(&rt).await;
         let at = rt.reserve(1).unwrap();
         spawn_instance(

@@ -298,7 +298,7 @@ mod tests {
 
     #[tokio::test]
     async fn registrations_replicate_and_polls_see_only_changes() {
-        let rt = Runtime::new(0, false);
+        let rt = Runtime::new(0, false).unwrap();
         let (home, other) = (registry(&rt).await, registry(&rt).await);
         let (edda, mut edda_rx) = probe(&rt).await;
         let (a, mut a_rx) = probe(&rt).await;
@@ -355,7 +355,7 @@ mod tests {
 
     #[tokio::test]
     async fn zone_polls_fall_back_to_every_zone() {
-        let rt = Runtime::new(0, false);
+        let rt = Runtime::new(0, false).unwrap();
         let home = registry(&rt).await;
         let (a, mut a_rx) = probe(&rt).await;
         let (b, mut b_rx) = probe(&rt).await;

@@ -43,7 +43,7 @@ mod tests {
 
     #[tokio::test]
     async fn requests_beyond_the_hop_limit_are_answered_failed() {
-        let rt = Runtime::new(0, false);
+        let rt = Runtime::new(0, false).unwrap();
         let (client, mut client_rx) = probe(&rt).await;
         let (dep, mut dep_rx) = probe(&rt).await;
         let at = karyon(&rt, &[("next", Package::Karyon)]).await;
@@ -78,7 +78,7 @@ mod tests {
 
     #[tokio::test]
     async fn with_no_live_dependency_a_request_is_undeliverable() {
-        let rt = Runtime::new(0, false);
+        let rt = Runtime::new(0, false).unwrap();
         let (client, mut client_rx) = probe(&rt).await;
         let at = karyon(&rt, &[("next", Package::Karyon)]).await;
         rt.send(at, get(client, 0)).unwrap();

@@ -229,7 +229,7 @@ mod tests {
 
     #[tokio::test]
     async fn namedrops_become_edges_and_goodbye_is_answered() {
-        let rt = Runtime::new(0, false);
+        let rt = Runtime::new(0, false).unwrap();
         let (fsm, mut fsm_rx) = probe(&rt).await;
         let (edda, mut edda_rx) = probe(&rt).await;
         let first = rt.reserve(13).unwrap();
@@ -282,7 +282,7 @@ mod tests {
 
     #[tokio::test]
     async fn chatting_pirates_give_gold_or_introduce_buddies() {
-        let rt = Runtime::new(0, false);
+        let rt = Runtime::new(0, false).unwrap();
         let (edda, mut edda_rx) = probe(&rt).await;
         let (observer, mut observer_rx) = probe(&rt).await;
         let p = rt.reserve(1).unwrap();

@@ -109,7 +109,7 @@ mod tests {
 
     #[tokio::test]
     async fn gets_fall_through_to_the_next_kind_of_store() {
-        let rt = Runtime::new(0, false);
+        let rt = Runtime::new(0, false).unwrap();
         let (cache, mut cache_rx) = probe(&rt).await;
         let (db, mut db_rx) = probe(&rt).await;
         let (client, mut client_rx) = probe(&rt).await;

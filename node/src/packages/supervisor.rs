@@ -242,7 +242,7 @@ mod tests {
 
     /// A pirate, spawned `linked` or not, asked to crash.
     async fn crash_one(linked: bool) {
-        let rt = Runtime::new(0, false);
+        let rt = Runtime::new(0, false).unwrap();
         start(&rt).await.unwrap();
         let (creator, mut creator_rx) = probe(&rt).await;
         let (edda, mut edda_rx) = probe(&rt).await;

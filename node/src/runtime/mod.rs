@@ -30,6 +30,7 @@ pub use counters::{EdgeCounts, LinkCounts, Overload};
 pub use delivery::{Delivery, Inbox, NoTimer, Timer};
 
 use counters::{bump, Counters};
+pub use delay::TimerError;
 use delay::{DelayQueue, Sink};
 use delivery::TimerCode;
 use fences::Fences;
@@ -203,7 +204,7 @@ impl Sink<Scheduled> for Runtime {
 
 impl Runtime {
     /// A runtime without a latency model. `log_messages` is spigo's `-m`.
-    pub fn new(node: NodeId, log_messages: bool) -> Arc<Runtime> {
+    pub fn new(node: NodeId, log_messages: bool) -> Result<Arc<Runtime>, TimerError> {
         Runtime::with(Settings {
             node,
             log_messages,
@@ -213,8 +214,9 @@ impl Runtime {
         })
     }
 
-    /// Creates a runtime and starts its timer thread.
-    pub fn with(settings: Settings) -> Arc<Runtime> {
+    /// Creates a runtime and starts serving its delay queue, on the tokio
+    /// runtime it is called in.
+    pub fn with(settings: Settings) -> Result<Arc<Runtime>, TimerError> {
         let Settings {
             node,
             log_messages,
@@ -222,10 +224,11 @@ impl Runtime {
             seed,
             collect,
         } = settings;
-        Arc::new_cyclic(|me| Runtime {
+        let delay = DelayQueue::new()?;
+        let rt = Arc::new(Runtime {
             node,
             table: AddressTable::default(),
-            delay: DelayQueue::start(me.clone()),
+            delay: delay.clone(),
             latency: latency.map(|m| Gate::new(m, seed ^ node as u64)),
             metrics: Registry::new(collect.is_some()),
             flows: collect.map(Flows::new),
@@ -236,7 +239,9 @@ impl Runtime {
             counters: Counters::default(),
             supervisor: OnceLock::new(),
             fences: Fences::default(),
-        })
+        });
+        delay.serve(Arc::downgrade(&rt));
+        Ok(rt)
     }
 
     pub fn node(&self) -> NodeId {

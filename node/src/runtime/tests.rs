@@ -16,6 +16,7 @@ fn rt() -> std::sync::Arc<Runtime> {
         seed: 1,
         collect: None,
     })
+    .unwrap()
 }
 
 #[tokio::test]
@@ -76,7 +77,7 @@ async fn messages_already_late_go_at_once_and_are_counted() {
 #[tokio::test]
 async fn requests_from_a_link_that_cannot_be_delivered_are_answered_failed() {
     use spigo_proto::{Reason, TraceContext};
-    let rt = Runtime::new(0, false);
+    let rt = Runtime::new(0, false).unwrap();
     let (asker, mut asker_rx) = probe_at(&rt, None).await;
     let nobody = rt.reserve(1).unwrap();
     let ctx = TraceContext {

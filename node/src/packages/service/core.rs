@@ -332,10 +332,10 @@ mod tests {
 
     /// The picks draw from the rng exactly as collecting the candidates
     /// into a Vec and indexing it did.
-    #[test]
-    fn picks_match_indexing_the_live_candidates() {
+    #[tokio::test]
+    async fn picks_match_indexing_the_live_candidates() {
         use crate::packages::service::Peer;
-        let rt = Runtime::new(0, false);
+        let rt = Runtime::new(0, false).unwrap();
         let at = rt.reserve(1).unwrap();
         let deps = [
             ("a", Package::Store),
