@@ -68,14 +68,25 @@ pub(crate) fn wait(child: Child) -> std::io::Result<Usage> {
     })
 }
 
-/// CPU time the calling thread has used so far (user plus system).
+/// CPU time (user plus system) the calling thread has used so far.
 #[cfg(target_os = "linux")]
 pub(crate) fn this_thread() -> std::io::Result<Duration> {
+    own(libc::RUSAGE_THREAD)
+}
+
+/// CPU time (user plus system) this process, every thread, has used so far.
+#[cfg(unix)]
+pub(crate) fn this_process() -> std::io::Result<Duration> {
+    own(libc::RUSAGE_SELF)
+}
+
+#[cfg(unix)]
+fn own(who: libc::c_int) -> std::io::Result<Duration> {
     // SAFETY: as for `wait4` above: all-zero is a valid `rusage`, and the
     // pointer is to a live local the kernel fills.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: see above; RUSAGE_THREAD reads only the calling thread.
-    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } != 0 {
+    // SAFETY: see above; `who` is one of the kernel's own constants.
+    if unsafe { libc::getrusage(who, &mut usage) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(time(usage.ru_utime) + time(usage.ru_stime))
@@ -83,10 +94,20 @@ pub(crate) fn this_thread() -> std::io::Result<Duration> {
 
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn this_thread() -> std::io::Result<Duration> {
-    Err(std::io::Error::new(
+    Err(unsupported())
+}
+
+#[cfg(not(unix))]
+pub(crate) fn this_process() -> std::io::Result<Duration> {
+    Err(unsupported())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unsupported() -> std::io::Error {
+    std::io::Error::new(
         std::io::ErrorKind::Unsupported,
-        "one thread's CPU is read with getrusage(RUSAGE_THREAD), which needs Linux",
-    ))
+        "a thread's or process's own CPU is read with getrusage, which needs Linux",
+    )
 }
 
 #[cfg(not(unix))]

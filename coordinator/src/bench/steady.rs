@@ -20,6 +20,7 @@
 //! - `services`: a generated architecture of N services of 3 instances
 //!   each, set up and stopped (`-d 0`): set-up wall time per service.
 
+use super::floor;
 use super::rusage::{self, Usage};
 use crate::error::{self, Error};
 use anyhow::{Context, Result};
@@ -227,14 +228,31 @@ fn print_derived(done: &[(&str, Figures)], opts: &Options) {
             "  idle:         {:.4} CPU-s per simulated second",
             f.usage.cpu.as_secs_f64() / seconds
         );
-        match waking_floor(f.usage.voluntary, opts.duration) {
+        match floor::waking(f.usage.voluntary, opts.duration) {
             Ok(cpu) => report!(
                 "  idle floor:   {:.4} CPU-s per second for a thread that only sleeps and wakes as often ({} times in {:.0} s): what waking alone costs on this machine",
                 cpu.as_secs_f64() / seconds,
                 f.usage.voluntary,
                 seconds
             ),
-            Err(e) => report!("  idle floor:   not measured: {e}"),
+            Err(e) => report!("  idle floor:   not measured: {e:#}"),
+        }
+    }
+    if let Some(f) = get("pirates") {
+        let spent = f.usage.cpu.as_secs_f64();
+        report!(
+            "  pirates:      {:.0} messages per CPU-second",
+            f.delivered as f64 / spent.max(1e-9)
+        );
+        // As many messages as the run delivered, to as many actors.
+        match floor::cold_actor_message(opts.pirates, f.delivered.max(1)) {
+            Ok(each) => report!(
+                "  actor floor:  {:.2} us of CPU per message to one of {} idle actors picked at random; a chat is two (tick and message), so at most {:.0} messages per CPU-second",
+                each.as_secs_f64() * 1e6,
+                opts.pirates,
+                1.0 / (2.0 * each.as_secs_f64()).max(1e-12)
+            ),
+            Err(e) => report!("  actor floor:  not measured: {e:#}"),
         }
     }
     if let (Some(aws), Some(none)) = (get("latency"), get("latency-none")) {
@@ -259,30 +277,6 @@ fn print_derived(done: &[(&str, Figures)], opts: &Options) {
             f.wall.as_secs_f64() * 1e3 / opts.services as f64
         );
     }
-}
-
-/// What a thread costs that does nothing but sleep `times` times, evenly
-/// over `over`. A run that must deliver messages at precise instants wakes
-/// at least once per instant, so this is the least such a run can cost; on
-/// a VM a wake-up costs tens of microseconds (the hypervisor programs a
-/// timer and switches back in).
-fn waking_floor(times: u64, over: Duration) -> std::io::Result<Duration> {
-    let every = over / u32::try_from(times.max(1)).unwrap_or(u32::MAX);
-    std::thread::spawn(move || {
-        let before = rusage::this_thread()?;
-        let start = Instant::now();
-        for _ in 0..times {
-            std::thread::sleep(every);
-            // A slow machine may not keep up; the figure is per second of
-            // `over` only while the sleeps fit in it (twice it at most).
-            if start.elapsed() > over * 2 {
-                break;
-            }
-        }
-        Ok(rusage::this_thread()? - before)
-    })
-    .join()
-    .unwrap_or_else(|_| Err(std::io::Error::other("the sleeping thread panicked")))
 }
 
 /// An architecture of `n` services of 3 instances each, in spigo's

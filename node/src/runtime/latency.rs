@@ -117,7 +117,7 @@ impl Gate {
         None
     }
 
-    /// Records the delay of a message the timer thread released.
+    /// Records the delay of a message the delay queue released.
     pub fn released(&self, held: Held) {
         self.record(held, clock::now().since(held.sent), false);
     }

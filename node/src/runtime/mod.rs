@@ -93,14 +93,14 @@ pub const LINK_LIMIT: usize = 500_000;
 
 /// How early a message the latency model holds may leave with one due
 /// before it (`delay.rs`): a sixteenth of its delay, at most 50 us. The
-/// timer thread wakes some 25 us after a deadline anyway, so a 225 us
+/// queue is served some 25 us after a deadline anyway, so a 225 us
 /// in-zone hop (slack 14 us) keeps its measured median within a few
 /// percent of the model, and a 43.5 ms crossing loses at most 50 us.
 const HELD_SLACK_DIVISOR: u32 = 16;
 const HELD_SLACK_MAX: Duration = Duration::from_micros(50);
 /// The same for timers (chat ticks, traffic ticks): a sixty-fourth of the
 /// wait, at most 2 ms, so 100,000 pirates ticking every 0.1 to 10 s wake
-/// the thread once per batch rather than once per pirate, and a pirate's
+/// the queue once per batch rather than once per pirate, and a pirate's
 /// interval is never more than 1.6% short.
 const TIMER_SLACK_DIVISOR: u32 = 64;
 const TIMER_SLACK_MAX: Duration = Duration::from_millis(2);
