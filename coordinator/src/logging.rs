@@ -4,7 +4,7 @@
 //! are printed above the bars, never through them).
 
 use chrono::Local;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressState, ProgressStyle};
 use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,10 +53,17 @@ pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
     if !DRAW.load(Ordering::Relaxed) {
         return ProgressBar::hidden();
     }
-    let style =
-        ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
-            .expect("a valid template")
-            .progress_chars("=> ");
+    // The rate as a person writes it (`667k/s`, not `666,676.7058/s`),
+    // and time spent rather than an estimate of time left: spawn rates
+    // swing too much for one ("0s left" at 22%).
+    let style = ProgressStyle::with_template(
+        "{msg:>18} [{bar:40}] {human_pos}/{human_len} ({rate}/s, {elapsed})",
+    )
+    .expect("a valid template")
+    .with_key("rate", |state: &ProgressState, w: &mut dyn fmt::Write| {
+        let _ = w.write_str(&per_second(state.per_sec()));
+    })
+    .progress_chars("=> ");
     bars().add(
         ProgressBar::new(len)
             .with_style(style)
@@ -109,4 +116,56 @@ pub(crate) fn init(verbose: u8, quiet: bool) {
         .with_writer(|| AboveBars)
         .event_format(SpigoFormat)
         .try_init();
+}
+
+/// A line that shows where a running simulation is (`run/progress.rs`),
+/// or a hidden one when not on a terminal.
+pub(crate) fn status_line() -> ProgressBar {
+    if !DRAW.load(Ordering::Relaxed) {
+        return ProgressBar::hidden();
+    }
+    let style = ProgressStyle::with_template("{msg}").expect("a valid template");
+    bars().add(ProgressBar::new_spinner().with_style(style))
+}
+
+/// A rate as a person writes it: `87`, `46.5k`, `667k`, `1.2M`.
+pub(crate) fn per_second(x: f64) -> String {
+    match x {
+        x if !x.is_finite() || x < 0.0 => "-".to_string(),
+        x if x < 999.5 => format!("{x:.0}"),
+        x if x < 99_950.0 => format!("{:.1}k", x / 1e3),
+        x if x < 999_500.0 => format!("{:.0}k", x / 1e3),
+        x => format!("{:.1}M", x / 1e6),
+    }
+}
+
+/// A count with thousands separated: `1,894`.
+pub(crate) fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_and_counts_read_as_written() {
+        assert_eq!(per_second(87.2), "87");
+        assert_eq!(per_second(46_512.0), "46.5k");
+        assert_eq!(per_second(666_676.705_8), "667k");
+        assert_eq!(per_second(1_234_567.0), "1.2M");
+        assert_eq!(per_second(f64::NAN), "-");
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1894), "1,894");
+        assert_eq!(grouped(1_000_000), "1,000,000");
+    }
 }

@@ -10,6 +10,7 @@
 
 use super::controller::{self, Controller, Targets};
 use super::interrupt::Interrupt;
+use super::progress::Progress;
 use crate::cluster::Cluster;
 use crate::error::{self, Error};
 use crate::model::placement::Placement;
@@ -49,6 +50,8 @@ pub(crate) struct Options {
     pub hop_limit: u8,
     /// Ends the traffic early on Ctrl-C or SIGTERM.
     pub interrupt: Interrupt,
+    /// Told when the traffic begins and ends.
+    pub progress: Progress,
 }
 
 pub(crate) struct Report {
@@ -387,6 +390,7 @@ pub(crate) async fn run(
     }
     faults.sort_by_key(|(at, _)| *at);
     opts.interrupt.begin();
+    opts.progress.begin(instances.len());
     let mut victim = None;
     // Instances a fault took already: no second fault picks them.
     let mut gone: Vec<Address> = Vec::new();
@@ -419,6 +423,7 @@ pub(crate) async fn run(
     }
     opts.interrupt.sleep(opts.duration - now).await;
     opts.interrupt.end();
+    opts.progress.end();
 
     tracing::info!("{arch}: Shutdown");
     for &d in &denominators {

@@ -9,6 +9,7 @@
 
 use super::controller::{self, Controller, Targets};
 use super::interrupt::Interrupt;
+use super::progress::Progress;
 use crate::cluster::Cluster;
 use crate::error::{self, Error};
 use crate::logging;
@@ -39,6 +40,8 @@ pub(crate) struct Options {
     pub seed: u64,
     /// Ends the chatting early on Ctrl-C or SIGTERM.
     pub interrupt: Interrupt,
+    /// Told when the chatting begins and ends.
+    pub progress: Progress,
 }
 
 /// What the run measured, for the summary and the benchmark figures.
@@ -273,8 +276,10 @@ pub(crate) async fn run(cluster: &Cluster, opts: &Options) -> error::Result<Repo
         GoDuration(opts.duration)
     );
     opts.interrupt.begin();
+    opts.progress.begin(n as usize);
     opts.interrupt.sleep(opts.duration).await;
     opts.interrupt.end();
+    opts.progress.end();
 
     tracing::info!("{ARCH}: Shutdown");
     let shutdown_started = Instant::now();

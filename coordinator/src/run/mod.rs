@@ -6,11 +6,14 @@
 //! - `asgard.rs`: every other architecture: registries, tiers, traffic,
 //!   the chaos monkey, shutdown in order.
 //! - `controller.rs`: the mailbox both answer to, counting replies per node.
+//! - `progress.rs`: the status line (or log lines) while simulated time
+//!   passes.
 //! - `summary.rs`: the end-of-run report on stdout.
 
 pub(crate) mod asgard;
 pub(crate) mod controller;
 pub(crate) mod fsm;
 pub(crate) mod interrupt;
+pub(crate) mod progress;
 pub(crate) mod simulation;
 mod summary;

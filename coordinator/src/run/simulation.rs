@@ -3,6 +3,7 @@
 //! graph event, write the files, print the summary.
 
 use super::interrupt::{Interrupt, EXIT_INTERRUPTED};
+use super::progress::{self, Counting, Progress};
 use super::summary::{
     print_faults, print_fsm_summary, print_latency, print_nodes, print_overload,
     print_services_summary, Totals,
@@ -272,7 +273,31 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         tracing::info!("{arch}: configuration saved to {}", path.display());
     }
 
-    let outcome = run_work(&cluster, &cfg, resolved.work, seed, &arch, &interrupt).await;
+    let progress = Progress::default();
+    let counting = match resolved.work {
+        Work::Pirates(_) => Counting::Messages,
+        Work::Services(_) => Counting::Requests,
+    };
+    let shown = tokio::spawn(progress::show(
+        cluster.clone(),
+        progress.clone(),
+        arch.clone(),
+        cfg.duration,
+        counting,
+    ));
+    let outcome = run_work(
+        &cluster,
+        &cfg,
+        resolved.work,
+        seed,
+        &arch,
+        &interrupt,
+        &progress,
+    )
+    .await;
+    // Whether the work ended or failed, the line goes before what follows.
+    progress.end();
+    let _ = shown.await;
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -479,6 +504,7 @@ async fn run_work(
     seed: u64,
     arch: &str,
     interrupt: &Interrupt,
+    progress: &Progress,
 ) -> error::Result<Outcome> {
     Ok(match work {
         Work::Pirates(seeding) => {
@@ -487,6 +513,7 @@ async fn run_work(
                 duration: cfg.duration,
                 seed,
                 interrupt: interrupt.clone(),
+                progress: progress.clone(),
             };
             Outcome::Pirates(fsm::run(cluster, &opts).await?)
         }
@@ -504,6 +531,7 @@ async fn run_work(
                 crash: cfg.crash().map_err(Error::failed)?,
                 hop_limit,
                 interrupt: interrupt.clone(),
+                progress: progress.clone(),
             };
             Outcome::Services(asgard::run(cluster, &plan, cfg, &opts).await?)
         }

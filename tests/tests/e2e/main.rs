@@ -18,6 +18,7 @@ mod metrics;
 mod netns;
 mod phases;
 mod profile;
+mod progress;
 mod scale;
 mod security;
 mod session;
