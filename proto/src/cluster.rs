@@ -515,6 +515,25 @@ pub enum SpanKind {
     Client,
     /// The callee: from the request arriving to its answer leaving.
     Server,
+    /// The sender of fire-and-forget work (a put, a replication): over
+    /// as the message leaves, while the work it started goes on. Zipkin
+    /// lets a producer's consumers outlive it; a client's servers may not.
+    Producer,
+    /// The instance doing fire-and-forget work, from its arrival until it
+    /// is done (passed on or stored).
+    Consumer,
+}
+
+impl SpanKind {
+    /// The kind a span of `end` (`Client` or `Server`) takes for a call
+    /// that is answered (`true`) or fire-and-forget (`false`).
+    pub fn of_call(end: SpanKind, answered: bool) -> SpanKind {
+        match (end, answered) {
+            (SpanKind::Client, false) => SpanKind::Producer,
+            (SpanKind::Server, false) => SpanKind::Consumer,
+            (kind, _) => kind,
+        }
+    }
 }
 
 /// One timed hop of a request flow (a Zipkin span).

@@ -79,13 +79,15 @@ impl Outputs {
     }
 }
 
-/// Writes `json_metrics/<stem>_metrics.json`, `_metrics.csv` and `_flow.json`.
+/// Writes `json_metrics/<stem>_metrics.json`, `_metrics.csv` and `_flow.json`
+/// (trace ids from the run's `seed`).
 pub(crate) fn write_metrics(
     out: &Path,
     stem: &str,
     metrics: &MetricsReport,
     spans: &[Span],
     info: &RunInfo,
+    seed: u64,
 ) -> Result<()> {
     let dir = out.join("json_metrics");
     let services = merged_services(metrics);
@@ -96,7 +98,7 @@ pub(crate) fn write_metrics(
     let csv = dir.join(format!("{stem}_metrics.csv"));
     writers::write_atomically(&csv, |w| writers::metrics::write_csv(w, &services))?;
     let flows = dir.join(format!("{stem}_flow.json"));
-    writers::write_atomically(&flows, |w| writers::metrics::write_flows(w, spans))?;
+    writers::write_atomically(&flows, |w| writers::metrics::write_flows(w, spans, seed))?;
     tracing::info!(
         "{stem}: wrote {}, {} and {} ({} spans)",
         json.display(),

@@ -374,7 +374,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     if opts.collect {
         let mut spans = rt.flows().map(|f| f.take()).unwrap_or_default();
         spans.extend(cluster.take_spans().await);
-        write_metrics(&opts.out, &resolved.output, &metrics, &spans, &info)?;
+        write_metrics(&opts.out, &resolved.output, &metrics, &spans, &info, seed)?;
     }
     if let Some(feed) = &feed {
         feed.end();

@@ -206,3 +206,96 @@ fn live_runs_stream_the_growing_graph() {
     assert!(list.contains("\"live\":true"));
     assert!(child.wait().unwrap().success());
 }
+
+/// The spans of a run with `-c` and this seed.
+fn flow_of(seed: &str) -> Vec<Value> {
+    let run = Run::ok(&[
+        "-a",
+        "netflixoss",
+        "-d",
+        "2",
+        "-c",
+        "--http",
+        "none",
+        "--seed",
+        seed,
+    ]);
+    let flow = run.graph_json("json_metrics/netflixoss_flow.json");
+    flow.as_array().expect("a list of spans").clone()
+}
+
+#[test]
+fn trace_ids_are_128_bits_from_the_seed_and_no_child_outlives_a_call() {
+    let spans = flow_of("5");
+    let traces = |spans: &[Value]| -> BTreeSet<String> {
+        spans
+            .iter()
+            .map(|s| s["traceId"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let ids = traces(&spans);
+    assert!(ids.iter().all(|t| t.len() == 32
+        && t.chars().all(|c| c.is_ascii_hexdigit())
+        && !t.starts_with("0000000000000000")));
+    // A run's ids share their high half, drawn from the seed: the same
+    // seed gives it again (which traces a real-time run makes can differ
+    // by a request), and a run with another seed shares no id.
+    let high = |ids: &BTreeSet<String>| -> BTreeSet<String> {
+        ids.iter().map(|t| t[..16].to_string()).collect()
+    };
+    assert_eq!(high(&ids).len(), 1, "{ids:?}");
+    assert_eq!(high(&traces(&flow_of("5"))), high(&ids));
+    let other = traces(&flow_of("6"));
+    assert!(other.is_disjoint(&ids));
+    assert!(high(&other).is_disjoint(&high(&ids)));
+
+    // Puts and replications are fire-and-forget: producer and consumer
+    // spans. Gets are calls: client and server.
+    let mut ends: std::collections::HashMap<(String, String), (u64, bool)> = Default::default();
+    for s in &spans {
+        let name = s["name"].as_str().unwrap();
+        let kind = s["kind"].as_str().unwrap();
+        match name {
+            "getrequest" => assert!(kind == "CLIENT" || kind == "SERVER", "{s}"),
+            "put" | "replicate" => assert!(kind == "PRODUCER" || kind == "CONSUMER", "{s}"),
+            other => panic!("unexpected span {other}: {s}"),
+        }
+        let end = s["timestamp"].as_u64().unwrap() + s["duration"].as_u64().unwrap();
+        let key = (
+            s["traceId"].as_str().unwrap().into(),
+            s["id"].as_str().unwrap().into(),
+        );
+        let call = kind == "CLIENT" || kind == "SERVER";
+        let e = ends.entry(key).or_insert((0, call));
+        e.0 = e.0.max(end);
+        e.1 &= call;
+    }
+    assert!(
+        spans.iter().any(|s| s["kind"] == "PRODUCER"),
+        "no put was traced"
+    );
+    // A call (client or server) never ends before a child it waited for.
+    let mut checked = 0;
+    for s in &spans {
+        let Some(parent) = s["parentId"].as_str() else {
+            continue;
+        };
+        let key = (
+            s["traceId"].as_str().unwrap().to_string(),
+            parent.to_string(),
+        );
+        let (parent_end, parent_is_call) = ends[&key];
+        if !parent_is_call {
+            continue;
+        }
+        let end = s["timestamp"].as_u64().unwrap() + s["duration"].as_u64().unwrap();
+        // Microsecond rounding of two clocks' readings.
+        assert!(
+            end <= parent_end + 2,
+            "{s} ends {} us after its parent",
+            end - parent_end
+        );
+        checked += 1;
+    }
+    assert!(checked > 100, "{checked} children of calls");
+}

@@ -58,15 +58,35 @@ fn hex(id: u64) -> String {
     format!("{id:016x}")
 }
 
+/// The high half of every 128-bit trace id of a run with this seed: the
+/// seed, well mixed (splitmix64's finaliser), never zero. Within a run
+/// the low half tells traces apart; between runs the high half does, so
+/// two runs sent to one collector never share a trace, and `--seed`
+/// gives the same ids again.
+pub(crate) fn trace_id_high(seed: u64) -> u64 {
+    let mut x = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (x ^ (x >> 31)).max(1)
+}
+
 /// Zipkin v2 JSON (an array of spans), as the Zipkin UI loads it. A root
 /// call's server span shares its id with the denominator's client span.
-pub(crate) fn write_flows(out: &mut impl Write, spans: &[Span]) -> io::Result<()> {
+/// Trace ids are 128 bits, their high half from the run's `seed`.
+pub(crate) fn write_flows(out: &mut impl Write, spans: &[Span], seed: u64) -> io::Result<()> {
+    let high = trace_id_high(seed);
     writeln!(out, "[")?;
     for (i, s) in spans.iter().enumerate() {
+        let kind = match s.kind {
+            SpanKind::Client => "CLIENT",
+            SpanKind::Server => "SERVER",
+            SpanKind::Producer => "PRODUCER",
+            SpanKind::Consumer => "CONSUMER",
+        };
         let mut span = json!({
-            "traceId": hex(s.trace),
+            "traceId": format!("{high:016x}{:016x}", s.trace),
             "id": hex(s.id),
-            "kind": match s.kind { SpanKind::Client => "CLIENT", SpanKind::Server => "SERVER" },
+            "kind": kind,
             "name": s.name.as_str(),
             "timestamp": s.start_us,
             "duration": s.duration_us.max(1),
@@ -154,16 +174,29 @@ mod tests {
             span(1, 0, SpanKind::Client),
             span(1, 0, SpanKind::Server),
             span(2, 1, SpanKind::Server),
+            span(3, 2, SpanKind::Producer),
+            span(4, 3, SpanKind::Consumer),
         ];
         let mut buf = Vec::new();
-        write_flows(&mut buf, &spans).unwrap();
+        write_flows(&mut buf, &spans, 7).unwrap();
         let v: Value = serde_json::from_slice(&buf).unwrap();
-        assert_eq!(v[0]["traceId"], "0000000000000abc");
+        let high = format!("{:016x}", trace_id_high(7));
+        assert_eq!(v[0]["traceId"], format!("{high}0000000000000abc"));
+        assert_eq!(v[3]["kind"], "PRODUCER");
+        assert_eq!(v[4]["kind"], "CONSUMER");
+        assert!(v[4].get("shared").is_none());
         assert_eq!(v[0]["kind"], "CLIENT");
         assert!(v[0].get("parentId").is_none());
         assert_eq!(v[1]["shared"], true);
         assert_eq!(v[2]["parentId"], "0000000000000001");
         assert_eq!(v[2]["duration"], 1);
         assert_eq!(v[2]["localEndpoint"]["ipv4"], "54.198.0.1");
+        // Another seed, other trace ids; the same seed, the same ones.
+        let mut other = Vec::new();
+        write_flows(&mut other, &spans, 8).unwrap();
+        let w: Value = serde_json::from_slice(&other).unwrap();
+        assert_ne!(v[0]["traceId"], w[0]["traceId"]);
+        assert_eq!(trace_id_high(7), trace_id_high(7));
+        assert_ne!(trace_id_high(0), 0);
     }
 }

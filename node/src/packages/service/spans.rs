@@ -63,7 +63,7 @@ impl Recorder<'_> {
                 trace: ctx.trace,
                 id: ctx.span,
                 parent: ctx.parent,
-                kind,
+                kind: SpanKind::of_call(kind, answered(imposition)),
                 name: span_name(imposition),
                 service: self.service.clone(),
                 instance: self.instance.clone(),
@@ -73,6 +73,14 @@ impl Recorder<'_> {
             });
         }
     }
+}
+
+/// Whether a call of this kind is answered: only a get is. A put or a
+/// replication is fire-and-forget, so its spans are a producer's and
+/// consumers' (a put's sender is done in a microsecond; the copies it
+/// started run for tens of milliseconds after).
+fn answered(imposition: Imposition) -> bool {
+    imposition == Imposition::GetRequest
 }
 
 /// A span's name: its imposition in lower case.
