@@ -177,6 +177,7 @@ fn compose2arch(file: &std::path::Path) -> error::Result<ExitCode> {
 
 /// `spigo serve`: the graph viewer for the graphs under `<out>/json`.
 fn serve(args: cli::ServeArgs) -> error::Result<ExitCode> {
+    output::http::check_served(&args.out)?;
     runtime().map_err(Error::failed)?.block_on(async {
         let addr = format!("{}:{}", args.host, args.port);
         let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {

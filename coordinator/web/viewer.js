@@ -1066,6 +1066,7 @@
   }
 
   let listIsLive = false;
+  let latestName = null;    // the graph the server says was written last
 
   function route(keepPositions) {
     const wanted = new URL(window.location.href).searchParams.get('graph');
@@ -1082,7 +1083,8 @@
         return;
       }
     } else if (!listIsLive) {
-      info = graphs[0] || null;
+      // The graph written last (the run just made), else the first.
+      info = graphs.find((g) => g.name === latestName) || graphs[0] || null;
       if (!info) { failLoad('', 'the server lists no graphs'); return; }
     }
     select.value = info ? info.name : LIVE;
@@ -1118,6 +1120,7 @@
       return;
     }
     listIsLive = !!(list && list.live);
+    latestName = (list && typeof list.latest === 'string') ? list.latest : null;
     graphs = Array.isArray(list && list.graphs) ? list.graphs.filter((g) => g && g.name) : [];
     for (const g of graphs) {
       if (g.arch === undefined || g.arch === null) g.arch = g.name;

@@ -218,7 +218,26 @@ fn step_of(stem: &str) -> (&str, Option<u32>) {
     (arch, n.parse().ok())
 }
 
+/// The graphs under `json/`, by name, and which was written last: the
+/// page opens on that one (the run just made), not the first by name.
+/// `spigo serve --out DIR` needs DIR to be there: serving a folder that
+/// does not exist would only ever list nothing.
+pub(crate) fn check_served(out: &std::path::Path) -> crate::error::Result<()> {
+    match std::fs::metadata(out) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(crate::error::Error::usage(format!(
+            "--out {}: not a folder",
+            out.display()
+        ))),
+        Err(e) => Err(crate::error::Error::usage_because(
+            format!("--out {}: cannot serve it", out.display()),
+            e,
+        )),
+    }
+}
+
 async fn graphs(State(web): State<Arc<Web>>) -> Json<Value> {
+    let mut latest: Option<(std::time::SystemTime, String)> = None;
     let mut list: Vec<Value> = std::fs::read_dir(web.out.join("json"))
         .into_iter()
         .flatten()
@@ -226,12 +245,18 @@ async fn graphs(State(web): State<Arc<Web>>) -> Json<Value> {
         .filter_map(|e| {
             let file = e.file_name().to_str()?.to_string();
             let stem = safe_name(&file)?.to_string();
+            if let Ok(written) = e.metadata().and_then(|m| m.modified()) {
+                if latest.as_ref().is_none_or(|(t, _)| written > *t) {
+                    latest = Some((written, stem.clone()));
+                }
+            }
             let (arch, step) = step_of(&stem);
             Some(json!({"name": stem, "file": format!("/json/{file}"), "arch": arch, "step": step}))
         })
         .collect();
     list.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    Json(json!({"live": web.live.is_some(), "graphs": list}))
+    let latest = latest.map(|(_, name)| name);
+    Json(json!({"live": web.live.is_some(), "graphs": list, "latest": latest}))
 }
 
 async fn graph_file(State(web): State<Arc<Web>>, UrlPath(name): UrlPath<String>) -> Response {

@@ -299,3 +299,31 @@ fn trace_ids_are_128_bits_from_the_seed_and_no_child_outlives_a_call() {
     }
     assert!(checked > 100, "{checked} children of calls");
 }
+
+#[test]
+fn serve_opens_the_graph_written_last_and_refuses_a_missing_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    // Written second, and not the first by name.
+    let first = Run::new_in(dir, &["-a", "fsm", "-p", "20", "-d", "0", "-j"]);
+    std::thread::sleep(Duration::from_millis(20));
+    let made = Run::new_in(first.dir, &["-a", "lamp", "-d", "0", "-j"]);
+    assert!(made.out.status.success(), "{}", made.stderr());
+    let dir = made.dir.path();
+    let out = dir.to_str().unwrap().to_string();
+    let (mut child, addr) =
+        start_with_http(&["serve", "--port", "0", "--out", &out], dir, "on http://");
+    let (_, list) = http_get(&addr, "/api/graphs");
+    let list: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list["graphs"][0]["name"], "fsm");
+    assert_eq!(list["latest"], "lamp");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let missing = dir.join("no-such-folder");
+    let out = spigo()
+        .args(["serve", "--port", "0", "--out", missing.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let line = assert_refused(&out, "no-such-folder");
+    assert!(line.contains("--out"), "{line}");
+}
