@@ -52,7 +52,13 @@ impl Profiler {
             .context("--cpuprofile: cannot build the report")?;
         let samples: usize = report.data.values().map(|&n| n as usize).sum();
         drop(self.guard);
-        if is_svg(&self.path) {
+        if is_svg(&self.path) && samples == 0 {
+            // The flamegraph writer makes an empty file of an empty
+            // report; a picture that says so is what a reader can open.
+            write_atomically(&self.path, |w| {
+                std::io::Write::write_all(w, NO_SAMPLES_SVG.as_bytes())
+            })?;
+        } else if is_svg(&self.path) {
             write_atomically(&self.path, |w| {
                 report.flamegraph(w).map_err(std::io::Error::other)
             })?;
@@ -71,6 +77,18 @@ impl Profiler {
         Ok(samples)
     }
 }
+
+/// The flamegraph of a run in which the sampler never fired (a very short
+/// or idle run): valid SVG that says so.
+const NO_SAMPLES_SVG: &str = concat!(
+    r#"<?xml version="1.0" standalone="no"?>"#,
+    "\n",
+    r#"<svg xmlns="http://www.w3.org/2000/svg" width="600" height="60" viewBox="0 0 600 60">"#,
+    r#"<rect width="600" height="60" fill="white"/>"#,
+    r#"<text x="300" y="36" font-family="sans-serif" font-size="18" text-anchor="middle">"#,
+    "spigo --cpuprofile: no samples (the run was too short or idle)",
+    "</text></svg>\n"
+);
 
 fn is_svg(path: &Path) -> bool {
     path.extension()
@@ -110,6 +128,7 @@ mod tests {
             PathBuf::from("/tmp/prof.node3")
         );
         assert!(is_svg(Path::new("a/b.SVG")));
+        assert!(NO_SAMPLES_SVG.contains("<svg") && NO_SAMPLES_SVG.contains("no samples"));
         assert!(!is_svg(Path::new("a/svg")));
     }
 }
