@@ -90,7 +90,9 @@ impl Error {
     }
 }
 
-/// clap's message without its usage and tips, on one line.
+/// clap's message on one line, without its usage; a "did you mean" tip
+/// (`tip: a similar argument exists: '--duration'`) follows on a line of
+/// its own, since that is what a mistyped flag needs.
 fn one_line(e: &clap::Error) -> String {
     let text = e.to_string();
     let message: Vec<&str> = text
@@ -98,7 +100,24 @@ fn one_line(e: &clap::Error) -> String {
         .take_while(|l| !l.trim().is_empty())
         .map(str::trim)
         .collect();
-    message.join(" ").trim_start_matches("error: ").to_string()
+    let mut shown = message.join(" ").trim_start_matches("error: ").to_string();
+    use clap::error::{ContextKind, ContextValue};
+    for (kind, what) in [
+        (ContextKind::SuggestedArg, "argument"),
+        (ContextKind::SuggestedSubcommand, "subcommand"),
+    ] {
+        let similar = match e.get(kind) {
+            Some(ContextValue::String(one)) => format!("'{one}'"),
+            Some(ContextValue::Strings(many)) if !many.is_empty() => many
+                .iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => continue,
+        };
+        shown.push_str(&format!("\n  tip: a similar {what} exists: {similar}"));
+    }
+    shown
 }
 
 #[cfg(test)]

@@ -119,7 +119,20 @@ fn run(command: cli::Command, args: Vec<String>) -> ExitCode {
             report!("{}", spigo_node::net::cookies::fresh());
             ExitCode::SUCCESS
         }
+        Command::Completions(shell) => print(&cli::completions(shell)),
+        Command::Man => match cli::man_page() {
+            Ok(page) => print(&page),
+            Err(e) => exit("spigo man", Err(Error::failed(e))),
+        },
     }
+}
+
+/// Prints a script or page made for another program; as with [`report!`],
+/// a reader that has gone away is no failure.
+fn print(text: &[u8]) -> ExitCode {
+    use std::io::Write as _;
+    let _ = std::io::stdout().write_all(text);
+    ExitCode::SUCCESS
 }
 
 /// The exit status of a command, with its failure reported in one line.

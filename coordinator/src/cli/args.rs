@@ -4,14 +4,18 @@
 use crate::cluster::TlsPaths;
 use crate::run::simulation::DEFAULT_HTTP;
 use clap::{Args, Parser, Subcommand};
+use clap_complete::Shell;
 use spigo_proto::time::parse_duration;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `spigo --version`: the version and the commit built from (build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SPIGO_COMMIT"), ")");
+
 #[derive(Parser, Debug)]
 #[command(
     name = "spigo",
-    version,
+    version = VERSION,
     args_conflicts_with_subcommands = true,
     about = "Simulate Protocol Interactions: service architectures as actor simulations",
     long_about = "spigo simulates a service architecture with one actor per service instance \
@@ -190,6 +194,18 @@ pub(super) enum Command {
     Compose2arch(ComposeArgs),
     /// Print a fresh random cookie (128 bits, 32 hex digits) for SPIGO_COOKIE
     Cookie,
+    /// Print a shell completion script for spigo's flags and subcommands
+    Completions(CompletionsArgs),
+    /// Print spigo's man page (roff, for man -l -)
+    #[command(alias = "manpage")]
+    Man,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_name = "SHELL")]
+    pub shell: Shell,
 }
 
 #[derive(Args, Debug)]

@@ -3,6 +3,7 @@
 
 use super::args::Cli;
 use crate::error::{self, Error};
+use crate::model::architectures;
 use clap::parser::ValueSource;
 use clap::ArgMatches;
 use spigo_proto::archaius::Config;
@@ -28,6 +29,9 @@ pub(super) fn config(cli: &Cli, matches: &ArgMatches) -> error::Result<Config> {
     if flag_wins("arch") {
         cfg.arch = cli.arch.clone();
     }
+    // `-a Netflixoss` (or "arch" in the file) is netflixoss from here on:
+    // the run, its files and its saved configuration see the known name.
+    cfg.arch = architectures::canonical(&cfg.arch);
     if flag_wins("duration") {
         cfg.duration = cli.duration;
     }

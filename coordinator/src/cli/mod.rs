@@ -5,6 +5,8 @@
 //! - `args.rs`: the flags and subcommands, as clap reads them.
 //! - `goflags.rs`: Go-style `-kv` and `-cpuprofile=x`, rewritten for clap.
 //! - `config.rs`: the `--config` file, with the flags given winning over it.
+//! - `scripts.rs`: `spigo completions SHELL` and `spigo man`, made from the
+//!   flags above.
 //!
 //! [`parse`] checks the flags and reads the configuration file; every other
 //! input (the architecture, a graph to reload, folders to write in) is read
@@ -13,9 +15,11 @@
 mod args;
 mod config;
 mod goflags;
+mod scripts;
 
 pub(crate) use args::{NodeArgs, ServeArgs};
 pub(crate) use goflags::normalise;
+pub(crate) use scripts::{completions, man_page};
 
 use crate::bench;
 use crate::error::{self, Error};
@@ -47,6 +51,10 @@ pub(crate) enum Command {
     Compose2arch(PathBuf),
     /// `spigo cookie`.
     Cookie,
+    /// `spigo completions SHELL`.
+    Completions(clap_complete::Shell),
+    /// `spigo man`.
+    Man,
 }
 
 /// The command, and the log level `-v`/`-q` ask for (subcommands log at
@@ -99,6 +107,8 @@ pub(crate) fn parse(args: &[String]) -> error::Result<Parsed> {
         Some(Sub::Serve(args)) => Command::Serve(args),
         Some(Sub::Compose2arch(args)) => Command::Compose2arch(args.file),
         Some(Sub::Cookie) => Command::Cookie,
+        Some(Sub::Completions(args)) => Command::Completions(args.shell),
+        Some(Sub::Man) => Command::Man,
         None => {
             let cfg = config::config(&cli, &matches)?;
             return Ok(Parsed {

@@ -94,6 +94,45 @@ fn local_files() -> Vec<String> {
     found
 }
 
+/// Every name `-a` knows without a path: the built-ins, then the local files.
+fn known_names() -> Vec<String> {
+    let mut known: Vec<String> = BUILT_IN.iter().map(|s| s.to_string()).collect();
+    known.extend(local_files());
+    known
+}
+
+/// The known name `-a NAME` means. Names are matched ignoring case, so
+/// `-a NetflixOSS` runs netflixoss (an exact match wins, should two local
+/// files differ only in case); a path, or a name nothing matches, stays as
+/// given, for [`resolve`] to read or to refuse.
+pub(crate) fn canonical(arg: &str) -> String {
+    if is_path(arg) {
+        return arg.to_string();
+    }
+    let known = known_names();
+    if known.iter().any(|k| k == arg) {
+        return arg.to_string();
+    }
+    known
+        .into_iter()
+        .find(|k| k.eq_ignore_ascii_case(arg))
+        .unwrap_or_else(|| arg.to_string())
+}
+
+/// The known name closest to a mistyped one by edit distance (ignoring
+/// case), if it is close enough to be what was meant: at most a third of
+/// its letters wrong, or two for short names. Far from every name, there
+/// is no guess, only the list.
+fn nearest<'a>(arg: &str, known: &'a [String]) -> Option<&'a str> {
+    let arg = arg.to_lowercase();
+    known
+        .iter()
+        .map(|k| (strsim::levenshtein(&arg, &k.to_lowercase()), k))
+        .filter(|(d, k)| *d <= (k.chars().count() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.as_str())
+}
+
 /// Whether `-a` names a file by its path rather than by name.
 fn is_path(arg: &str) -> bool {
     arg.ends_with(".json") || arg.contains('/')
@@ -132,10 +171,11 @@ fn load_architecture(arg: &str) -> Result<Architecture> {
     } else {
         let local = PathBuf::from("json_arch").join(format!("{arg}_arch.json"));
         if !local.exists() {
-            let mut known: Vec<String> = BUILT_IN.iter().map(|s| s.to_string()).collect();
-            known.extend(local_files());
+            let known = known_names();
+            let guess =
+                nearest(arg, &known).map_or(String::new(), |k| format!(", did you mean '{k}'?"));
             bail!(
-                "-a/--arch: unknown architecture '{arg}' (known: {})",
+                "-a/--arch: unknown architecture '{arg}'{guess} (known: {})",
                 known.join(", ")
             );
         }
@@ -260,6 +300,18 @@ mod tests {
     }
 
     #[test]
+    fn names_match_ignoring_case() {
+        assert_eq!(canonical("Netflixoss"), "netflixoss");
+        assert_eq!(canonical("FSM"), "fsm");
+        assert_eq!(canonical("Other/Path.json"), "Other/Path.json");
+        assert_eq!(canonical("nothing-like-it"), "nothing-like-it");
+        let known = known_names();
+        assert_eq!(nearest("lmap", &known), Some("lamp"));
+        assert_eq!(nearest("MIGRATOIN", &known), Some("migration"));
+        assert_eq!(nearest("no-such-arch", &known), None);
+    }
+
+    #[test]
     fn built_in_files_are_valid() {
         for name in ["netflixoss", "lamp"] {
             let a = load_architecture(name).unwrap();
@@ -267,6 +319,11 @@ mod tests {
         }
         let e = load_architecture("no-such-arch").unwrap_err().to_string();
         assert!(e.contains("known: fsm, migration, netflixoss, lamp"), "{e}");
+        let e = load_architecture("netflixos").unwrap_err().to_string();
+        assert!(
+            e.starts_with("-a/--arch: unknown architecture 'netflixos', did you mean 'netflixoss'? (known: fsm,"),
+            "{e}"
+        );
         let e = load_architecture("missing/file.json")
             .unwrap_err()
             .to_string();

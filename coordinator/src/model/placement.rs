@@ -9,11 +9,11 @@
 //! with the most room left. Pirates are split into contiguous ranges, as
 //! evenly as the nodes' budgets allow.
 
-use super::plan::Plan;
+use super::plan::{Plan, Tier};
 use spigo_proto::archaius::{Config, Location, ANY};
 use spigo_proto::capacity::{fill, show, EDGE_BYTES, INSTANCE_BYTES, PIRATE_BYTES};
 use spigo_proto::NodeId;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 /// A node and the bytes it can still take.
@@ -204,6 +204,41 @@ impl Placement {
                 (node, parts.join(", "))
             })
             .collect()
+    }
+}
+
+impl Placement {
+    /// Where a tier's instances go, for `-v`: how many in each zone (`*`
+    /// for cross-zone and global ones) and, with several nodes, on which
+    /// node. One line per service, however many instances it has.
+    pub(crate) fn tier_line(
+        &self,
+        cfg: &Config,
+        tier: &Tier,
+        node_name: Option<&dyn Fn(NodeId) -> String>,
+    ) -> String {
+        let mut counts: BTreeMap<(Location, NodeId), usize> = BTreeMap::new();
+        for i in &tier.instances {
+            *counts
+                .entry((i.location, self.node_for(i.location)))
+                .or_default() += 1;
+        }
+        let parts: Vec<String> = counts
+            .into_iter()
+            .map(|((at, node), n)| {
+                let (region, zone) = cfg.names(at);
+                match node_name {
+                    Some(name) => format!("{region}/{zone} {n} on {}", name(node)),
+                    None => format!("{region}/{zone} {n}"),
+                }
+            })
+            .collect();
+        format!(
+            "placement: {} {} instances: {}",
+            tier.service,
+            tier.instances.len(),
+            parts.join(", ")
+        )
     }
 }
 

@@ -314,6 +314,10 @@ pub(crate) async fn run(
                 &mut instances,
             )
             .with_context(|| format!("cannot create {}", tier.service))?;
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                let on: Option<&dyn Fn(NodeId) -> String> = (!cluster.is_local()).then_some(&name);
+                tracing::debug!("{arch}: {}", placement.tier_line(cfg, tier, on));
+            }
             if tier.service == plan.victim {
                 victims.push(from..instances.len());
             }

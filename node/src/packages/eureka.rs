@@ -19,9 +19,11 @@ use crate::runtime::NoTimer;
 use crate::Runtime;
 use compact_str::CompactString;
 use spigo_proto::archaius::Location;
+use spigo_proto::time::GoDuration;
 use spigo_proto::{Address, Exit, Gotocol, GraphEvent, Imposition, Intention, Name, NodeRecord};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub struct Eureka;
 
@@ -67,8 +69,49 @@ impl ServiceLog {
     }
 }
 
+/// With `-v`, what changed in a registry, said at most once a second: a
+/// registry of 100,000 instances would otherwise say something for every
+/// registration and every poll.
+#[derive(Default)]
+struct Tally {
+    registered: usize,
+    left: usize,
+    said: Option<Instant>,
+}
+
+impl Tally {
+    const EVERY: Duration = Duration::from_secs(1);
+
+    /// Says what changed since the last time, if anything did and a second
+    /// has passed, or `now_anyway` (the registry is stopping).
+    /// `counts` gives the live instances and services, asked only then.
+    fn say(&mut self, name: &str, now_anyway: bool, counts: impl FnOnce() -> (usize, usize)) {
+        if self.registered + self.left == 0 || !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
+        let now = Instant::now();
+        let since = *self.said.get_or_insert(now);
+        if !now_anyway && now.duration_since(since) < Self::EVERY {
+            return;
+        }
+        let (live, services) = counts();
+        tracing::debug!(
+            "{name}: {} registered, {} left in {}; {live} live in {services} services",
+            self.registered,
+            self.left,
+            GoDuration(now.duration_since(since)),
+        );
+        *self = Tally {
+            said: Some(now),
+            ..Tally::default()
+        };
+    }
+}
+
 pub struct State {
     life: Lifecycle<NoTimer>,
+    /// What `-v` is told of registrations and departures.
+    tally: Tally,
     /// The registries of the other zones of this region.
     siblings: Vec<Address>,
     services: HashMap<CompactString, ServiceLog>,
@@ -89,6 +132,7 @@ impl State {
         }
         log.count_zone(record.location.zone, true);
         if before.is_none() {
+            self.tally.registered += 1;
             log.log.push(Entry {
                 addr: record.id,
                 location: record.location,
@@ -114,7 +158,17 @@ impl State {
             location,
             change: Change::Deleted(exit),
         });
+        self.tally.left += 1;
         true
+    }
+
+    /// Passes the tally on to `-v`, when it is time.
+    fn say(&mut self, now_anyway: bool) {
+        let (services, owner) = (&self.services, &self.owner);
+        self.tally.say(self.life.name(), now_anyway, || {
+            let in_use = services.values().filter(|l| !l.live.is_empty()).count();
+            (owner.len(), in_use)
+        });
     }
 
     fn answer_poll(&self, client: Address, service: CompactString, zone: Option<u8>, since: u64) {
@@ -185,6 +239,7 @@ impl Kind for Eureka {
         State {
             life: Lifecycle::new(args.rt, args.me, None),
             siblings: Vec::new(),
+            tally: Tally::default(),
             services: HashMap::new(),
             owner: HashMap::new(),
         }
@@ -234,6 +289,13 @@ impl Kind for Eureka {
             }
             (imposition, _) => tracing::debug!("{}: ignoring {imposition}", state.life.name()),
         }
+        // Polls keep coming once registrations stop, so the last of them
+        // are said within a second too.
+        state.say(false);
+    }
+
+    fn goodbye(&self, state: &mut State, _: Exit) {
+        state.say(true);
     }
 
     fn timer(&self, _: &mut State, timer: NoTimer) {

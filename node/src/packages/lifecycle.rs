@@ -177,6 +177,16 @@ impl<T: Timer> Lifecycle<T> {
         if self.rt.logs_messages() {
             self.rt.log_received(&self.name, self.location, msg);
         }
+        // `-vv`: every request, response and poll, as it is taken in.
+        match msg.reply_to {
+            Some(from) => tracing::trace!(
+                "{}: {} from {from}: {}",
+                self.name,
+                msg.imposition,
+                msg.intention
+            ),
+            None => tracing::trace!("{}: {}: {}", self.name, msg.imposition, msg.intention),
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 mod accounting;
 mod architectures;
 mod bad_input;
+mod cli;
 mod cluster;
 mod compose;
 mod faults;

@@ -167,6 +167,7 @@ impl Discovery {
             alive: true,
         });
         life.rt().count_edge(true);
+        tracing::trace!("{}: links to {service} at {addr}", life.name());
         life.record(GraphEvent::Edge {
             source: life.me(),
             target: addr,
@@ -182,6 +183,7 @@ impl Discovery {
         dep.adopted.retain(|p| p.addr != addr);
         if dep.adopted.len() < before {
             life.rt().count_edge(false);
+            tracing::trace!("{}: forgets {service} at {addr}", life.name());
             life.record(GraphEvent::Forget {
                 source: life.me(),
                 target: addr,
