@@ -111,38 +111,12 @@ fn metrics_are_served_while_running_and_written_at_the_end() {
 
 #[test]
 fn trace_sampling_keeps_fewer_flows() {
-    let all = Run::ok(&[
-        "-a",
-        "netflixoss",
-        "-d",
-        "2",
-        "-c",
-        "--http",
-        "none",
-        "--seed",
-        "3",
-    ]);
-    let some = Run::ok(&[
-        "-a",
-        "netflixoss",
-        "-d",
-        "2",
-        "-c",
-        "--http",
-        "none",
-        "--seed",
-        "3",
-        "--trace-sample",
-        "0.2",
-    ]);
-    let count = |run: &Run| {
-        read_json(&run.path("json_metrics/netflixoss_flow.json"))
-            .as_array()
-            .expect("a list of spans")
-            .len()
-    };
-    let (a, s) = (count(&all), count(&some));
-    assert!(s > 0 && s < a / 2, "{s} of {a} spans kept at 0.2");
+    let count = |extra: &[&str]| flow_of("3", extra).len();
+    let (all, some) = (count(&[]), count(&["--trace-sample", "0.2"]));
+    assert!(
+        some > 0 && some < all / 2,
+        "{some} of {all} spans kept at 0.2"
+    );
 }
 
 #[test]
@@ -207,9 +181,10 @@ fn live_runs_stream_the_growing_graph() {
     assert!(child.wait().unwrap().success());
 }
 
-/// The spans of a run with `-c` and this seed.
-fn flow_of(seed: &str) -> Vec<Value> {
-    let run = Run::ok(&[
+/// The spans of a two-second NetflixOSS run with `-c`, this seed and
+/// `extra` flags.
+fn flow_of(seed: &str, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec![
         "-a",
         "netflixoss",
         "-d",
@@ -219,14 +194,16 @@ fn flow_of(seed: &str) -> Vec<Value> {
         "none",
         "--seed",
         seed,
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let run = Run::ok(&args);
     let flow = run.graph_json("json_metrics/netflixoss_flow.json");
     flow.as_array().expect("a list of spans").clone()
 }
 
 #[test]
 fn trace_ids_are_128_bits_from_the_seed_and_no_child_outlives_a_call() {
-    let spans = flow_of("5");
+    let spans = flow_of("5", &[]);
     let traces = |spans: &[Value]| -> BTreeSet<String> {
         spans
             .iter()
@@ -244,8 +221,8 @@ fn trace_ids_are_128_bits_from_the_seed_and_no_child_outlives_a_call() {
         ids.iter().map(|t| t[..16].to_string()).collect()
     };
     assert_eq!(high(&ids).len(), 1, "{ids:?}");
-    assert_eq!(high(&traces(&flow_of("5"))), high(&ids));
-    let other = traces(&flow_of("6"));
+    assert_eq!(high(&traces(&flow_of("5", &[]))), high(&ids));
+    let other = traces(&flow_of("6", &[]));
     assert!(other.is_disjoint(&ids));
     assert!(high(&other).is_disjoint(&high(&ids)));
 
