@@ -2,7 +2,7 @@
 //! meanings, plus long names, and the subcommands' own.
 
 use crate::cluster::TlsPaths;
-use crate::run::simulation::DEFAULT_HTTP;
+use crate::run::simulation::{SummaryFormat, DEFAULT_HTTP};
 use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
 use spigo_proto::time::parse_duration;
@@ -160,6 +160,16 @@ pub(super) struct Cli {
     /// Serve the graph viewer during the run and show the graph as it grows
     #[arg(long)]
     pub live: bool,
+
+    /// Keep the HTTP server (metrics, viewer) up this long after the run,
+    /// for a final scrape and a final look
+    #[arg(long, value_parser = duration_arg, value_name = "DURATION")]
+    pub linger: Option<Duration>,
+
+    /// The end-of-run report on stdout: text, or the JSON of
+    /// <out>/summary.json (written either way)
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text, value_name = "FORMAT")]
+    pub summary: SummaryFormat,
 
     /// More log detail (-v debug, -vv trace)
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, conflicts_with = "quiet")]

@@ -155,5 +155,7 @@ fn simulation_options(cli: Cli) -> simulation::Options {
         heartbeat_timeout: cli.heartbeat_timeout,
         connect_timeout: cli.connect_timeout,
         max_memory: cli.max_memory,
+        summary: cli.summary,
+        linger: cli.linger,
     }
 }

@@ -10,7 +10,7 @@
 //! - `files.rs`: which files a run writes, checked before the run and written after.
 //! - `metrics.rs`: per-service figures merged over nodes and summarised.
 //! - `accounting.rs`: every request answered, delivered or failed with a reason.
-//! - `summary_json.rs`: `<out>/summary.json`, the summary for machines.
+//! - `summary/`: every figure of a run in one struct: `<out>/summary.json`, the text report.
 //! - `http.rs`: `/debug/vars`, `/metrics`, the viewer and its live stream.
 //! - `profile.rs`: `--cpuprofile`.
 
@@ -21,5 +21,5 @@ pub(crate) mod graph;
 pub(crate) mod http;
 pub(crate) mod metrics;
 pub(crate) mod profile;
-pub(crate) mod summary_json;
+pub(crate) mod summary;
 pub(crate) mod writers;

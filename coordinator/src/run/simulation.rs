@@ -4,10 +4,7 @@
 
 use super::interrupt::{Interrupt, EXIT_INTERRUPTED};
 use super::progress::{self, Counting, Progress};
-use super::summary::{
-    print_faults, print_fsm_summary, print_latency, print_nodes, print_overload,
-    print_services_summary, Totals,
-};
+use super::summary::{self, Inputs};
 use super::{asgard, fsm};
 use crate::cluster::{self, Cluster, Nodes, TlsFiles, TlsPaths};
 use crate::error::{self, Error, EXIT_NODES_LOST};
@@ -19,14 +16,16 @@ use crate::output::files::{check_writable, write_graph, write_metrics, Formats, 
 use crate::output::graph::Watch;
 use crate::output::http::{self, LiveFeed, Snapshot, Web};
 use crate::output::metrics;
-use crate::output::summary_json::{self, Messages, RunSummary};
+use crate::output::summary::{self as summary_out, Edges, GraphSize, Pirates, Secs};
 use crate::output::writers::{self, RunInfo};
 use spigo_node::packages::supervisor;
 use spigo_node::runtime::metrics::Traffic;
 use spigo_node::runtime::{EdgeCounts, Settings};
 use spigo_node::{clock, Runtime};
 use spigo_proto::archaius::Config;
+use spigo_proto::time::GoDuration;
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,6 +65,19 @@ pub(crate) struct Options {
     /// `--connect-timeout`.
     pub connect_timeout: Duration,
     pub max_memory: Option<u64>,
+    /// `--summary`: the report on stdout as text or as JSON.
+    pub summary: SummaryFormat,
+    /// `--linger`: how long the HTTP server stays up after the run.
+    pub linger: Option<Duration>,
+}
+
+/// How the end-of-run report is printed on stdout (`<out>/summary.json`
+/// is written either way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SummaryFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Options {
@@ -127,6 +139,11 @@ pub(crate) fn prepare(opts: Options, cfg: Config) -> error::Result<Prepared> {
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         check_writable(dir, "--save-config")?;
+    }
+    if opts.linger.is_some() && opts.http_addr().is_none() {
+        return Err(Error::usage(
+            "--linger: this run serves no HTTP (it needs -c or --live, and an --http address)",
+        ));
     }
     Ok(Prepared {
         opts,
@@ -308,11 +325,6 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     let mut reports = cluster.flush().await;
     let lost = cluster.lost().await;
     let lost_links = cluster.lost_links().await;
-    let node_name = |id| {
-        cluster
-            .node(id)
-            .map_or_else(|| format!("node {id}"), |n| n.name.clone())
-    };
     let mut metrics = rt.metrics_report();
     let mut pairs = rt.latency_report();
     let EdgeCounts {
@@ -326,7 +338,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         made += r.edges_made;
         forgotten += r.edges_forgotten;
     }
-    if let Some((web, refresher)) = &web {
+    if let Some((web, refresher, _)) = &web {
         refresher.abort();
         let snapshot = Snapshot {
             metrics,
@@ -391,57 +403,73 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         (None, false) => Ending::NodesLost,
     };
     let accounting = Accounting::of(&traffic, ending.end());
-    match &outcome {
-        Outcome::Pirates(r) => print_fsm_summary(&arch, r, graph_size, cluster.is_local()),
-        Outcome::Services(r) => {
-            print_services_summary(&arch, r, &traffic, &accounting, (made, forgotten))
-        }
-    }
-    print_latency(&cfg, &pairs);
-    let totals = Totals::over(&rt, &reports);
-    print_overload(&totals);
-    print_faults(&rt, &reports, &totals);
-    print_nodes(&cluster, &lost, &lost_links, &reports);
     let services = metrics::merged_services(&metrics);
-    let summary = RunSummary {
+    let (setup, pirates, victim) = match &outcome {
+        Outcome::Pirates(r) => (
+            r.setup,
+            Some(Pirates {
+                count: r.pirates,
+                spawned_in_s: Secs(r.spawned_in),
+                setup_messages: r.delivered,
+                shutdown_s: Secs(r.shutdown),
+            }),
+            None,
+        ),
+        Outcome::Services(r) => (r.setup, None, r.victim.clone()),
+    };
+    let summary = summary::gather(Inputs {
         arch: &arch,
         seed,
+        args: &args,
+        cfg: &cfg,
         end: ending.end(),
         exit: ending.exit_status(),
         duration: clock::now().since(started),
-        simulated: interrupted.unwrap_or(cfg.duration),
+        interrupted,
         instances: outcome.instances(),
-        edges: (made, forgotten),
+        setup,
+        pirates,
+        victim,
+        edges: Edges { made, forgotten },
+        graph: graph_size.map(|(nodes, edges)| GraphSize { nodes, edges }),
         graphjson: (outputs.json.as_ref())
             .map(|p| p.strip_prefix(&opts.out).unwrap_or(p).display().to_string()),
-        requests: &accounting,
+        traffic: &traffic,
+        accounting: &accounting,
         services: &services,
-        nodes: cluster.nodes.len(),
-        lost: (cluster.nodes.iter())
-            .filter(|n| lost.contains(&n.id))
-            .map(|n| n.name.clone())
-            .collect(),
-        undeliverable: totals.undeliverable,
-        shed: totals.shed,
-        links_lost: (lost_links.iter())
-            .map(|l| ([node_name(l.ends.0), node_name(l.ends.1)], l.undeliverable))
-            .collect(),
-        crashed: totals.crashed,
-        fenced: totals.fenced,
-        messages: Messages {
-            delivered: metrics.delivered,
-            held: pairs.iter().flat_map(|p| &p.delay).map(|&(_, n)| n).sum(),
-        },
-    };
-    summary_json::write(&opts.out, &summary)?;
+        pairs: &pairs,
+        cluster: &cluster,
+        reports: &reports,
+        lost: &lost,
+        lost_links: &lost_links,
+        delivered: metrics.delivered,
+    });
+    summary.write(&opts.out)?;
+    summary::log_faults(&rt, &reports, &summary);
+    match opts.summary {
+        SummaryFormat::Text => report!("{}", summary_out::render(&summary).trim_end()),
+        SummaryFormat::Json => report!("{}", summary.to_json()),
+    }
     if let Some(at) = interrupted {
         let seconds = |d: std::time::Duration| format!("{:.1} s", d.as_secs_f64());
-        let (at, of) = (seconds(at), seconds(cfg.duration));
-        report!("  interrupted      at {at} of {of}: the files hold what was simulated until then");
-        tracing::warn!("{arch}: interrupted at {at} of {of}");
+        tracing::warn!(
+            "{arch}: interrupted at {} of {}",
+            seconds(at),
+            seconds(cfg.duration)
+        );
     }
-    if let (Some((web, _)), true) = (&web, opts.live) {
-        linger(web).await;
+    if let Some((web, _, bound)) = &web {
+        match opts.linger {
+            Some(d) => {
+                tracing::info!(
+                    "http: still serving the final figures at http://{bound}/ for {} (Ctrl-C ends it sooner)",
+                    GoDuration(d)
+                );
+                interrupt.sleep(d).await;
+            }
+            None if opts.live => linger(web).await,
+            None => {}
+        }
     }
     Ok(ending)
 }
@@ -462,7 +490,7 @@ async fn start_web(
     args: &[String],
     feed: Option<Arc<LiveFeed>>,
     cluster: &Arc<Cluster>,
-) -> error::Result<Option<(Arc<Web>, tokio::task::JoinHandle<()>)>> {
+) -> error::Result<Option<(Arc<Web>, tokio::task::JoinHandle<()>, SocketAddr)>> {
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) if opts.http == DEFAULT_HTTP && !opts.live => {
@@ -494,7 +522,7 @@ async fn start_web(
             w.update(&c.snapshot().await);
         }
     });
-    Ok(Some((web, refresher)))
+    Ok(Some((web, refresher, bound)))
 }
 
 async fn run_work(

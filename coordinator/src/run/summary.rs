@@ -1,26 +1,30 @@
-//! The end-of-run report on stdout: what the FSM or asgard measured, the
-//! latency per pair of regions, how close the run came to being overrun,
-//! and each node's figures. The log lines go to stderr; these are apart
-//! from them so that `spigo ... > report.txt` keeps only the report.
+//! Gathering a run's figures into the one [`Summary`] that the text
+//! report, `summary.json` and `--summary json` are all made from: what the
+//! FSM or asgard measured, the accounting, latency per pair of regions,
+//! how close the run came to being overrun, and each node's and link's
+//! figures. The report goes to stdout, apart from the log on stderr, so
+//! that `spigo ... > report.txt` keeps only the report.
 
-use super::{asgard, fsm};
 use crate::cluster::{Cluster, LostLink};
-use crate::output::accounting::Accounting;
+use crate::output::accounting::{Accounting, End};
+use crate::output::metrics::ServiceHistograms;
+use crate::output::summary::{
+    self, Backlog, BrokenLink, Edges, Figures, GraphSize, LinkFigures, Memory, Messages, Ms,
+    NodeFigures, NodeSummary, Nodes, Pair, Pirates, Requests, Secs, Service, Summary,
+};
 use hdrhistogram::Histogram;
 use spigo_node::runtime::metrics::{add_recorded, micros_histogram, peak_rss, Traffic};
 use spigo_node::runtime::Overload;
 use spigo_node::Runtime;
 use spigo_proto::archaius::Config;
 use spigo_proto::cluster::{NodeReport, PairReport, Reach};
-use spigo_proto::time::GoDuration;
 use spigo_proto::NodeId;
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
-/// Measured one-way delays per pair of regions, next to the model.
-pub(super) fn print_latency(cfg: &Config, reports: &[PairReport]) {
-    if reports.is_empty() {
-        return;
-    }
+/// Measured one-way delays per pair of regions, next to the model, merged
+/// over every process's reports.
+fn latency(cfg: &Config, reports: &[PairReport]) -> Vec<Pair> {
     /// Model figure (us), late messages, delays: per (from, to, reach).
     type Merged = BTreeMap<(u8, u8, Reach), (u64, u64, Histogram<u64>)>;
     let mut merged = Merged::new();
@@ -31,29 +35,30 @@ pub(super) fn print_latency(cfg: &Config, reports: &[PairReport]) {
         *late += r.late;
         add_recorded(hist, &r.delay);
     }
-    let name = |r: u8| cfg.regions.get(r as usize).map_or("?", |r| r.name.as_str());
-    report!("  latency          one way: model, measured p50 / p99, messages, late");
-    for ((from, to, reach), (model, late, hist)) in merged {
-        let pair = match reach {
-            Reach::Zone => format!("{} within a zone", name(from)),
-            Reach::CrossZone => format!("{} across zones", name(from)),
-            Reach::Region => format!("{} -> {}", name(from), name(to)),
-        };
-        let us = |v: u64| GoDuration(std::time::Duration::from_micros(v));
-        report!(
-            "    {pair:<32} {} {} / {} {} {late}",
-            us(model),
-            us(hist.value_at_quantile(0.5)),
-            us(hist.value_at_quantile(0.99)),
-            hist.len()
-        );
-    }
+    let name = |r: u8| {
+        cfg.regions
+            .get(r as usize)
+            .map_or("?", |r| r.name.as_str())
+            .to_string()
+    };
+    (merged.into_iter())
+        .map(|((from, to, reach), (model, late, hist))| Pair {
+            from: name(from),
+            to: name(to),
+            reach,
+            model_ms: Ms(model),
+            p50_ms: Ms(hist.value_at_quantile(0.5)),
+            p99_ms: Ms(hist.value_at_quantile(0.99)),
+            messages: hist.len(),
+            late,
+        })
+        .collect()
 }
 
 /// Counts over every process: this one's and the nodes' reports, summed
 /// once for the report and `summary.json`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Totals {
+struct Totals {
     pub undeliverable: u64,
     pub shed: u64,
     pub crashed: u64,
@@ -63,7 +68,7 @@ pub(super) struct Totals {
 }
 
 impl Totals {
-    pub(super) fn over(rt: &Runtime, reports: &[(NodeId, NodeReport)]) -> Totals {
+    fn over(rt: &Runtime, reports: &[(NodeId, NodeReport)]) -> Totals {
         let Overload {
             shed,
             deepest_mailbox,
@@ -89,28 +94,111 @@ impl Totals {
     }
 }
 
-/// How close the run came to being overrun (mailboxes of instances,
-/// queues of links), and what was shed.
-pub(super) fn print_overload(t: &Totals) {
-    report!(
-        "  backlog          deepest mailbox {}, deepest link queue {}, {} requests shed",
-        t.deepest_mailbox,
-        t.deepest_link,
-        t.shed
-    );
+/// What the run hands over once its work is done and every report is in.
+pub(super) struct Inputs<'a> {
+    pub arch: &'a str,
+    pub seed: u64,
+    pub args: &'a [String],
+    pub cfg: &'a Config,
+    pub end: End,
+    pub exit: u8,
+    /// Wall-clock time the run took so far.
+    pub duration: Duration,
+    /// Where an interrupt ended simulated time.
+    pub interrupted: Option<Duration>,
+    pub instances: BTreeMap<String, usize>,
+    pub setup: Duration,
+    pub pirates: Option<Pirates>,
+    pub victim: Option<String>,
+    pub edges: Edges,
+    pub graph: Option<GraphSize>,
+    pub graphjson: Option<String>,
+    pub traffic: &'a Traffic,
+    pub accounting: &'a Accounting,
+    pub services: &'a BTreeMap<String, ServiceHistograms>,
+    pub pairs: &'a [PairReport],
+    pub cluster: &'a Cluster,
+    pub reports: &'a [(NodeId, NodeReport)],
+    pub lost: &'a BTreeSet<NodeId>,
+    pub lost_links: &'a [LostLink],
+    /// Messages delivered to mailboxes over every process.
+    pub delivered: u64,
 }
 
-/// Instances that crashed (their handler panicked) and frames refused from
-/// fenced nodes, over every process; nothing when there were none.
-pub(super) fn print_faults(rt: &Runtime, reports: &[(NodeId, NodeReport)], t: &Totals) {
-    let Totals {
-        crashed, fenced, ..
-    } = *t;
-    if crashed > 0 {
-        report!("  crashed          {crashed} instances (their handler panicked; done with exit crashed)");
+/// Every figure of the run, in one struct.
+pub(super) fn gather(i: Inputs) -> Summary {
+    let rt = &i.cluster.rt;
+    let totals = Totals::over(rt, i.reports);
+    let (lost_links, broken) = links(i.cluster, i.lost_links, i.reports);
+    let local = i.cluster.is_local();
+    Summary {
+        arch: i.arch.to_string(),
+        seed: i.seed,
+        version: env!("CARGO_PKG_VERSION"),
+        commit: env!("SPIGO_COMMIT"),
+        args: i.args.to_vec(),
+        interrupted: i.end == End::Interrupted,
+        ending: summary::ending(i.end, !i.lost.is_empty()),
+        exit: i.exit,
+        duration_s: Secs(i.duration),
+        simulated_s: Secs(i.interrupted.unwrap_or(i.cfg.duration)),
+        planned_s: Secs(i.cfg.duration),
+        instances: i.instances,
+        setup_s: Secs(i.setup),
+        pirates: i.pirates,
+        chaos_victim: i.victim,
+        edges: i.edges,
+        graph: i.graph,
+        graphjson: i.graphjson,
+        requests: Requests::of(i.accounting),
+        response_ms: Figures::of(&i.traffic.latency),
+        services: Service::all(i.services),
+        latency: latency(i.cfg, i.pairs),
+        backlog: Backlog {
+            deepest_mailbox: totals.deepest_mailbox,
+            deepest_link: totals.deepest_link,
+        },
+        undeliverable: totals.undeliverable,
+        shed: totals.shed,
+        crashed: totals.crashed,
+        fenced: totals.fenced,
+        memory: Memory {
+            peak_bytes: peak_rss(),
+        },
+        nodes: Nodes {
+            count: i.cluster.nodes.len(),
+            lost: (i.cluster.nodes.iter())
+                .filter(|n| i.lost.contains(&n.id))
+                .map(|n| n.name.clone())
+                .collect(),
+            each: nodes(i.cluster, i.lost, i.reports),
+            coordinator: (!local).then(|| {
+                let links = rt.link_counts();
+                LinkFigures {
+                    messages_in: links.messages_in,
+                    messages_out: links.messages_out,
+                    refused: links.refused(),
+                }
+            }),
+        },
+        links: summary::Links {
+            lost: lost_links,
+            broken,
+        },
+        messages: Messages {
+            delivered: i.delivered,
+            held: (i.pairs.iter())
+                .flat_map(|p| &p.delay)
+                .map(|&(_, n)| n)
+                .sum(),
+        },
     }
-    if fenced > 0 {
-        report!("  fenced           {fenced} frames refused from nodes declared lost");
+}
+
+/// The log's side of the faults: which process refused what, where a
+/// total alone would not say.
+pub(super) fn log_faults(rt: &Runtime, reports: &[(NodeId, NodeReport)], s: &Summary) {
+    if s.fenced > 0 {
         let each: Vec<String> = std::iter::once(format!("coordinator: {}", rt.fenced()))
             .chain(
                 reports
@@ -119,56 +207,56 @@ pub(super) fn print_faults(rt: &Runtime, reports: &[(NodeId, NodeReport)], t: &T
             )
             .collect();
         tracing::warn!(
-            "fenced: {fenced} frames refused from nodes declared lost ({})",
+            "fenced: {} frames refused from nodes declared lost ({})",
+            s.fenced,
             each.join(", ")
         );
     }
+    let refused = s.nodes.coordinator.map_or(0, |c| c.refused)
+        + reports.iter().map(|(_, r)| r.refused).sum::<u64>();
+    if refused > 0 {
+        tracing::warn!("links: {refused} frames or messages refused as malformed or misaddressed");
+    }
 }
 
-pub(super) fn print_nodes(
+/// Each node: its final report's figures, or why there is none.
+fn nodes(
     cluster: &Cluster,
     lost: &BTreeSet<NodeId>,
-    lost_links: &[LostLink],
     reports: &[(NodeId, NodeReport)],
-) {
-    if cluster.is_local() {
-        return;
-    }
-    report!("  nodes");
-    for n in &cluster.nodes {
-        match reports.iter().find(|(id, _)| *id == n.id) {
-            Some((_, r)) => report!(
-                "    {:<8} {:<22} peak {:.0} MB, {} messages in, {} out, {} undeliverable, {} refused{}",
-                n.name,
-                n.addr,
-                r.peak_rss as f64 / 1e6,
-                r.messages_in,
-                r.messages_out,
-                r.undeliverable,
-                r.refused,
-                match r.fenced {
-                    0 => String::new(),
-                    f => format!(", {f} fenced"),
-                }
-            ),
-            None if lost.contains(&n.id) => report!("    {:<8} {:<22} LOST", n.name, n.addr),
-            None => report!("    {:<8} {:<22} no report", n.name, n.addr),
-        }
-    }
-    print_links(cluster, lost_links, reports);
-    let links = cluster.rt.link_counts();
-    let (cin, cout, refused) = (links.messages_in, links.messages_out, links.refused());
-    report!("    coordinator: {cin} messages in, {cout} out, {refused} refused");
-    let total = refused + reports.iter().map(|(_, r)| r.refused).sum::<u64>();
-    if total > 0 {
-        tracing::warn!("links: {total} frames or messages refused as malformed or misaddressed");
-    }
+) -> Vec<NodeSummary> {
+    (cluster.nodes.iter())
+        .map(|n| {
+            let report = reports.iter().find(|(id, _)| *id == n.id);
+            NodeSummary {
+                name: n.name.clone(),
+                addr: n.addr.clone(),
+                state: match report {
+                    Some(_) => "reported",
+                    None if lost.contains(&n.id) => "lost",
+                    None => "no report",
+                },
+                report: report.map(|(_, r)| NodeFigures {
+                    peak_bytes: r.peak_rss,
+                    messages_in: r.messages_in,
+                    messages_out: r.messages_out,
+                    undeliverable: r.undeliverable,
+                    refused: r.refused,
+                    fenced: r.fenced,
+                }),
+            }
+        })
+        .collect()
 }
 
 /// Every link between nodes that broke: lost ones (the run went on
 /// without them), and the others with how often they broke and came back;
 /// each with the messages it cost (both ends' undeliverable counts).
-fn print_links(cluster: &Cluster, lost: &[LostLink], reports: &[(NodeId, NodeReport)]) {
+fn links(
+    cluster: &Cluster,
+    lost: &[LostLink],
+    reports: &[(NodeId, NodeReport)],
+) -> (Vec<summary::LostLink>, Vec<BrokenLink>) {
     let name = |id: NodeId| {
         cluster
             .node(id)
@@ -186,109 +274,25 @@ fn print_links(cluster: &Cluster, lost: &[LostLink], reports: &[(NodeId, NodeRep
             pair.2 += l.undeliverable;
         }
     }
-    for l in lost {
-        let reported = l.undeliverable;
-        let cost = pairs
-            .remove(&l.ends)
-            .map_or(reported, |p| p.2.max(reported));
-        report!(
-            "    link {} <-> {} LOST: {cost} messages undeliverable",
-            name(l.ends.0),
-            name(l.ends.1)
-        );
-    }
-    for ((a, b), (breaks, repairs, cost)) in pairs {
-        report!(
-            "    link {} <-> {} broke {breaks} times, re-established {repairs}: {cost} messages undeliverable",
-            name(a),
-            name(b)
-        );
-    }
-}
-
-/// The end-of-run figures go to stdout, apart from the log.
-pub(super) fn print_fsm_summary(
-    arch: &str,
-    r: &fsm::Report,
-    graph: Option<(usize, usize)>,
-    local: bool,
-) {
-    let rate = r.delivered as f64 / r.setup.as_secs_f64().max(1e-9);
-    report!("{arch} summary");
-    report!("  pirates          {}", r.pirates);
-    report!("  spawned in       {}", GoDuration(r.spawned_in));
-    report!(
-        "  set-up messages  {} in {} ({:.2}M msg/s)",
-        r.delivered,
-        GoDuration(r.setup),
-        rate / 1e6
-    );
-    report!("  shutdown in      {}", GoDuration(r.shutdown));
-    if let Some((nodes, edges)) = graph {
-        report!("  graph            {nodes} nodes, {edges} edges");
-    }
-    match peak_rss() {
-        Some(peak) if local => {
-            let per = peak as f64 / 1e3 / r.pirates.max(1) as f64;
-            report!(
-                "  peak memory      {:.0} MB ({per:.1} KB per pirate)",
-                peak as f64 / 1e6
-            );
-        }
-        Some(peak) => report!("  coordinator      peak {:.0} MB", peak as f64 / 1e6),
-        None => {}
-    }
-}
-
-/// The services' summary; `edges` are the graph file's when one is written.
-pub(super) fn print_services_summary(
-    arch: &str,
-    r: &asgard::Report,
-    t: &Traffic,
-    a: &Accounting,
-    (made, forgotten): (u64, u64),
-) {
-    let total: usize = r.per_package.values().sum();
-    let packages: Vec<String> = r
-        .per_package
-        .iter()
-        .map(|(p, n)| format!("{p} {n}"))
+    let lost = (lost.iter())
+        .map(|l| {
+            let reported = l.undeliverable;
+            let cost = pairs
+                .remove(&l.ends)
+                .map_or(reported, |p| p.2.max(reported));
+            summary::LostLink {
+                between: [name(l.ends.0), name(l.ends.1)],
+                undeliverable: cost,
+            }
+        })
         .collect();
-    report!("{arch} summary");
-    report!("  instances        {total} ({})", packages.join(", "));
-    report!("  set-up           {}", GoDuration(r.setup));
-    report!("  edges            {made} made, {forgotten} forgotten");
-    if let Some(v) = &r.victim {
-        report!("  chaos monkey     deleted {v}");
-    }
-    report!(
-        "  requests         {} sent: {} gets ({} answered, {:.1}%, {} found), {} puts ({} delivered)",
-        a.sent(),
-        a.gets.sent,
-        a.gets.ended,
-        a.answered_percent(),
-        a.found,
-        a.puts.sent,
-        a.puts.ended
-    );
-    let failed = a.failed();
-    if !failed.is_empty() {
-        let reasons: Vec<String> = failed.iter().map(|(r, n)| format!("{n} {r}")).collect();
-        report!(
-            "  failed           {} ({})",
-            failed.values().sum::<u64>(),
-            reasons.join(", ")
-        );
-    }
-    if t.responses > 0 {
-        report!(
-            "  response time    p50 {}  p99 {}  max {}",
-            GoDuration(t.quantile(0.5)),
-            GoDuration(t.quantile(0.99)),
-            GoDuration(t.quantile(1.0))
-        );
-    }
-    if let Some(peak) = peak_rss() {
-        report!("  peak memory      {:.0} MB", peak as f64 / 1e6);
-    }
+    let broken = (pairs.into_iter())
+        .map(|((a, b), (breaks, repairs, cost))| BrokenLink {
+            between: [name(a), name(b)],
+            breaks,
+            repairs,
+            undeliverable: cost,
+        })
+        .collect();
+    (lost, broken)
 }

@@ -160,3 +160,42 @@ fn a_dependency_cycle_is_named_and_ended_by_the_hop_limit() {
     let low = Run::ok(&["-a", arch.to_str().unwrap(), "-d", "1", "-kv", "hops:4"]);
     assert!(low.stderr().contains("hop limit (4)"), "{}", low.stderr());
 }
+
+#[test]
+fn summary_json_prints_the_file_and_the_text_comes_from_the_same_figures() {
+    let run = Run::ok(&[
+        "-a",
+        "netflixoss",
+        "-d",
+        "2",
+        "--seed",
+        "3",
+        "--summary",
+        "json",
+    ]);
+    let printed: Value = serde_json::from_str(&run.stdout()).expect("stdout is the JSON");
+    let file = read_json(&run.path("summary.json"));
+    assert_eq!(printed, file);
+    assert_interface(&file);
+    assert!(file["args"].as_array().unwrap().len() > 3, "{file:#}");
+    assert!(file["commit"].as_str().unwrap().starts_with("commit "));
+    assert!(file["latency"].as_array().is_some_and(|l| !l.is_empty()));
+    assert!(file["memory"]["peak_bytes"].as_u64().unwrap() > 0);
+
+    let text = Run::ok(&["-a", "netflixoss", "-d", "2", "--seed", "3"]);
+    let file = read_json(&text.path("summary.json"));
+    let out = text.stdout();
+    let line = format!(
+        "  requests         {} sent: {} gets ({} answered",
+        file["requests"]["sent"], file["requests"]["gets"]["sent"], file["requests"]["answered"]
+    );
+    assert!(out.contains(&line), "{out}\n{line}");
+}
+
+#[test]
+fn linger_needs_an_http_server() {
+    let run = Run::new(&["-a", "netflixoss", "-d", "1", "--linger", "1s"]);
+    assert_eq!(run.out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.out.stderr);
+    assert!(err.contains("--linger"), "{err}");
+}

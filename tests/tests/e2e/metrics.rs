@@ -304,3 +304,45 @@ fn serve_opens_the_graph_written_last_and_refuses_a_missing_folder() {
     let line = assert_refused(&out, "no-such-folder");
     assert!(line.contains("--out"), "{line}");
 }
+
+/// `--linger`: after the run has written everything, `/metrics` still
+/// answers with the final figures, and Ctrl-C ends the wait early.
+#[test]
+fn linger_keeps_the_final_figures_scrapable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap().to_string();
+    let args = [
+        "-a",
+        "netflixoss",
+        "-d",
+        "1",
+        "-c",
+        "--http",
+        "127.0.0.1:0",
+        "--linger",
+        "30s",
+        "--out",
+        &out,
+    ];
+    let (mut child, addr) = start_with_http(&args, dir.path(), "HTTP metrics now available at ");
+    let summary = dir.path().join("summary.json");
+    let waited = std::time::Instant::now();
+    while !summary.exists() {
+        assert!(waited.elapsed() < Duration::from_secs(30), "no summary");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, body) = http_get(&addr, "/metrics");
+    assert_eq!(status, 200);
+    let requests: u64 = (body.lines())
+        .find_map(|l| l.strip_prefix("spigo_requests_total "))
+        .expect("spigo_requests_total")
+        .parse()
+        .unwrap();
+    assert!(requests > 0, "{body}");
+    let asked = std::time::Instant::now();
+    super::signal(child.id(), "-INT");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(asked.elapsed() < Duration::from_secs(10));
+}
