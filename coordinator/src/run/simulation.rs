@@ -16,7 +16,7 @@ use crate::output::files::{check_writable, write_graph, write_metrics, Formats, 
 use crate::output::graph::Watch;
 use crate::output::http::{self, LiveFeed, Snapshot, Web};
 use crate::output::metrics;
-use crate::output::summary::{self as summary_out, Edges, GraphSize, Pirates, Secs};
+use crate::output::summary::{Edges, GraphSize, Pirates, Secs};
 use crate::output::writers::{self, RunInfo};
 use spigo_node::packages::supervisor;
 use spigo_node::runtime::metrics::Traffic;
@@ -444,12 +444,14 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         lost_links: &lost_links,
         delivered: metrics.delivered,
     });
-    summary.write(&opts.out)?;
     summary::log_faults(&rt, &reports, &summary);
+    // The report first: a summary.json that cannot be written still
+    // leaves the figures on stdout, next to the error.
     match opts.summary {
-        SummaryFormat::Text => report!("{}", summary_out::render(&summary).trim_end()),
+        SummaryFormat::Text => report!("{}", summary.text().trim_end()),
         SummaryFormat::Json => report!("{}", summary.to_json()),
     }
+    summary.write(&opts.out)?;
     if let Some(at) = interrupted {
         let seconds = |d: std::time::Duration| format!("{:.1} s", d.as_secs_f64());
         tracing::warn!(
@@ -493,7 +495,8 @@ async fn start_web(
 ) -> error::Result<Option<(Arc<Web>, tokio::task::JoinHandle<()>, SocketAddr)>> {
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
-        Err(e) if opts.http == DEFAULT_HTTP && !opts.live => {
+        // --live and --linger are about the server itself: it must be had.
+        Err(e) if opts.http == DEFAULT_HTTP && !opts.live && opts.linger.is_none() => {
             tracing::warn!("http: cannot listen on {addr} ({e}); metrics go to files only (--http picks another address)");
             return Ok(None);
         }

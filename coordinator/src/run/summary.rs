@@ -10,7 +10,7 @@ use crate::output::accounting::{Accounting, End};
 use crate::output::metrics::ServiceHistograms;
 use crate::output::summary::{
     self, Backlog, BrokenLink, Edges, Figures, GraphSize, LinkFigures, Memory, Messages, Ms,
-    NodeFigures, NodeSummary, Nodes, Pair, Pirates, Requests, Secs, Service, Summary,
+    NodeFigures, NodeState, NodeSummary, Nodes, Pair, Pirates, Requests, Secs, Service, Summary,
 };
 use hdrhistogram::Histogram;
 use spigo_node::runtime::metrics::{add_recorded, micros_histogram, peak_rss, Traffic};
@@ -232,9 +232,9 @@ fn nodes(
                 name: n.name.clone(),
                 addr: n.addr.clone(),
                 state: match report {
-                    Some(_) => "reported",
-                    None if lost.contains(&n.id) => "lost",
-                    None => "no report",
+                    Some(_) => NodeState::Reported,
+                    None if lost.contains(&n.id) => NodeState::Lost,
+                    None => NodeState::NoReport,
                 },
                 report: report.map(|(_, r)| NodeFigures {
                     peak_bytes: r.peak_rss,

@@ -12,7 +12,7 @@
 
 mod text;
 
-use super::accounting::{Accounting, End, Tally};
+use super::accounting::{Accounting, End};
 use super::metrics::ServiceHistograms;
 use super::writers::write_atomically;
 use hdrhistogram::Histogram;
@@ -23,8 +23,6 @@ use spigo_proto::Reason;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
-
-pub(crate) use text::render;
 
 /// Everything a run ends with.
 #[derive(Debug, Serialize)]
@@ -141,10 +139,6 @@ pub(crate) struct GraphSize {
 pub(crate) struct Failed(pub BTreeMap<Reason, u64>);
 
 impl Failed {
-    fn of(failed: &BTreeMap<Reason, u64>) -> Failed {
-        Failed(failed.clone())
-    }
-
     pub(crate) fn total(&self) -> u64 {
         self.0.values().sum()
     }
@@ -206,28 +200,26 @@ pub(crate) struct Puts {
 
 impl Requests {
     pub(crate) fn of(a: &Accounting) -> Requests {
-        let gets = |t: &Tally| Gets {
-            sent: t.sent,
-            answered: t.ended,
-            failed: Failed::of(&t.failed),
-            unreported: t.unreported,
-            found: a.found,
-        };
-        let puts = |t: &Tally| Puts {
-            sent: t.sent,
-            delivered: t.ended,
-            failed: Failed::of(&t.failed),
-            unreported: t.unreported,
-            forked: a.forked,
-        };
         Requests {
             sent: a.sent(),
             answered: a.gets.ended,
             delivered: a.puts.ended,
-            failed: Failed::of(&a.failed()),
+            failed: Failed(a.failed()),
             answered_percent: a.answered_percent(),
-            gets: gets(&a.gets),
-            puts: puts(&a.puts),
+            gets: Gets {
+                sent: a.gets.sent,
+                answered: a.gets.ended,
+                failed: Failed(a.gets.failed.clone()),
+                unreported: a.gets.unreported,
+                found: a.found,
+            },
+            puts: Puts {
+                sent: a.puts.sent,
+                delivered: a.puts.ended,
+                failed: Failed(a.puts.failed.clone()),
+                unreported: a.puts.unreported,
+                forked: a.forked,
+            },
         }
     }
 }
@@ -331,10 +323,21 @@ pub(crate) struct Nodes {
 pub(crate) struct NodeSummary {
     pub name: String,
     pub addr: String,
-    /// `reported`, `lost`, or `no report` (it lived but did not report).
-    pub state: &'static str,
+    pub state: NodeState,
     /// What its final report said; absent without one.
     pub report: Option<NodeFigures>,
+}
+
+/// Whether a node's final report is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum NodeState {
+    Reported,
+    /// Declared lost: what it had is gone with it.
+    Lost,
+    /// It lived but its report did not arrive.
+    #[serde(rename = "no report")]
+    NoReport,
 }
 
 #[derive(Debug, Serialize)]
@@ -489,7 +492,7 @@ pub(crate) mod tests {
                     NodeSummary {
                         name: "node1".into(),
                         addr: "127.0.0.1:1".into(),
-                        state: "reported",
+                        state: NodeState::Reported,
                         report: Some(NodeFigures {
                             peak_bytes: 30_000_000,
                             messages_in: 5,
@@ -502,7 +505,7 @@ pub(crate) mod tests {
                     NodeSummary {
                         name: "node2".into(),
                         addr: "127.0.0.1:2".into(),
-                        state: "lost",
+                        state: NodeState::Lost,
                         report: None,
                     },
                 ],

@@ -3,18 +3,24 @@
 //! the backlog, faults, each node and link, and the interrupt. What it
 //! shows is a subset of `summary.json`, never a figure of its own.
 
-use super::{Figures, Pair, Summary};
+use super::{Figures, NodeState, Pair, Pirates, Summary};
 use spigo_proto::cluster::Reach;
 use spigo_proto::time::GoDuration;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-/// The whole report, one line per figure, each ending in a newline.
-pub(crate) fn render(s: &Summary) -> String {
+impl Summary {
+    /// The whole report, one line per figure, each ending in a newline.
+    pub(crate) fn text(&self) -> String {
+        text(self)
+    }
+}
+
+fn text(s: &Summary) -> String {
     let mut out = String::new();
     let w = &mut out;
     match &s.pirates {
-        Some(_) => pirates(w, s),
+        Some(p) => pirates(w, s, p),
         None => services(w, s),
     }
     latency(w, &s.latency);
@@ -54,8 +60,7 @@ fn mb(bytes: u64) -> String {
     format!("{:.0} MB", bytes as f64 / 1e6)
 }
 
-fn pirates(w: &mut String, s: &Summary) {
-    let Some(p) = &s.pirates else { return };
+fn pirates(w: &mut String, s: &Summary, p: &Pirates) {
     let setup = s.setup_s.0;
     let rate = p.setup_messages as f64 / setup.as_secs_f64().max(1e-9);
     let _ = writeln!(w, "{} summary", s.arch);
@@ -198,7 +203,7 @@ fn nodes(w: &mut String, s: &Summary) {
                     r.refused,
                 );
             }
-            None if n.state == "lost" => {
+            None if n.state == NodeState::Lost => {
                 let _ = writeln!(w, "    {:<8} {:<22} LOST", n.name, n.addr);
             }
             None => {
@@ -232,11 +237,10 @@ fn nodes(w: &mut String, s: &Summary) {
 #[cfg(test)]
 mod tests {
     use super::super::tests::example;
-    use super::*;
 
     #[test]
     fn the_text_is_rendered_from_the_summary() {
-        let text = render(&example());
+        let text = example().text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "a summary");
         assert!(text.contains("  instances        2 (zuul 2)\n"), "{text}");
