@@ -220,6 +220,7 @@ fn frames() -> Vec<(&'static str, Frame)> {
                         },
                         services: vec![ServiceReport {
                             service: "homepage".into(),
+                            region: 0,
                             requests: 6,
                             delivery: vec![(50, 3)],
                             service_time: vec![(10, 3)],

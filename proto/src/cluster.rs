@@ -498,6 +498,11 @@ pub struct MetricsReport {
 pub struct ServiceReport {
     /// The service's name.
     pub service: String,
+    /// Index of the region its instances here run in (into the run's
+    /// `Config::regions`), or `archaius::ANY` for global instances: a
+    /// service deployed in three regions reports three entries, so
+    /// `/metrics` can label them by region.
+    pub region: u8,
     /// Requests (gets and puts) the service's instances received.
     pub requests: u64,
     /// From a message's send time to its receiver handling it.

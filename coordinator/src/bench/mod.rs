@@ -12,7 +12,7 @@ pub(crate) mod counting;
 mod floor;
 mod link;
 mod memory;
-mod rusage;
+pub(crate) mod rusage;
 mod steady;
 
 pub(crate) use link::{link, Options as LinkOptions};

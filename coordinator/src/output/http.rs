@@ -10,7 +10,8 @@
 //! needs comes from this server: it works offline.
 
 use super::graph::{Entry, Vertex, Watch};
-use super::metrics::{merged_services, services_json, ServiceHistograms};
+use super::metrics::{merged_by_region, merged_services, services_json, ServiceHistograms};
+use super::prometheus::{self, Process, Scrape};
 use super::writers::graphjson::entry_json;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, StatusCode};
@@ -112,6 +113,9 @@ pub(crate) struct Snapshot {
 struct Figures {
     traffic: TrafficReport,
     services: BTreeMap<String, ServiceHistograms>,
+    /// The same, kept apart by region for `/metrics`.
+    by_region: BTreeMap<(String, u8), ServiceHistograms>,
+    delivered: u64,
     nodes: usize,
     lost: usize,
 }
@@ -122,8 +126,12 @@ pub(crate) struct Web {
     pub live: Option<Arc<LiveFeed>>,
     figures: RwLock<Figures>,
     pub arch: String,
+    /// The run's region names, by the index services report.
+    pub regions: Vec<String>,
     pub cmdline: Vec<String>,
     pub started: Instant,
+    /// The same moment as Unix seconds (`process_start_time_seconds`).
+    started_unix: f64,
 }
 
 impl Web {
@@ -138,8 +146,12 @@ impl Web {
             live,
             figures: RwLock::default(),
             arch: arch.into(),
+            regions: Vec::new(),
             cmdline,
             started: Instant::now(),
+            started_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
         }
     }
 
@@ -158,6 +170,8 @@ impl Web {
                 ..snapshot.metrics.traffic
             },
             services,
+            by_region: merged_by_region(&snapshot.metrics),
+            delivered: snapshot.metrics.delivered,
             nodes: snapshot.nodes,
             lost: snapshot.lost,
         };
@@ -311,7 +325,12 @@ fn live_metrics(t: &TrafficReport, merged: &BTreeMap<String, ServiceHistograms>)
             json!({"count": h.len(), "p50_us": h.value_at_quantile(0.5), "p99_us": h.value_at_quantile(0.99)}),
         );
     }
-    json!({"services": services, "requests": t.requests, "answered": t.responses})
+    // "answered" of gets and puts alike would read as puts failing: a put
+    // is done when it is delivered, a get when it is answered.
+    let sent = t.requests + t.puts_forked;
+    let done = t.responses + t.puts_delivered;
+    json!({"services": services, "requests": sent, "answered": done,
+           "gets": t.gets, "gets_answered": t.responses, "puts_delivered": t.puts_delivered})
 }
 
 async fn debug_vars(State(web): State<Arc<Web>>) -> Json<Value> {
@@ -335,101 +354,32 @@ async fn debug_vars(State(web): State<Arc<Web>>) -> Json<Value> {
     }))
 }
 
-/// Bucket bounds of the Prometheus histograms, in seconds.
-const BUCKETS: [f64; 19] = [
-    1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5,
-    1.0, 2.5, 5.0, 10.0,
-];
-
-fn escape_label(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
 async fn prometheus(State(web): State<Arc<Web>>) -> impl IntoResponse {
     let snap = web.figures.read().expect("figures lock");
-    let mut out = String::new();
-    let services = &snap.services;
-    type Pick = fn(&ServiceHistograms) -> &hdrhistogram::Histogram<u64>;
-    let families: [(&str, &str, Pick); 3] = [
-        (
-            "spigo_delivery_seconds",
-            "Time from a message's send to its receiver handling it.",
-            |s| &s.delivery,
-        ),
-        (
-            "spigo_service_seconds",
-            "Time an instance spends handling one message.",
-            |s| &s.service_time,
-        ),
-        (
-            "spigo_response_seconds",
-            "Time from a request reaching an instance to its answer leaving.",
-            |s| &s.response,
-        ),
-    ];
-    for (family, help, pick) in families {
-        out.push_str(&format!(
-            "# HELP {family} {help}\n# TYPE {family} histogram\n"
-        ));
-        for (name, s) in services {
-            let h = pick(s);
-            let label = escape_label(name);
-            for le in BUCKETS {
-                let bound = (le * 1e6) as u64;
-                let n = if h.is_empty() {
-                    0
-                } else {
-                    h.count_between(0, bound)
-                };
-                out.push_str(&format!(
-                    "{family}_bucket{{service=\"{label}\",le=\"{le}\"}} {n}\n"
-                ));
-            }
-            out.push_str(&format!(
-                "{family}_bucket{{service=\"{label}\",le=\"+Inf\"}} {}\n",
-                h.len()
-            ));
-            let sum = h.mean() * h.len() as f64 / 1e6;
-            out.push_str(&format!("{family}_sum{{service=\"{label}\"}} {sum}\n"));
-            out.push_str(&format!(
-                "{family}_count{{service=\"{label}\"}} {}\n",
-                h.len()
-            ));
-        }
-    }
-    let t = &snap.traffic;
-    for (name, help, value) in [
-        (
-            "spigo_requests_total",
-            "Requests the denominators sent.",
-            t.requests,
-        ),
-        ("spigo_gets_total", "GetRequests among them.", t.gets),
-        (
-            "spigo_responses_total",
-            "Answers the denominators got.",
-            t.responses,
-        ),
-    ] {
-        out.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
-        ));
-    }
-    out.push_str(
-        "# HELP spigo_nodes Node processes in the simulation.\n# TYPE spigo_nodes gauge\n",
-    );
-    out.push_str(&format!(
-        "spigo_nodes {}\nspigo_nodes_lost {}\n",
-        snap.nodes, snap.lost
-    ));
+    let text = prometheus::render(&Scrape {
+        arch: &web.arch,
+        version: env!("CARGO_PKG_VERSION"),
+        commit: env!("SPIGO_COMMIT").trim_start_matches("commit "),
+        regions: &web.regions,
+        traffic: &snap.traffic,
+        services: &snap.by_region,
+        delivered: snap.delivered,
+        nodes: snap.nodes,
+        lost: snap.lost,
+        process: Process {
+            resident_bytes: spigo_node::runtime::metrics::current_rss(),
+            cpu_seconds: crate::bench::rusage::this_process()
+                .ok()
+                .map(|d| d.as_secs_f64()),
+            start_time: web.started_unix,
+        },
+    });
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        out,
+        text,
     )
 }
 

@@ -3,7 +3,7 @@
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use spigo_node::runtime::metrics::{add_recorded, no_histogram};
-use spigo_proto::cluster::{MetricsReport, TrafficReport};
+use spigo_proto::cluster::{MetricsReport, ServiceReport, TrafficReport};
 use std::collections::BTreeMap;
 
 /// One service's histograms, merged over nodes (microseconds).
@@ -34,16 +34,27 @@ pub(crate) fn merge(into: &mut MetricsReport, other: MetricsReport) {
 
 /// Histograms per service, over every report merged in.
 pub(crate) fn merged_services(m: &MetricsReport) -> BTreeMap<String, ServiceHistograms> {
-    let mut out: BTreeMap<String, ServiceHistograms> = BTreeMap::new();
+    merged_by(m, |s| s.service.clone())
+}
+
+/// Histograms per service and region index (`archaius::ANY` for global
+/// services), over every report merged in: what `/metrics` labels.
+pub(crate) fn merged_by_region(m: &MetricsReport) -> BTreeMap<(String, u8), ServiceHistograms> {
+    merged_by(m, |s| (s.service.clone(), s.region))
+}
+
+fn merged_by<K: Ord>(
+    m: &MetricsReport,
+    key: impl Fn(&ServiceReport) -> K,
+) -> BTreeMap<K, ServiceHistograms> {
+    let mut out: BTreeMap<K, ServiceHistograms> = BTreeMap::new();
     for s in &m.services {
-        let h = out
-            .entry(s.service.clone())
-            .or_insert_with(|| ServiceHistograms {
-                requests: 0,
-                delivery: no_histogram(),
-                service_time: no_histogram(),
-                response: no_histogram(),
-            });
+        let h = out.entry(key(s)).or_insert_with(|| ServiceHistograms {
+            requests: 0,
+            delivery: no_histogram(),
+            service_time: no_histogram(),
+            response: no_histogram(),
+        });
         h.requests += s.requests;
         add_recorded(&mut h.delivery, &s.delivery);
         add_recorded(&mut h.service_time, &s.service_time);
@@ -126,11 +137,10 @@ pub(crate) fn services_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spigo_proto::cluster::ServiceReport;
 
     #[test]
     fn services_merge_across_nodes() {
-        let one = |svc: &str, v: u64| MetricsReport {
+        let one = |svc: &str, v: u64, region: u8| MetricsReport {
             delivered: 0,
             traffic: TrafficReport {
                 requests: 1,
@@ -138,14 +148,15 @@ mod tests {
             },
             services: vec![ServiceReport {
                 service: svc.into(),
+                region,
                 response: vec![(v, 2)],
                 ..ServiceReport::default()
             }],
         };
         let mut all = MetricsReport::default();
-        merge(&mut all, one("web", 100));
-        merge(&mut all, one("web", 300));
-        merge(&mut all, one("db", 50));
+        merge(&mut all, one("web", 100, 0));
+        merge(&mut all, one("web", 300, 1));
+        merge(&mut all, one("db", 50, 0));
         assert_eq!(all.traffic.requests, 3);
         let m = merged_services(&all);
         assert_eq!(m.len(), 2);
@@ -154,5 +165,9 @@ mod tests {
         assert_eq!((s.min, s.max), (100, 300));
         assert!(s.p50 >= 100 && s.p50 <= 300);
         assert_eq!(summary(&m["web"].delivery).count, 0);
+        // By region, web's two halves stay apart.
+        let r = merged_by_region(&all);
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[&("web".to_string(), 1)].response.max(), 300);
     }
 }

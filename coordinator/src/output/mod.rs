@@ -12,6 +12,7 @@
 //! - `accounting.rs`: every request answered, delivered or failed with a reason.
 //! - `summary/`: every figure of a run in one struct: `<out>/summary.json`, the text report.
 //! - `http.rs`: `/debug/vars`, `/metrics`, the viewer and its live stream.
+//! - `prometheus.rs`: the `/metrics` text, as promtool and Prometheus want it.
 //! - `profile.rs`: `--cpuprofile`.
 
 pub(crate) mod accounting;
@@ -21,5 +22,6 @@ pub(crate) mod graph;
 pub(crate) mod http;
 pub(crate) mod metrics;
 pub(crate) mod profile;
+pub(crate) mod prometheus;
 pub(crate) mod summary;
 pub(crate) mod writers;

@@ -275,7 +275,16 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     let edda = recorder.as_ref().map(|r| r.edda.clone());
     let cluster = Arc::new(Cluster::connect(rt.clone(), shard, edda, cluster_opts).await?);
     let web = match opts.http_addr() {
-        Some(addr) => start_web(&opts, addr, &arch, &args, feed.clone(), &cluster).await?,
+        Some(addr) => {
+            let regions = cfg.regions.iter().map(|r| r.name.to_string()).collect();
+            let site = Site {
+                addr,
+                arch: &arch,
+                args: &args,
+                regions,
+            };
+            start_web(&opts, site, feed.clone(), &cluster).await?
+        }
         None => None,
     };
     tracing::info!("{arch}: seed {seed} (repeat with --seed {seed})");
@@ -485,11 +494,23 @@ async fn linger(_web: &Web) {
 /// Starts the HTTP server and the task that refreshes its figures every
 /// second from every node. A default address already in use only costs the
 /// live figures; an address the user chose must be had.
+/// What the HTTP server is told about the run.
+struct Site<'a> {
+    addr: &'a str,
+    arch: &'a str,
+    args: &'a [String],
+    /// Region names by index, for `/metrics` labels.
+    regions: Vec<String>,
+}
+
 async fn start_web(
     opts: &Options,
-    addr: &str,
-    arch: &str,
-    args: &[String],
+    Site {
+        addr,
+        arch,
+        args,
+        regions,
+    }: Site<'_>,
     feed: Option<Arc<LiveFeed>>,
     cluster: &Arc<Cluster>,
 ) -> error::Result<Option<(Arc<Web>, tokio::task::JoinHandle<()>, SocketAddr)>> {
@@ -508,7 +529,9 @@ async fn start_web(
         }
     };
     let bound = listener.local_addr().map_err(Error::failed)?;
-    let web = Arc::new(Web::new(opts.out.clone(), arch, args.to_vec(), feed));
+    let mut web = Web::new(opts.out.clone(), arch, args.to_vec(), feed);
+    web.regions = regions;
+    let web = Arc::new(web);
     tokio::spawn(http::serve(listener, web.clone()));
     if opts.collect {
         tracing::info!(

@@ -178,7 +178,7 @@ pub async fn spawn_many(
     seed: u64,
 ) -> Result<(), SpawnError> {
     const CHUNK: u32 = 4096;
-    let metrics = rt.service_metrics(SERVICE);
+    let metrics = rt.service_metrics(SERVICE, spigo_proto::archaius::ANY);
     let mut chunks = tokio::task::JoinSet::new();
     for start in (0..count).step_by(CHUNK as usize) {
         let rt = rt.clone();

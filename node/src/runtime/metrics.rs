@@ -230,7 +230,8 @@ impl ServiceMetrics {
 /// Every service's metrics on this node.
 #[derive(Default)]
 pub struct Registry {
-    services: Mutex<BTreeMap<CompactString, Arc<ServiceMetrics>>>,
+    /// By service and region index: `/metrics` labels services by region.
+    services: Mutex<BTreeMap<(CompactString, u8), Arc<ServiceMetrics>>>,
     /// `-c`: services record every histogram.
     detailed: bool,
 }
@@ -250,11 +251,12 @@ impl Registry {
         self.detailed
     }
 
-    /// The metrics of `service`, created on first use.
-    pub fn service(&self, service: &str) -> Arc<ServiceMetrics> {
+    /// The metrics of `service` in region index `region` (`archaius::ANY`
+    /// for global instances), created on first use.
+    pub fn service(&self, service: &str, region: u8) -> Arc<ServiceMetrics> {
         let mut services = self.services.lock().expect("registry lock");
         services
-            .entry(service.into())
+            .entry((service.into(), region))
             .or_insert_with(|| Arc::new(ServiceMetrics::new(self.detailed)))
             .clone()
     }
@@ -263,10 +265,11 @@ impl Registry {
         let services = self.services.lock().expect("registry lock");
         services
             .iter()
-            .map(|(name, m)| {
+            .map(|((name, region), m)| {
                 let h = m.inner.lock().expect("metrics lock");
                 ServiceReport {
                     service: name.to_string(),
+                    region: *region,
                     requests: m.requests.load(Ordering::Relaxed),
                     delivery: recorded(&h[DELIVERY]),
                     service_time: recorded(&h[SERVICE]),

@@ -713,16 +713,17 @@ impl Runtime {
     }
 
     /// The histograms instances of `service` record into, with `-c`.
-    pub fn service_metrics(&self, service: &str) -> Option<Arc<ServiceMetrics>> {
+    pub fn service_metrics(&self, service: &str, region: u8) -> Option<Arc<ServiceMetrics>> {
         self.metrics
             .detailed()
-            .then(|| self.metrics.service(service))
+            .then(|| self.metrics.service(service, region))
     }
 
-    /// The figures instances of `service` record into: always their
-    /// requests and response times, every histogram with `-c`.
-    pub fn service_figures(&self, service: &str) -> Arc<ServiceMetrics> {
-        self.metrics.service(service)
+    /// The figures instances of `service` in region index `region` record
+    /// into: always their requests and response times, every histogram
+    /// with `-c`.
+    pub fn service_figures(&self, service: &str, region: u8) -> Arc<ServiceMetrics> {
+        self.metrics.service(service, region)
     }
 
     /// Traffic figures and per-service figures so far (delivery and

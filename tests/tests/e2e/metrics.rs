@@ -76,7 +76,10 @@ fn metrics_are_served_while_running_and_written_at_the_end() {
     let (status, prom) = http_get(&addr, "/metrics");
     assert_eq!(status, 200);
     assert!(prom.contains("# TYPE spigo_response_seconds histogram"));
-    assert!(prom.contains("spigo_response_seconds_bucket{service=\"homepage\",le=\"+Inf\"}"));
+    assert!(
+        prom.contains("spigo_response_seconds_bucket{arch=\"netflixoss\",service=\"homepage\",region=\"us-east-1\",le=\"+Inf\"}"),
+        "{prom}"
+    );
     assert!(child.wait().unwrap().success());
 
     let metrics = read_json(&dir.path().join("json_metrics/netflixoss_metrics.json"));
@@ -334,12 +337,24 @@ fn linger_keeps_the_final_figures_scrapable() {
     std::thread::sleep(Duration::from_millis(300));
     let (status, body) = http_get(&addr, "/metrics");
     assert_eq!(status, 200);
-    let requests: u64 = (body.lines())
-        .find_map(|l| l.strip_prefix("spigo_requests_total "))
-        .expect("spigo_requests_total")
-        .parse()
-        .unwrap();
-    assert!(requests > 0, "{body}");
+    // The final scrape has the figures the summary has.
+    let scraped = |prefix: &str| -> u64 {
+        (body.lines())
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("{prefix} missing:\n{body}"))
+            .parse()
+            .unwrap()
+    };
+    let gets = scraped("spigo_requests_total{arch=\"netflixoss\",kind=\"get\"} ");
+    let puts = scraped("spigo_requests_total{arch=\"netflixoss\",kind=\"put\"} ");
+    let answered = scraped("spigo_gets_answered_total{arch=\"netflixoss\"} ");
+    let summary = read_json(&summary);
+    let requests = &summary["requests"];
+    assert!(gets > 0, "{body}");
+    assert_eq!(gets, requests["gets"]["sent"].as_u64().unwrap());
+    assert_eq!(answered, requests["gets"]["answered"].as_u64().unwrap());
+    let forked = requests["puts"]["forked"].as_u64().unwrap();
+    assert_eq!(puts + forked, requests["puts"]["sent"].as_u64().unwrap());
     let asked = std::time::Instant::now();
     super::signal(child.id(), "-INT");
     let status = child.wait().unwrap();

@@ -119,6 +119,7 @@ mod tests {
         MetricsReport {
             services: vec![ServiceReport {
                 service: "homepage".into(),
+                region: 0,
                 requests: 2,
                 delivery: vec![(10, 3)],
                 service_time: vec![(2, 3)],

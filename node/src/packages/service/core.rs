@@ -63,7 +63,7 @@ impl Core {
             rng: SmallRng::seed_from_u64(
                 spec.seed ^ (me.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             ),
-            metrics: rt.service_figures(&spec.service),
+            metrics: rt.service_figures(&spec.service, spec.location().region),
             life: Lifecycle::new(rt, me, Some(spec.location())),
             discovery: Discovery::new(&spec),
             requests: Requests::default(),
