@@ -76,7 +76,15 @@ impl State {
         };
         let sent = clock::now();
         let get = imposition == Imposition::GetRequest;
-        match core.life().send(to, imposition, ctx, intention) {
+        // A get's first server span shares the client's id (marked shared,
+        // as Zipkin's RPC model has it); a put's consumer is a child of
+        // the producer span instead, with an id of its own: Zipkin never
+        // shares a messaging span.
+        let carried = match get {
+            true => ctx,
+            false => core.child_of(ctx),
+        };
+        match core.life().send(to, imposition, carried, intention) {
             Ok(()) => {
                 core.rt().traffic_sent(get);
                 if get {

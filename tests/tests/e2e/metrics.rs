@@ -254,6 +254,30 @@ fn trace_ids_are_128_bits_from_the_seed_and_no_child_outlives_a_call() {
         spans.iter().any(|s| s["kind"] == "PRODUCER"),
         "no put was traced"
     );
+    // A span id names one span of its trace, except where Zipkin's RPC
+    // model shares it: the denominator's CLIENT and its first SERVER,
+    // which says so. Messaging spans never share one.
+    let mut by_id: std::collections::HashMap<(&str, &str), Vec<&Value>> = Default::default();
+    for s in &spans {
+        let key = (s["traceId"].as_str().unwrap(), s["id"].as_str().unwrap());
+        by_id.entry(key).or_default().push(s);
+    }
+    for (key, same) in &by_id {
+        match same.as_slice() {
+            [_] => {}
+            [a, b] => {
+                let (client, server) = if a["kind"] == "CLIENT" {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                assert_eq!(client["kind"], "CLIENT", "{key:?}: {same:?}");
+                assert_eq!(server["kind"], "SERVER", "{key:?}: {same:?}");
+                assert_eq!(server["shared"], true, "{key:?}: {same:?}");
+            }
+            _ => panic!("{key:?} names {} spans: {same:?}", same.len()),
+        }
+    }
     // A call (client or server) never ends before a child it waited for.
     let mut checked = 0;
     for s in &spans {
