@@ -37,6 +37,45 @@ fn a_pprof_profile_of_100k_pirates_decodes() {
         names.len()
     );
     assert!(run.stderr().contains("cpu profile: "), "{}", run.stderr());
+
+    // What `go tool pprof` needs to call it complete: the first mapping is
+    // the binary (path, build id, address range), locations point into it,
+    // and no function is a bare closure or `poll` without its context.
+    let bytes = std::fs::read(run.path("cpu.pb")).unwrap();
+    let profile = Profile::decode(bytes.as_slice()).unwrap();
+    let text = |i: i64| profile.string_table[i as usize].as_str();
+    let main = profile.mapping.first().expect("a mapping");
+    assert!(
+        text(main.filename).ends_with("/spigo"),
+        "{}",
+        text(main.filename)
+    );
+    assert!(
+        text(main.build_id).len() >= 16,
+        "build id {:?}",
+        text(main.build_id)
+    );
+    assert!(main.memory_start < main.memory_limit);
+    let mapped = (profile.location.iter())
+        .filter(|l| l.mapping_id == main.id)
+        .inspect(|l| assert!((main.memory_start..main.memory_limit).contains(&l.address)))
+        .count();
+    assert!(
+        mapped * 2 > profile.location.len(),
+        "{mapped} of {} locations are in the binary",
+        profile.location.len()
+    );
+    let bare: Vec<&String> = (names.iter())
+        .filter(|n| n.starts_with("{closure") || n.starts_with("poll<") || *n == "poll")
+        .filter(|n| !n.contains(" in "))
+        .collect();
+    assert!(
+        bare.len() * 20 < names.len(),
+        "{} of {} functions are bare: {:?}",
+        bare.len(),
+        names.len(),
+        &bare[..bare.len().min(5)]
+    );
 }
 
 #[test]

@@ -4,6 +4,12 @@
 //! as a flamegraph. Nodes started with `--nodes` profile themselves into
 //! FILE with their name added (`cpu.node2.pb`). Without the flag nothing
 //! is sampled and nothing here runs.
+//!
+//! - `encode.rs`: the report as pprof protobuf, inlined frames and all.
+//! - `mappings.rs`: where the binary and its libraries are loaded, with build ids.
+
+mod encode;
+mod mappings;
 
 use super::files::check_writable;
 use super::writers::write_atomically;
@@ -64,10 +70,8 @@ impl Profiler {
             })?;
         } else {
             use pprof::protos::Message;
-            let profile = report
-                .pprof()
-                .context("--cpuprofile: cannot build the pprof profile")?;
-            let bytes = profile.encode_to_vec();
+            let (regions, functions) = mappings::of_this_process();
+            let bytes = encode::profile(&report, &regions, &functions).encode_to_vec();
             write_atomically(&self.path, |w| std::io::Write::write_all(w, &bytes))?;
         }
         tracing::info!(
