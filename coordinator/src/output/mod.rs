@@ -13,6 +13,7 @@
 //! - `summary/`: every figure of a run in one struct: `<out>/summary.json`, the text report.
 //! - `http.rs`: `/debug/vars`, `/metrics`, the viewer and its live stream.
 //! - `profile.rs`: `--cpuprofile`.
+//! - `svg/`: `--svg`, pictures of the graph and of the run's timeline.
 
 pub(crate) mod accounting;
 pub(crate) mod edda;
@@ -22,4 +23,5 @@ pub(crate) mod http;
 pub(crate) mod metrics;
 pub(crate) mod profile;
 pub(crate) mod summary;
+pub(crate) mod svg;
 pub(crate) mod writers;
