@@ -191,8 +191,9 @@ impl Samples {
     pub(crate) fn timeline(self, duration: Duration, moments: Moments) -> Timeline {
         let origin = moments.began.unwrap_or(self.started);
         let since = |at: Instant| at.saturating_duration_since(origin).as_secs_f64();
-        // Set-up is not simulated time; a second of shutdown is shown.
-        let last = duration.as_secs_f64() + 1.0;
+        // Set-up and shutdown are not simulated time: what a sample
+        // taken after the end counts is mostly shutdown's messages.
+        let last = duration.as_secs_f64() + 1e-3;
         let mut kept: Vec<Sample> = (self.samples.into_iter())
             .filter(|s| s.at > origin && since(s.at) <= last)
             .collect();
@@ -394,7 +395,7 @@ mod tests {
             interrupted_at: None,
         };
         let t = samples.timeline(Duration::from_secs(4), moments);
-        // The sample at 1 s is set-up; 6 s is past the run and its second of shutdown.
+        // The sample at 1 s is set-up; 6 s is past the run's 4 s: shutdown.
         let times: Vec<f64> = t.total.iter().map(|p| p.t).collect();
         assert_eq!(times, [1.0, 2.0, 3.0, 4.0]);
         assert_eq!(t.services.len(), 1);

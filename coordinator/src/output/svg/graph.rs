@@ -7,7 +7,7 @@
 //! with counts on the edges between them. Pirates, which have neither
 //! tiers nor zones worth drawing, are one box of pirates.
 
-use super::layout::{self, Layout, Rect, BOX_HEAD, MARGIN, REGION_HEAD, ZONE_HEAD};
+use super::layout::{self, Layout, Rect, MARGIN};
 use super::{colour_of, escape};
 use crate::output::graph::{Entry, Graph};
 use crate::output::writers::label;
@@ -86,7 +86,7 @@ fn open(w: f64, h: f64) -> String {
          <svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w:.0}\" height=\"{h:.0}\" \
          viewBox=\"0 0 {w:.0} {h:.0}\" font-family=\"Helvetica, Arial, sans-serif\">\n\
          <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" \
-         markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\">\
+         markerUnits=\"userSpaceOnUse\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\">\
          <path d=\"M0,0 L10,5 L0,10 z\" fill=\"#666\"/></marker></defs>\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     );
@@ -191,28 +191,11 @@ fn frames(svg: &mut String, l: &Layout) {
             y + h / 2.0
         );
     }
-    let _ = ZONE_HEAD + REGION_HEAD;
 }
 
-/// A curve from `(sx, sy)` to `(tx, ty)` leaving along `(dx, dy)`.
-fn curve(
-    svg: &mut String,
-    (sx, sy): (f64, f64),
-    (tx, ty): (f64, f64),
-    (dx, dy): (f64, f64),
-    style: &str,
-) {
-    let _ = writeln!(
-        svg,
-        "<path d=\"M{sx:.1},{sy:.1} C{:.1},{:.1} {:.1},{:.1} {tx:.1},{ty:.1}\" fill=\"none\" {style} marker-end=\"url(#arrow)\"/>",
-        sx + dx,
-        sy + dy,
-        tx - dx,
-        ty - dy
-    );
-}
-
-/// Every edge between instances, from the caller's pill to the callee's.
+/// Every edge between instances, from the caller's pill to the callee's;
+/// edges within a row (replication between regions) dip below it rather
+/// than cross the boxes in between.
 fn instance_edges(svg: &mut String, l: &Layout) {
     let pill = |v: u32| {
         let b = &l.boxes[l.box_of[v as usize]];
@@ -221,24 +204,61 @@ fn instance_edges(svg: &mut String, l: &Layout) {
             .iter()
             .position(|&m| m == v)
             .expect("member of its box");
-        b.pills[i]
+        (b.pills[i], b.tier)
     };
     svg.push_str("<g stroke=\"#555\" stroke-opacity=\"0.35\" stroke-width=\"0.8\">\n");
     for &(s, t) in &l.edges {
-        let (a, b) = (pill(s), pill(t));
-        curve(
-            svg,
-            (a.x + a.w, a.y + a.h / 2.0),
-            (b.x, b.y + b.h / 2.0),
-            (50.0, 0.0),
-            "",
-        );
+        let ((a, ta), (b, tb)) = (pill(s), pill(t));
+        let from = (a.x + a.w, a.y + a.h / 2.0);
+        let to = (b.x, b.y + b.h / 2.0);
+        match ta == tb && (a.x - b.x).abs() > a.w {
+            true => {
+                let (y, h) = l.rows[ta];
+                let below = y + h + 10.0;
+                path(
+                    svg,
+                    from,
+                    (from.0 + 30.0, below),
+                    (to.0 - 30.0, below),
+                    to,
+                    "",
+                );
+            }
+            false => path(
+                svg,
+                from,
+                (from.0 + 50.0, from.1),
+                (to.0 - 50.0, to.1),
+                to,
+                "",
+            ),
+        }
     }
     svg.push_str("</g>\n");
 }
 
+/// A cubic curve from `a` to `d` through the controls `b` and `c`.
+fn path(svg: &mut String, a: (f64, f64), b: (f64, f64), c: (f64, f64), d: (f64, f64), style: &str) {
+    let _ = writeln!(
+        svg,
+        "<path d=\"M{:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" fill=\"none\" {style} marker-end=\"url(#arrow)\"/>",
+        a.0, a.1, b.0, b.1, c.0, c.1, d.0, d.1
+    );
+}
+
+/// The point `t` of the way along that curve.
+fn along(a: (f64, f64), b: (f64, f64), c: (f64, f64), d: (f64, f64), t: f64) -> (f64, f64) {
+    let u = 1.0 - t;
+    let w = [u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t];
+    (
+        w[0] * a.0 + w[1] * b.0 + w[2] * c.0 + w[3] * d.0,
+        w[0] * a.1 + w[1] * b.1 + w[2] * c.1 + w[3] * d.1,
+    )
+}
+
 /// One edge per pair of boxes, labelled with how many instance edges it
-/// stands for.
+/// stands for (near its end, where the labels of one box's callers
+/// spread apart); edges within a row go below it.
 fn service_edges(svg: &mut String, l: &Layout) {
     let mut pairs: BTreeMap<(usize, usize), usize> = BTreeMap::new();
     for &(s, t) in &l.edges {
@@ -247,16 +267,29 @@ fn service_edges(svg: &mut String, l: &Layout) {
             *pairs.entry(pair).or_default() += 1;
         }
     }
-    svg.push_str("<g stroke=\"#555\" stroke-opacity=\"0.45\" stroke-width=\"1\">\n");
+    svg.push_str("<g stroke=\"#555\" stroke-opacity=\"0.45\">\n");
     let mut labels = String::new();
     for (&(s, t), &n) in &pairs {
-        let (a, b) = (l.boxes[s].rect, l.boxes[t].rect);
-        let from = (a.x + a.w / 2.0, a.y + a.h);
-        let to = (b.x + b.w / 2.0, b.y);
-        let width = format!("stroke-width=\"{:.1}\"", 0.8 + (n as f64).log10());
-        curve(svg, from, to, (0.0, 40.0), &width);
-        // The middle of the curve, where its label goes.
-        let (mx, my) = ((from.0 + to.0) / 2.0, (from.1 + to.1) / 2.0);
+        let (a, b) = (&l.boxes[s], &l.boxes[t]);
+        let from = (a.rect.x + a.rect.w / 2.0, a.rect.y + a.rect.h);
+        let (to, c1, c2) = match a.tier == b.tier {
+            true => {
+                let to = (b.rect.x + b.rect.w / 2.0 + 12.0, b.rect.y + b.rect.h);
+                let (y, h) = l.rows[a.tier];
+                let below = y + h + 24.0;
+                (to, (from.0, below), (to.0, below))
+            }
+            false => {
+                let to = (b.rect.x + b.rect.w / 2.0, b.rect.y);
+                (to, (from.0, from.1 + 40.0), (to.0, to.1 - 40.0))
+            }
+        };
+        let width = format!(
+            "stroke-width=\"{:.1}\"",
+            (0.8 + (n as f64).log10() * 0.4).min(2.5)
+        );
+        path(svg, from, c1, c2, to, &width);
+        let (mx, my) = along(from, c1, c2, to, 0.75);
         let _ = writeln!(
             labels,
             "<text x=\"{mx:.1}\" y=\"{my:.1}\" font-size=\"9\" text-anchor=\"middle\" fill=\"#333\" \
@@ -274,7 +307,8 @@ fn short(text: &str, chars: usize) -> String {
     }
 }
 
-/// Service boxes, with their instances unless collapsed.
+/// Service boxes, with their instances unless collapsed: opaque, so the
+/// edges passing behind a box to the one below it do not cross its text.
 fn boxes(svg: &mut String, graph: &Graph, l: &Layout) {
     for b in &l.boxes {
         let Rect { x, y, w, h } = b.rect;
@@ -286,7 +320,8 @@ fn boxes(svg: &mut String, graph: &Graph, l: &Layout) {
         }
         let _ = writeln!(
             svg,
-            "<g><title>{}</title><rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" rx=\"4\" \
+            "<g><title>{}</title><rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" rx=\"4\" fill=\"white\"/>\
+             <rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" rx=\"4\" \
              fill=\"{colour}\" fill-opacity=\"0.15\" stroke=\"{colour}\" stroke-width=\"1.5\"/>\
              <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" font-weight=\"bold\" fill=\"#222\">{}</text></g>",
             escape(&format!("{} ({}): {} instances", b.service, b.package, b.members.len())),
@@ -320,7 +355,6 @@ fn boxes(svg: &mut String, graph: &Graph, l: &Layout) {
             );
         }
     }
-    let _ = BOX_HEAD;
 }
 
 /// Pirates: one box, each pirate a pill in a grid with lines to its

@@ -192,7 +192,8 @@ pub(super) fn lay_out(graph: &Graph, top: f64) -> Layout {
             .or_default()
             .insert(zone.clone());
     }
-    regions.sort_by_key(|r| r != "*");
+    // Names, not arrival order (shards race): the same run, the same picture.
+    regions.sort_by(|a, b| (a != "*", a).cmp(&(b != "*", b)));
     let mut columns: Vec<Column> = Vec::new();
     for r in &regions {
         // BTreeSet order puts `*` before letters and digits.

@@ -83,7 +83,7 @@ pub(crate) fn draw(timeline: &Timeline, arch: &str) -> Result<String, String> {
         header(&head, timeline, arch, &notes).map_err(|e| e.to_string())?;
         if charts > 0 {
             let panels = body.split_evenly((charts as usize, 1));
-            let span = timeline.total.last().map_or(1.0, |p| p.t).max(1.0);
+            let span = timeline.duration.as_secs_f64();
             rates(&panels[0], timeline, span).map_err(|e| e.to_string())?;
             if charts == 3 {
                 latencies(&panels[1], timeline, span).map_err(|e| e.to_string())?;
