@@ -336,9 +336,9 @@ mod tests {
             Counting::Requests,
             t0,
         );
-        // 200 more requests in 2 s, of which 2 slow ones.
+        // 200 more requests in 2 s, of which 3 slow ones.
         let b = Cumulative::of(
-            &report(300, &[(1000, 298), (9000, 2)], (150, &[(500, 150)])),
+            &report(300, &[(1000, 297), (9000, 3)], (150, &[(500, 150)])),
             0,
             Counting::Requests,
             t0 + Duration::from_secs(2),
@@ -347,8 +347,8 @@ mod tests {
         assert_eq!(s.total.rate, 100.0);
         assert_eq!(s.errors, 10.0);
         assert_eq!(s.total.p50_ms, Some(1.0));
-        // 2 slow of 200 new: the 99th percentile of the second is slow,
-        // where the cumulative one (2 of 300) would not be.
+        // 3 slow of 200 new: the 99th percentile of the second is slow,
+        // where the cumulative one (3 of 300) would not be.
         assert_eq!(s.total.p99_ms, Some(9.0));
         assert_eq!(s.services[0].0, "zuul");
         assert_eq!(s.services[0].1.rate, 50.0);
@@ -404,9 +404,9 @@ mod tests {
             t.events,
             vec![
                 (2.0, "chaos monkey: zuul00".to_string()),
-                (3.0, "node lost".to_string())
+                (4.0, "node lost".to_string())
             ]
         );
-        assert!(t.missing[0].contains("lost by 3.0 s"), "{:?}", t.missing);
+        assert!(t.missing[0].contains("lost by 4.0 s"), "{:?}", t.missing);
     }
 }

@@ -390,7 +390,7 @@ mod tests {
                 ("n.r1.zoneB.app01", "karyon"),
                 ("n.r2.zoneA.app02", "karyon"),
             ],
-            &[(0, 1), (1, 2), (1, 3), (0, 4)],
+            &[(0, 1), (1, 2), (1, 3), (1, 4)],
         );
         let l = lay_out(&g, 50.0);
         assert!(!l.collapsed);
