@@ -75,7 +75,7 @@ def near(pixel, colour, slack=24):
 
 def check_picture(png_path, colours, min_inked):
     img = Image.open(png_path).convert("RGB")
-    pixels = list(img.getdata())
+    pixels = list(img.get_flattened_data() if hasattr(img, "get_flattened_data") else img.getdata())
     inked = sum(1 for p in pixels if min(p) < 235)
     share = inked / len(pixels)
     if share < min_inked:
