@@ -32,19 +32,10 @@ fn svg_texts(path: &Path) -> String {
 
 #[test]
 fn netflixoss_pictures_show_its_services_and_the_chaos_monkey() {
-    let run = Run::ok(&[
-        "-a",
-        "netflixoss",
-        "-w",
-        "3",
-        "-d",
-        "3",
-        "--svg",
-        "--seed",
-        "3",
-        "--http",
-        "none",
-    ]);
+    let args: Vec<&str> = "-a netflixoss -w 3 -d 3 --svg --seed 3 --http none"
+        .split(' ')
+        .collect();
+    let run = Run::ok(&args);
     for f in ["svg/netflixoss.svg", "svg/netflixoss_timeline.svg"] {
         assert!(
             run.stderr().contains(&format!("wrote ./{f}")),
