@@ -311,7 +311,8 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         cfg.duration,
         counting,
     ));
-    let sampler = (pictures.as_ref()).map(|_| Sampler::start(cluster.clone(), counting.into()));
+    let sampler =
+        (pictures.as_ref()).map(|_| Sampler::start(cluster.clone(), counting.into(), cfg.duration));
     let outcome = run_work(
         &cluster,
         &cfg,

@@ -1,4 +1,5 @@
-//! `--svg`'s sampler: once a second, beside the work (as `progress.rs`
+//! `--svg`'s sampler: once a second (a tenth of a shorter run, so a run of
+//! two seconds still has a line to draw), beside the work (as `progress.rs`
 //! shows the status line), it reads the cluster's cumulative figures and
 //! keeps the difference from the second before: requests (or messages)
 //! and errors per second, and p50/p99 of the responses of that second
@@ -258,6 +259,13 @@ impl Samples {
     }
 }
 
+/// How often to sample a run of `duration`: each second, or a tenth of a
+/// shorter run (a tenth of a second at least, to keep the cost of asking
+/// every node small). Rates are per second either way.
+fn period(duration: Duration) -> Duration {
+    (duration / 10).clamp(Duration::from_millis(100), Duration::from_secs(1))
+}
+
 /// The sampling task, running until [`Sampler::stop`].
 pub(crate) struct Sampler {
     stop: oneshot::Sender<()>,
@@ -265,8 +273,8 @@ pub(crate) struct Sampler {
 }
 
 impl Sampler {
-    /// Starts sampling `cluster` once a second.
-    pub(crate) fn start(cluster: Arc<Cluster>, counting: Counting) -> Sampler {
+    /// Starts sampling `cluster` every [`period`] of a run of `duration`.
+    pub(crate) fn start(cluster: Arc<Cluster>, counting: Counting, duration: Duration) -> Sampler {
         let (stop, mut stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
             let started = Instant::now();
@@ -276,7 +284,7 @@ impl Sampler {
             };
             let mut before = read(cluster.clone()).await;
             let mut samples = Vec::new();
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut tick = tokio::time::interval(period(duration));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             tick.tick().await;
             loop {
@@ -363,6 +371,13 @@ mod tests {
             },
         );
         assert_eq!((again.total.rate, again.total.p99_ms), (0.0, None));
+    }
+
+    #[test]
+    fn short_runs_are_sampled_more_often() {
+        assert_eq!(period(Duration::from_secs(60)), Duration::from_secs(1));
+        assert_eq!(period(Duration::from_secs(2)), Duration::from_millis(200));
+        assert_eq!(period(Duration::ZERO), Duration::from_millis(100));
     }
 
     #[test]

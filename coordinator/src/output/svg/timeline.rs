@@ -20,7 +20,7 @@ pub(crate) enum Counting {
     Messages,
 }
 
-/// One second (or the last, shorter stretch) of one series.
+/// One sampled stretch (a second, or a tenth of a shorter run) of one series.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Point {
     /// Seconds since simulated time began, at the end of the stretch.
@@ -119,7 +119,7 @@ type Drawn = Result<(), DrawingAreaErrorKind<std::io::Error>>;
 
 fn header(area: &Area, timeline: &Timeline, arch: &str, notes: &[String]) -> Drawn {
     let what = match timeline.counting {
-        Counting::Requests => "requests/s, response times and errors/s, per second",
+        Counting::Requests => "requests/s, response times and errors/s",
         Counting::Messages => "messages delivered per second",
     };
     area.draw(&Text::new(
