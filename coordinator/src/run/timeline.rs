@@ -98,6 +98,8 @@ fn quantile_ms(counts: &Counts, q: f64) -> Option<f64> {
 /// One second's figures.
 #[derive(Clone, Debug, PartialEq)]
 struct Sample {
+    /// The stretch sampled: from the snapshot before to this one.
+    from: Instant,
     at: Instant,
     total: Point,
     errors: f64,
@@ -128,6 +130,7 @@ fn step(before: &Cumulative, now: &Cumulative) -> Sample {
         })
         .collect();
     Sample {
+        from: before.at,
         at: now.at,
         total: point(
             rate(now.count, before.count),
@@ -148,6 +151,18 @@ pub(crate) struct Moments {
     pub events: Vec<(Instant, String)>,
     /// How far into simulated time a Ctrl-C or SIGTERM came.
     pub interrupted_at: Option<Duration>,
+}
+
+/// Rates of a stretch that began before `origin`, over its part after it.
+fn straddle(s: &mut Sample, origin: Instant) {
+    let whole = s.at.duration_since(s.from).as_secs_f64();
+    let after = s.at.duration_since(origin).as_secs_f64().max(1e-3);
+    let scale = whole / after;
+    s.total.rate *= scale;
+    s.errors *= scale;
+    for (_, p, _) in &mut s.services {
+        p.rate *= scale;
+    }
 }
 
 impl Moments {
@@ -198,6 +213,15 @@ impl Samples {
         let mut kept: Vec<Sample> = (self.samples.into_iter())
             .filter(|s| s.at > origin && since(s.at) <= last)
             .collect();
+        // The first stretch may begin in set-up. Pirates send set-up's
+        // messages then: it is left out. Requests begin with simulated
+        // time: their rates are over the part of it after the start.
+        if kept.first().is_some_and(|s| s.from < origin) {
+            match self.counting {
+                Counting::Messages => drop(kept.remove(0)),
+                Counting::Requests => straddle(&mut kept[0], origin),
+            }
+        }
         for s in &mut kept {
             s.total.t = since(s.at);
         }
@@ -423,5 +447,35 @@ mod tests {
             ]
         );
         assert!(t.missing[0].contains("lost by 4.0 s"), "{:?}", t.missing);
+        assert_eq!(t.total[0].rate, 100.0, "begun with the traffic: not scaled");
+    }
+
+    #[test]
+    fn a_stretch_begun_in_set_up_counts_only_simulated_time() {
+        let t0 = Instant::now();
+        let before = Cumulative::of(&MetricsReport::default(), 0, Counting::Requests, t0);
+        let now = Cumulative::of(
+            &report(50, &[], (0, &[])),
+            0,
+            Counting::Requests,
+            t0 + Duration::from_secs(1),
+        );
+        let sample = step(&before, &now);
+        let samples = |counting| Samples {
+            counting,
+            started: t0,
+            stopped: now.at,
+            samples: vec![sample.clone()],
+        };
+        let moments = || Moments {
+            began: Some(t0 + Duration::from_millis(500)),
+            ..Moments::default()
+        };
+        // 50 requests in the half second after the start: 100/s, not 50/s.
+        let t = samples(Counting::Requests).timeline(Duration::from_secs(2), moments());
+        assert_eq!((t.total[0].t, t.total[0].rate), (0.5, 100.0));
+        // Pirates' messages of set-up are not simulated time's.
+        let t = samples(Counting::Messages).timeline(Duration::from_secs(2), moments());
+        assert!(t.total.is_empty());
     }
 }
