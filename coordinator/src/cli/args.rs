@@ -74,6 +74,12 @@ pub(super) struct Cli {
     #[arg(long = "gexf")]
     pub gexf: bool,
 
+    /// Draw the run: <out>/svg/<arch>.svg (regions, zones, services in tiers)
+    /// and <out>/svg/<arch>_timeline.svg (requests/s, p50/p99, errors/s each
+    /// second, faults marked); turns on per-service figures, as --live does
+    #[arg(long)]
+    pub svg: bool,
+
     /// Sample this process's CPU and write a pprof profile to FILE (a
     /// flamegraph if FILE ends in .svg); nodes --nodes starts write their own
     #[arg(long = "cpuprofile", value_name = "FILE")]

@@ -146,6 +146,7 @@ fn simulation_options(cli: Cli) -> simulation::Options {
         msglog: cli.msglog,
         collect: cli.collect,
         live: cli.live,
+        svg: cli.svg,
         trace_sample: cli.trace_sample,
         http: cli.http,
         nodes: cli.nodes,

@@ -14,6 +14,7 @@
 //! - `http.rs`: `/debug/vars`, `/metrics`, the viewer and its live stream.
 //! - `prometheus.rs`: the `/metrics` text, as promtool and Prometheus want it.
 //! - `profile.rs`: `--cpuprofile`.
+//! - `svg/`: `--svg`, pictures of the graph and of the run's timeline.
 
 pub(crate) mod accounting;
 pub(crate) mod edda;
@@ -24,4 +25,5 @@ pub(crate) mod metrics;
 pub(crate) mod profile;
 pub(crate) mod prometheus;
 pub(crate) mod summary;
+pub(crate) mod svg;
 pub(crate) mod writers;

@@ -15,6 +15,7 @@ use crate::cluster::Cluster;
 use crate::error::{self, Error};
 use crate::model::placement::Placement;
 use crate::model::plan::{Plan, Tier};
+use crate::output::writers::label;
 use anyhow::{Context, Result};
 use futures::future::join_all;
 use ractor::Actor;
@@ -58,6 +59,10 @@ pub(crate) struct Report {
     pub per_package: BTreeMap<Package, usize>,
     pub setup: Duration,
     pub victim: Option<String>,
+    /// When the traffic began, and when each fault struck (what it was),
+    /// for `--svg`'s timeline.
+    pub began: Instant,
+    pub faults: Vec<(Instant, String)>,
 }
 
 struct Instance {
@@ -395,6 +400,8 @@ pub(crate) async fn run(
     faults.sort_by_key(|(at, _)| *at);
     opts.interrupt.begin();
     opts.progress.begin(instances.len());
+    let began = Instant::now();
+    let mut struck: Vec<(Instant, String)> = Vec::new();
     let mut victim = None;
     // Instances a fault took already: no second fault picks them.
     let mut gone: Vec<Address> = Vec::new();
@@ -414,6 +421,9 @@ pub(crate) async fn run(
                 };
                 victim = chaos_monkey(rt, plan, of, me, opts)?;
                 gone.extend(victim.as_ref().map(|(a, _)| *a));
+                if let Some((_, name)) = &victim {
+                    struck.push((Instant::now(), format!("chaos monkey: {}", label(name))));
+                }
             }
             Fault::Crash(service) => {
                 let of = Candidates {
@@ -421,7 +431,11 @@ pub(crate) async fn run(
                     ranges: &crashable,
                     gone: &gone,
                 };
-                gone.extend(inject_crash(rt, of, service, me, opts)?);
+                let crashed = inject_crash(rt, of, service, me, opts)?;
+                if crashed.is_some() {
+                    struck.push((Instant::now(), format!("crash: {service}")));
+                }
+                gone.extend(crashed);
             }
         }
     }
@@ -464,6 +478,8 @@ pub(crate) async fn run(
         per_package,
         setup,
         victim: victim.map(|(_, name)| name),
+        began,
+        faults: struck,
     })
 }
 

@@ -9,6 +9,7 @@
 //! - `progress.rs`: the status line (or log lines) while simulated time
 //!   passes.
 //! - `summary.rs`: the end-of-run report on stdout.
+//! - `timeline.rs`: `--svg`'s per-second sampler, the timeline's series.
 
 pub(crate) mod asgard;
 pub(crate) mod controller;
@@ -17,3 +18,4 @@ pub(crate) mod interrupt;
 pub(crate) mod progress;
 pub(crate) mod simulation;
 mod summary;
+mod timeline;

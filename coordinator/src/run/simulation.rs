@@ -5,6 +5,7 @@
 use super::interrupt::{Interrupt, EXIT_INTERRUPTED};
 use super::progress::{self, Counting, Progress};
 use super::summary::{self, Inputs};
+use super::timeline::{Moments, Sampler};
 use super::{asgard, fsm};
 use crate::cluster::{self, Cluster, Nodes, TlsFiles, TlsPaths};
 use crate::error::{self, Error, EXIT_NODES_LOST};
@@ -17,6 +18,7 @@ use crate::output::graph::Watch;
 use crate::output::http::{self, LiveFeed, Snapshot, Web};
 use crate::output::metrics;
 use crate::output::summary::{Edges, GraphSize, Pirates, Secs};
+use crate::output::svg::Pictures;
 use crate::output::writers::{self, RunInfo};
 use spigo_node::packages::supervisor;
 use spigo_node::runtime::metrics::Traffic;
@@ -50,6 +52,8 @@ pub(crate) struct Options {
     pub collect: bool,
     /// `--live`: serve the viewer during the run.
     pub live: bool,
+    /// `--svg`: draw the graph and the timeline.
+    pub svg: bool,
     pub trace_sample: f64,
     /// `--http`: an address, or "none".
     pub http: String,
@@ -97,9 +101,9 @@ impl Options {
                 self.trace_sample
             )));
         }
-        // The live panel needs per-service figures even without -c; it
-        // keeps no flows then.
-        Ok(match (self.collect, self.live) {
+        // The live panel and --svg's timeline need per-service figures
+        // even without -c; they keep no flows then.
+        Ok(match (self.collect, self.live || self.svg) {
             (true, _) => Some(self.trace_sample),
             (false, true) => Some(0.0),
             (false, false) => None,
@@ -116,6 +120,7 @@ pub(crate) struct Prepared {
     cfg: Config,
     resolved: Resolved,
     outputs: Outputs,
+    pictures: Option<Pictures>,
 }
 
 impl Prepared {
@@ -133,6 +138,8 @@ pub(crate) fn prepare(opts: Options, cfg: Config) -> error::Result<Prepared> {
     check_crash(&cfg, &resolved.work)?;
     let outputs = Outputs::new(&opts.out, opts.formats, &resolved.output);
     outputs.check()?;
+    let pictures = opts.svg.then(|| Pictures::new(&opts.out, &resolved.output));
+    pictures.as_ref().map(Pictures::check).transpose()?;
     if let Some(path) = &opts.save_config {
         let dir = path
             .parent()
@@ -150,6 +157,7 @@ pub(crate) fn prepare(opts: Options, cfg: Config) -> error::Result<Prepared> {
         cfg,
         resolved,
         outputs,
+        pictures,
     })
 }
 
@@ -232,6 +240,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         cfg,
         resolved,
         outputs,
+        pictures,
     } = prepared;
     let started = clock::now();
     // Caught from here on: before, a signal ends the process as usual
@@ -264,7 +273,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         .await
         .map_err(|e| Error::failed(anyhow::anyhow!("cannot start the supervisor: {e}")))?;
     let feed = opts.live.then(|| Arc::new(LiveFeed::default()));
-    let recorder = match outputs.any() || feed.is_some() {
+    let recorder = match outputs.any() || feed.is_some() || pictures.is_some() {
         true => {
             let watch = feed.clone().map(|f| f as Arc<dyn Watch>);
             Some(Recorder::start(&rt, cfg.filter, watch).await?)
@@ -311,6 +320,8 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         cfg.duration,
         counting,
     ));
+    let sampler =
+        (pictures.as_ref()).map(|_| Sampler::start(cluster.clone(), counting.into(), cfg.duration));
     let outcome = run_work(
         &cluster,
         &cfg,
@@ -324,6 +335,10 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
     // Whether the work ended or failed, the line goes before what follows.
     progress.end();
     let _ = shown.await;
+    let samples = match sampler {
+        Some(s) => s.stop().await,
+        None => None,
+    };
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -386,6 +401,9 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
             );
         }
         write_graph(&graph, &outputs, &info)?;
+        if let Some(pictures) = &pictures {
+            pictures.write_graph(&graph, &resolved.output)?;
+        }
         graph_size = Some((graph.vertices.len(), graph.edge_count()));
         // The summary says what the graph file holds (with -f, edges
         // between services, not instances).
@@ -396,6 +414,21 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         let mut spans = rt.flows().map(|f| f.take()).unwrap_or_default();
         spans.extend(cluster.take_spans().await);
         write_metrics(&opts.out, &resolved.output, &metrics, &spans, &info, seed)?;
+    }
+    if let (Some(pictures), Some(samples)) = (&pictures, samples) {
+        let interrupted_at = interrupt.interrupted_at();
+        let moments = match &outcome {
+            Outcome::Services(r) => Moments {
+                began: Some(r.began),
+                events: r.faults.clone(),
+                interrupted_at,
+            },
+            Outcome::Pirates(r) => {
+                Moments::of_pirates(&samples, r.shutdown, cfg.duration, interrupted_at)
+            }
+        };
+        let series = samples.timeline(cfg.duration, moments);
+        pictures.write_timeline(&series, &resolved.output)?;
     }
     if let Some(feed) = &feed {
         feed.end();

@@ -23,6 +23,7 @@ mod progress;
 mod scale;
 mod security;
 mod session;
+mod svg;
 mod watch;
 
 pub use accounting::check_summary;
