@@ -15,6 +15,7 @@ Needs Debian's chromium and chromium-driver and pip's selenium. Every process
 started here is stopped on the way out, whatever happened.
 """
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -155,6 +156,66 @@ def expected_graph(path):
         elif "forget" in e:
             edges.discard((e["source"], e["target"]))
     return len(nodes), len(edges)
+
+
+def measure_frames(driver, seconds):
+    """Pans (a drag) for the first half of SECONDS, rests 0.3 s, and zooms
+    (wheel steps in, then out) for the rest, through the browser's real input (DevTools
+    Input events, so pointer capture works as with a mouse), while the page
+    notes every requestAnimationFrame timestamp. Returns the gaps between
+    frames in ms: a slow repaint shows as a long gap."""
+    # The drag must start on the background (on a node it would move the
+    # node): the free point nearest the middle, on the SVG and on no disc.
+    spot = driver.execute_script("""
+        const svg = document.getElementById('graph'), r = svg.getBoundingClientRect();
+        const mx = r.left + r.width / 2, my = r.top + r.height / 2, v = window.spigoViewer;
+        for (let d = 0; d < Math.min(r.width, r.height) / 2 - 130; d += 4) {
+          for (let a = 0; a < 360; a += 15) {
+            const x = mx + d * Math.cos(a * Math.PI / 180), y = my + d * Math.sin(a * Math.PI / 180);
+            if (document.elementFromPoint(x, y) === svg && !(v && v.nodeAt(x, y))) return [x, y];
+          }
+        }
+        return null;""")
+    if spot is None:
+        raise CheckFailed("frames: no free background to start a drag on")
+    cx, cy = spot[0] - 120, spot[1]
+    driver.execute_script("""
+        const ft = window.__frameTimes = { stamps: [], on: true };
+        const note = (t) => { ft.stamps.push(t); if (ft.on) requestAnimationFrame(note); };
+        requestAnimationFrame(note);""")
+
+    def mouse(kind, x, y, **more):
+        driver.execute_cdp_cmd("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, **more})
+
+    half = seconds / 2
+    start = time.monotonic()
+    # a circle of 120 px radius, round twice, starting where the button went down
+    mouse("mousePressed", cx + 120, cy, button="left", buttons=1, clickCount=1)
+    while (t := time.monotonic() - start) < half:
+        a = 2 * math.pi * 2 * t / half
+        mouse("mouseMoved", cx + 120 * math.cos(a), cy + 120 * math.sin(a), button="left", buttons=1)
+        time.sleep(0.008)
+    mouse("mouseReleased", cx + 120, cy, button="left", buttons=0, clickCount=1)
+    # A rest between the gestures: a viewer that paints in full only when
+    # the input pauses pays for that paint inside the measured time.
+    time.sleep(0.3)
+    steps = 0
+    while (t := time.monotonic() - start) < seconds:
+        # in for the first half of this phase, out for the second
+        dy = -60 if t < half * 1.5 else 60
+        mouse("mouseWheel", cx, cy, deltaX=0, deltaY=dy)
+        steps += 1
+        time.sleep(0.02)
+    stamps = driver.execute_script("window.__frameTimes.on = false; return window.__frameTimes.stamps;")
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    if len(gaps) < 10:
+        raise CheckFailed(f"frames: only {len(stamps)} animation frames in {seconds}s of panning and zooming")
+    return gaps
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def check_static(spigo, runner, driver, log, tmp, artifacts):

@@ -418,6 +418,8 @@
     highlight: null,      // canvas: the hovered node, and its neighbours in hlNodes
     hlNodes: new Set(),
     hit: null,            // canvas: quadtree of node positions for hit testing
+    edgePath: null,       // canvas: every edge as one Path2D, until nodes move
+    paintedAt: null,      // canvas: the view {k, tx, ty} the last paint used
     painted: { nodes: 0, edges: 0, visible: 0 }, // what the last canvas picture held
     lastStatus: '',
     error: false,         // the status line shows an error
@@ -449,6 +451,9 @@
     view.renderer = 'svg';
     view.repaint = false;
     view.hit = null;
+    view.edgePath = null;
+    view.paintedAt = null;
+    canvas.style.transform = '';
     view.highlight = null;
     view.hlNodes = new Set();
     view.painted = { nodes: 0, edges: 0, visible: 0 };
@@ -561,6 +566,7 @@
     canvas.hidden = false;
     view.edgesHidden = false;
     view.edgesStale = false;
+    view.edgePath = null;
     view.repaint = true;
     view.dirty = true; // the status line names the renderer
   }
@@ -568,10 +574,17 @@
   function applyTransform() {
     if (view.renderer === 'svg') {
       viewport.setAttribute('transform', `translate(${view.tx},${view.ty}) scale(${view.k})`);
-    } else {
-      view.repaint = true;
-      schedule();
+      return;
     }
+    // The picture painted at (pk, ptx, pty), moved to the view as it is now
+    // until the next paint: screen = (old screen - pt) * k / pk + t.
+    const p = view.paintedAt;
+    if (p) {
+      const s = view.k / p.k;
+      canvas.style.transform = `translate(${view.tx - p.tx * s}px, ${view.ty - p.ty * s}px) scale(${s})`;
+    }
+    view.repaint = true;
+    schedule();
   }
 
   // ----------------------------------------------------------------- canvas
@@ -599,6 +612,7 @@
   // window is skipped. The canvas holds devicePixelRatio pixels per CSS
   // pixel, so it is as sharp as the SVG on a high-density screen.
   function paint() {
+    const started = performance.now();
     view.repaint = false;
     const g = view.graph;
     const w = svg.clientWidth, h = svg.clientHeight;
@@ -622,14 +636,14 @@
     if (!view.edgesHidden) {
       ctx.strokeStyle = EDGE_COLOUR;
       ctx.globalAlpha = hl ? 0.12 : 0.45;
-      ctx.beginPath();
-      for (const e of g.edges.values()) {
-        const a = e.source, b = e.target;
-        if (off(a, b)) continue;
-        ctx.moveTo(a.x, a.y);
-        ctx.lineTo(b.x, b.y);
+      if (!view.edgePath) {
+        view.edgePath = new Path2D();
+        for (const e of g.edges.values()) {
+          view.edgePath.moveTo(e.source.x, e.source.y);
+          view.edgePath.lineTo(e.target.x, e.target.y);
+        }
       }
-      ctx.stroke();
+      ctx.stroke(view.edgePath);
       if (hl) {
         ctx.strokeStyle = EDGE_HL_COLOUR;
         ctx.globalAlpha = 0.9;
@@ -678,7 +692,9 @@
     }
     ctx.globalAlpha = 1;
     ctx.setLineDash([]);
-    view.painted = { nodes: g.list.length, edges, visible };
+    view.painted = { nodes: g.list.length, edges, visible, ms: performance.now() - started };
+    view.paintedAt = { k, tx: view.tx, ty: view.ty };
+    canvas.style.transform = '';
   }
 
   // The node under a point of the window, found through a quadtree of the
@@ -817,7 +833,7 @@
         if (performance.now() - now > (small ? 12 : 30)) break;
       }
     }
-    if (view.moved) view.hit = null; // positions changed: hit testing starts afresh
+    if (view.moved) { view.hit = null; view.edgePath = null; } // positions changed
 
     const settled = !layout.running;
     updateEdgeVisibility(settled);
@@ -834,10 +850,7 @@
         if (!view.edgesHidden) drawEdges();
         else view.edgesStale = true;
       }
-      if (view.costing) view.drawCost = Math.max(view.drawCost, view.costSoFar);
-      view.costing = true;
-      view.costSoFar = performance.now() - t;
-      view.lastDraw = performance.now();
+      noteDraw(t);
       view.moved = false;
       view.forceDraw = false;
       view.dirty = true;
@@ -846,20 +859,43 @@
       for (const n of g.list) if (n.el) drawRadius(n);
     }
     if (!view.edgesHidden && view.edgesStale) { drawEdges(); view.edgesStale = false; }
-    // Pan, zoom, hover and restyling repaint the canvas at once: it draws
-    // the model as it is now, positions included.
-    if (view.renderer === 'canvas' && (view.repaint || g.restyled.length)) {
+    // Hover and restyling repaint the canvas at once: it draws the model as
+    // it is now, positions included. While the user pans or zooms, the last
+    // picture is moved and scaled as a whole (see applyTransform), which
+    // costs the page next to nothing; it is painted afresh during the
+    // gesture only if that fits in a frame, else once the input pauses.
+    let painted = false;
+    if (view.renderer === 'canvas' && (view.repaint || g.restyled.length) &&
+        (!view.interacting || view.drawCost <= SMOOTH_PAINT_MS)) {
+      const t = performance.now();
       syncElements();
       paint();
+      noteDraw(t);
+      painted = true;
     }
     if (view.dirty) {
       updateStatus();
       if (g.packagesChanged) { updateLegend(); g.packagesChanged = false; }
       view.dirty = false;
     }
-    view.lastFrame = settled ? 0 : performance.now();
-    if (!settled || view.moved) schedule();
+    // After a paint one more frame comes, to learn what the paint cost.
+    view.lastFrame = settled && !painted ? 0 : performance.now();
+    if (!settled || view.moved || painted || (view.renderer === 'canvas' && view.repaint)) schedule();
     else if (view.onSettled) { const cb = view.onSettled; view.onSettled = null; cb(); }
+  }
+
+  // A canvas paint costing more than this (the browser's rasterising
+  // included) is not repeated while the user pans or zooms: a 60 Hz frame
+  // has 16 ms, and the page needs some of them for itself.
+  const SMOOTH_PAINT_MS = 12;
+
+  // A draw began at T: its cost so far; the frames after add the browser's
+  // own repaint (see the top of frame()).
+  function noteDraw(t) {
+    if (view.costing) view.drawCost = Math.max(view.drawCost, view.costSoFar);
+    view.costing = true;
+    view.costSoFar = performance.now() - t;
+    view.lastDraw = performance.now();
   }
 
   // With very many edges (netflixoss scaled up has 100k) every repaint is
@@ -879,13 +915,17 @@
     }
   }
 
-  // Called on every wheel or pan movement.
+  // Called on every wheel or pan movement: the gesture lasts until the
+  // input pauses, then the picture is drawn in full again.
   function interacted() {
-    if (!heavy()) return;
     view.interacting = true;
     clearTimeout(view.interactTimer);
-    view.interactTimer = setTimeout(() => { view.interacting = false; invalidate(); }, 300);
-    invalidate();
+    view.interactTimer = setTimeout(() => {
+      view.interacting = false;
+      view.repaint = view.renderer === 'canvas';
+      invalidate();
+    }, heavy() ? 300 : 150);
+    if (heavy()) invalidate();
   }
 
   // requestAnimationFrame does not fire in a background tab; fall back to a
@@ -1397,6 +1437,7 @@
     get nodes() { return view.renderer === 'svg' ? nodeLayer.childElementCount : view.painted.nodes; },
     get edges() { return view.renderer === 'svg' ? edgeLayer.childElementCount : view.painted.edges; },
     get visible() { return view.renderer === 'svg' ? nodeLayer.childElementCount : view.painted.visible; },
+    get paintMs() { return view.painted.ms; },
     get hovered() { return hovered ? hovered.name : null; },
     // where a node is in the window (CSS pixels), and what a point hits
     screenOf(name) {
