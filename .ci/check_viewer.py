@@ -215,14 +215,15 @@ def measure_frames(driver, seconds):
     notes every requestAnimationFrame timestamp. Returns the gaps between
     frames in ms: a slow repaint shows as a long gap."""
     # The drag must start on the background (on a node it would move the
-    # node): the free point nearest the middle, on the SVG and on no disc.
+    # node): the free point nearest the middle, in the SVG and on no disc.
     spot = driver.execute_script("""
         const svg = document.getElementById('graph'), r = svg.getBoundingClientRect();
         const mx = r.left + r.width / 2, my = r.top + r.height / 2, v = window.spigoViewer;
         for (let d = 0; d < Math.min(r.width, r.height) / 2 - 130; d += 4) {
           for (let a = 0; a < 360; a += 15) {
             const x = mx + d * Math.cos(a * Math.PI / 180), y = my + d * Math.sin(a * Math.PI / 180);
-            if (document.elementFromPoint(x, y) === svg && !(v && v.nodeAt(x, y))) return [x, y];
+            const el = document.elementFromPoint(x, y);
+            if (el && svg.contains(el) && !el.classList.contains('node') && !(v && v.nodeAt(x, y))) return [x, y];
           }
         }
         return null;""")
