@@ -386,9 +386,11 @@
 
   // Above either count the graph is painted on the canvas instead. Every SVG
   // element is a DOM node the browser keeps styled and repaints on each pan
-  // or zoom step; at about 3,000 lines (or 1,500 circles, which come with
-  // the lines of a real graph soon after) those steps stop fitting in a
-  // 60 Hz frame on a modest machine, and at 23,000 edges building the
+  // or zoom step. Measured in headless Chromium (software rendering, the
+  // pan and zoom of .ci/check_viewer.py): at 3,000 edges one frame in
+  // twenty already takes two vsyncs (p95 33 ms), at 6,000 p95 is 67 ms, at
+  // 12,000 167 ms; 1,500 nodes bring about that many edges in a real graph
+  // (pirates start with two each), and at 23,000 edges building the
   // elements alone stalled the page for over a second. A canvas repaint
   // costs one path per colour, whatever the count. Below the threshold SVG
   // stays: crisp at any zoom and inspectable element by element. A live
