@@ -9,13 +9,24 @@ Usage: check_viewer.py SPIGO_BINARY ARTIFACT_DIR
 2. live: runs `spigo -a fsm ... --live --http`, opens the page while the run
    is going and checks that edges arrive during the run, that all pirates are
    drawn, that the end of the run is shown, and that no error was logged.
+3. large: a graph of 2,000 pirates and 25,000 edges. A real run
+   (`spigo -a fsm -p 2000 -d 1 -j`) gives the pirates and their first ~4,000
+   edges; pirates make edges too slowly to reach 25,000 within a CI minute,
+   so the script adds chat edges between random pirates (seeded, in the
+   file's own format) up to 25,000. Served by `spigo serve`, it must be
+   drawn on the canvas; hovering and dragging a node must work there; then
+   it pans and zooms for 3 s through real input events and measures the
+   gaps between animation frames: median under 50 ms, p95 under 100 ms.
 
-Screenshots go to ARTIFACT_DIR/viewer.png and ARTIFACT_DIR/viewer-live.png.
+Screenshots go to ARTIFACT_DIR/viewer.png, viewer-live.png and viewer-large.png.
 Needs Debian's chromium and chromium-driver and pip's selenium. Every process
 started here is stopped on the way out, whatever happened.
 """
 import json
+import math
 import os
+import random
+import statistics
 import shutil
 import subprocess
 import sys
@@ -32,6 +43,11 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 LIVE_PIRATES = 300
 LIVE_SECONDS = 12
+LARGE_PIRATES = 2000
+LARGE_EDGES = 25000
+FRAME_SECONDS = 3.0
+FRAME_MEDIAN_MS = 50
+FRAME_P95_MS = 100
 
 
 class CheckFailed(Exception):
@@ -119,8 +135,43 @@ class BrowserLog:
         self.entries = []
 
 
-def count(driver, selector):
-    return driver.execute_script("return document.querySelectorAll(arguments[0]).length", selector)
+def drawn(driver):
+    """What the page says it draws: {renderer, nodes, edges} from
+    window.spigoViewer, and in SVG the elements really there."""
+    return driver.execute_script("""
+        const v = window.spigoViewer;
+        if (!v) return null;
+        return { renderer: v.renderer, nodes: v.nodes, edges: v.edges, visible: v.visible,
+                 circles: document.querySelectorAll('svg#graph circle.node').length,
+                 lines: document.querySelectorAll('svg#graph line.edge').length };""")
+
+
+def drawn_nodes(driver):
+    d = drawn(driver)
+    return d["nodes"] if d else 0
+
+
+def drawn_edges(driver):
+    d = drawn(driver)
+    return d["edges"] if d else 0
+
+
+def check_drawn(driver, where, nodes, edges, renderer=None):
+    """Every node and current edge drawn; in SVG one element each."""
+    d = drawn(driver)
+    if d is None:
+        raise CheckFailed(f"{where}: the page has no window.spigoViewer")
+    if renderer is not None and d["renderer"] != renderer:
+        raise CheckFailed(f"{where}: drawn with {d['renderer']}, expected {renderer}")
+    if d["nodes"] != nodes or d["edges"] != edges:
+        raise CheckFailed(f"{where}: {d['nodes']} nodes and {d['edges']} edges drawn, expected {nodes} and {edges}")
+    if d["renderer"] == "svg" and (d["circles"] != nodes or d["lines"] != edges):
+        raise CheckFailed(f"{where}: svg has {d['circles']} circle.node and {d['lines']} line.edge, "
+                          f"expected {nodes} and {edges}")
+    if d["renderer"] == "canvas" and (d["circles"] or d["lines"]):
+        raise CheckFailed(f"{where}: canvas in use but svg still holds {d['circles']} circles, {d['lines']} lines")
+    ok(f"{where}: {d['renderer']} draws {nodes} nodes and {edges} edges ({d['visible']} nodes in the window)")
+    return d
 
 
 def status_text(driver):
@@ -157,6 +208,62 @@ def expected_graph(path):
     return len(nodes), len(edges)
 
 
+def measure_frames(driver, seconds):
+    """Pans (a drag) for the first half of SECONDS, rests 0.3 s, and zooms
+    (wheel steps in, then out) for the rest, through the browser's real input (DevTools
+    Input events, so pointer capture works as with a mouse), while the page
+    notes every requestAnimationFrame timestamp. Returns the gaps between
+    frames in ms: a slow repaint shows as a long gap."""
+    # The drag must start on the background (on a node it would move the
+    # node): the free point nearest the middle, in the SVG and on no disc.
+    spot = driver.execute_script("""
+        const svg = document.getElementById('graph'), r = svg.getBoundingClientRect();
+        const mx = r.left + r.width / 2, my = r.top + r.height / 2, v = window.spigoViewer;
+        for (let d = 0; d < Math.min(r.width, r.height) / 2 - 130; d += 4) {
+          for (let a = 0; a < 360; a += 15) {
+            const x = mx + d * Math.cos(a * Math.PI / 180), y = my + d * Math.sin(a * Math.PI / 180);
+            const el = document.elementFromPoint(x, y);
+            if (el && svg.contains(el) && !el.classList.contains('node') && !(v && v.nodeAt(x, y))) return [x, y];
+          }
+        }
+        return null;""")
+    if spot is None:
+        raise CheckFailed("frames: no free background to start a drag on")
+    cx, cy = spot[0] - 120, spot[1]
+    driver.execute_script("""
+        const ft = window.__frameTimes = { stamps: [], on: true };
+        const note = (t) => { ft.stamps.push(t); if (ft.on) requestAnimationFrame(note); };
+        requestAnimationFrame(note);""")
+
+    half = seconds / 2
+    start = time.monotonic()
+    # a circle of 120 px radius, round twice, starting where the button went down
+    mouse(driver, "mousePressed", cx + 120, cy, button="left", buttons=1, clickCount=1)
+    while (t := time.monotonic() - start) < half:
+        a = 2 * math.pi * 2 * t / half
+        mouse(driver, "mouseMoved", cx + 120 * math.cos(a), cy + 120 * math.sin(a), button="left", buttons=1)
+        time.sleep(0.008)
+    mouse(driver, "mouseReleased", cx + 120, cy, button="left", buttons=0, clickCount=1)
+    # A rest between the gestures: a viewer that paints in full only when
+    # the input pauses pays for that paint inside the measured time.
+    time.sleep(0.3)
+    while (t := time.monotonic() - start) < seconds:
+        # in for the first half of this phase, out for the second
+        dy = -60 if t < half * 1.5 else 60
+        mouse(driver, "mouseWheel", cx, cy, deltaX=0, deltaY=dy)
+        time.sleep(0.02)
+    stamps = driver.execute_script("window.__frameTimes.on = false; return window.__frameTimes.stamps;")
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    if len(gaps) < 10:
+        raise CheckFailed(f"frames: only {len(stamps)} animation frames in {seconds}s of panning and zooming")
+    return gaps
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
 def check_static(spigo, runner, driver, log, tmp, artifacts):
     out = os.path.join(tmp, "static")
     run = subprocess.run([spigo, "-a", "netflixoss", "-d", "1", "-j", "--out", out],
@@ -173,17 +280,10 @@ def check_static(spigo, runner, driver, log, tmp, artifacts):
     driver.get(f"http://{addr}/?graph=netflixoss")
     wait_until(driver, 30, lambda d: d.execute_script("return document.body && document.body.dataset.ready") == "1",
                lambda: f"static: the page never set data-ready; status: {status_text(driver)!r}")
-    drawn = count(driver, "svg#graph circle.node")
-    if drawn != nodes:
-        raise CheckFailed(f"static: {drawn} circle.node drawn, the file has {nodes} nodes")
-    ok(f"static: {drawn} circle.node drawn, one per node")
-    lines = count(driver, "svg#graph line.edge")
-    if lines != edges:
-        raise CheckFailed(f"static: {lines} line.edge drawn, the file has {edges} current edges")
-    ok(f"static: {lines} line.edge drawn, one per current edge")
+    check_drawn(driver, "static", nodes, edges, renderer="svg")
     status = status_text(driver)
-    if f"{nodes} nodes, {edges} edges" not in status:
-        raise CheckFailed(f"static: #status says {status!r}, expected '{nodes} nodes, {edges} edges'")
+    if f"{nodes} nodes, {edges} edges" not in status or "svg" not in status:
+        raise CheckFailed(f"static: #status says {status!r}, expected '{nodes} nodes, {edges} edges' and 'svg'")
     ok(f"static: #status reads {status!r}")
 
     # Hover the node that is really on top at some circle's centre (circles
@@ -220,21 +320,21 @@ def check_live(spigo, runner, driver, log, artifacts):
     ok(f"live: spigo --live listens on {addr}")
 
     driver.get(f"http://{addr}/")
-    wait_until(driver, 30, lambda d: count(d, "svg#graph circle.node") > 0,
-               lambda: f"live: no circle.node appeared; status: {status_text(driver)!r}")
-    first = count(driver, "svg#graph line.edge")
+    wait_until(driver, 30, lambda d: drawn_nodes(d) > 0,
+               lambda: f"live: no node appeared; status: {status_text(driver)!r}")
+    first = drawn_edges(driver)
     time.sleep(4)
-    second = count(driver, "svg#graph line.edge")
+    second = drawn_edges(driver)
     if second <= first:
         raise CheckFailed(f"live: edges did not grow during the run ({first} then {second} four seconds later)")
     ok(f"live: edges grew during the run ({first} -> {second} in 4 s)")
 
-    wait_until(driver, 30, lambda d: count(d, "svg#graph circle.node") >= LIVE_PIRATES,
-               lambda: f"live: only {count(driver, 'svg#graph circle.node')} of {LIVE_PIRATES} circle.node drawn")
-    drawn = count(driver, "svg#graph circle.node")
-    if drawn != LIVE_PIRATES:
-        raise CheckFailed(f"live: {drawn} circle.node drawn for {LIVE_PIRATES} pirates")
-    ok(f"live: {drawn} circle.node drawn, one per pirate")
+    wait_until(driver, 30, lambda d: drawn_nodes(d) >= LIVE_PIRATES,
+               lambda: f"live: only {drawn_nodes(driver)} of {LIVE_PIRATES} pirates drawn")
+    d = drawn(driver)
+    if d["nodes"] != LIVE_PIRATES or (d["renderer"] == "svg" and d["circles"] != LIVE_PIRATES):
+        raise CheckFailed(f"live: {d['nodes']} nodes ({d['circles']} circle.node) drawn for {LIVE_PIRATES} pirates")
+    ok(f"live: {d['nodes']} nodes drawn with {d['renderer']}, one per pirate")
     if "live" not in status_text(driver) and "finished" not in status_text(driver):
         raise CheckFailed(f"live: #status does not say live: {status_text(driver)!r}")
 
@@ -242,7 +342,7 @@ def check_live(spigo, runner, driver, log, artifacts):
     wait_until(driver, remaining, lambda d: "finished" in status_text(d),
                lambda: f"live: the page never showed the run finished; status: {status_text(driver)!r}")
     ok(f"live: #status reads {status_text(driver)!r}")
-    if count(driver, "svg#graph circle.node") != LIVE_PIRATES:
+    if drawn_nodes(driver) != LIVE_PIRATES:
         raise CheckFailed("live: the graph changed size after the run finished")
 
     time.sleep(1)  # a moment for anything the end of the stream might log
@@ -254,6 +354,127 @@ def check_live(spigo, runner, driver, log, artifacts):
         ok(f"live: spigo --live exited with status {run.returncode}")
     except subprocess.TimeoutExpired:
         ok("live: spigo --live still running 30 s after the run; stopped it")
+
+
+def large_graph(spigo, out):
+    """Writes OUT/json/fsm-large.json: a real 2,000-pirate run, with chat
+    edges between random pirates added up to LARGE_EDGES (see the top)."""
+    run = subprocess.run([spigo, "-a", "fsm", "-p", str(LARGE_PIRATES), "-d", "1", "--seed", "1", "-j", "--out", out],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    if run.returncode != 0:
+        raise CheckFailed(f"spigo -a fsm -p {LARGE_PIRATES} exited with {run.returncode}:\n"
+                          f"{run.stdout.decode(errors='replace')[-3000:]}")
+    real = os.path.join(out, "json", "fsm.json")
+    with open(real) as f:
+        doc = json.load(f)
+    entries = doc["graph"]
+    names = [e["node"] for e in entries if "node" in e]
+    links = [e for e in entries if "edge" in e]
+    made = len(links)
+    if len(names) != LARGE_PIRATES or not links or made > LARGE_EDGES:
+        raise CheckFailed(f"large: the fsm run wrote {len(names)} nodes and {made} edges; "
+                          f"expected {LARGE_PIRATES} nodes and some edges, at most {LARGE_EDGES}")
+    pairs = {(e["source"], e["target"]) for e in links}
+    next_id = 1 + max(int(e["edge"].lstrip("e")) for e in links)
+    stamp = links[-1]["timestamp"]
+    rnd = random.Random(1)
+    added = []
+    while len(pairs) < LARGE_EDGES:
+        a, b = rnd.sample(names, 2)
+        if (a, b) in pairs:
+            continue
+        pairs.add((a, b))
+        added.append({"edge": f"e{next_id}", "source": a, "target": b, "timestamp": stamp})
+        next_id += 1
+    # after the run's last edge, before anything that ends the run
+    at = max(i for i, e in enumerate(entries) if "edge" in e) + 1
+    doc["graph"] = entries[:at] + added + entries[at:]
+    path = os.path.join(out, "json", "fsm-large.json")
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    os.remove(real)  # the server lists one graph only
+    nodes, edges = expected_graph(path)
+    ok(f"large: fsm -p {LARGE_PIRATES} made {made} edges; with {len(added)} added, "
+       f"fsm-large.json has {nodes} nodes, {edges} edges")
+    return nodes, edges
+
+
+def mouse(driver, kind, x, y, **more):
+    """A real input event (DevTools), as a mouse would make it."""
+    driver.execute_cdp_cmd("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, **more})
+
+
+def lone_node(driver):
+    """A node in the window whose centre hits that node: {name, x, y}."""
+    return driver.execute_script("""
+        const v = window.spigoViewer, w = innerWidth, h = innerHeight;
+        for (const name of v.names()) {
+          const p = v.screenOf(name);
+          if (p && p.x > 150 && p.x < w - 150 && p.y > 150 && p.y < h - 150 && v.nodeAt(p.x, p.y) === name)
+            return { name, x: p.x, y: p.y };
+        }
+        return null;""")
+
+
+def check_large(spigo, runner, driver, log, tmp, artifacts):
+    out = os.path.join(tmp, "large")
+    nodes, edges = large_graph(spigo, out)
+    server = runner.start("serve-large", [spigo, "serve", "--port", "0", "--out", out])
+    addr = wait_for_addr(runner, server, " on ", "spigo serve")
+    started = time.monotonic()
+    driver.get(f"http://{addr}/?graph=fsm-large")
+    wait_until(driver, 60, lambda d: d.execute_script("return document.body && document.body.dataset.ready") == "1",
+               lambda: f"large: the page never set data-ready; status: {status_text(driver)!r}")
+    ok(f"large: laid out and drawn {time.monotonic() - started:.1f} s after opening the page")
+    check_drawn(driver, "large", nodes, edges, renderer="canvas")
+    status = status_text(driver)
+    if f"{nodes} nodes, {edges} edges" not in status or "canvas" not in status:
+        raise CheckFailed(f"large: #status says {status!r}, expected '{nodes} nodes, {edges} edges' and 'canvas'")
+    ok(f"large: #status reads {status!r}")
+
+    # Hover: the canvas has no elements, the page hit-tests the pointer.
+    target = lone_node(driver)
+    if target is None:
+        raise CheckFailed("large: no node's centre can be hovered")
+    mouse(driver, "mouseMoved", target["x"], target["y"])
+    wait_until(driver, 5, lambda d: d.execute_script(
+        "const t = document.getElementById('tooltip');"
+        "return getComputedStyle(t).display !== 'none' && t.textContent.includes(arguments[0]) &&"
+        " window.spigoViewer.hovered === arguments[0];", target["name"]),
+        lambda: f"large: hovering {target['name']} did not show it in #tooltip")
+    ok(f"large: hovering {target['name']} on the canvas shows it in #tooltip")
+
+    # Drag: the node follows the pointer while the button is down.
+    x, y = target["x"], target["y"]
+    mouse(driver, "mousePressed", x, y, button="left", buttons=1, clickCount=1)
+    for i in range(1, 11):
+        mouse(driver, "mouseMoved", x + 6 * i, y + 4 * i, button="left", buttons=1)
+        time.sleep(0.02)
+    time.sleep(0.2)
+    at = driver.execute_script("return window.spigoViewer.screenOf(arguments[0])", target["name"])
+    mouse(driver, "mouseReleased", x + 60, y + 40, button="left", buttons=0, clickCount=1)
+    if at is None or abs(at["x"] - (x + 60)) > 3 or abs(at["y"] - (y + 40)) > 3:
+        raise CheckFailed(f"large: dragged {target['name']} to ({x + 60:.0f}, {y + 40:.0f}), it is at {at}")
+    ok(f"large: dragging {target['name']} moves it with the pointer")
+    mouse(driver, "mouseMoved", 5, 5)  # off the graph: no tooltip, no highlight
+    wait_until(driver, 30, lambda d: d.execute_script("return window.spigoViewer.hovered") is None,
+               lambda: "large: the tooltip stayed after the pointer left")
+    time.sleep(1.5)  # let the layout settle from the drag
+
+    gaps = measure_frames(driver, FRAME_SECONDS)
+    median, p95 = statistics.median(gaps), percentile(gaps, 95)
+    ok(f"large: {len(gaps) + 1} frames in {FRAME_SECONDS:.0f} s of panning and zooming: "
+       f"median {median:.1f} ms, p95 {p95:.1f} ms, longest {max(gaps):.1f} ms")
+    if median >= FRAME_MEDIAN_MS or p95 >= FRAME_P95_MS:
+        raise CheckFailed(f"large: frame time median {median:.1f} ms (limit {FRAME_MEDIAN_MS}), "
+                          f"p95 {p95:.1f} ms (limit {FRAME_P95_MS})")
+    if drawn(driver)["renderer"] != "canvas":
+        raise CheckFailed("large: the renderer changed while panning")
+    time.sleep(0.5)  # the full paint after the input stops
+    assert_no_errors(log, "large")
+    driver.save_screenshot(os.path.join(artifacts, "viewer-large.png"))
+    ok(f"large: screenshot {os.path.join(artifacts, 'viewer-large.png')}")
+    server.terminate()
 
 
 def main():
@@ -271,6 +492,8 @@ def main():
         check_static(spigo, runner, driver, log, tmp, artifacts)
         log.clear()
         check_live(spigo, runner, driver, log, artifacts)
+        log.clear()
+        check_large(spigo, runner, driver, log, tmp, artifacts)
     except Exception as e:  # CheckFailed, or selenium / subprocess trouble
         msg = str(e) if isinstance(e, CheckFailed) else f"{type(e).__name__}: {e}"
         print(f"FAIL {msg}", file=sys.stderr, flush=True)

@@ -1,6 +1,8 @@
 // spigo graph viewer: draws one GraphJSON graph (or the live run) as a
-// force-directed SVG picture. Plain browser JavaScript, no dependencies, no
-// build step; served next to index.html by `spigo serve` / `spigo --live`.
+// force-directed picture, in SVG elements while the graph is small and on a
+// canvas once it is big (see CANVAS_EDGES). Plain browser JavaScript, no
+// dependencies, no build step; served next to index.html by `spigo serve` /
+// `spigo --live`.
 'use strict';
 
 (() => {
@@ -375,9 +377,27 @@
   const stepInput = $('step');
   const stepLabel = $('step-label');
 
+  const canvas = $('graph-canvas');
+  const ctx = canvas.getContext('2d');
+
   const viewport = document.createElementNS(SVG_NS, 'g');
   svg.appendChild(viewport);
   let edgeLayer, nodeLayer;
+
+  // Above either count the graph is painted on the canvas instead. Every SVG
+  // element is a DOM node the browser keeps styled and repaints on each pan
+  // or zoom step. Measured in headless Chromium (software rendering, the
+  // pan and zoom of .ci/check_viewer.py): at 3,000 edges one frame in
+  // twenty already takes two vsyncs (p95 33 ms), at 6,000 p95 is 67 ms, at
+  // 12,000 167 ms; 1,500 nodes bring about that many edges in a real graph
+  // (pirates start with two each), and at 23,000 edges building the
+  // elements alone stalled the page for over a second. A canvas repaint
+  // costs one path per colour, whatever the count. Below the threshold SVG
+  // stays: crisp at any zoom and inspectable element by element. A live
+  // graph that grows past it switches once and stays on the canvas, so a
+  // run hovering around the threshold does not flip back and forth.
+  const CANVAS_EDGES = 3000;
+  const CANVAS_NODES = 1500;
 
   const view = {
     graph: new Graph(),
@@ -395,6 +415,14 @@
     forceDraw: false,     // draw in the next frame whatever it costs
     edgesHidden: false, edgesStale: false, interacting: false, interactTimer: 0,
     onSettled: null,      // called once when the layout stops
+    renderer: 'svg',      // 'svg' | 'canvas', see CANVAS_EDGES
+    repaint: false,       // the canvas must be painted again
+    highlight: null,      // canvas: the hovered node, and its neighbours in hlNodes
+    hlNodes: new Set(),
+    hit: null,            // canvas: quadtree of node positions for hit testing
+    edgePath: null,       // canvas: every edge as one Path2D, until nodes move
+    paintedAt: null,      // canvas: the view {k, tx, ty} the last paint used
+    painted: { nodes: 0, edges: 0, visible: 0 }, // what the last canvas picture held
     lastStatus: '',
     error: false,         // the status line shows an error
   };
@@ -422,6 +450,16 @@
     view.drawCost = 0;
     view.edgesHidden = false;
     view.edgesStale = false;
+    view.renderer = 'svg';
+    view.repaint = false;
+    view.hit = null;
+    view.edgePath = null;
+    view.paintedAt = null;
+    canvas.style.transform = '';
+    view.highlight = null;
+    view.hlNodes = new Set();
+    view.painted = { nodes: 0, edges: 0, visible: 0 };
+    canvas.hidden = true;
     legendEl.textContent = '';
     metricsEl.textContent = '';
     hideTooltip();
@@ -439,9 +477,20 @@
     return 'node done exit-' + n.exit.replace(/[^A-Za-z0-9_-]/g, '_');
   }
 
-  // Create elements for what the model added and drop what it forgot.
+  // Create elements for what the model added and drop what it forgot. On
+  // the canvas every paint draws the whole model, so the lists are only
+  // emptied there.
   function syncElements() {
     const g = view.graph;
+    if (view.renderer === 'svg' && (g.edges.size > CANVAS_EDGES || g.list.length > CANVAS_NODES)) useCanvas();
+    if (view.renderer === 'canvas') {
+      g.added.length = 0;
+      g.removed.length = 0;
+      for (const n of g.restyled) n.styleDirty = false;
+      g.restyled.length = 0;
+      view.repaint = true;
+      return;
+    }
     if (g.added.length) {
       const nf = document.createDocumentFragment(), ef = document.createDocumentFragment();
       for (const item of g.added) {
@@ -506,8 +555,182 @@
     for (const e of view.graph.edges.values()) if (e.el) drawEdge(e);
   }
 
+  // Leave SVG for the canvas: the elements go, the model stays.
+  function useCanvas() {
+    hideTooltip();
+    view.renderer = 'canvas';
+    edgeLayer.textContent = '';
+    nodeLayer.textContent = '';
+    edgeLayer.style.display = '';
+    for (const n of view.graph.list) n.el = null;
+    for (const e of view.graph.edges.values()) e.el = null;
+    viewport.removeAttribute('transform');
+    canvas.hidden = false;
+    view.edgesHidden = false;
+    view.edgesStale = false;
+    view.edgePath = null;
+    view.repaint = true;
+    view.dirty = true; // the status line names the renderer
+  }
+
   function applyTransform() {
-    viewport.setAttribute('transform', `translate(${view.tx},${view.ty}) scale(${view.k})`);
+    if (view.renderer === 'svg') {
+      viewport.setAttribute('transform', `translate(${view.tx},${view.ty}) scale(${view.k})`);
+      return;
+    }
+    // The picture painted at (pk, ptx, pty), moved to the view as it is now
+    // until the next paint: screen = (old screen - pt) * k / pk + t.
+    const p = view.paintedAt;
+    if (p) {
+      const s = view.k / p.k;
+      canvas.style.transform = `translate(${view.tx - p.tx * s}px, ${view.ty - p.ty * s}px) scale(${s})`;
+    }
+    view.repaint = true;
+    schedule();
+  }
+
+  // ----------------------------------------------------------------- canvas
+
+  const EDGE_COLOUR = '#9aa3ad';
+  const EDGE_HL_COLOUR = '#333';
+  const TAU = 2 * Math.PI;
+
+  // How a node's disc is drawn, as the stylesheet's .node rules say for SVG:
+  // a white rim; a dashed grey rim once done; grey altogether if it left early.
+  const RIMS = {
+    live: { stroke: '#fff', dash: false, fill: null, alpha: 1 },
+    done: { stroke: '#777', dash: true, fill: null, alpha: 1 },
+    early: { stroke: '#888', dash: true, fill: '#c4c4c4', alpha: 0.8 },
+  };
+
+  function rimOf(n) {
+    if (!n.exit) return 'live';
+    return n.exit === 'normal' ? 'done' : 'early';
+  }
+
+  // Paint the whole picture: the edges as one path (two while a node is
+  // hovered), then the nodes as one path per colour and rim, so the cost is
+  // a few strokes and fills however big the graph. Whatever lies outside the
+  // window is skipped. The canvas holds devicePixelRatio pixels per CSS
+  // pixel, so it is as sharp as the SVG on a high-density screen.
+  function paint() {
+    const started = performance.now();
+    view.repaint = false;
+    const g = view.graph;
+    const w = svg.clientWidth, h = svg.clientHeight;
+    const dpr = window.devicePixelRatio || 1;
+    const cw = Math.max(1, Math.round(w * dpr)), ch = Math.max(1, Math.round(h * dpr));
+    if (canvas.width !== cw || canvas.height !== ch) { canvas.width = cw; canvas.height = ch; }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, cw, ch);
+    const k = view.k;
+    ctx.setTransform(dpr * k, 0, 0, dpr * k, dpr * view.tx, dpr * view.ty);
+    const px = 1 / k; // one CSS pixel in world units: strokes stay that wide
+    const reach = (3.5 + 7) / Math.sqrt(k) + px; // the biggest disc, see radiusOf
+    const x0 = -view.tx / k - reach, y0 = -view.ty / k - reach;
+    const x1 = (w - view.tx) / k + reach, y1 = (h - view.ty) / k + reach;
+    const hl = view.highlight;
+    const off = (a, b) => (a.x < x0 && b.x < x0) || (a.x > x1 && b.x > x1) ||
+                          (a.y < y0 && b.y < y0) || (a.y > y1 && b.y > y1);
+    ctx.lineWidth = px;
+    ctx.setLineDash([]);
+    let edges = 0;
+    if (!view.edgesHidden) {
+      ctx.strokeStyle = EDGE_COLOUR;
+      ctx.globalAlpha = hl ? 0.12 : 0.45;
+      if (!view.edgePath) {
+        view.edgePath = new Path2D();
+        for (const e of g.edges.values()) {
+          view.edgePath.moveTo(e.source.x, e.source.y);
+          view.edgePath.lineTo(e.target.x, e.target.y);
+        }
+      }
+      ctx.stroke(view.edgePath);
+      if (hl) {
+        ctx.strokeStyle = EDGE_HL_COLOUR;
+        ctx.globalAlpha = 0.9;
+        ctx.beginPath();
+        for (const e of hl.edges) {
+          ctx.moveTo(e.source.x, e.source.y);
+          ctx.lineTo(e.target.x, e.target.y);
+        }
+        ctx.stroke();
+      }
+      edges = g.edges.size;
+    }
+
+    // Group the visible nodes by how they look; hovered ones go last, on top.
+    const groups = new Map();
+    let visible = 0;
+    for (const n of g.list) {
+      if (!(n.x >= x0 && n.x <= x1 && n.y >= y0 && n.y <= y1)) continue; // NaN too
+      visible++;
+      const rim = rimOf(n);
+      const lit = !hl || view.hlNodes.has(n);
+      const key = (lit ? '1' : '0') + rim + (RIMS[rim].fill ? '' : n.pkg);
+      let grp = groups.get(key);
+      if (!grp) {
+        grp = { lit, rim: RIMS[rim], fill: RIMS[rim].fill || colourOf(n.pkg), nodes: [] };
+        groups.set(key, grp);
+      }
+      grp.nodes.push(n);
+    }
+    const order = [...groups.values()].sort((a, b) => a.lit - b.lit);
+    for (const grp of order) {
+      ctx.beginPath();
+      for (const n of grp.nodes) {
+        const r = radiusOf(n);
+        ctx.moveTo(n.x + r, n.y);
+        ctx.arc(n.x, n.y, r, 0, TAU);
+      }
+      const base = grp.lit ? 1 : 0.35;
+      ctx.globalAlpha = base * grp.rim.alpha;
+      ctx.fillStyle = grp.fill;
+      ctx.fill();
+      ctx.globalAlpha = base;
+      ctx.strokeStyle = grp.rim.stroke;
+      ctx.setLineDash(grp.rim.dash ? [2 * px, 2 * px] : []);
+      ctx.stroke();
+    }
+    ctx.globalAlpha = 1;
+    ctx.setLineDash([]);
+    view.painted = { nodes: g.list.length, edges, visible, ms: performance.now() - started };
+    view.paintedAt = { k, tx: view.tx, ty: view.ty };
+    canvas.style.transform = '';
+  }
+
+  // The node under a point of the window, found through a quadtree of the
+  // positions (the layout's own cells), built again only after nodes moved:
+  // a mouse move over 2,000 nodes visits a few cells, not every node. Of
+  // overlapping discs the one whose centre is nearest wins.
+  function nodeAt(clientX, clientY) {
+    if (!view.hit) {
+      const list = view.graph.list.filter((n) => Number.isFinite(n.x) && Number.isFinite(n.y));
+      if (!list.length) return null;
+      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+      for (const n of list) {
+        if (n.x < x0) x0 = n.x; if (n.x > x1) x1 = n.x;
+        if (n.y < y0) y0 = n.y; if (n.y > y1) y1 = n.y;
+      }
+      view.hit = newCell(x0, y0, Math.max(x1 - x0, y1 - y0, 1) * 1.0001);
+      for (const n of list) insertCell(view.hit, n, 0);
+    }
+    const p = toWorld(clientX, clientY);
+    const slop = 1 / view.k; // the rim, a screen pixel wide
+    const reach = (3.5 + 7) / Math.sqrt(view.k) + slop;
+    let best = null, bestD2 = Infinity;
+    const visit = (cell) => {
+      if (cell.m === 0 || p.x < cell.x - reach || p.x > cell.x + cell.size + reach ||
+          p.y < cell.y - reach || p.y > cell.y + cell.size + reach) return;
+      if (cell.kids) { for (const c of cell.kids) visit(c); return; }
+      for (const n of cell.bodies) {
+        const dx = n.x - p.x, dy = n.y - p.y, d2 = dx * dx + dy * dy;
+        const r = radiusOf(n) + slop;
+        if (d2 <= r * r && d2 < bestD2) { best = n; bestD2 = d2; }
+      }
+    };
+    visit(view.hit);
+    return best;
   }
 
   // Scale and centre the graph's bounding box into the SVG, with a margin.
@@ -543,7 +766,11 @@
     if (exits.size) text += ' · left: ' + [...exits].map(([k, v]) => `${k} ${v}`).join(', ');
     if (view.mode === 'live') text += ' · ' + (view.liveState || 'live');
     if (view.edgesHidden && !view.interacting) text += ' · edges shown once the layout settles';
+    text += view.renderer === 'canvas' ? ' · canvas' : ' · svg';
     if (text !== view.lastStatus) {
+      statusEl.title = view.renderer === 'canvas'
+        ? `drawn on a canvas: more than ${CANVAS_EDGES} edges or ${CANVAS_NODES} nodes`
+        : 'drawn as SVG elements';
       statusEl.textContent = text;
       statusEl.classList.remove('error');
       view.lastStatus = text;
@@ -608,6 +835,7 @@
         if (performance.now() - now > (small ? 12 : 30)) break;
       }
     }
+    if (view.moved) { view.hit = null; view.edgePath = null; } // positions changed
 
     const settled = !layout.running;
     updateEdgeVisibility(settled);
@@ -617,53 +845,89 @@
       syncElements();
       if (view.autoFit) fit(settled || view.firstDraw ? 1 : 0.3);
       view.firstDraw = false;
-      drawNodes();
-      if (!view.edgesHidden) drawEdges();
-      else view.edgesStale = true;
-      if (view.costing) view.drawCost = Math.max(view.drawCost, view.costSoFar);
-      view.costing = true;
-      view.costSoFar = performance.now() - t;
-      view.lastDraw = performance.now();
+      if (view.renderer === 'canvas') {
+        paint();
+      } else {
+        drawNodes();
+        if (!view.edgesHidden) drawEdges();
+        else view.edgesStale = true;
+      }
+      noteDraw(t);
       view.moved = false;
       view.forceDraw = false;
       view.dirty = true;
-    } else if (view.dirty) {
+    } else if (view.dirty && view.renderer === 'svg') {
       // the zoom (or a degree) may have changed; positions wait for a draw
       for (const n of g.list) if (n.el) drawRadius(n);
     }
     if (!view.edgesHidden && view.edgesStale) { drawEdges(); view.edgesStale = false; }
+    // Hover and restyling repaint the canvas at once: it draws the model as
+    // it is now, positions included. While the user pans or zooms, the last
+    // picture is moved and scaled as a whole (see applyTransform), which
+    // costs the page next to nothing; it is painted afresh during the
+    // gesture only if that fits in a frame, else once the input pauses.
+    let painted = false;
+    if (view.renderer === 'canvas' && (view.repaint || g.restyled.length) &&
+        (!view.interacting || view.drawCost <= SMOOTH_PAINT_MS)) {
+      const t = performance.now();
+      syncElements();
+      paint();
+      noteDraw(t);
+      painted = true;
+    }
     if (view.dirty) {
       updateStatus();
       if (g.packagesChanged) { updateLegend(); g.packagesChanged = false; }
       view.dirty = false;
     }
-    view.lastFrame = settled ? 0 : performance.now();
-    if (!settled || view.moved) schedule();
+    // After a paint one more frame comes, to learn what the paint cost.
+    view.lastFrame = settled && !painted ? 0 : performance.now();
+    if (!settled || view.moved || painted || (view.renderer === 'canvas' && view.repaint)) schedule();
     else if (view.onSettled) { const cb = view.onSettled; view.onSettled = null; cb(); }
   }
 
-  // With tens of thousands of edges (netflixoss scaled up has 100k) every
-  // repaint is slow, so the edges are hidden while a static graph's layout
-  // runs and while the user pans or zooms, and drawn again afterwards.
-  const HEAVY_EDGES = 20000;
+  // A canvas paint costing more than this (the browser's rasterising
+  // included) is not repeated while the user pans or zooms: a 60 Hz frame
+  // has 16 ms, and the page needs some of them for itself.
+  const SMOOTH_PAINT_MS = 12;
+
+  // A draw began at T: its cost so far; the frames after add the browser's
+  // own repaint (see the top of frame()).
+  function noteDraw(t) {
+    if (view.costing) view.drawCost = Math.max(view.drawCost, view.costSoFar);
+    view.costing = true;
+    view.costSoFar = performance.now() - t;
+    view.lastDraw = performance.now();
+  }
+
+  // With very many edges (netflixoss scaled up has 100k) every repaint is
+  // slow, even on the canvas, so the edges are hidden while a static graph's
+  // layout runs and while the user pans or zooms, and drawn again afterwards.
+  const HEAVY_EDGES = 60000;
+
+  function heavy() { return view.graph.edges.size > HEAVY_EDGES; }
 
   function updateEdgeVisibility(settled) {
-    const heavy = view.graph.edges.size > HEAVY_EDGES;
-    const hide = heavy && ((view.mode === 'static' && !settled) || view.interacting);
+    const hide = heavy() && ((view.mode === 'static' && !settled) || view.interacting);
     if (hide !== view.edgesHidden) {
       view.edgesHidden = hide;
       edgeLayer.style.display = hide ? 'none' : '';
+      view.repaint = true;
       view.dirty = true; // the status says so
     }
   }
 
-  // Called on every wheel or pan movement.
+  // Called on every wheel or pan movement: the gesture lasts until the
+  // input pauses, then the picture is drawn in full again.
   function interacted() {
-    if (view.graph.edges.size <= HEAVY_EDGES) return;
     view.interacting = true;
     clearTimeout(view.interactTimer);
-    view.interactTimer = setTimeout(() => { view.interacting = false; invalidate(); }, 300);
-    invalidate();
+    view.interactTimer = setTimeout(() => {
+      view.interacting = false;
+      view.repaint = view.renderer === 'canvas';
+      invalidate();
+    }, heavy() ? 300 : 150);
+    if (heavy()) invalidate();
   }
 
   // requestAnimationFrame does not fire in a background tab; fall back to a
@@ -709,7 +973,7 @@
 
   svg.addEventListener('pointerdown', (ev) => {
     if (ev.button !== 0) return;
-    const n = nodeOf(ev.target);
+    const n = nodeOfEvent(ev);
     svg.setPointerCapture(ev.pointerId);
     if (n) {
       const p = toWorld(ev.clientX, ev.clientY);
@@ -756,7 +1020,7 @@
   svg.addEventListener('pointercancel', endDrag);
 
   svg.addEventListener('dblclick', (ev) => {
-    if (!nodeOf(ev.target)) { view.autoFit = true; fit(); invalidate(); }
+    if (!nodeOfEvent(ev)) { view.autoFit = true; fit(); invalidate(); }
   });
 
   function nodeOf(el) {
@@ -764,12 +1028,41 @@
     return view.graph.nodes.get(el.getAttribute('data-name')) || null;
   }
 
+  // The node a pointer event is over: its element in SVG, a hit test on the
+  // canvas (where the event's target is always the empty SVG on top).
+  function nodeOfEvent(ev) {
+    return view.renderer === 'svg' ? nodeOf(ev.target) : nodeAt(ev.clientX, ev.clientY);
+  }
+
   // Hover: tooltip plus highlighting the node's own edges and neighbours.
+  // SVG elements say when the pointer enters and leaves them; on the canvas
+  // each move is hit-tested.
   let hovered = null;
   svg.addEventListener('pointerover', (ev) => {
-    if (drag) return;
+    if (drag || view.renderer !== 'svg') return;
     const n = nodeOf(ev.target);
-    if (!n) return;
+    if (n) showTooltip(n, ev);
+  });
+  svg.addEventListener('pointermove', (ev) => {
+    if (view.renderer === 'canvas' && !drag) {
+      const n = nodeAt(ev.clientX, ev.clientY);
+      if (n !== hovered) {
+        if (hovered) hideTooltip();
+        if (n) showTooltip(n, ev);
+      }
+      svg.classList.toggle('over-node', !!n);
+    }
+    if (hovered) moveTooltip(ev);
+  });
+  svg.addEventListener('pointerout', (ev) => {
+    if (hovered && view.renderer === 'svg' && nodeOf(ev.target) === hovered) hideTooltip();
+  });
+  svg.addEventListener('pointerleave', () => {
+    svg.classList.remove('over-node');
+    if (hovered && view.renderer === 'canvas') hideTooltip();
+  });
+
+  function showTooltip(n, ev) {
     hovered = n;
     tooltip.textContent = '';
     const name = document.createElement('div');
@@ -784,11 +1077,7 @@
     tooltip.style.display = 'block';
     moveTooltip(ev);
     setHighlight(n, true);
-  });
-  svg.addEventListener('pointermove', (ev) => { if (hovered) moveTooltip(ev); });
-  svg.addEventListener('pointerout', (ev) => {
-    if (hovered && nodeOf(ev.target) === hovered) hideTooltip();
-  });
+  }
 
   function moveTooltip(ev) {
     const pad = 14;
@@ -807,6 +1096,17 @@
   }
 
   function setHighlight(n, on) {
+    if (view.renderer === 'canvas') {
+      view.highlight = on ? n : null;
+      view.hlNodes = new Set();
+      if (on) {
+        view.hlNodes.add(n);
+        for (const e of n.edges) view.hlNodes.add(e.source === n ? e.target : e.source);
+      }
+      view.repaint = true;
+      schedule();
+      return;
+    }
     svg.classList.toggle('hovering', on);
     if (n.el) n.el.classList.toggle('hl', on);
     for (const e of n.edges) {
@@ -824,7 +1124,7 @@
       view.autoFit = true; fit(); invalidate();
     }
   });
-  window.addEventListener('resize', () => { if (view.autoFit) fit(); invalidate(); });
+  window.addEventListener('resize', () => { if (view.autoFit) fit(); view.repaint = true; invalidate(); });
   document.addEventListener('visibilitychange', () => {
     // switch the pending frame between timer and animation frame
     if (view.frame) { cancelFrame(); schedule(); }
@@ -1129,6 +1429,31 @@
     fillSelect(listIsLive);
     route(false);
   }
+
+  // What the picture holds, for tests in a browser (.ci/check_viewer.py):
+  // a canvas has no elements to count. nodes/edges are those drawn (SVG
+  // elements, or the last canvas paint's; edges hidden while panning a
+  // huge graph count 0), visible the nodes inside the window.
+  window.spigoViewer = {
+    get renderer() { return view.renderer; },
+    get nodes() { return view.renderer === 'svg' ? nodeLayer.childElementCount : view.painted.nodes; },
+    get edges() { return view.renderer === 'svg' ? edgeLayer.childElementCount : view.painted.edges; },
+    get visible() { return view.renderer === 'svg' ? nodeLayer.childElementCount : view.painted.visible; },
+    get paintMs() { return view.painted.ms; },
+    get hovered() { return hovered ? hovered.name : null; },
+    // where a node is in the window (CSS pixels), and what a point hits
+    screenOf(name) {
+      const n = view.graph.nodes.get(name);
+      if (!n || !Number.isFinite(n.x)) return null;
+      const r = svg.getBoundingClientRect();
+      return { x: r.left + view.tx + view.k * n.x, y: r.top + view.ty + view.k * n.y, r: view.k * radiusOf(n) };
+    },
+    nodeAt(x, y) {
+      const n = view.renderer === 'svg' ? nodeOf(document.elementFromPoint(x, y)) : nodeAt(x, y);
+      return n ? n.name : null;
+    },
+    names() { return view.graph.list.map((n) => n.name); },
+  };
 
   start();
 })();
