@@ -53,7 +53,9 @@ try:
         assert fam.type == "histogram", (name, fam.type)
         by_service = {}
         for s in fam.samples:
-            by_service.setdefault(s.labels["service"], []).append(s)
+            # One series per service and region (and arch).
+            key = (s.labels["service"], s.labels["region"], s.labels["arch"])
+            by_service.setdefault(key, []).append(s)
         assert by_service, f"{name} has no services"
         for service, samples in by_service.items():
             buckets = [s for s in samples if s.name.endswith("_bucket")]

@@ -182,6 +182,7 @@ fn frames() -> Vec<(&'static str, Frame)> {
                     cross_region: true,
                     seed: 11,
                     hop_limit: 32,
+                    traffic: None,
                 }]),
             },
         ),

@@ -92,6 +92,7 @@ pub(crate) fn spec(
         cross_region: false,
         seed: 1,
         hop_limit: spigo_proto::archaius::DEFAULT_HOPS,
+        traffic: None,
     }
 }
 

@@ -8,6 +8,7 @@
 //! architect sees in a console. The whole configuration can be saved and
 //! loaded as JSON, so a user can rename regions or move IP blocks.
 
+use crate::load::{Arrivals, Profile, Shape};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -160,6 +161,12 @@ pub enum ConfigError {
     /// The `crash` setting is not `SERVICE@TIME` (why not).
     #[error("-kv crash: {0}")]
     Crash(String),
+    /// The `arrivals` setting is not `fixed` or `poisson` (why not).
+    #[error("-kv arrivals: {0}")]
+    Arrivals(String),
+    /// The `load` setting is not a profile spigo knows (why not).
+    #[error("-kv load: {0}")]
+    Load(String),
     /// The `hops` setting is not a whole number from 1 to 255 (as given).
     #[error("-kv hops: '{0}' is not a hop limit from 1 to 255")]
     Hops(String),
@@ -272,7 +279,47 @@ impl Config {
         self.chat()?;
         self.crash()?;
         self.hops()?;
+        // The step's time is checked against the run in `check`, once
+        // every flag (-d among them) is in.
+        self.profile()?;
+        self.arrivals()?;
         Ok(())
+    }
+
+    fn arrivals(&self) -> Result<Arrivals, ConfigError> {
+        match self.kv.get("arrivals") {
+            None => Ok(Arrivals::default()),
+            Some(v) => Arrivals::parse(v).map_err(ConfigError::Arrivals),
+        }
+    }
+
+    fn profile(&self) -> Result<Profile, ConfigError> {
+        match self.kv.get("load") {
+            None => Ok(Profile::default()),
+            Some(v) => Profile::parse(v).map_err(ConfigError::Load),
+        }
+    }
+
+    /// How the denominator paces its requests (`-kv arrivals:` and
+    /// `-kv load:`, see [`crate::load`]); a step past the end of the run
+    /// is refused, as it could never be seen.
+    pub fn shape(&self) -> Result<Shape, ConfigError> {
+        let arrivals = self.arrivals()?;
+        let profile = self.profile()?;
+        if let Profile::Step { at, .. } = profile {
+            if at >= self.duration && !self.duration.is_zero() {
+                return Err(ConfigError::Load(format!(
+                    "the step at {} is past the end of the run ({})",
+                    crate::time::GoDuration(at),
+                    crate::time::GoDuration(self.duration)
+                )));
+            }
+        }
+        Ok(Shape {
+            arrivals,
+            profile,
+            run: self.duration,
+        })
     }
 
     /// The crash injector's setting (`-kv crash:SERVICE@TIME`): one
@@ -332,6 +379,7 @@ impl Config {
         self.chat()?;
         self.crash()?;
         self.hops()?;
+        self.shape()?;
         Ok(())
     }
 

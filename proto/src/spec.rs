@@ -43,6 +43,10 @@ pub struct InstanceSpec {
     /// A request that has been passed on more times than this is dropped
     /// (`-kv hops:N`).
     pub hop_limit: u8,
+    /// A denominator's pacing (`-kv arrivals:`, `-kv load:`); `None` for
+    /// every other instance, and for spigo's fixed interval, so the
+    /// instances that never send traffic carry one pointer, not the shape.
+    pub traffic: Option<Box<crate::load::Shape>>,
 }
 
 impl InstanceSpec {

@@ -102,6 +102,7 @@ fn karyon_spec(at: Address, registry: Address, i: u32) -> InstanceSpec {
         cross_region: false,
         seed: i as u64,
         hop_limit: spigo_proto::archaius::DEFAULT_HOPS,
+        traffic: None,
     }
 }
 

@@ -23,6 +23,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use spigo_node::{clock, Runtime, SendError};
 use spigo_proto::archaius::{Config, CrashAt, Location, ANY};
+use spigo_proto::load::Shape;
 use spigo_proto::names::instance_name;
 use spigo_proto::spec::InstanceSpec;
 use spigo_proto::time::GoDuration;
@@ -49,6 +50,8 @@ pub(crate) struct Options {
     pub crash: Option<CrashAt>,
     /// `-kv hops:N`: how many times a request may be passed on.
     pub hop_limit: u8,
+    /// `-kv arrivals:`, `-kv load:`: how the denominator paces requests.
+    pub shape: Shape,
     /// Ends the traffic early on Ctrl-C or SIGTERM.
     pub interrupt: Interrupt,
     /// Told when the traffic begins and ends.
@@ -226,6 +229,8 @@ fn place_tier(
             cross_region: tier.cross_region,
             seed: opts.seed,
             hop_limit: opts.hop_limit,
+            traffic: (tier.package == Package::Denominator && opts.shape != Shape::default())
+                .then(|| Box::new(opts.shape)),
         };
         orders.entry(node).or_default().push(spec);
         out.push(Instance {

@@ -617,6 +617,7 @@ async fn run_work(
                 eureka_poll: cfg.eureka_poll,
                 crash: cfg.crash().map_err(Error::failed)?,
                 hop_limit,
+                shape: cfg.shape().map_err(Error::failed)?,
                 interrupt: interrupt.clone(),
                 progress: progress.clone(),
             };

@@ -3,7 +3,10 @@
 //! regions' load balancers every chat interval: a GetRequest for a fixed
 //! key, a GetRequest for a key it put earlier, or a Put of a new key, each
 //! starting a fresh trace. It times every answer, in the node's traffic
-//! figures (so they can be watched while the run goes on).
+//! figures (so they can be watched while the run goes on). `-kv
+//! arrivals:poisson` spreads its gaps as a Poisson process's and `-kv
+//! load:` moves its rate over the run (see `spigo_proto::load`); it never
+//! waits for answers (an open loop), so overload shows.
 //!
 //! It classifies each get it sends exactly once: answered (a value or
 //! empty), or failed with a reason: the failure answer that came back, the
@@ -34,6 +37,9 @@ pub struct State {
     /// When the next request is due: a fixed rate, so timer lateness does
     /// not slow the traffic down.
     due: Option<Instant>,
+    /// When the traffic began: a load profile is a function of the time
+    /// since.
+    began: Option<Instant>,
     next: usize,
     puts: u64,
     recent: Vec<CompactString>,
@@ -127,6 +133,20 @@ impl State {
     }
 }
 
+/// The gap before the request after one sent `since` into the traffic:
+/// the chat interval itself (spigo's pacing), or as the instance's
+/// [`Shape`](spigo_proto::load::Shape) draws it (the instance's own seeded
+/// generator, so a run with `--seed` repeats it).
+fn gap(core: &mut Core, every: Duration, since: Duration) -> Duration {
+    match core.spec.traffic.as_deref().copied() {
+        None => every,
+        Some(shape) => {
+            let uniform = 1.0 - core.rng.random::<f64>();
+            shape.gap(every, since, uniform)
+        }
+    }
+}
+
 impl Behaviour for Denominator {
     type State = State;
 
@@ -134,6 +154,7 @@ impl Behaviour for Denominator {
         State {
             every: None,
             due: None,
+            began: None,
             next: 0,
             puts: 0,
             recent: Vec::new(),
@@ -144,7 +165,9 @@ impl Behaviour for Denominator {
     fn chat(&self, core: &mut Core, state: &mut State, every: Option<Duration>) {
         state.every = every;
         if let (Some(every), None) = (every, state.due) {
-            let due = Instant::now() + every;
+            let now = Instant::now();
+            let began = *state.began.get_or_insert(now);
+            let due = now + gap(core, every, now - began);
             state.due = Some(due);
             core.traffic_at(due);
         }
@@ -160,7 +183,8 @@ impl Behaviour for Denominator {
             state.give_up(core, PENDING_TIMEOUT, true);
         }
         // Catch up at most one interval behind; beyond that, skip ahead.
-        let next = (due + every).max(Instant::now() - every);
+        let since = due - state.began.unwrap_or(due);
+        let next = (due + gap(core, every, since)).max(Instant::now() - every);
         state.due = Some(next);
         core.traffic_at(next);
     }

@@ -15,6 +15,7 @@ mod gexf;
 mod latency;
 mod layout;
 mod links;
+mod load;
 mod metrics;
 mod netns;
 mod phases;
