@@ -247,14 +247,18 @@ impl Core {
     /// Answers `request` directly (a leaf, or a tier with nowhere to go).
     pub fn respond(&self, request: &Gotocol, value: Intention) {
         let failed = matches!(value, Intention::Failed(_));
+        // The span ends as the answer leaves: read before the send, so a
+        // thread descheduled after it cannot make the span outlive its
+        // caller's.
+        let ended = clock::now();
         if let Some(to) = request.reply_to {
             // An asker that has gone needs no answer.
             let _ = self
                 .life
                 .send(to, Imposition::GetResponse, request.ctx, value);
         }
-        let arrived = self.requests.arrived.unwrap_or_else(clock::now);
-        self.finished(request.imposition, request.ctx, arrived, !failed);
+        let arrived = self.requests.arrived.unwrap_or(ended);
+        self.finished_at(request.imposition, request.ctx, arrived, ended, !failed);
     }
 
     /// Answers a GetRequest from a key/value map (empty if absent).
@@ -286,15 +290,17 @@ impl Core {
     /// but does not count as a response time.
     pub fn relay(&self, pending: &Pending, value: Intention) {
         let failed = matches!(value, Intention::Failed(_));
+        let ended = clock::now();
         if let Some(to) = pending.requester {
             let _ = self
                 .life
                 .send(to, Imposition::GetResponse, pending.ctx, value);
         }
-        self.finished(
+        self.finished_at(
             Imposition::GetRequest,
             pending.ctx,
             pending.started,
+            ended,
             !failed,
         );
     }
@@ -309,7 +315,19 @@ impl Core {
         arrived: Timestamp,
         answered: bool,
     ) {
-        let took = clock::now().since(arrived);
+        self.finished_at(imposition, ctx, arrived, clock::now(), answered);
+    }
+
+    /// [`Core::finished`] for a request whose answer left at `ended`.
+    fn finished_at(
+        &self,
+        imposition: Imposition,
+        ctx: TraceContext,
+        arrived: Timestamp,
+        ended: Timestamp,
+        answered: bool,
+    ) {
+        let took = ended.since(arrived);
         if answered && imposition == Imposition::GetRequest {
             self.metrics.response(took);
         }
