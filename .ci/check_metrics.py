@@ -5,13 +5,12 @@ Usage: check_metrics.py SPIGO_BINARY
 1. During a running simulation, /metrics is parsed by prometheus_client's
    text parser (histogram families, buckets rising to +Inf == count) and
    /debug/vars is valid JSON.
-2. The flow file is Zipkin v2: hex ids, required fields, and every span's
-   parent is a span of the same trace.
+2. The metrics file has every figure of every metric per service (the flow
+   file is checked by check_traces.py).
 3. A million-pirate run with -c uses at most 10% more memory than without.
 """
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -73,29 +72,11 @@ finally:
     reader.join(timeout=10)
 assert run.returncode == 0, "".join(log)
 
-spans = json.load(open(f"{out}/json_metrics/netflixoss_flow.json"))
-assert spans, "no spans"
-hexid = re.compile(r"^[0-9a-f]{16}$")
-traceid = re.compile(r"^([0-9a-f]{16}){1,2}$")
-traces = {}
-for s in spans:
-    for field in ("traceId", "id", "name", "timestamp", "duration", "kind", "localEndpoint"):
-        assert field in s, (field, s)
-    # Zipkin v2: a trace id is 16 or 32 hex digits (spigo writes 32), a span id 16.
-    assert traceid.match(s["traceId"]) and hexid.match(s["id"]), s
-    assert s["kind"] in ("CLIENT", "SERVER", "PRODUCER", "CONSUMER"), s
-    assert isinstance(s["timestamp"], int) and s["duration"] >= 1, s
-    assert s["localEndpoint"]["serviceName"], s
-    traces.setdefault(s["traceId"], set()).add(s["id"])
-for s in spans:
-    if "parentId" in s:
-        assert hexid.match(s["parentId"]), s
-        assert s["parentId"] in traces[s["traceId"]], f"parent of {s} is not in its trace"
 metrics = json.load(open(f"{out}/json_metrics/netflixoss_metrics.json"))
 for figures in metrics["services"].values():
     for m in ("delivery", "service", "response"):
         assert set(figures[m]) >= {"count", "min_us", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"}
-print(f"flows: {len(spans)} Zipkin v2 spans in {len(traces)} traces, every parent present")
+print("json_metrics: every service has every figure of every metric")
 
 
 def peak_rss(args):

@@ -6,7 +6,9 @@ Usage: check_traces.py SPIGO_BINARY
 Three runs write json_metrics/<arch>_flow.json: seed 11 over two node
 processes, seed 12, and seed 11 again in one process. Each file is validated
 (jsonschema, draft 2020-12 with formats) against .ci/schemas/zipkin-v2-spans.json,
-the Zipkin v2 span list; then, as a collector would need:
+the Zipkin v2 span list, with the fields the schema leaves optional that
+spigo always writes (name, timestamp, duration, kind, a service name); then,
+as a collector would need:
 - no trace id of the seed-11 run appears in the seed-12 run (two runs sent to
   one collector never collide), while the repeated seed gives the same
   high half of the trace ids;
@@ -40,6 +42,12 @@ def flows(seed, *extra):
     assert not errors, f"seed {seed}: {len(errors)} schema errors, first: {errors[0].message} " \
                        f"at {list(errors[0].path)}"
     assert spans, f"seed {seed}: no spans"
+    # What the schema leaves optional, spigo always writes: a collector can
+    # place every span in time and by service.
+    for s in spans:
+        for field in ("name", "timestamp", "duration", "kind"):
+            assert field in s, (seed, field, s)
+        assert s.get("localEndpoint", {}).get("serviceName"), (seed, s)
     by_trace = {}
     for s in spans:
         by_trace.setdefault(s["traceId"], {}).setdefault(s["id"], []).append(s)

@@ -199,12 +199,12 @@ pub(crate) fn render(s: &Scrape) -> String {
         "Gets and puts that failed, by kind and reason.",
     );
     for (kind, pairs) in [("get", &t.failed), ("put", &t.puts_failed)] {
-        for reason in Reason::ALL {
-            let n: u64 = pairs
-                .iter()
-                .filter(|(r, _)| *r == reason)
-                .map(|(_, n)| n)
-                .sum();
+        // Merged reports may name a reason more than once.
+        let mut by_reason = [0u64; Reason::ALL.len()];
+        for &(r, n) in pairs {
+            by_reason[r.index()] += n;
+        }
+        for (reason, n) in Reason::ALL.into_iter().zip(by_reason) {
             let _ = writeln!(
                 out,
                 "spigo_failed_total{{{arch},kind=\"{kind}\",reason=\"{}\"}} {n}",

@@ -89,11 +89,12 @@ fn same_function(bare: &str, full: &str) -> bool {
 
 /// The names of one frame's symbols (innermost first), bare ones told
 /// which function they were inlined into. `outer` is the symbol table's
-/// name for the frame's own function, where it was found.
+/// name for the frame's own function, where it was found and agrees with
+/// debug info ([`same_function`]).
 fn frame_names(frame: &[Symbol], outer: Option<&str>) -> Vec<String> {
     let mut names: Vec<String> = frame.iter().map(Symbol::name).collect();
     if let (Some(last), Some(outer)) = (names.last_mut(), outer) {
-        if !is_qualified(last) && same_function(last, outer) {
+        if !is_qualified(last) {
             *last = outer.to_string();
         }
     }
