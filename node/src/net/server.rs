@@ -252,6 +252,13 @@ pub async fn serve(mut opts: NodeOptions) -> Result<Outcome, ServeError> {
             }
             Event::Tick => {
                 let Some(j) = &mut joined else { continue };
+                // A coordinator link that has closed is gone, not silent:
+                // its `Lost` event may still be queued behind this tick.
+                if j.rt.silent_for(0).is_none() {
+                    tracing::warn!("{}: the coordinator went away; exiting", opts.name);
+                    let j = joined.take().expect("checked above");
+                    return Ok(finish(j, Outcome::CoordinatorGone).await);
+                }
                 if let Some(silent) = j.peers.tick(&j.rt) {
                     tracing::error!(
                         "{}: coordinator at {} silent for {}: stopping",

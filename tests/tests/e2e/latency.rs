@@ -104,8 +104,9 @@ fn response_times_grow_with_the_latency_scale() {
         "a cross-region round trip is in the p99: {one}ms"
     );
     assert!(
-        // Loose enough for a loaded machine running other tests.
-        two > one * 1.6 && two < one * 2.5,
+        // Loose enough for a loaded machine running other tests (CI saw
+        // 1.59 once: load inflates the scale-1 tail more than the other).
+        two > one * 1.5 && two < one * 2.5,
         "scale 2: {two}ms against {one}ms"
     );
     let off = Run::ok(&["-a", "netflixoss", "-d", "1", "--latency", "none"]);
