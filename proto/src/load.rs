@@ -45,7 +45,9 @@ impl Arrivals {
 }
 
 /// How the rate moves over the run, as a multiple of the chat rate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// Equal means bit for bit (so a frame decoded and encoded again compares
+/// equal even if a peer sent a NaN; [`Shape::gap`] copes with any value).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 pub enum Profile {
     /// 1× throughout.
     #[default]
@@ -71,6 +73,32 @@ pub enum Profile {
         /// Below 1, so the rate never reaches zero.
         amplitude: f64,
     },
+}
+
+impl PartialEq for Profile {
+    fn eq(&self, other: &Profile) -> bool {
+        let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+        match (*self, *other) {
+            (Profile::Constant, Profile::Constant) => true,
+            (Profile::Ramp { from: a, to: b }, Profile::Ramp { from: c, to: d }) => {
+                same(a, c) && same(b, d)
+            }
+            (Profile::Step { at: a, to: b }, Profile::Step { at: c, to: d }) => {
+                a == c && same(b, d)
+            }
+            (
+                Profile::Sine {
+                    period: a,
+                    amplitude: b,
+                },
+                Profile::Sine {
+                    period: c,
+                    amplitude: d,
+                },
+            ) => a == c && same(b, d),
+            _ => false,
+        }
+    }
 }
 
 fn factor_of(v: &str) -> Result<f64, String> {
@@ -158,7 +186,12 @@ impl Shape {
             Arrivals::Fixed => mean,
             Arrivals::Poisson => -uniform.clamp(f64::MIN_POSITIVE, 1.0).ln() * mean,
         };
-        Duration::from_secs_f64(gap.min(3600.0))
+        // Parsed settings keep it positive; a factor from elsewhere (a
+        // decoded frame) may not be, and must not panic a denominator.
+        match gap.is_finite() && gap > 0.0 {
+            true => Duration::from_secs_f64(gap.min(3600.0)),
+            false => every,
+        }
     }
 }
 
@@ -242,5 +275,15 @@ mod tests {
         );
         let fixed = Shape::default();
         assert_eq!(fixed.gap(every, Duration::ZERO, 0.3), every);
+        // Factors no setting can give still make a gap, and compare equal
+        // to themselves (a frame's round trip).
+        for bad in [f64::NAN, -1.0, 0.0, f64::INFINITY] {
+            let shape = Shape {
+                profile: Profile::Ramp { from: bad, to: bad },
+                ..Shape::default()
+            };
+            assert!(shape.gap(every, Duration::ZERO, 0.5) <= Duration::from_secs(3600));
+            assert_eq!(shape, shape);
+        }
     }
 }
