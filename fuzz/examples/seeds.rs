@@ -183,6 +183,14 @@ fn frames() -> Vec<(&'static str, Frame)> {
                     seed: 11,
                     hop_limit: 32,
                     traffic: None,
+                    work: Some(Box::new(spigo_proto::work::Work {
+                        service_time: spigo_proto::work::ServiceTime::LogNormal {
+                            mean: Duration::from_millis(5),
+                            p99: Duration::from_millis(50),
+                        },
+                        concurrency: Some(4),
+                        queue: Some(10),
+                    })),
                 }]),
             },
         ),

@@ -93,6 +93,7 @@ pub(crate) fn spec(
         seed: 1,
         hop_limit: spigo_proto::archaius::DEFAULT_HOPS,
         traffic: None,
+        work: None,
     }
 }
 

@@ -6,6 +6,10 @@
 //! it depends on. Every problem is found before anything starts and reported
 //! in one line naming the file and the service.
 
+mod raw;
+
+use crate::work::{Parts, ServiceTime};
+use raw::{kind, GoObject};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -149,6 +153,11 @@ pub struct ServiceSpec {
     /// when unused.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub process: String,
+    /// How long its instances take over a request and how many they take
+    /// on at once (`service_time`, `concurrency`, `queue`; see
+    /// [`crate::work`]); every part absent runs as spigo does.
+    #[serde(default)]
+    pub work: Parts,
 }
 
 impl ServiceSpec {
@@ -171,6 +180,7 @@ impl ServiceSpec {
             instance: String::new(),
             container: String::new(),
             process: String::new(),
+            work: Parts::default(),
         }
     }
 
@@ -318,6 +328,9 @@ struct RawService {
     instance: String,
     container: String,
     process: String,
+    service_time: Option<ServiceTime>,
+    concurrency: Option<i64>,
+    queue: Option<i64>,
 }
 
 impl RawService {
@@ -345,82 +358,16 @@ impl RawService {
             instance: obj.string("instance").map_err(problem)?,
             container: obj.string("container").map_err(problem)?,
             process: obj.string("process").map_err(problem)?,
+            service_time: (obj.get("service_time").map(ServiceTime::from_json))
+                .transpose()
+                .map_err(problem)?,
+            concurrency: (obj.get("concurrency").map(|_| obj.int("concurrency")))
+                .transpose()
+                .map_err(problem)?,
+            queue: (obj.get("queue").map(|_| obj.int("queue")))
+                .transpose()
+                .map_err(problem)?,
         })
-    }
-}
-
-/// Reads a JSON value with Go's `encoding/json` rules, which spigo's files
-/// are written for: an absent or `null` field is its type's zero value,
-/// keys match case-insensitively when no key matches exactly, unknown keys
-/// are ignored, and a value of the wrong type is an error.
-struct GoObject<'a> {
-    map: &'a serde_json::Map<String, serde_json::Value>,
-}
-
-impl<'a> GoObject<'a> {
-    fn new(value: &'a serde_json::Value) -> Option<GoObject<'a>> {
-        value.as_object().map(|map| GoObject { map })
-    }
-
-    /// The value of `key`, `None` when absent or `null`.
-    fn get(&self, key: &str) -> Option<&'a serde_json::Value> {
-        let v = self.map.get(key).or_else(|| {
-            self.map
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v)
-        })?;
-        (!v.is_null()).then_some(v)
-    }
-
-    fn string(&self, key: &str) -> Result<String, String> {
-        match self.get(key) {
-            None => Ok(String::new()),
-            Some(serde_json::Value::String(s)) => Ok(s.clone()),
-            Some(v) => Err(format!("{key} must be a string, not {}", kind(v))),
-        }
-    }
-
-    /// An integer as Go reads one into an `int`: an integer literal only.
-    fn int(&self, key: &str) -> Result<i64, String> {
-        match self.get(key) {
-            None => Ok(0),
-            Some(v) => v
-                .as_i64()
-                .ok_or_else(|| format!("{key} must be a whole number, not {}", kind(v))),
-        }
-    }
-
-    fn strings(&self, key: &str) -> Result<Vec<String>, String> {
-        let Some(v) = self.get(key) else {
-            return Ok(Vec::new());
-        };
-        let list = v
-            .as_array()
-            .ok_or_else(|| format!("{key} must be a list of names, not {}", kind(v)))?;
-        list.iter()
-            .map(|item| match item {
-                serde_json::Value::Null => Ok(String::new()),
-                serde_json::Value::String(s) => Ok(s.clone()),
-                other => Err(format!(
-                    "{key} must be a list of names, not of {}",
-                    kind(other)
-                )),
-            })
-            .collect()
-    }
-}
-
-/// A JSON value's kind, for errors.
-fn kind(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => "an integer out of range",
-        serde_json::Value::Number(_) => "a fraction",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "a list",
-        serde_json::Value::Object(_) => "an object",
     }
 }
 
@@ -566,6 +513,14 @@ impl Architecture {
                     out.push_str(&format!(", \"{key}\": {}", quote(value)));
                 }
             }
+            if let Some(st) = &s.work.service_time {
+                out.push_str(&format!(", \"service_time\": {}", st.to_json()));
+            }
+            for (key, value) in [("concurrency", s.work.concurrency), ("queue", s.work.queue)] {
+                if let Some(n) = value {
+                    out.push_str(&format!(", \"{key}\": {n}"));
+                }
+            }
             out.push('}');
         }
         out.push_str("\n  ]\n}");
@@ -619,7 +574,28 @@ impl RawService {
             package: self.package.clone(),
             known: Package::ALL.map(Package::as_str).join(", "),
         })?;
+        let concurrency = match self.concurrency {
+            None => None,
+            Some(c) => Some(u32::try_from(c).ok().filter(|&c| c > 0).ok_or_else(|| {
+                problem(format!(
+                    "concurrency must be a whole number from 1 (got {c})"
+                ))
+            })?),
+        };
+        let queue =
+            match self.queue {
+                None => None,
+                Some(q) => Some(u32::try_from(q).map_err(|_| {
+                    problem(format!("queue must be a whole number from 0 (got {q})"))
+                })?),
+            };
+        let work = Parts {
+            service_time: self.service_time,
+            concurrency,
+            queue,
+        };
         Ok(ServiceSpec {
+            work,
             package,
             count: self.count as u32,
             regions: self.regions as u32,

@@ -8,7 +8,9 @@
 //! architect sees in a console. The whole configuration can be saved and
 //! loaded as JSON, so a user can rename regions or move IP blocks.
 
+use crate::arch::Package;
 use crate::load::{Arrivals, Profile, Shape};
+use crate::work::Parts;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -167,6 +169,15 @@ pub enum ConfigError {
     /// The `load` setting is not a profile spigo knows (why not).
     #[error("-kv load: {0}")]
     Load(String),
+    /// A package's work default (`-kv service_time.PACKAGE:`,
+    /// `concurrency.PACKAGE:`, `queue.PACKAGE:`) cannot be read.
+    #[error("-kv {key}: {problem}")]
+    Work {
+        /// The key as given.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// The `hops` setting is not a whole number from 1 to 255 (as given).
     #[error("-kv hops: '{0}' is not a hop limit from 1 to 255")]
     Hops(String),
@@ -283,7 +294,47 @@ impl Config {
         // every flag (-d among them) is in.
         self.profile()?;
         self.arrivals()?;
+        self.work_setting(k)?;
         Ok(())
+    }
+
+    /// Checks a `-kv` setting that is a package's work default, if `key`
+    /// is one (`service_time.store`, say).
+    fn work_setting(&self, key: &str) -> Result<(), ConfigError> {
+        let Some((what, package)) = key.split_once('.') else {
+            return Ok(());
+        };
+        if !["service_time", "concurrency", "queue"].contains(&what) {
+            return Ok(());
+        }
+        let problem = |problem: String| ConfigError::Work {
+            key: key.into(),
+            problem,
+        };
+        let Some(package) = Package::parse(package) else {
+            let known = Package::ALL.map(Package::as_str).join(", ");
+            return Err(problem(format!(
+                "'{package}' is not a package (known: {known})"
+            )));
+        };
+        let parts = self.work_defaults(package)?;
+        parts.work().map(|_| ()).map_err(problem)
+    }
+
+    /// A package's default work model, each part optional (see
+    /// [`crate::work`]); a service's own fields override it part by part.
+    pub fn work_defaults(&self, package: Package) -> Result<Parts, ConfigError> {
+        let mut parts = Parts::default();
+        for key in Parts::keys(package.as_str()) {
+            if let Some(v) = self.kv.get(&key) {
+                let what = key.split_once('.').map_or("", |(w, _)| w);
+                parts.set(what, v).map_err(|problem| ConfigError::Work {
+                    key: key.clone(),
+                    problem,
+                })?;
+            }
+        }
+        Ok(parts)
     }
 
     fn arrivals(&self) -> Result<Arrivals, ConfigError> {

@@ -441,7 +441,7 @@ pub struct PairReport {
     pub to: u8,
     /// How far apart the two ends were.
     pub reach: Reach,
-    /// The model's one-way figure, in microseconds.
+    /// The model's one-way figure, in nanoseconds.
     pub model_us: u64,
     /// Messages whose transport alone took longer than the model.
     pub late: u64,
@@ -478,7 +478,7 @@ pub struct TrafficReport {
     pub puts_forked: u64,
 }
 
-/// A histogram as recorded (value, count) pairs, in microseconds.
+/// A histogram as recorded (value, count) pairs, in nanoseconds.
 pub type Recorded = Vec<(u64, u64)>;
 
 /// A node's traffic figures and (with `-c`) per-service histograms.
@@ -511,6 +511,53 @@ pub struct ServiceReport {
     pub service_time: Recorded,
     /// From a request arriving at an instance to its answer leaving.
     pub response: Recorded,
+    /// Requests its instances answered as failed (or, for puts, dropped),
+    /// by reason, zeros left out: refused here or failed further down.
+    pub failed: Vec<(crate::Reason, u64)>,
+    /// What its instances' work models did (all zero when it has none).
+    pub station: StationReport,
+}
+
+/// What a service's work models (see [`crate::work`]) did on one node:
+/// sums over its instances, so reports from several nodes add up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StationReport {
+    /// Instances with a work model.
+    pub instances: u64,
+    /// Their concurrency slots, over the instances with a limit.
+    pub slots: u64,
+    /// Instances with no concurrency limit (a pure delay).
+    pub unlimited: u64,
+    /// Requests whose service started.
+    pub started: u64,
+    /// Requests whose service ended.
+    pub served: u64,
+    /// Time the started requests waited for a slot, by the service clock
+    /// (from arrival to the start of service), in nanoseconds.
+    pub waited_ns: u64,
+    /// Service time drawn for the requests that started, in nanoseconds.
+    pub busy_ns: u64,
+    /// The integral of requests in the instances (waiting or in service)
+    /// over time, in request-nanoseconds: divided by the time it covers,
+    /// the mean number in the system.
+    pub in_system_ns: u64,
+    /// The same integral of requests waiting for a slot.
+    pub waiting_ns: u64,
+}
+
+impl StationReport {
+    /// Adds another report's sums into this one.
+    pub fn add(&mut self, o: &StationReport) {
+        self.instances += o.instances;
+        self.slots += o.slots;
+        self.unlimited += o.unlimited;
+        self.started += o.started;
+        self.served += o.served;
+        self.waited_ns += o.waited_ns;
+        self.busy_ns += o.busy_ns;
+        self.in_system_ns += o.in_system_ns;
+        self.waiting_ns += o.waiting_ns;
+    }
 }
 
 /// Which end of a call a span times, as Zipkin has it.
@@ -562,6 +609,6 @@ pub struct Span {
     pub ipv4: Option<[u8; 4]>,
     /// Microseconds since the UNIX epoch.
     pub start_us: u64,
-    /// How long it took, in microseconds.
+    /// How long it took, in nanoseconds.
     pub duration_us: u64,
 }

@@ -153,6 +153,9 @@ pub enum Reason {
     LinkDown,
     /// The asker gave up waiting for its answer.
     Timeout,
+    /// The instance's queue was full (its work model's `queue`), so it
+    /// refused the request at once.
+    Rejected,
     /// Still on its way when the run ended as planned.
     InFlightAtEnd,
     /// Still on its way when an interrupt ended the run.
@@ -161,13 +164,14 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order summaries list them.
-    pub const ALL: [Reason; 8] = [
+    pub const ALL: [Reason; 9] = [
         Reason::Shed,
         Reason::HopLimit,
         Reason::Undeliverable,
         Reason::NodeLost,
         Reason::LinkDown,
         Reason::Timeout,
+        Reason::Rejected,
         Reason::InFlightAtEnd,
         Reason::Interrupted,
     ];
@@ -181,6 +185,7 @@ impl Reason {
             Reason::NodeLost => "node lost",
             Reason::LinkDown => "link down",
             Reason::Timeout => "timeout",
+            Reason::Rejected => "rejected",
             Reason::InFlightAtEnd => "in flight at end",
             Reason::Interrupted => "interrupted",
         }
@@ -359,6 +364,7 @@ mod tests {
                 "node lost",
                 "link down",
                 "timeout",
+                "rejected",
                 "in flight at end",
                 "interrupted"
             ]

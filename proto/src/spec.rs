@@ -47,6 +47,10 @@ pub struct InstanceSpec {
     /// every other instance, and for spigo's fixed interval, so the
     /// instances that never send traffic carry one pointer, not the shape.
     pub traffic: Option<Box<crate::load::Shape>>,
+    /// Its service's work model (service time, concurrency, queue; see
+    /// [`crate::work`]); `None` for services that answer at once, as all
+    /// of spigo's do.
+    pub work: Option<Box<crate::work::Work>>,
 }
 
 impl InstanceSpec {

@@ -103,6 +103,7 @@ fn karyon_spec(at: Address, registry: Address, i: u32) -> InstanceSpec {
         seed: i as u64,
         hop_limit: spigo_proto::archaius::DEFAULT_HOPS,
         traffic: None,
+        work: None,
     }
 }
 

@@ -236,7 +236,7 @@ fn resolve_work(args: &Args, cfg: &Config) -> Result<Resolved> {
         return Ok(Resolved {
             arch: "migration".into(),
             output: numbered("migration"),
-            work: Work::Services(plan::from_architecture(&arch, cfg, &layout)),
+            work: Work::Services(plan::from_architecture(&arch, cfg, &layout)?),
             latency: None,
         });
     }
@@ -246,7 +246,7 @@ fn resolve_work(args: &Args, cfg: &Config) -> Result<Resolved> {
         ..Layout::new(cfg, cfg.regions_used)
     };
     plan::check_size(&arch, &layout)?;
-    let plan = plan::from_architecture(&arch, cfg, &layout);
+    let plan = plan::from_architecture(&arch, cfg, &layout).with_context(|| cfg.arch.clone())?;
     Ok(Resolved {
         output: numbered(&arch.arch),
         arch: arch.arch,

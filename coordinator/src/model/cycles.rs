@@ -121,6 +121,7 @@ mod tests {
                 .collect(),
             cross_region: false,
             instances: Vec::new(),
+            work: None,
         }
     }
 

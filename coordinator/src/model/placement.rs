@@ -310,7 +310,7 @@ mod tests {
         let cfg = Config::default();
         let arch =
             Architecture::parse(crate::model::architectures::NETFLIXOSS, "netflixoss").unwrap();
-        let plan = from_architecture(&arch, &cfg, &Layout::new(&cfg, regions));
+        let plan = from_architecture(&arch, &cfg, &Layout::new(&cfg, regions)).unwrap();
         (cfg, plan)
     }
 
@@ -375,12 +375,12 @@ mod tests {
         let cfg = Config::default();
         let arch =
             Architecture::parse(crate::model::architectures::NETFLIXOSS, "netflixoss").unwrap();
-        let small = from_architecture(&arch, &cfg, &Layout::new(&cfg, 1));
+        let small = from_architecture(&arch, &cfg, &Layout::new(&cfg, 1)).unwrap();
         let big_cfg = Config {
             population: 1000,
             ..Config::default()
         };
-        let big = from_architecture(&arch, &big_cfg, &Layout::new(&big_cfg, 1));
+        let big = from_architecture(&arch, &big_cfg, &Layout::new(&big_cfg, 1)).unwrap();
         let load = |plan: &Plan| {
             let p = Placement::new(&rooms(&[0], PLENTY), &cfg, plan, &name).unwrap();
             p.unit_loads(plan, 1)[0]

@@ -12,6 +12,7 @@ use spigo_proto::capacity::show;
 use spigo_proto::graphjson::GraphDoc;
 use spigo_proto::names::instance_name;
 use spigo_proto::spec::DependencySpec;
+use spigo_proto::work::{Parts, Work};
 use spigo_proto::{Name, Package};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -27,6 +28,9 @@ pub(crate) struct Tier {
     pub package: Package,
     pub dependencies: Vec<DependencySpec>,
     pub cross_region: bool,
+    /// How long its instances take over a request, and how many they
+    /// take on at once; `None`: they answer at once.
+    pub work: Option<Work>,
     pub instances: Vec<PlannedInstance>,
 }
 
@@ -199,8 +203,23 @@ pub(crate) fn check_size(arch: &Architecture, layout: &Layout) -> Result<()> {
     Ok(())
 }
 
-/// Scales, names and places an architecture's services as `layout` says.
-pub(crate) fn from_architecture(arch: &Architecture, cfg: &Config, layout: &Layout) -> Plan {
+/// The work model of a service with `parts` of its own and `package`'s
+/// defaults from `-kv`; the error names the service.
+fn work_of(service: &str, package: Package, parts: &Parts, cfg: &Config) -> Result<Option<Work>> {
+    let parts = parts.or(&cfg.work_defaults(package)?);
+    parts
+        .work()
+        .map_err(|problem| anyhow::anyhow!("service '{service}': {problem}"))
+}
+
+/// Scales, names and places an architecture's services as `layout` says;
+/// refused when a service's work model (its own and its package's
+/// defaults together) makes no sense.
+pub(crate) fn from_architecture(
+    arch: &Architecture,
+    cfg: &Config,
+    layout: &Layout,
+) -> Result<Plan> {
     let (regions, step) = (layout.regions, layout.stop_after);
     let mut ips = Ips::default();
     let services = if step > 0 {
@@ -239,10 +258,11 @@ pub(crate) fn from_architecture(arch: &Architecture, cfg: &Config, layout: &Layo
             package: s.package,
             dependencies: dependencies(&by_name, s),
             cross_region: s.cross_region(),
+            work: work_of(&s.name, s.package, &s.work, cfg)?,
             instances,
         });
     }
-    Plan {
+    Ok(Plan {
         arch: arch.arch.clone(),
         victim: if services.iter().any(|s| s.name == arch.victim) {
             arch.victim.clone()
@@ -251,7 +271,7 @@ pub(crate) fn from_architecture(arch: &Architecture, cfg: &Config, layout: &Layo
         },
         tiers,
         regions,
-    }
+    })
 }
 
 /// A reloaded graph, for asgard: the instances it names, grouped into
@@ -323,6 +343,8 @@ pub(crate) fn from_graph(doc: &GraphDoc, cfg: &Config, file: &str) -> Result<Pla
                 })
                 .collect(),
             cross_region: cross_region[s],
+            // A graph says nothing of work: only the packages' defaults.
+            work: work_of(&services[s].0, services[s].1, &Parts::default(), cfg)?,
             instances: members.remove(&s).unwrap_or_default(),
         });
     }
@@ -411,7 +433,8 @@ mod tests {
             &netflixoss(),
             &Config::default(),
             &Layout::new(&Config::default(), 1),
-        );
+        )
+        .unwrap();
         let waves = plan.waves();
         let names = |r: &std::ops::Range<usize>| -> Vec<&str> {
             plan.tiers[r.clone()]
@@ -450,7 +473,8 @@ mod tests {
             &netflixoss(),
             &Config::default(),
             &Layout::new(&Config::default(), 1),
-        );
+        )
+        .unwrap();
         assert_eq!(plan.instance_count(), 65);
         let m = per_package(&plan);
         assert_eq!(m["priamCassandra"], 6);
@@ -480,13 +504,14 @@ mod tests {
             &netflixoss(),
             &Config::default(),
             &Layout::new(&Config::default(), 3),
-        );
+        )
+        .unwrap();
         assert_eq!(plan.instance_count(), 64 * 3 + 1);
         let cfg = Config {
             population: 1000,
             ..Config::default()
         };
-        let plan = from_architecture(&netflixoss(), &cfg, &Layout::new(&cfg, 3));
+        let plan = from_architecture(&netflixoss(), &cfg, &Layout::new(&cfg, 3)).unwrap();
         assert_eq!(plan.instance_count(), 1894, "spigo's -p 1000 -w 3");
         let plan = from_architecture(
             &netflixoss(),
@@ -495,7 +520,8 @@ mod tests {
                 stop_after: 3,
                 ..Layout::new(&Config::default(), 1)
             },
-        );
+        )
+        .unwrap();
         assert_eq!(plan.tiers.len(), 3);
         assert_eq!(plan.victim, "", "the victim is not created before step 5");
     }

@@ -3,7 +3,8 @@
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use spigo_node::runtime::metrics::{add_recorded, no_histogram};
-use spigo_proto::cluster::{MetricsReport, ServiceReport, TrafficReport};
+use spigo_proto::cluster::{MetricsReport, ServiceReport, StationReport, TrafficReport};
+use spigo_proto::Reason;
 use std::collections::BTreeMap;
 
 /// One service's histograms, merged over nodes (microseconds).
@@ -13,6 +14,11 @@ pub(crate) struct ServiceHistograms {
     pub delivery: Histogram<u64>,
     pub service_time: Histogram<u64>,
     pub response: Histogram<u64>,
+    /// Requests its instances answered as failed (puts dropped), by
+    /// [`Reason::index`].
+    pub failed: [u64; Reason::ALL.len()],
+    /// What its work models did, summed over instances and nodes.
+    pub station: StationReport,
 }
 
 /// Adds `other` into `into`: traffic counts and service histograms (moved,
@@ -54,8 +60,14 @@ fn merged_by<K: Ord>(
             delivery: no_histogram(),
             service_time: no_histogram(),
             response: no_histogram(),
+            failed: [0; Reason::ALL.len()],
+            station: StationReport::default(),
         });
         h.requests += s.requests;
+        for &(r, n) in &s.failed {
+            h.failed[r.index()] += n;
+        }
+        h.station.add(&s.station);
         add_recorded(&mut h.delivery, &s.delivery);
         add_recorded(&mut h.service_time, &s.service_time);
         add_recorded(&mut h.response, &s.response);

@@ -260,6 +260,8 @@ mod tests {
             delivery: no_histogram(),
             service_time: no_histogram(),
             response: no_histogram(),
+            failed: Default::default(),
+            station: Default::default(),
         };
         add_recorded(&mut h.response, &response.to_vec());
         h

@@ -231,6 +231,7 @@ fn place_tier(
             hop_limit: opts.hop_limit,
             traffic: (tier.package == Package::Denominator && opts.shape != Shape::default())
                 .then(|| Box::new(opts.shape)),
+            work: tier.work.clone().map(Box::new),
         };
         orders.entry(node).or_default().push(spec);
         out.push(Instance {

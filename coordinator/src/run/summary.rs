@@ -152,7 +152,7 @@ pub(super) fn gather(i: Inputs) -> Summary {
         graphjson: i.graphjson,
         requests: Requests::of(i.accounting),
         response_ms: Figures::of(&i.traffic.latency),
-        services: Service::all(i.services),
+        services: Service::all(i.services, i.interrupted.unwrap_or(i.cfg.duration)),
         latency: latency(i.cfg, i.pairs),
         backlog: Backlog {
             deepest_mailbox: totals.deepest_mailbox,

@@ -133,6 +133,13 @@ impl State {
     }
 }
 
+/// How far behind its schedule the denominator still catches up: a tick
+/// handled late sends the requests due meanwhile at once, as an open-loop
+/// source's arrivals still happen when the sender was slow (at short
+/// Poisson gaps a late tick is common, and skipping them lowered the
+/// offered load by 2%); a stall longer than this is skipped, not burst.
+const CATCH_UP: Duration = Duration::from_millis(10);
+
 /// The gap before the request after one sent `since` into the traffic:
 /// the chat interval itself (spigo's pacing), or as the instance's
 /// [`Shape`](spigo_proto::load::Shape) draws it (the instance's own seeded
@@ -182,9 +189,10 @@ impl Behaviour for Denominator {
         if state.waiting.len() > 10_000 {
             state.give_up(core, PENDING_TIMEOUT, true);
         }
-        // Catch up at most one interval behind; beyond that, skip ahead.
+        // Catch up at most CATCH_UP (or one interval) behind; beyond that,
+        // skip ahead.
         let since = due - state.began.unwrap_or(due);
-        let next = (due + gap(core, every, since)).max(Instant::now() - every);
+        let next = (due + gap(core, every, since)).max(Instant::now() - every.max(CATCH_UP));
         state.due = Some(next);
         core.traffic_at(next);
     }

@@ -12,7 +12,7 @@
 
 use compact_str::CompactString;
 use hdrhistogram::Histogram;
-use spigo_proto::cluster::{Recorded, ServiceReport, TrafficReport};
+use spigo_proto::cluster::{Recorded, ServiceReport, StationReport, TrafficReport};
 use spigo_proto::Reason;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,7 +27,7 @@ pub struct Traffic {
     pub responses: u64,
     /// Responses that carried a value.
     pub hits: u64,
-    /// Response time of answered GetRequests, in microseconds.
+    /// Response time of answered GetRequests, in nanoseconds.
     pub latency: Histogram<u64>,
     /// GetRequests that failed, by [`Reason::index`]: a failure answer came
     /// back, the send failed, or the denominator gave up waiting.
@@ -115,7 +115,7 @@ impl Traffic {
     }
 }
 
-/// The longest time a histogram records: an hour, in microseconds.
+/// The longest time a histogram records: an hour, in nanoseconds.
 const MAX_MICROS: u64 = 3_600_000_000;
 
 /// A histogram of microseconds, 1 us to an hour at 3 significant digits.
@@ -174,6 +174,42 @@ pub struct ServiceMetrics {
     /// message costs no lock.
     detailed: bool,
     requests: AtomicU64,
+    /// Requests answered as failed (puts dropped), by [`Reason::index`].
+    failed: [AtomicU64; Reason::ALL.len()],
+    /// The sums of [`StationReport`], kept by the instances' work models.
+    pub(crate) station: StationSums,
+}
+
+/// [`StationReport`]'s sums as counters every instance of a service adds
+/// to (Relaxed: they are only read for reports).
+#[derive(Default)]
+pub(crate) struct StationSums {
+    pub instances: AtomicU64,
+    pub slots: AtomicU64,
+    pub unlimited: AtomicU64,
+    pub started: AtomicU64,
+    pub served: AtomicU64,
+    pub waited_ns: AtomicU64,
+    pub busy_ns: AtomicU64,
+    pub in_system_ns: AtomicU64,
+    pub waiting_ns: AtomicU64,
+}
+
+impl StationSums {
+    pub(crate) fn report(&self) -> StationReport {
+        let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        StationReport {
+            instances: r(&self.instances),
+            slots: r(&self.slots),
+            unlimited: r(&self.unlimited),
+            started: r(&self.started),
+            served: r(&self.served),
+            waited_ns: r(&self.waited_ns),
+            busy_ns: r(&self.busy_ns),
+            in_system_ns: r(&self.in_system_ns),
+            waiting_ns: r(&self.waiting_ns),
+        }
+    }
 }
 
 const DELIVERY: usize = 0;
@@ -193,7 +229,14 @@ impl ServiceMetrics {
             inner: Mutex::new(histograms),
             detailed,
             requests: AtomicU64::new(0),
+            failed: Default::default(),
+            station: StationSums::default(),
         }
+    }
+
+    /// A request its instance answered as failed, or a put it dropped.
+    pub fn failed(&self, reason: Reason) {
+        self.failed[reason.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// A request (get or put) arrived at an instance of the service.
@@ -274,6 +317,12 @@ impl Registry {
                     delivery: recorded(&h[DELIVERY]),
                     service_time: recorded(&h[SERVICE]),
                     response: recorded(&h[RESPONSE]),
+                    failed: Reason::ALL
+                        .iter()
+                        .map(|&r| (r, m.failed[r.index()].load(Ordering::Relaxed)))
+                        .filter(|&(_, n)| n > 0)
+                        .collect(),
+                    station: m.station.report(),
                 }
             })
             .collect()

@@ -184,6 +184,51 @@ const CASES: &[Case] = &[
         "t.json: service 'x': count must be a whole number, not a string",
     ),
     (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"name":"x","package":"store","service_time":"fast"}]}"#)],
+        "t.json: service 'x': service_time: 'fast' is not a duration",
+    ),
+    (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"name":"x","package":"store","service_time":{"dist":"gamma","mean":"5ms"}}]}"#)],
+        "service_time: 'gamma' is not a distribution (fixed, exp, lognormal, empirical)",
+    ),
+    (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"name":"x","package":"store","service_time":{"dist":"lognormal","mean":"5ms"}}]}"#)],
+        "t.json: service 'x': service_time needs a p99",
+    ),
+    (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"name":"x","package":"store","service_time":{"dist":"lognormal","mean":"5ms","p99":"1ms"}}]}"#)],
+        "a lognormal's p99 must be above its mean",
+    ),
+    (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"name":"x","package":"store","concurrency":0}]}"#)],
+        "t.json: service 'x': concurrency must be a whole number from 1 (got 0)",
+    ),
+    (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"name":"x","package":"store","queue":3}]}"#)],
+        "t.json: service 'x': queue needs a concurrency (without one nothing waits)",
+    ),
+    (
+        &["-kv", "service_time.nosuch:1ms"],
+        &[],
+        "-kv service_time.nosuch: 'nosuch' is not a package (known: denominator, elb,",
+    ),
+    (
+        &["-kv", "concurrency.karyon:0"],
+        &[],
+        "-kv concurrency.karyon: concurrency must be at least 1",
+    ),
+    (
+        &["-kv", "service_time.karyon:exp:soon"],
+        &[],
+        "-kv service_time.karyon: 'soon' is not a duration",
+    ),
+    (
         &["-a", "my.shop.json"],
         &[("my.shop.json", r#"{"services":[{"name":"x","package":"store"}]}"#)],
         "my.shop.json: the architecture's name 'my.shop' (from -a/--arch) must not contain '.' or '*'",

@@ -143,6 +143,10 @@ impl Failed {
         self.0.values().sum()
     }
 
+    pub(crate) fn get(&self, reason: Reason) -> u64 {
+        self.0.get(&reason).copied().unwrap_or(0)
+    }
+
     /// The reasons that happened, with their counts.
     fn nonzero(&self) -> impl Iterator<Item = (Reason, u64)> + '_ {
         Reason::ALL
@@ -254,16 +258,61 @@ impl Figures {
 pub(crate) struct Service {
     /// Requests (gets and puts) its instances received.
     pub requests: u64,
+    /// From a request arriving at an instance to its answer leaving (time
+    /// in system: waiting, service time and any calls it made).
     pub response_ms: Figures,
+    /// Requests its instances answered as failed (or, for puts, dropped),
+    /// by reason, every reason present: refused here or failed further
+    /// down.
+    pub failed: Failed,
+    /// Busy slot time over slot time available in the simulated time:
+    /// absent for services without a work model with a `concurrency`.
+    pub utilisation: Option<f64>,
+    /// Requests whose service time ended, per simulated second (absent
+    /// without a work model).
+    pub throughput: Option<f64>,
+    /// Mean requests in its instances (waiting or in service), summed over
+    /// instances: the time integral over the simulated time.
+    pub in_system: Option<f64>,
+    /// Mean requests waiting for a slot, the same way.
+    pub queue: Option<f64>,
+    /// Mean time a request waited for a slot before its service began
+    /// (by the service clock, so timer lateness is not in it), in ms.
+    pub wait_ms: Option<f64>,
+    /// Mean service time drawn, in ms.
+    pub service_ms: Option<f64>,
 }
 
 impl Service {
-    pub(crate) fn all(services: &BTreeMap<String, ServiceHistograms>) -> BTreeMap<String, Service> {
+    /// Every service's figures; `window` is the simulated time the rates
+    /// and means are over.
+    pub(crate) fn all(
+        services: &BTreeMap<String, ServiceHistograms>,
+        window: Duration,
+    ) -> BTreeMap<String, Service> {
+        let t = window.as_secs_f64();
+        let per_t = |x: f64| (t > 0.0).then(|| x / t);
         (services.iter())
             .map(|(name, h)| {
+                let st = &h.station;
+                let modelled = st.instances > 0;
+                let ns = |n: u64| n as f64 / 1e9;
+                let failed = Reason::ALL
+                    .iter()
+                    .map(|&r| (r, h.failed[r.index()]))
+                    .collect();
                 let s = Service {
                     requests: h.requests,
                     response_ms: Figures::of(&h.response),
+                    failed: Failed(failed),
+                    utilisation: (st.slots > 0)
+                        .then(|| per_t(ns(st.busy_ns) / st.slots as f64))
+                        .flatten(),
+                    throughput: modelled.then(|| per_t(st.served as f64)).flatten(),
+                    in_system: modelled.then(|| per_t(ns(st.in_system_ns))).flatten(),
+                    queue: modelled.then(|| per_t(ns(st.waiting_ns))).flatten(),
+                    wait_ms: (st.started > 0).then(|| ns(st.waited_ns) * 1e3 / st.started as f64),
+                    service_ms: (st.started > 0).then(|| ns(st.busy_ns) * 1e3 / st.started as f64),
                 };
                 (name.clone(), s)
             })
@@ -439,6 +488,8 @@ pub(crate) mod tests {
                 delivery: micros_histogram(),
                 service_time: micros_histogram(),
                 response: response.clone(),
+                failed: [0; Reason::ALL.len()],
+                station: Default::default(),
             },
         )]);
         let secs = |s| Secs(Duration::from_secs(s));
@@ -466,7 +517,7 @@ pub(crate) mod tests {
             graphjson: None,
             requests: Requests::of(&a),
             response_ms: Figures::of(&response),
-            services: Service::all(&services),
+            services: Service::all(&services, Duration::from_secs(1)),
             latency: vec![Pair {
                 from: "us-east-1".into(),
                 to: "eu-west-1".into(),

@@ -6,6 +6,7 @@
 use super::{Figures, NodeState, Pair, Pirates, Summary};
 use spigo_proto::cluster::Reach;
 use spigo_proto::time::GoDuration;
+use spigo_proto::Reason;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -148,8 +149,31 @@ fn services(w: &mut String, s: &Summary) {
             GoDuration(max.duration())
         );
     }
+    work(w, s);
     if let Some(peak) = s.memory.peak_bytes {
         let _ = writeln!(w, "  peak memory      {}", mb(peak));
+    }
+}
+
+/// One line per service with a work model: how busy, how long, how many
+/// turned away.
+fn work(w: &mut String, s: &Summary) {
+    let mut first = true;
+    for (name, v) in &s.services {
+        let (Some(service), Some(wait)) = (v.service_ms, v.wait_ms) else {
+            continue;
+        };
+        let busy = v.utilisation.map_or("unlimited".to_string(), |u| {
+            format!("{:.1}% busy", u * 100.0)
+        });
+        let label = if first { "work" } else { "" };
+        first = false;
+        let _ = writeln!(
+            w,
+            "  {label:<16} {name}: {busy}, service {service:.3}ms, wait {wait:.3}ms, queue {:.2}, {} rejected",
+            v.queue.unwrap_or(0.0),
+            v.failed.get(Reason::Rejected)
+        );
     }
 }
 

@@ -124,6 +124,8 @@ mod tests {
                 delivery: vec![(10, 3)],
                 service_time: vec![(2, 3)],
                 response: vec![(200, 1), (400, 1)],
+                failed: Vec::new(),
+                station: Default::default(),
             }],
             ..MetricsReport::default()
         }

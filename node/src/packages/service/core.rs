@@ -11,13 +11,14 @@ use super::discovery::{Dependency, Discovery};
 use super::requests::{Pending, Requests};
 use super::routing;
 use super::spans::{self, Recorder, Timed};
+use super::station::{Admit, Held, Station};
 use crate::packages::lifecycle::Lifecycle;
 use crate::runtime::metrics::ServiceMetrics;
 use crate::runtime::{clock, SendError, Timer};
 use crate::Runtime;
 use compact_str::CompactString;
 use rand::rngs::SmallRng;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use spigo_proto::archaius::Location;
 use spigo_proto::cluster::SpanKind;
 use spigo_proto::spec::InstanceSpec;
@@ -35,10 +36,17 @@ pub(crate) enum ServiceTimer {
     Poll,
     /// The package's own traffic tick (the denominator's requests).
     Traffic,
+    /// A request's service time is over (instances with a work model):
+    /// one per request started.
+    Done,
 }
 
 impl Timer for ServiceTimer {
-    const ALL: &'static [ServiceTimer] = &[ServiceTimer::Poll, ServiceTimer::Traffic];
+    const ALL: &'static [ServiceTimer] = &[
+        ServiceTimer::Poll,
+        ServiceTimer::Traffic,
+        ServiceTimer::Done,
+    ];
 }
 
 /// What an instance's shared state takes inline (`spigo bench memory`).
@@ -54,16 +62,22 @@ pub struct Core {
     /// every histogram.
     metrics: Arc<ServiceMetrics>,
     ipv4: Option<[u8; 4]>,
+    /// Its slots and queue, when its service has a work model.
+    station: Option<Box<Station>>,
 }
 
 impl Core {
     pub(super) fn new(rt: Arc<Runtime>, spec: InstanceSpec) -> Core {
         let me = spec.record.id;
+        let metrics = rt.service_figures(&spec.service, spec.location().region);
+        let station = (spec.work.as_deref())
+            .map(|w| Box::new(Station::new(w, &metrics.station, Instant::now())));
         Core {
             rng: SmallRng::seed_from_u64(
                 spec.seed ^ (me.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             ),
-            metrics: rt.service_figures(&spec.service, spec.location().region),
+            metrics,
+            station,
             life: Lifecycle::new(rt, me, Some(spec.location())),
             discovery: Discovery::new(&spec),
             requests: Requests::default(),
@@ -169,6 +183,86 @@ impl Core {
         self.discovery.mark_dead(addr);
     }
 
+    // ---- work ----------------------------------------------------------
+
+    /// Whether requests first wait for their service time (a work model).
+    pub(super) fn has_station(&self) -> bool {
+        self.station.is_some()
+    }
+
+    /// Takes a request into the station: its service starts (the `Done`
+    /// timer set for its end), it waits, or the full queue refuses it.
+    pub(super) fn admit(&mut self, held: Held) {
+        let mut started = Vec::new();
+        let Core {
+            station,
+            spec,
+            rng,
+            metrics,
+            ..
+        } = self;
+        let (Some(station), Some(work)) = (station.as_mut(), spec.work.as_deref()) else {
+            return;
+        };
+        let mut draw = || work.service_time.draw(rng.random(), rng.random());
+        let arrived = held.arrived;
+        let admit = station.arrive(
+            held,
+            Instant::now(),
+            &mut draw,
+            &metrics.station,
+            &mut started,
+        );
+        match admit {
+            Admit::Started(ends) => started.push(ends),
+            Admit::Waiting => {}
+            Admit::Rejected(msg) => {
+                self.requests.arrived = Some(arrived);
+                self.fail(&msg, Reason::Rejected);
+                self.requests.arrived = None;
+                if msg.imposition == Imposition::Put {
+                    self.finished(Imposition::Put, msg.ctx, arrived, false);
+                }
+            }
+        }
+        for ends in started {
+            self.life.wake_at(ends, ServiceTimer::Done);
+        }
+    }
+
+    /// The `Done` timer rang: the request whose service is over, if any,
+    /// and the services that start in the slot it frees.
+    pub(super) fn service_done(&mut self) -> Option<Held> {
+        let mut started = Vec::new();
+        let Core {
+            station,
+            spec,
+            rng,
+            metrics,
+            ..
+        } = self;
+        let (station, work) = (station.as_mut()?, spec.work.as_deref()?);
+        let mut draw = || work.service_time.draw(rng.random(), rng.random());
+        let held = station.done(Instant::now(), &mut draw, &metrics.station, &mut started);
+        for ends in started {
+            self.life.wake_at(ends, ServiceTimer::Done);
+        }
+        held
+    }
+
+    /// Fails every request the station still holds, as the instance
+    /// leaves: its askers hear at once rather than time out.
+    pub(super) fn drop_held(&mut self) {
+        let Some(station) = self.station.as_mut() else {
+            return;
+        };
+        for held in station.take_all() {
+            self.requests.arrived = Some(held.arrived);
+            self.fail(&held.msg, Reason::Undeliverable);
+            self.requests.arrived = None;
+        }
+    }
+
     // ---- requests ------------------------------------------------------
 
     /// Passes `request` on to `to` as a child call, one hop further down
@@ -223,7 +317,10 @@ impl Core {
     pub fn fail(&self, request: &Gotocol, reason: Reason) {
         match request.imposition {
             Imposition::GetRequest => self.respond(request, Intention::Failed(reason)),
-            Imposition::Put => self.rt().put_failed(reason),
+            Imposition::Put => {
+                self.metrics.failed(reason);
+                self.rt().put_failed(reason)
+            }
             _ => {}
         }
     }
@@ -247,6 +344,9 @@ impl Core {
     /// Answers `request` directly (a leaf, or a tier with nowhere to go).
     pub fn respond(&self, request: &Gotocol, value: Intention) {
         let failed = matches!(value, Intention::Failed(_));
+        if let Intention::Failed(reason) = value {
+            self.metrics.failed(reason);
+        }
         // The span ends as the answer leaves: read before the send, so a
         // thread descheduled after it cannot make the span outlive its
         // caller's.
@@ -290,6 +390,9 @@ impl Core {
     /// but does not count as a response time.
     pub fn relay(&self, pending: &Pending, value: Intention) {
         let failed = matches!(value, Intention::Failed(_));
+        if let Intention::Failed(reason) = value {
+            self.metrics.failed(reason);
+        }
         let ended = clock::now();
         if let Some(to) = pending.requester {
             let _ = self

@@ -16,12 +16,14 @@
 //! | `routing.rs` | which live instance of a dependency a request goes to |
 //! | `requests.rs` | requests passed on, waiting for their answers, and timeouts |
 //! | `spans.rs` | trace contexts and the spans of sampled flows |
+//! | `station.rs` | a work model's slots and queue: service time before the package sees a request |
 
 mod core;
 mod discovery;
 mod requests;
 mod routing;
 mod spans;
+mod station;
 
 use self::core::ServiceTimer;
 pub use self::core::{Core, CORE_BYTES};
@@ -33,7 +35,8 @@ use crate::runtime::clock;
 use crate::Runtime;
 use discovery::Discovery;
 use spigo_proto::spec::InstanceSpec;
-use spigo_proto::{Address, Exit, Gotocol, Imposition, Intention, Reason};
+use spigo_proto::{Address, Exit, Gotocol, Imposition, Intention, Reason, Timestamp, TraceContext};
+use station::Held;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,36 +108,78 @@ pub struct State<S> {
 }
 
 impl<B: Behaviour> Nanoservice<B> {
-    /// A message of request traffic, timed: its delivery delay and the
-    /// time spent handling it go to the service's histograms. A request
-    /// passed on more times than the hop limit allows is dropped here.
+    /// A message of request traffic. A request passed on more times than
+    /// the hop limit allows is dropped here; one for a service with a work
+    /// model first takes its service time in the instance's station; the
+    /// rest go to the package at once.
     fn traffic(&self, state: &mut State<B::State>, msg: Gotocol) {
-        let State { core, package } = state;
-        let imposition = msg.imposition;
+        let core = &mut state.core;
         let arrived = clock::now();
-        let ctx = msg.ctx;
         let delivery = arrived.since(msg.sent);
-        core.requests.arrived = matches!(
-            imposition,
-            Imposition::GetRequest | Imposition::Put | Imposition::Replicate
-        )
-        .then_some(arrived);
         let request = msg.is_request();
         if request {
             core.metrics().requested();
         }
         if request && msg.hops > core.spec.hop_limit {
+            core.requests.arrived = Some(arrived);
             core.fail(&msg, Reason::HopLimit);
+            core.requests.arrived = None;
+            handled(core, msg.imposition, msg.ctx, arrived, delivery, arrived);
+        } else if request && core.has_station() {
+            core.admit(Held {
+                msg,
+                arrived,
+                delivery,
+            });
         } else {
-            self.0.request(core, package, msg);
+            self.serve(
+                state,
+                Held {
+                    msg,
+                    arrived,
+                    delivery,
+                },
+            );
         }
+    }
+
+    /// Hands a request (its service time over, if it had one) or any other
+    /// message of traffic to the package.
+    fn serve(&self, state: &mut State<B::State>, held: Held) {
+        let State { core, package } = state;
+        let started = clock::now();
+        let Held {
+            msg,
+            arrived,
+            delivery,
+        } = held;
+        let (imposition, ctx) = (msg.imposition, msg.ctx);
+        core.requests.arrived = matches!(
+            imposition,
+            Imposition::GetRequest | Imposition::Put | Imposition::Replicate
+        )
+        .then_some(arrived);
+        self.0.request(core, package, msg);
         core.requests.arrived = None;
-        core.metrics()
-            .handled(delivery, clock::now().since(arrived));
-        // Puts and replicates have no answer: their span ends here.
-        if matches!(imposition, Imposition::Put | Imposition::Replicate) {
-            core.finished(imposition, ctx, arrived, false);
-        }
+        handled(core, imposition, ctx, arrived, delivery, started);
+    }
+}
+
+/// The figures of a message of traffic handled from `started`: its
+/// delivery delay and the time spent handling it go to the service's
+/// histograms; puts and replicates have no answer, so their span ends here.
+fn handled(
+    core: &Core,
+    imposition: Imposition,
+    ctx: TraceContext,
+    arrived: Timestamp,
+    delivery: Duration,
+    started: Timestamp,
+) {
+    core.metrics()
+        .handled(delivery, clock::now().since(started));
+    if matches!(imposition, Imposition::Put | Imposition::Replicate) {
+        core.finished(imposition, ctx, arrived, false);
     }
 }
 
@@ -215,11 +260,17 @@ impl<B: Behaviour> Kind for Nanoservice<B> {
                     .wake_after(core.spec.eureka_poll, ServiceTimer::Poll);
             }
             ServiceTimer::Traffic => self.0.tick(core, package),
+            ServiceTimer::Done => {
+                if let Some(held) = core.service_done() {
+                    self.serve(state, held);
+                }
+            }
         }
     }
 
     fn goodbye(&self, state: &mut Self::State, exit: Exit) {
         let State { core, package } = state;
+        core.drop_held();
         self.0.goodbye(core, package);
         Discovery::unregister(&core.life, &core.spec, exit);
     }
