@@ -191,6 +191,18 @@ fn frames() -> Vec<(&'static str, Frame)> {
                         concurrency: Some(4),
                         queue: Some(10),
                     })),
+                    calls: Some(Box::new(spigo_proto::resilience::Calls {
+                        all: Some(spigo_proto::resilience::Resilience {
+                            timeout: Some(Duration::from_millis(100)),
+                            retries: 1,
+                            backoff: Some(spigo_proto::resilience::Backoff::Jittered(
+                                Duration::from_millis(10),
+                            )),
+                            breaker: Some(spigo_proto::resilience::BREAKER_DEFAULT),
+                            fallback: spigo_proto::resilience::Fallback::Cache,
+                        }),
+                        per: Vec::new(),
+                    })),
                 }]),
             },
         ),

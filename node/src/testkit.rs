@@ -94,6 +94,7 @@ pub(crate) fn spec(
         hop_limit: spigo_proto::archaius::DEFAULT_HOPS,
         traffic: None,
         work: None,
+        calls: None,
     }
 }
 

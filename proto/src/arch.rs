@@ -8,8 +8,9 @@
 
 mod raw;
 
+use crate::resilience::Calls;
 use crate::work::{Parts, ServiceTime};
-use raw::{kind, GoObject};
+use raw::{calls, kind, GoObject};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -158,6 +159,11 @@ pub struct ServiceSpec {
     /// [`crate::work`]); every part absent runs as spigo does.
     #[serde(default)]
     pub work: Parts,
+    /// What its instances do when a dependency is slow or failing
+    /// (`resilience`, `resilience_for`; see [`crate::resilience`]); empty:
+    /// nothing, as in spigo.
+    #[serde(default)]
+    pub calls: Calls,
 }
 
 impl ServiceSpec {
@@ -181,6 +187,7 @@ impl ServiceSpec {
             container: String::new(),
             process: String::new(),
             work: Parts::default(),
+            calls: Calls::default(),
         }
     }
 
@@ -331,6 +338,7 @@ struct RawService {
     service_time: Option<ServiceTime>,
     concurrency: Option<i64>,
     queue: Option<i64>,
+    calls: Calls,
 }
 
 impl RawService {
@@ -367,6 +375,7 @@ impl RawService {
             queue: (obj.get("queue").map(|_| obj.int("queue")))
                 .transpose()
                 .map_err(problem)?,
+            calls: calls(&obj).map_err(problem)?,
         })
     }
 }
@@ -521,6 +530,18 @@ impl Architecture {
                     out.push_str(&format!(", \"{key}\": {n}"));
                 }
             }
+            if let Some(r) = &s.calls.all {
+                out.push_str(&format!(", \"resilience\": {}", r.to_json()));
+            }
+            if !s.calls.per.is_empty() {
+                let per: serde_json::Map<String, serde_json::Value> = (s.calls.per.iter())
+                    .map(|(d, r)| (d.clone(), r.to_json()))
+                    .collect();
+                out.push_str(&format!(
+                    ", \"resilience_for\": {}",
+                    serde_json::Value::Object(per)
+                ));
+            }
             out.push('}');
         }
         out.push_str("\n  ]\n}");
@@ -594,8 +615,15 @@ impl RawService {
             concurrency,
             queue,
         };
+        if let Some((d, _)) = (self.calls.per.iter()).find(|(d, _)| !self.dependencies.contains(d))
+        {
+            return Err(problem(format!(
+                "resilience_for names '{d}', which is not one of its dependencies"
+            )));
+        }
         Ok(ServiceSpec {
             work,
+            calls: self.calls,
             package,
             count: self.count as u32,
             regions: self.regions as u32,

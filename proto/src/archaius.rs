@@ -160,6 +160,9 @@ pub enum ConfigError {
     /// The `chat` setting is not a duration above zero (why not).
     #[error("-kv chat: {0}")]
     Chat(String),
+    /// The `outage` setting is not `SERVICE@TIME+LENGTH` (why not).
+    #[error("-kv outage: {0}")]
+    Outage(String),
     /// The `crash` setting is not `SERVICE@TIME` (why not).
     #[error("-kv crash: {0}")]
     Crash(String),
@@ -271,6 +274,17 @@ pub struct CrashAt {
     pub at: Duration,
 }
 
+/// An outage asked for by `-kv outage:SERVICE@TIME+LENGTH`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutageAt {
+    /// The service every instance of which stops answering.
+    pub service: String,
+    /// How long after the traffic starts.
+    pub at: Duration,
+    /// How long until they answer again.
+    pub length: Duration,
+}
+
 /// The denominator's traffic interval when `-kv chat:` does not set one.
 pub const DEFAULT_CHAT: Duration = Duration::from_millis(10);
 
@@ -289,6 +303,7 @@ impl Config {
         self.kv.insert(k.into(), v.into());
         self.chat()?;
         self.crash()?;
+        self.outage()?;
         self.hops()?;
         // The step's time is checked against the run in `check`, once
         // every flag (-d among them) is in.
@@ -390,6 +405,34 @@ impl Config {
         }))
     }
 
+    /// The outage's setting (`-kv outage:SERVICE@TIME+LENGTH`): every
+    /// instance of SERVICE takes requests and answers none from TIME into
+    /// the traffic, for LENGTH.
+    pub fn outage(&self) -> Result<Option<OutageAt>, ConfigError> {
+        let Some(v) = self.kv.get("outage") else {
+            return Ok(None);
+        };
+        let bad =
+            || ConfigError::Outage(format!("'{v}' is not SERVICE@TIME+LENGTH (e.g. db@10s+5s)"));
+        let (service, when) = v
+            .split_once('@')
+            .filter(|(s, _)| !s.is_empty())
+            .ok_or_else(bad)?;
+        let (at, length) = when.split_once('+').ok_or_else(bad)?;
+        let time = |t: &str| crate::time::parse_duration(t).map_err(ConfigError::Outage);
+        let (at, length) = (time(at)?, time(length)?);
+        if length.is_zero() {
+            return Err(ConfigError::Outage(
+                "an outage must last longer than 0s".into(),
+            ));
+        }
+        Ok(Some(OutageAt {
+            service: service.into(),
+            at,
+            length,
+        }))
+    }
+
     /// How many times a request may be passed on (`hops`), default 32.
     pub fn hops(&self) -> Result<u8, ConfigError> {
         match self.kv.get("hops") {
@@ -429,6 +472,7 @@ impl Config {
         self.check_regions()?;
         self.chat()?;
         self.crash()?;
+        self.outage()?;
         self.hops()?;
         self.shape()?;
         Ok(())

@@ -13,6 +13,9 @@ use crate::spec::InstanceSpec;
 use crate::{Address, Gotocol, NodeId, Reason, StampedEvent, Timestamp};
 use serde::{Deserialize, Serialize};
 
+mod figures;
+pub use figures::{EdgeReport, StationReport};
+
 /// Messages per Messages frame at most; a link sends a frame when it has
 /// this many queued or nothing more is waiting.
 pub const MAX_BATCH: usize = 1024;
@@ -516,48 +519,9 @@ pub struct ServiceReport {
     pub failed: Vec<(crate::Reason, u64)>,
     /// What its instances' work models did (all zero when it has none).
     pub station: StationReport,
-}
-
-/// What a service's work models (see [`crate::work`]) did on one node:
-/// sums over its instances, so reports from several nodes add up.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StationReport {
-    /// Instances with a work model.
-    pub instances: u64,
-    /// Their concurrency slots, over the instances with a limit.
-    pub slots: u64,
-    /// Instances with no concurrency limit (a pure delay).
-    pub unlimited: u64,
-    /// Requests whose service started.
-    pub started: u64,
-    /// Requests whose service ended.
-    pub served: u64,
-    /// Time the started requests waited for a slot, by the service clock
-    /// (from arrival to the start of service), in nanoseconds.
-    pub waited_ns: u64,
-    /// Service time drawn for the requests that started, in nanoseconds.
-    pub busy_ns: u64,
-    /// The integral of requests in the instances (waiting or in service)
-    /// over time, in request-nanoseconds: divided by the time it covers,
-    /// the mean number in the system.
-    pub in_system_ns: u64,
-    /// The same integral of requests waiting for a slot.
-    pub waiting_ns: u64,
-}
-
-impl StationReport {
-    /// Adds another report's sums into this one.
-    pub fn add(&mut self, o: &StationReport) {
-        self.instances += o.instances;
-        self.slots += o.slots;
-        self.unlimited += o.unlimited;
-        self.started += o.started;
-        self.served += o.served;
-        self.waited_ns += o.waited_ns;
-        self.busy_ns += o.busy_ns;
-        self.in_system_ns += o.in_system_ns;
-        self.waiting_ns += o.waiting_ns;
-    }
+    /// Its calls to each dependency it has resilience settings for (see
+    /// [`crate::resilience`]), by dependency name.
+    pub edges: Vec<(String, EdgeReport)>,
 }
 
 /// Which end of a call a span times, as Zipkin has it.

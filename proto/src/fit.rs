@@ -38,6 +38,7 @@ impl Bounded for Gotocol {
                 Intention::None
                 | Intention::Gold(_)
                 | Intention::Interval(_)
+                | Intention::Dark(_)
                 | Intention::Exit(_)
                 | Intention::Failed(_) => 0,
                 Intention::Text(t) => t.len(),

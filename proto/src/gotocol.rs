@@ -133,6 +133,10 @@ pub enum Intention {
     /// relayed back along the request's path like any answer, so the asker
     /// learns of the failure instead of waiting for a timeout.
     Failed(Reason),
+    /// With a Chat to a service instance: an outage. It takes requests
+    /// and answers none for this long, then serves again (a hung process,
+    /// not a dead one: eureka still lists it).
+    Dark(Duration),
 }
 
 /// Why a request did not get where it was going. The names are stable:
@@ -156,6 +160,12 @@ pub enum Reason {
     /// The instance's queue was full (its work model's `queue`), so it
     /// refused the request at once.
     Rejected,
+    /// The caller's circuit breaker for that dependency was open, so the
+    /// call was not made (and no fallback answered instead).
+    ShortCircuited,
+    /// It reached an instance in an outage (`-kv outage:`), which takes
+    /// requests and answers none; a put ends there.
+    Outage,
     /// Still on its way when the run ended as planned.
     InFlightAtEnd,
     /// Still on its way when an interrupt ended the run.
@@ -164,7 +174,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order summaries list them.
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 11] = [
         Reason::Shed,
         Reason::HopLimit,
         Reason::Undeliverable,
@@ -172,6 +182,8 @@ impl Reason {
         Reason::LinkDown,
         Reason::Timeout,
         Reason::Rejected,
+        Reason::ShortCircuited,
+        Reason::Outage,
         Reason::InFlightAtEnd,
         Reason::Interrupted,
     ];
@@ -186,6 +198,8 @@ impl Reason {
             Reason::LinkDown => "link down",
             Reason::Timeout => "timeout",
             Reason::Rejected => "rejected",
+            Reason::ShortCircuited => "short_circuited",
+            Reason::Outage => "outage",
             Reason::InFlightAtEnd => "in flight at end",
             Reason::Interrupted => "interrupted",
         }
@@ -223,6 +237,7 @@ impl fmt::Display for Intention {
             Intention::Pair(kv) => write!(f, "{} {}", kv[0], kv[1]),
             Intention::Exit(e) => f.write_str(e.as_str()),
             Intention::Failed(r) => write!(f, "failed: {r}"),
+            Intention::Dark(d) => write!(f, "dark for {}", crate::time::GoDuration(*d)),
         }
     }
 }
@@ -365,6 +380,8 @@ mod tests {
                 "link down",
                 "timeout",
                 "rejected",
+                "short_circuited",
+                "outage",
                 "in flight at end",
                 "interrupted"
             ]

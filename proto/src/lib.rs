@@ -4,7 +4,7 @@
 //! message every nanoservice speaks, the [`Address`] that names an actor
 //! anywhere in a cluster, dotted instance [`names`], [`graph`] events that edda (Netflix's record of cloud
 //! state; here, what writes the graphs) records, [`arch`]itecture files, [`archaius`] configuration, instance
-//! [`spec`]s, the denominator's traffic [`load`] shape, a service's [`work`] model (service time, concurrency, queue), memory budgets ([`capacity`]), the [`graphjson`] reader, small [`time`] helpers, and the
+//! [`spec`]s, the denominator's traffic [`load`] shape, a service's [`work`] model (service time, concurrency, queue), a caller's [`resilience`] (timeouts, retries, breakers, fallbacks), memory budgets ([`capacity`]), the [`graphjson`] reader, small [`time`] helpers, and the
 //! [`wire`] encoding used between processes (and what [`fit`]s in one frame) (the only module that knows the
 //! encoding crate), and what a peer may send before it has proved the cookie ([`preauth`]).
 
@@ -23,6 +23,7 @@ pub mod latency;
 pub mod load;
 pub mod names;
 pub mod preauth;
+pub mod resilience;
 pub mod spec;
 pub mod time;
 pub mod wire;

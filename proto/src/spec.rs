@@ -51,6 +51,10 @@ pub struct InstanceSpec {
     /// [`crate::work`]); `None` for services that answer at once, as all
     /// of spigo's do.
     pub work: Option<Box<crate::work::Work>>,
+    /// What it does when a dependency is slow or failing (timeouts,
+    /// retries, breakers, fallbacks; see [`crate::resilience`]); `None`
+    /// for callers that wait and pass failures on, as spigo's do.
+    pub calls: Option<Box<crate::resilience::Calls>>,
 }
 
 impl InstanceSpec {

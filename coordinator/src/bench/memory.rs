@@ -104,6 +104,7 @@ fn karyon_spec(at: Address, registry: Address, i: u32) -> InstanceSpec {
         hop_limit: spigo_proto::archaius::DEFAULT_HOPS,
         traffic: None,
         work: None,
+        calls: None,
     }
 }
 

@@ -17,6 +17,9 @@
 //!   (`-kv chat:100us`), with the AWS model and without; the difference
 //!   (per message delivered), over the messages the model held back, is
 //!   what holding costs.
+//! - `work`: `latency` with a work model on every karyon, staash and store
+//!   (an exponential service time of 100 us, concurrency 8): what the
+//!   model adds per message.
 //! - `services`: a generated architecture of N services of 3 instances
 //!   each, set up and stopped (`-d 0`): set-up wall time per service.
 
@@ -43,7 +46,30 @@ pub(crate) struct Options {
     pub only: Vec<String>,
 }
 
-const SCENARIOS: [&str; 5] = ["idle", "pirates", "latency", "latency-none", "services"];
+const SCENARIOS: [&str; 6] = [
+    "idle",
+    "pirates",
+    "latency",
+    "latency-none",
+    "work",
+    "services",
+];
+
+/// What `work` adds to `latency`.
+const WORK: [&str; 12] = [
+    "-kv",
+    "service_time.karyon:exp:100us",
+    "-kv",
+    "service_time.staash:exp:100us",
+    "-kv",
+    "service_time.store:exp:100us",
+    "-kv",
+    "concurrency.karyon:8",
+    "-kv",
+    "concurrency.staash:8",
+    "-kv",
+    "concurrency.store:8",
+];
 
 /// One run's figures.
 #[derive(Clone, Copy, Debug, Default)]
@@ -90,11 +116,12 @@ fn run_all(exe: &Path, work: &Path, opts: &Options) -> Result<()> {
     let arch = arch.display().to_string();
     let pirates = opts.pirates.to_string();
     let latency: &[&str] = &["-a", "netflixoss", "-w", "3", "-d", &d, "-kv", "chat:100us"];
-    let runs: [(&str, Vec<&str>); 5] = [
+    let runs: [(&str, Vec<&str>); 6] = [
         ("idle", vec!["-a", "netflixoss", "-d", &d]),
         ("pirates", vec!["-a", "fsm", "-p", &pirates, "-d", &d]),
         ("latency", latency.to_vec()),
         ("latency-none", [latency, &["--latency", "none"]].concat()),
+        ("work", [latency, &WORK].concat()),
         ("services", vec!["-a", &arch, "-d", "0"]),
     ];
     report!(
@@ -268,6 +295,15 @@ fn print_derived(done: &[(&str, Figures)], opts: &Options) {
                 aws.held
             );
         }
+    }
+    if let (Some(plain), Some(work)) = (get("latency"), get("work")) {
+        let per = |f: &Figures| f.usage.cpu.as_secs_f64() * 1e6 / f.delivered.max(1) as f64;
+        report!(
+            "  work:         {:.2} us of CPU per message with the work model, {:.2} us without ({:+.0}%)",
+            per(work),
+            per(plain),
+            (per(work) / per(plain).max(1e-12) - 1.0) * 100.0
+        );
     }
     if let Some(f) = get("services") {
         report!(

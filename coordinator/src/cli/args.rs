@@ -276,7 +276,7 @@ pub(super) struct SteadyArgs {
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub runs: u32,
 
-    /// Only these scenarios: idle, pirates, latency, latency-none, services
+    /// Only these scenarios: idle, pirates, latency, latency-none, work, services
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub only: Vec<String>,
 }

@@ -122,6 +122,7 @@ mod tests {
             cross_region: false,
             instances: Vec::new(),
             work: None,
+            calls: None,
         }
     }
 

@@ -11,6 +11,7 @@ use spigo_proto::archaius::{ip_metadata, zone_ip, Config, Location, ANY};
 use spigo_proto::capacity::show;
 use spigo_proto::graphjson::GraphDoc;
 use spigo_proto::names::instance_name;
+use spigo_proto::resilience::Calls;
 use spigo_proto::spec::DependencySpec;
 use spigo_proto::work::{Parts, Work};
 use spigo_proto::{Name, Package};
@@ -31,6 +32,9 @@ pub(crate) struct Tier {
     /// How long its instances take over a request, and how many they
     /// take on at once; `None`: they answer at once.
     pub work: Option<Work>,
+    /// What its instances do when a dependency is slow or failing;
+    /// `None`: wait and pass failures on.
+    pub calls: Option<Calls>,
     pub instances: Vec<PlannedInstance>,
 }
 
@@ -259,6 +263,7 @@ pub(crate) fn from_architecture(
             dependencies: dependencies(&by_name, s),
             cross_region: s.cross_region(),
             work: work_of(&s.name, s.package, &s.work, cfg)?,
+            calls: (!s.calls.is_empty()).then(|| s.calls.clone()),
             instances,
         });
     }
@@ -345,6 +350,7 @@ pub(crate) fn from_graph(doc: &GraphDoc, cfg: &Config, file: &str) -> Result<Pla
             cross_region: cross_region[s],
             // A graph says nothing of work: only the packages' defaults.
             work: work_of(&services[s].0, services[s].1, &Parts::default(), cfg)?,
+            calls: None,
             instances: members.remove(&s).unwrap_or_default(),
         });
     }

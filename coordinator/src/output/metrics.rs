@@ -3,7 +3,9 @@
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use spigo_node::runtime::metrics::{add_recorded, no_histogram};
-use spigo_proto::cluster::{MetricsReport, ServiceReport, StationReport, TrafficReport};
+use spigo_proto::cluster::{
+    EdgeReport, MetricsReport, ServiceReport, StationReport, TrafficReport,
+};
 use spigo_proto::Reason;
 use std::collections::BTreeMap;
 
@@ -19,6 +21,8 @@ pub(crate) struct ServiceHistograms {
     pub failed: [u64; Reason::ALL.len()],
     /// What its work models did, summed over instances and nodes.
     pub station: StationReport,
+    /// Its callers' resilience counts, by dependency.
+    pub edges: BTreeMap<String, EdgeReport>,
 }
 
 /// Adds `other` into `into`: traffic counts and service histograms (moved,
@@ -62,12 +66,16 @@ fn merged_by<K: Ord>(
             response: no_histogram(),
             failed: [0; Reason::ALL.len()],
             station: StationReport::default(),
+            edges: BTreeMap::new(),
         });
         h.requests += s.requests;
         for &(r, n) in &s.failed {
             h.failed[r.index()] += n;
         }
         h.station.add(&s.station);
+        for (d, e) in &s.edges {
+            h.edges.entry(d.clone()).or_default().add(e);
+        }
         add_recorded(&mut h.delivery, &s.delivery);
         add_recorded(&mut h.service_time, &s.service_time);
         add_recorded(&mut h.response, &s.response);

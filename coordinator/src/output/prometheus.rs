@@ -262,6 +262,7 @@ mod tests {
             response: no_histogram(),
             failed: Default::default(),
             station: Default::default(),
+            edges: Default::default(),
         };
         add_recorded(&mut h.response, &response.to_vec());
         h

@@ -22,7 +22,7 @@ use ractor::Actor;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use spigo_node::{clock, Runtime, SendError};
-use spigo_proto::archaius::{Config, CrashAt, Location, ANY};
+use spigo_proto::archaius::{Config, CrashAt, Location, OutageAt, ANY};
 use spigo_proto::load::Shape;
 use spigo_proto::names::instance_name;
 use spigo_proto::spec::InstanceSpec;
@@ -48,6 +48,9 @@ pub(crate) struct Options {
     pub eureka_poll: Duration,
     /// `-kv crash:SERVICE@TIME`: one instance of SERVICE panics then.
     pub crash: Option<CrashAt>,
+    /// `-kv outage:SERVICE@TIME+LENGTH`: every instance of SERVICE stops
+    /// answering then, for LENGTH.
+    pub outage: Option<OutageAt>,
     /// `-kv hops:N`: how many times a request may be passed on.
     pub hop_limit: u8,
     /// `-kv arrivals:`, `-kv load:`: how the denominator paces requests.
@@ -232,6 +235,7 @@ fn place_tier(
             traffic: (tier.package == Package::Denominator && opts.shape != Shape::default())
                 .then(|| Box::new(opts.shape)),
             work: tier.work.clone().map(Box::new),
+            calls: tier.calls.clone().map(Box::new),
         };
         orders.entry(node).or_default().push(spec);
         out.push(Instance {
@@ -309,6 +313,8 @@ pub(crate) async fn run(
     let mut victims: Vec<Range<usize>> = Vec::new();
     // ...and those of the crash injector's service.
     let mut crashable: Vec<Range<usize>> = Vec::new();
+    // ...and those of the outage's service.
+    let mut dark: Vec<Range<usize>> = Vec::new();
     for wave in plan.waves() {
         let (began, first) = (Instant::now(), instances.len());
         let mut orders = Orders::new();
@@ -338,6 +344,9 @@ pub(crate) async fn run(
                 .is_some_and(|c| c.service == tier.service)
             {
                 crashable.push(from..instances.len());
+            }
+            if (opts.outage.as_ref()).is_some_and(|o| o.service == tier.service) {
+                dark.push(from..instances.len());
             }
         }
         spawn_wave(cluster, orders, me, &instances[first..]).await?;
@@ -403,6 +412,9 @@ pub(crate) async fn run(
     if let Some(crash) = opts.crash.as_ref().filter(|c| c.at < opts.duration) {
         faults.push((crash.at, Fault::Crash(crash.service.as_str())));
     }
+    if let Some(o) = opts.outage.as_ref().filter(|o| o.at < opts.duration) {
+        faults.push((o.at, Fault::Outage(o.service.as_str(), o.length)));
+    }
     faults.sort_by_key(|(at, _)| *at);
     opts.interrupt.begin();
     opts.progress.begin(instances.len());
@@ -442,6 +454,14 @@ pub(crate) async fn run(
                     struck.push((Instant::now(), format!("crash: {service}")));
                 }
                 gone.extend(crashed);
+            }
+            Fault::Outage(service, length) => {
+                let of = dark.iter().flat_map(|r| &instances[r.clone()]);
+                outage(rt, of, service, length, me);
+                struck.push((
+                    Instant::now(),
+                    format!("outage: {service} for {}", GoDuration(length)),
+                ));
             }
         }
     }
@@ -495,6 +515,31 @@ enum Fault<'a> {
     ChaosMonkey,
     /// `-kv crash:SERVICE@TIME` (see [`inject_crash`]).
     Crash(&'a str),
+    /// `-kv outage:SERVICE@TIME+LENGTH` (see [`outage`]).
+    Outage(&'a str, Duration),
+}
+
+/// Every instance of `service` is told to take requests and answer none
+/// for `length` (a hung service, not a dead one: eureka still lists its
+/// instances, so callers keep calling and must time out). An instance on
+/// a lost node cannot be told; the log says how many were.
+fn outage<'a>(
+    rt: &Runtime,
+    instances: impl Iterator<Item = &'a Instance>,
+    service: &str,
+    length: Duration,
+    me: Address,
+) {
+    let mut told = 0;
+    for i in instances {
+        if tell(rt, i.addr, me, Imposition::Chat, Intention::Dark(length)).is_ok() {
+            told += 1;
+        }
+    }
+    tracing::info!(
+        "outage: {told} instances of {service} stop answering for {}",
+        GoDuration(length)
+    );
 }
 
 /// One instance of `service`, chosen by the seed among those no fault has

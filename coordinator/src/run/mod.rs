@@ -13,6 +13,7 @@
 
 pub(crate) mod asgard;
 pub(crate) mod controller;
+mod faults;
 pub(crate) mod fsm;
 pub(crate) mod interrupt;
 pub(crate) mod progress;

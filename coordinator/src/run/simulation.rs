@@ -6,7 +6,7 @@ use super::interrupt::{Interrupt, EXIT_INTERRUPTED};
 use super::progress::{self, Counting, Progress};
 use super::summary::{self, Inputs};
 use super::timeline::{Moments, Sampler};
-use super::{asgard, fsm};
+use super::{asgard, faults, fsm};
 use crate::cluster::{self, Cluster, Nodes, TlsFiles, TlsPaths};
 use crate::error::{self, Error, EXIT_NODES_LOST};
 use crate::model::architectures::{self, Resolved, Work};
@@ -26,6 +26,7 @@ use spigo_node::runtime::{EdgeCounts, Settings};
 use spigo_node::{clock, Runtime};
 use spigo_proto::archaius::Config;
 use spigo_proto::time::GoDuration;
+use spigo_proto::Timestamp;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -135,7 +136,7 @@ impl Prepared {
 /// latency file, the folders to write in) before any actor starts.
 pub(crate) fn prepare(opts: Options, cfg: Config) -> error::Result<Prepared> {
     let resolved = architectures::resolve(&opts.arch, &cfg).map_err(Error::BadInput)?;
-    check_crash(&cfg, &resolved.work)?;
+    faults::check(&cfg, &resolved.work)?;
     let outputs = Outputs::new(&opts.out, opts.formats, &resolved.output);
     outputs.check()?;
     let pictures = opts.svg.then(|| Pictures::new(&opts.out, &resolved.output));
@@ -159,30 +160,6 @@ pub(crate) fn prepare(opts: Options, cfg: Config) -> error::Result<Prepared> {
         outputs,
         pictures,
     })
-}
-
-/// `-kv crash:SERVICE@TIME` must name a service of the architecture and
-/// a time within the run.
-fn check_crash(cfg: &Config, work: &Work) -> error::Result<()> {
-    let Some(crash) = cfg.crash().map_err(Error::refused)? else {
-        return Ok(());
-    };
-    let Work::Services(plan) = work else {
-        return Err(Error::usage("-kv crash: the fsm has no services to crash"));
-    };
-    if !plan.tiers.iter().any(|t| t.service == crash.service) {
-        return Err(Error::usage(format!(
-            "-kv crash: {} has no service '{}'",
-            plan.arch, crash.service
-        )));
-    }
-    if crash.at >= cfg.duration {
-        return Err(Error::usage(format!(
-            "-kv crash: {:?} is not within the run's {:?} (-d)",
-            crash.at, cfg.duration
-        )));
-    }
-    Ok(())
 }
 
 enum Outcome {
@@ -485,6 +462,15 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         lost: &lost,
         lost_links: &lost_links,
         delivered: metrics.delivered,
+        began: match &outcome {
+            Outcome::Services(r) => {
+                let now = clock::now();
+                Some(Timestamp(
+                    now.0.saturating_sub(r.began.elapsed().as_nanos() as u64),
+                ))
+            }
+            Outcome::Pirates(_) => None,
+        },
     });
     summary::log_faults(&rt, &reports, &summary);
     // The report first: a summary.json that cannot be written still
@@ -616,6 +602,7 @@ async fn run_work(
                 chat: cfg.chat().map_err(Error::failed)?,
                 eureka_poll: cfg.eureka_poll,
                 crash: cfg.crash().map_err(Error::failed)?,
+                outage: cfg.outage().map_err(Error::failed)?,
                 hop_limit,
                 shape: cfg.shape().map_err(Error::failed)?,
                 interrupt: interrupt.clone(),

@@ -18,7 +18,7 @@ use spigo_node::runtime::Overload;
 use spigo_node::Runtime;
 use spigo_proto::archaius::Config;
 use spigo_proto::cluster::{NodeReport, PairReport, Reach};
-use spigo_proto::NodeId;
+use spigo_proto::{NodeId, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -123,6 +123,8 @@ pub(super) struct Inputs<'a> {
     pub lost_links: &'a [LostLink],
     /// Messages delivered to mailboxes over every process.
     pub delivered: u64,
+    /// When the traffic began (services only).
+    pub began: Option<Timestamp>,
 }
 
 /// Every figure of the run, in one struct.
@@ -152,7 +154,7 @@ pub(super) fn gather(i: Inputs) -> Summary {
         graphjson: i.graphjson,
         requests: Requests::of(i.accounting),
         response_ms: Figures::of(&i.traffic.latency),
-        services: Service::all(i.services, i.interrupted.unwrap_or(i.cfg.duration)),
+        services: Service::all(i.services, i.interrupted.unwrap_or(i.cfg.duration), i.began),
         latency: latency(i.cfg, i.pairs),
         backlog: Backlog {
             deepest_mailbox: totals.deepest_mailbox,

@@ -12,7 +12,7 @@
 
 use compact_str::CompactString;
 use hdrhistogram::Histogram;
-use spigo_proto::cluster::{Recorded, ServiceReport, StationReport, TrafficReport};
+use spigo_proto::cluster::{EdgeReport, Recorded, ServiceReport, StationReport, TrafficReport};
 use spigo_proto::Reason;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -178,6 +178,65 @@ pub struct ServiceMetrics {
     failed: [AtomicU64; Reason::ALL.len()],
     /// The sums of [`StationReport`], kept by the instances' work models.
     pub(crate) station: StationSums,
+    /// Per dependency with resilience settings: its callers' counts.
+    edges: Mutex<Vec<(CompactString, Arc<EdgeSums>)>>,
+}
+
+/// [`EdgeReport`]'s counts, added to by every calling instance of a
+/// service (Relaxed: only read for reports).
+#[derive(Default)]
+pub(crate) struct EdgeSums {
+    pub calls: AtomicU64,
+    pub ok: AtomicU64,
+    pub failed: AtomicU64,
+    pub timeout: AtomicU64,
+    pub late: AtomicU64,
+    pub retried: AtomicU64,
+    pub short_circuited: AtomicU64,
+    pub fallback: AtomicU64,
+    pub opened: AtomicU64,
+    pub half_opened: AtomicU64,
+    pub closed: AtomicU64,
+    pub first_open_ns: AtomicU64,
+    pub last_close_ns: AtomicU64,
+}
+
+impl EdgeSums {
+    fn report(&self) -> EdgeReport {
+        let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        EdgeReport {
+            calls: r(&self.calls),
+            ok: r(&self.ok),
+            failed: r(&self.failed),
+            timeout: r(&self.timeout),
+            late: r(&self.late),
+            retried: r(&self.retried),
+            short_circuited: r(&self.short_circuited),
+            fallback: r(&self.fallback),
+            opened: r(&self.opened),
+            half_opened: r(&self.half_opened),
+            closed: r(&self.closed),
+            first_open_ns: r(&self.first_open_ns),
+            last_close_ns: r(&self.last_close_ns),
+        }
+    }
+
+    /// A breaker opened at `at_ns` (Unix nanoseconds).
+    pub(crate) fn opened_at(&self, at_ns: u64) {
+        self.opened.fetch_add(1, Ordering::Relaxed);
+        // The earliest: set only if still unset or later.
+        let _ = self
+            .first_open_ns
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                (v == 0 || at_ns < v).then_some(at_ns)
+            });
+    }
+
+    /// A breaker closed at `at_ns`.
+    pub(crate) fn closed_at(&self, at_ns: u64) {
+        self.closed.fetch_add(1, Ordering::Relaxed);
+        self.last_close_ns.fetch_max(at_ns, Ordering::Relaxed);
+    }
 }
 
 /// [`StationReport`]'s sums as counters every instance of a service adds
@@ -231,7 +290,20 @@ impl ServiceMetrics {
             requests: AtomicU64::new(0),
             failed: Default::default(),
             station: StationSums::default(),
+            edges: Mutex::default(),
         }
+    }
+
+    /// The counts of calls to `dependency`, shared by every instance of
+    /// the service (looked up once, when an instance starts).
+    pub(crate) fn edge(&self, dependency: &str) -> Arc<EdgeSums> {
+        let mut edges = self.edges.lock().expect("metrics lock");
+        if let Some((_, e)) = edges.iter().find(|(d, _)| d == dependency) {
+            return e.clone();
+        }
+        let e = Arc::new(EdgeSums::default());
+        edges.push((dependency.into(), e.clone()));
+        e
     }
 
     /// A request its instance answered as failed, or a put it dropped.
@@ -323,6 +395,9 @@ impl Registry {
                         .filter(|&(_, n)| n > 0)
                         .collect(),
                     station: m.station.report(),
+                    edges: (m.edges.lock().expect("metrics lock").iter())
+                        .map(|(d, e)| (d.to_string(), e.report()))
+                        .collect(),
                 }
             })
             .collect()

@@ -1,5 +1,8 @@
 //! Reading a JSON object the way spigo's Go code reads its architecture
-//! files, so files written for spigo load here with the same meaning.
+//! files, so files written for spigo load here with the same meaning,
+//! and the service fields read from such an object.
+
+use crate::resilience::{Calls, Resilience};
 
 /// Reads a JSON value with Go's `encoding/json` rules, which spigo's files
 /// are written for: an absent or `null` field is its type's zero value,
@@ -74,4 +77,21 @@ pub(super) fn kind(v: &serde_json::Value) -> &'static str {
         serde_json::Value::Array(_) => "a list",
         serde_json::Value::Object(_) => "an object",
     }
+}
+
+/// A service's `resilience` and `resilience_for` fields.
+pub(super) fn calls(obj: &GoObject) -> Result<Calls, String> {
+    let all = (obj.get("resilience").map(Resilience::from_json)).transpose()?;
+    let mut per = Vec::new();
+    if let Some(v) = obj.get("resilience_for") {
+        let map = v
+            .as_object()
+            .ok_or("resilience_for must map dependency names to settings")?;
+        for (dependency, settings) in map {
+            let r = Resilience::from_json(settings)
+                .map_err(|e| format!("resilience_for '{dependency}': {e}"))?;
+            per.push((dependency.clone(), r));
+        }
+    }
+    Ok(Calls { all, per })
 }

@@ -214,6 +214,51 @@ const CASES: &[Case] = &[
         "t.json: service 'x': queue needs a concurrency (without one nothing waits)",
     ),
     (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"name":"db","package":"store"},{"name":"x","package":"karyon","dependencies":["db"],"resilience":{"timeout":"soon"}}]}"#)],
+        "t.json: service 'x': resilience's timeout: 'soon' is not a duration",
+    ),
+    (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"name":"db","package":"store"},{"name":"x","package":"karyon","dependencies":["db"],"resilience":{"retries":99}}]}"#)],
+        "resilience's retries must be a whole number from 0 to 10",
+    ),
+    (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"name":"db","package":"store"},{"name":"x","package":"karyon","dependencies":["db"],"resilience":{"circuit_breaker":{"error_percent":0}}}]}"#)],
+        "circuit_breaker's error_percent must be a whole number from 1 to 100",
+    ),
+    (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"name":"db","package":"store"},{"name":"x","package":"karyon","dependencies":["db"],"resilience":{"fallback":"cached"}}]}"#)],
+        "resilience's fallback 'cached' is not fail, empty or cache",
+    ),
+    (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"name":"db","package":"store"},{"name":"x","package":"karyon","dependencies":["db"],"resilience":{"timeuot":"1s"}}]}"#)],
+        "resilience has no setting 'timeuot'",
+    ),
+    (
+        &["-a", "t.json"],
+        &[("t.json", r#"{"services":[{"name":"db","package":"store"},{"name":"x","package":"karyon","dependencies":["db"],"resilience_for":{"nosuch":{"timeout":"1s"}}}]}"#)],
+        "resilience_for names 'nosuch', which is not one of its dependencies",
+    ),
+    (
+        &["-kv", "outage:homepage"],
+        &[],
+        "-kv outage: 'homepage' is not SERVICE@TIME+LENGTH (e.g. db@10s+5s)",
+    ),
+    (
+        &["-a", "netflixoss", "-kv", "outage:nosuch@1s+1s"],
+        &[],
+        "-kv outage: netflixoss has no service 'nosuch'",
+    ),
+    (
+        &["-a", "netflixoss", "-d", "2", "-kv", "outage:homepage@3s+1s"],
+        &[],
+        "-kv outage: 3s is not within the run's 2s (-d)",
+    ),
+    (
         &["-kv", "service_time.nosuch:1ms"],
         &[],
         "-kv service_time.nosuch: 'nosuch' is not a package (known: denominator, elb,",

@@ -21,6 +21,7 @@ mod netns;
 mod phases;
 mod profile;
 mod progress;
+mod resilience;
 mod scale;
 mod security;
 mod session;

@@ -10,16 +10,19 @@
 //! sum(requests.failed)`. Durations are written as seconds (`_s`) or
 //! milliseconds (`_ms`) as their names say; memory as bytes.
 
+mod edges;
 mod text;
 
 use super::accounting::{Accounting, End};
 use super::metrics::ServiceHistograms;
 use super::writers::write_atomically;
+use edges::Edge;
 use hdrhistogram::Histogram;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use spigo_proto::cluster::Reach;
 use spigo_proto::Reason;
+use spigo_proto::Timestamp;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -281,14 +284,19 @@ pub(crate) struct Service {
     pub wait_ms: Option<f64>,
     /// Mean service time drawn, in ms.
     pub service_ms: Option<f64>,
+    /// Its calls to each dependency it has resilience settings for.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub dependencies: BTreeMap<String, Edge>,
 }
 
 impl Service {
     /// Every service's figures; `window` is the simulated time the rates
-    /// and means are over.
+    /// and means are over, `began` when the traffic began (breaker times
+    /// are counted from it).
     pub(crate) fn all(
         services: &BTreeMap<String, ServiceHistograms>,
         window: Duration,
+        began: Option<Timestamp>,
     ) -> BTreeMap<String, Service> {
         let t = window.as_secs_f64();
         let per_t = |x: f64| (t > 0.0).then(|| x / t);
@@ -313,6 +321,9 @@ impl Service {
                     queue: modelled.then(|| per_t(ns(st.waiting_ns))).flatten(),
                     wait_ms: (st.started > 0).then(|| ns(st.waited_ns) * 1e3 / st.started as f64),
                     service_ms: (st.started > 0).then(|| ns(st.busy_ns) * 1e3 / st.started as f64),
+                    dependencies: (h.edges.iter())
+                        .map(|(d, e)| (d.clone(), Edge::of(e, began)))
+                        .collect(),
                 };
                 (name.clone(), s)
             })
@@ -490,6 +501,7 @@ pub(crate) mod tests {
                 response: response.clone(),
                 failed: [0; Reason::ALL.len()],
                 station: Default::default(),
+                edges: Default::default(),
             },
         )]);
         let secs = |s| Secs(Duration::from_secs(s));
@@ -517,7 +529,7 @@ pub(crate) mod tests {
             graphjson: None,
             requests: Requests::of(&a),
             response_ms: Figures::of(&response),
-            services: Service::all(&services, Duration::from_secs(1)),
+            services: Service::all(&services, Duration::from_secs(1), None),
             latency: vec![Pair {
                 from: "us-east-1".into(),
                 to: "eu-west-1".into(),

@@ -150,8 +150,39 @@ fn services(w: &mut String, s: &Summary) {
         );
     }
     work(w, s);
+    calls(w, s);
     if let Some(peak) = s.memory.peak_bytes {
         let _ = writeln!(w, "  peak memory      {}", mb(peak));
+    }
+}
+
+/// One line per guarded dependency: what its callers' timeouts, retries
+/// and breakers did.
+fn calls(w: &mut String, s: &Summary) {
+    let mut first = true;
+    for (name, v) in &s.services {
+        for (dep, e) in &v.dependencies {
+            let label = if first { "calls" } else { "" };
+            first = false;
+            let b = &e.breaker;
+            let when = |t: Option<f64>, what: &str| {
+                t.map_or(String::new(), |t| format!(" ({what} {t:.1} s)"))
+            };
+            let _ = writeln!(
+                w,
+                "  {label:<16} {name} -> {dep}: {} calls, {} timed out ({} late), {} retried, {} short-circuited, {} fallback; breakers opened {}{}, closed {}{}",
+                e.calls,
+                e.timeout,
+                e.late,
+                e.retried,
+                e.short_circuited,
+                e.fallback,
+                b.opened,
+                when(b.first_open_s, "first at"),
+                b.closed,
+                when(b.last_close_s, "last at")
+            );
+        }
     }
 }
 

@@ -126,6 +126,7 @@ mod tests {
                 response: vec![(200, 1), (400, 1)],
                 failed: Vec::new(),
                 station: Default::default(),
+                edges: Vec::new(),
             }],
             ..MetricsReport::default()
         }

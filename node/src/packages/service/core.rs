@@ -7,6 +7,7 @@
 //! [`requests`](super::requests) waiting for answers, and
 //! [`spans`](super::spans) of sampled flows.
 
+use super::calls::{Attempt, Calls, Due, Retry};
 use super::discovery::{Dependency, Discovery};
 use super::requests::{Pending, Requests};
 use super::routing;
@@ -39,6 +40,9 @@ pub(crate) enum ServiceTimer {
     /// A request's service time is over (instances with a work model):
     /// one per request started.
     Done,
+    /// An attempt's timeout or a retry's backoff is over (callers with
+    /// resilience settings).
+    Calls,
 }
 
 impl Timer for ServiceTimer {
@@ -46,6 +50,7 @@ impl Timer for ServiceTimer {
         ServiceTimer::Poll,
         ServiceTimer::Traffic,
         ServiceTimer::Done,
+        ServiceTimer::Calls,
     ];
 }
 
@@ -64,6 +69,12 @@ pub struct Core {
     ipv4: Option<[u8; 4]>,
     /// Its slots and queue, when its service has a work model.
     station: Option<Box<Station>>,
+    /// Its timeouts, retries and breakers, when its service has resilience
+    /// settings.
+    calls: Option<Box<Calls>>,
+    /// In an outage (`-kv outage:`) until then: requests are taken and
+    /// never answered.
+    dark_until: Option<Instant>,
 }
 
 impl Core {
@@ -72,7 +83,10 @@ impl Core {
         let metrics = rt.service_figures(&spec.service, spec.location().region);
         let station = (spec.work.as_deref())
             .map(|w| Box::new(Station::new(w, &metrics.station, Instant::now())));
+        let calls = Calls::new(&spec, &metrics);
         Core {
+            calls,
+            dark_until: None,
             rng: SmallRng::seed_from_u64(
                 spec.seed ^ (me.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             ),
@@ -268,8 +282,34 @@ impl Core {
     /// Passes `request` on to `to` as a child call, one hop further down
     /// its path, and remembers where its answer goes. A receiver that has
     /// gone is marked dead; the error says why the call failed, so the
-    /// caller can pick another.
+    /// caller can pick another. A get to a dependency with resilience
+    /// settings is guarded: a breaker that is open short-circuits it (the
+    /// fallback answers, if there is one: `Ok`), and the attempt times out.
     pub fn call(&mut self, to: Address, request: &Gotocol, stage: u8) -> Result<(), Reason> {
+        self.attempt(to, request, stage, 0)
+    }
+
+    fn attempt(
+        &mut self,
+        to: Address,
+        request: &Gotocol,
+        stage: u8,
+        retry: u32,
+    ) -> Result<(), Reason> {
+        let dep = (request.imposition == Imposition::GetRequest)
+            .then(|| self.guarded_dep_of(to))
+            .flatten();
+        if let (Some(d), Some(calls)) = (dep, self.calls.as_mut()) {
+            if !calls.allow(d) {
+                return match calls.fallback(d, &request.intention) {
+                    Some(value) => {
+                        self.respond(request, value);
+                        Ok(())
+                    }
+                    None => Err(Reason::ShortCircuited),
+                };
+            }
+        }
         let ctx = self.child_of(request.ctx);
         let hops = request.hops.saturating_add(1);
         let intention = request.intention.clone();
@@ -281,17 +321,34 @@ impl Core {
             if !matches!(e, SendError::Shed(_)) {
                 self.mark_dead(to);
             }
+            if let (Some(d), Some(calls)) = (dep, self.calls.as_mut()) {
+                calls.not_sent(d);
+            }
             return Err(e.reason());
         }
         if request.imposition == Imposition::GetRequest {
             self.requests.wait_for(ctx, request, stage);
         }
+        if let (Some(dep), Some(calls)) = (dep, self.calls.as_mut()) {
+            if let Some(due) = calls.sent(ctx.span, Attempt { dep, retry, to }) {
+                self.life.wake_at(due, ServiceTimer::Calls);
+            }
+        }
         Ok(())
+    }
+
+    /// Which guarded dependency `to` is an instance of.
+    fn guarded_dep_of(&self, to: Address) -> Option<usize> {
+        let calls = self.calls.as_ref()?;
+        let d =
+            (self.discovery.deps.iter()).position(|d| d.adopted.iter().any(|p| p.addr == to))?;
+        calls.guards(d).then_some(d)
     }
 
     /// Tries `pick` up to a few times until a call goes through; the error
     /// says why the last try failed ([`Reason::Undeliverable`] when there
-    /// was no live instance to try).
+    /// was no live instance to try). A short-circuited call is not tried
+    /// elsewhere: the breaker speaks for the whole dependency.
     pub fn call_with(
         &mut self,
         request: &Gotocol,
@@ -305,10 +362,121 @@ impl Core {
             };
             match self.call(to, request, stage) {
                 Ok(()) => return Ok(()),
+                Err(Reason::ShortCircuited) => return Err(Reason::ShortCircuited),
                 Err(reason) => why = reason,
             }
         }
         Err(why)
+    }
+
+    /// A guarded attempt failed (answered failed, or timed out): retried
+    /// later if it may be, else answered by the fallback if there is one;
+    /// otherwise the request is given back, for its failure to be passed
+    /// on.
+    fn after_failure(&mut self, pending: Pending, a: Attempt) -> Option<Pending> {
+        let calls = self.calls.as_mut()?;
+        match calls.retry_later(pending, a, self.rng.random()) {
+            Ok(due) => {
+                self.life.wake_at(due, ServiceTimer::Calls);
+                None
+            }
+            Err(pending) => match calls.fallback(a.dep, &pending.asked) {
+                Some(value) => {
+                    self.relay(&pending, value);
+                    None
+                }
+                None => Some(pending),
+            },
+        }
+    }
+
+    /// The `Calls` timer rang: attempts that timed out fail over (retry,
+    /// fallback, or a `timeout` answer), and retries due are made.
+    pub(super) fn calls_due(&mut self) {
+        let Some(calls) = self.calls.as_mut() else {
+            return;
+        };
+        let (due, again) = calls.due();
+        if let Some(at) = again {
+            self.life.wake_at(at, ServiceTimer::Calls);
+        }
+        for due in due {
+            match due {
+                Due::Timeout(span, a) => {
+                    let Some(p) = self.requests.take(span) else {
+                        continue;
+                    };
+                    if let Some(p) = self.after_failure(p, a) {
+                        self.relay(&p, Intention::Failed(Reason::Timeout));
+                    }
+                }
+                Due::Retry(r) => self.retry(r),
+            }
+        }
+    }
+
+    /// Makes a retry on the next live instance of its dependency after the
+    /// one that failed (Ribbon's MaxAutoRetriesNextServer).
+    fn retry(&mut self, r: Retry) {
+        let Retry {
+            pending,
+            dep,
+            retry,
+            after,
+        } = r;
+        let to = routing::next_after(&self.discovery.deps, dep, after);
+        let request = pending.original();
+        self.requests.arrived = Some(pending.started);
+        let sent = match to {
+            Some(to) => self.attempt(to, &request, pending.stage, retry),
+            None => Err(Reason::Undeliverable),
+        };
+        self.requests.arrived = None;
+        if let Err(why) = sent {
+            if why == Reason::ShortCircuited {
+                // The fallback was tried already; the breaker speaks for
+                // every instance, so no further retry either.
+                self.relay(&pending, Intention::Failed(why));
+                return;
+            }
+            let a = Attempt {
+                dep,
+                retry,
+                to: after,
+            };
+            if let Some(p) = self.after_failure(pending, a) {
+                self.relay(&p, Intention::Failed(why));
+            }
+        }
+    }
+
+    // ---- outages -------------------------------------------------------
+
+    /// Starts an outage of `length`: requests are taken, none answered.
+    pub(super) fn go_dark(&mut self, length: Duration) {
+        tracing::debug!("{}: dark for {length:?}", self.spec.record.name);
+        self.dark_until = Some(Instant::now() + length);
+    }
+
+    /// Whether the instance is in an outage now.
+    pub(super) fn is_dark(&mut self) -> bool {
+        match self.dark_until {
+            Some(until) if Instant::now() < until => true,
+            Some(_) => {
+                self.dark_until = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// A request that reached the instance in its outage: counted; a put
+    /// ends here, a get's asker hears nothing (it times out).
+    pub(super) fn swallow(&self, request: &Gotocol) {
+        self.metrics.failed(Reason::Outage);
+        if request.imposition == Imposition::Put {
+            self.rt().put_failed(Reason::Outage);
+        }
     }
 
     /// Drops a request this instance cannot serve or pass on: a get's
@@ -373,9 +541,25 @@ impl Core {
         self.respond(request, value);
     }
 
-    /// Takes the pending entry a response answers.
+    /// Takes the pending entry a response answers. For a guarded call, a
+    /// failure answer may instead be retried or answered by the fallback
+    /// (`None`: nothing left to do), and a late answer to an attempt given
+    /// up is counted and ignored.
     pub fn take_pending(&mut self, response: &Gotocol) -> Option<Pending> {
-        self.requests.answered_by(response)
+        let pending = self.requests.answered_by(response);
+        let Some(calls) = self.calls.as_mut() else {
+            return pending;
+        };
+        let ok = !matches!(response.intention, Intention::Failed(_));
+        let attempt = calls.answered(response.ctx.span, ok);
+        match (pending, attempt) {
+            (Some(p), Some(a)) if ok => {
+                calls.remember(a.dep, &p.asked, &response.intention);
+                Some(p)
+            }
+            (Some(p), Some(a)) => self.after_failure(p, a),
+            (pending, _) => pending,
+        }
     }
 
     /// Sends a response back to whoever asked this instance for it.
@@ -442,6 +626,10 @@ impl Core {
     pub(super) fn sweep(&mut self) {
         for (ctx, started) in self.requests.expire(clock::now()) {
             self.finished(Imposition::GetRequest, ctx, started, false);
+        }
+        if let Some(calls) = self.calls.as_mut() {
+            let requests = &self.requests;
+            calls.sweep(|span| requests.is_waiting(span));
         }
     }
 }

@@ -17,7 +17,9 @@
 //! | `requests.rs` | requests passed on, waiting for their answers, and timeouts |
 //! | `spans.rs` | trace contexts and the spans of sampled flows |
 //! | `station.rs` | a work model's slots and queue: service time before the package sees a request |
+//! | `calls.rs` | a caller's resilience: timeouts, retries, circuit breakers, fallbacks |
 
+mod calls;
 mod core;
 mod discovery;
 mod requests;
@@ -120,7 +122,10 @@ impl<B: Behaviour> Nanoservice<B> {
         if request {
             core.metrics().requested();
         }
-        if request && msg.hops > core.spec.hop_limit {
+        if request && core.is_dark() {
+            core.swallow(&msg);
+            handled(core, msg.imposition, msg.ctx, arrived, delivery, arrived);
+        } else if request && msg.hops > core.spec.hop_limit {
             core.requests.arrived = Some(arrived);
             core.fail(&msg, Reason::HopLimit);
             core.requests.arrived = None;
@@ -238,6 +243,7 @@ impl<B: Behaviour> Kind for Nanoservice<B> {
                 let every = (!every.is_zero()).then_some(every);
                 self.0.chat(core, &mut state.package, every)
             }
+            (Imposition::Chat, Intention::Dark(length)) => core.go_dark(length),
             (Imposition::Chat, _) => self.0.chat(core, &mut state.package, None),
             (imposition, intention) => {
                 let msg = Gotocol {
@@ -260,6 +266,7 @@ impl<B: Behaviour> Kind for Nanoservice<B> {
                     .wake_after(core.spec.eureka_poll, ServiceTimer::Poll);
             }
             ServiceTimer::Traffic => self.0.tick(core, package),
+            ServiceTimer::Calls => core.calls_due(),
             ServiceTimer::Done => {
                 if let Some(held) = core.service_done() {
                     self.serve(state, held);

@@ -66,6 +66,16 @@ impl Requests {
         );
     }
 
+    /// Takes the entry of child call `span` (one given up by its caller).
+    pub(super) fn take(&mut self, span: u64) -> Option<Pending> {
+        self.pending.remove(&span)
+    }
+
+    /// Whether child call `span` still waits for its answer.
+    pub(super) fn is_waiting(&self, span: u64) -> bool {
+        self.pending.contains_key(&span)
+    }
+
     /// Takes the entry a response answers.
     pub(super) fn answered_by(&mut self, response: &Gotocol) -> Option<Pending> {
         self.pending.remove(&response.ctx.span)

@@ -37,6 +37,16 @@ pub(super) fn pick_any(deps: &[Dependency], rng: &mut SmallRng) -> Option<Addres
     pick_in(deps, rng, d)
 }
 
+/// The live instance of dependency `d` after `after` in its list (the
+/// first when `after` is not live, itself when it is the only one): where
+/// a retry goes, as Ribbon's MaxAutoRetriesNextServer does.
+pub(super) fn next_after(deps: &[Dependency], d: usize, after: Address) -> Option<Address> {
+    let live: Vec<Address> = deps.get(d)?.live().map(|p| p.addr).collect();
+    let at = live.iter().position(|&a| a == after);
+    let next = at.map_or(0, |i| (i + 1) % live.len());
+    live.get(next).copied()
+}
+
 /// The next live instance of any dependency, taking turns.
 pub(super) fn round_robin(deps: &[Dependency], turn: &mut usize) -> Option<Address> {
     let all = || deps.iter().flat_map(|d| d.live().map(|p| p.addr));
