@@ -6,7 +6,10 @@
 //! machine wakes the runtime late, which bunches arrivals and delays
 //! answers, so a queue looks busier than its load. cargo runs test
 //! binaries one after another, so nothing else of the suite runs beside
-//! these, and [`serial`] runs them one at a time.
+//! these, and [`serial`] runs them one at a time. Even so this VM has
+//! moments when it falls behind: each run measures its own lateness (the
+//! in-zone hop's p99 beyond the latency model) and a disturbed run is
+//! repeated, up to [`TRIES`] runs, rather than compared with theory.
 //!
 //! **Why replicas.** One M/M/1 queue at ρ = 0.8 observed for 10 s has a
 //! mean time in system that varies by about 10% from path to path (its
@@ -75,7 +78,18 @@ struct Pooled {
     utilisation: f64,
     /// Rejected over received.
     rejected: f64,
+    /// How far the in-zone hop's measured p99 exceeded the latency model,
+    /// in ms: the runtime's lateness, whether the machine kept up.
+    late_ms: f64,
 }
+
+/// Lateness beyond which a run does not count: arrivals bunch and answers
+/// leave late, so the queue looks busier than its load. An undisturbed run
+/// here shows 0.1 to 0.15 ms.
+const DISTURBED_MS: f64 = 0.4;
+
+/// Runs of an experiment before the machine is declared too busy.
+const TRIES: usize = 3;
 
 impl Queue {
     fn arch(&self) -> String {
@@ -98,8 +112,23 @@ impl Queue {
         serde_json::json!({"arch": "queue", "services": services}).to_string()
     }
 
-    /// Runs the experiment for 10 s and pools its stores' figures.
+    /// Runs the experiment until a run the machine kept up with (at most
+    /// [`TRIES`]), and gives that run's figures; fails loudly if none.
     fn run(&self) -> Pooled {
+        let mut seen = Vec::new();
+        for _ in 0..TRIES {
+            let p = self.run_once();
+            if p.late_ms <= DISTURBED_MS {
+                return p;
+            }
+            eprintln!("disturbed run (lateness {:.3} ms), again: {p:?}", p.late_ms);
+            seen.push(p.late_ms);
+        }
+        panic!("the machine did not keep up: lateness p99 {seen:?} ms in {TRIES} runs (allowed {DISTURBED_MS})");
+    }
+
+    /// Runs the experiment for 10 s and pools its stores' figures.
+    fn run_once(&self) -> Pooled {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("queue_arch.json");
         std::fs::write(&file, self.arch()).unwrap();
@@ -136,7 +165,13 @@ fn pool(summary: &Value, copies: usize) -> Pooled {
         service_ms: 0.0,
         utilisation: 0.0,
         rejected: 0.0,
+        late_ms: 0.0,
     };
+    for pair in summary["latency"].as_array().unwrap() {
+        if pair["reach"] == "zone" {
+            p.late_ms = p.late_ms.max(n(&pair["p99_ms"]) - n(&pair["model_ms"]));
+        }
+    }
     let (mut answered, mut received) = (0.0, 0.0);
     for (name, s) in services {
         if !name.starts_with("db") {
