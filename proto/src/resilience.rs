@@ -67,14 +67,6 @@ impl Backoff {
             Backoff::Jittered(d) => doubled(d).mul_f64(uniform.clamp(0.0, 1.0)),
         }
     }
-
-    /// The longest wait before retry `retry`.
-    pub fn longest(self, retry: u32) -> Duration {
-        match self {
-            Backoff::Jittered(_) => self.wait(retry, 1.0),
-            _ => self.wait(retry, 0.0),
-        }
-    }
 }
 
 impl fmt::Display for Backoff {
@@ -267,18 +259,6 @@ impl Resilience {
     pub fn is_off(&self) -> bool {
         self.timeout.is_none() && self.breaker.is_none() && self.retries == 0
     }
-
-    /// The longest a get may wait on this dependency before the caller
-    /// answers it (every attempt timing out, every backoff at its
-    /// longest); none without a timeout.
-    pub fn budget(&self) -> Option<Duration> {
-        let t = self.timeout?;
-        let mut total = t;
-        for r in 0..self.retries {
-            total += self.backoff.map_or(Duration::ZERO, |b| b.longest(r)) + t;
-        }
-        Some(total)
-    }
 }
 
 fn breaker_from_json(v: &serde_json::Value) -> Result<Breaker, String> {
@@ -368,8 +348,6 @@ mod tests {
         assert_eq!(r.breaker.unwrap().volume, 5);
         assert_eq!(r.fallback, Fallback::Cache);
         assert_eq!(Resilience::from_json(&r.to_json()).unwrap(), r);
-        // 100 + 10 + 100 + 20 + 100.
-        assert_eq!(r.budget(), Some(Duration::from_millis(330)));
         let b = Resilience::from_json(&json!({"circuit_breaker": true})).unwrap();
         assert_eq!(b.breaker, Some(BREAKER_DEFAULT));
     }
@@ -410,7 +388,7 @@ mod tests {
         assert_eq!((e.wait(0, 0.0), e.wait(2, 0.0)), (ms(10), ms(40)));
         let j = Backoff::parse("jitter:10ms").unwrap();
         assert_eq!(j.wait(1, 0.5), ms(10));
-        assert_eq!(j.longest(1), ms(20));
+        assert_eq!(j.wait(1, 1.0), ms(20));
         assert!(Backoff::parse("exp:x").is_err());
     }
 

@@ -35,25 +35,8 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
-/// The `spigo` binary of this workspace, freshly built.
-pub fn spigo() -> Command {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    let path = BIN.get_or_init(|| {
-        escargot::CargoBuild::new()
-            .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
-            .package("spigo")
-            .bin("spigo")
-            .current_release()
-            .current_target()
-            .run()
-            .expect("cargo builds spigo")
-            .path()
-            .to_path_buf()
-    });
-    Command::new(path)
-}
+pub use spigo_tests::spigo;
 
 /// A `spigo node` on a free loopback port, killed when dropped.
 pub struct NodeProcess {

@@ -20,27 +20,8 @@
 //! the spread by the square root of their number (8 copies: about 3.5%).
 
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::{Mutex, MutexGuard, OnceLock};
-
-/// The `spigo` binary of this workspace, freshly built.
-fn spigo() -> Command {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    let path = BIN.get_or_init(|| {
-        escargot::CargoBuild::new()
-            .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
-            .package("spigo")
-            .bin("spigo")
-            .current_release()
-            .current_target()
-            .run()
-            .expect("cargo builds spigo")
-            .path()
-            .to_path_buf()
-    });
-    Command::new(path)
-}
+use spigo_tests::spigo;
+use std::sync::{Mutex, MutexGuard};
 
 /// One experiment at a time (see the module's note).
 fn serial() -> MutexGuard<'static, ()> {
@@ -89,7 +70,7 @@ struct Pooled {
 const DISTURBED_MS: f64 = 0.4;
 
 /// Runs of an experiment before the machine is declared too busy.
-const TRIES: usize = 3;
+const TRIES: usize = 5;
 
 impl Queue {
     fn arch(&self) -> String {

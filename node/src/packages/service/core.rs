@@ -207,28 +207,23 @@ impl Core {
     /// Takes a request into the station: its service starts (the `Done`
     /// timer set for its end), it waits, or the full queue refuses it.
     pub(super) fn admit(&mut self, held: Held) {
-        let mut started = Vec::new();
         let Core {
             station,
             spec,
             rng,
             metrics,
+            life,
             ..
         } = self;
         let (Some(station), Some(work)) = (station.as_mut(), spec.work.as_deref()) else {
             return;
         };
         let mut draw = || work.service_time.draw(rng.random(), rng.random());
+        let mut ring = |ends| life.wake_at(ends, ServiceTimer::Done);
         let arrived = held.arrived;
-        let admit = station.arrive(
-            held,
-            Instant::now(),
-            &mut draw,
-            &metrics.station,
-            &mut started,
-        );
+        let admit = station.arrive(held, Instant::now(), &mut draw, &metrics.station, &mut ring);
         match admit {
-            Admit::Started(ends) => started.push(ends),
+            Admit::Started(ends) => ring(ends),
             Admit::Waiting => {}
             Admit::Rejected(msg) => {
                 self.requests.arrived = Some(arrived);
@@ -239,29 +234,23 @@ impl Core {
                 }
             }
         }
-        for ends in started {
-            self.life.wake_at(ends, ServiceTimer::Done);
-        }
     }
 
     /// The `Done` timer rang: the request whose service is over, if any,
     /// and the services that start in the slot it frees.
     pub(super) fn service_done(&mut self) -> Option<Held> {
-        let mut started = Vec::new();
         let Core {
             station,
             spec,
             rng,
             metrics,
+            life,
             ..
         } = self;
         let (station, work) = (station.as_mut()?, spec.work.as_deref()?);
         let mut draw = || work.service_time.draw(rng.random(), rng.random());
-        let held = station.done(Instant::now(), &mut draw, &metrics.station, &mut started);
-        for ends in started {
-            self.life.wake_at(ends, ServiceTimer::Done);
-        }
-        held
+        let mut ring = |ends| life.wake_at(ends, ServiceTimer::Done);
+        station.done(Instant::now(), &mut draw, &metrics.station, &mut ring)
     }
 
     /// Fails every request the station still holds, as the instance

@@ -107,14 +107,14 @@ impl Station {
 
     /// A request arrived at `now`; `draw` gives a service time. Requests
     /// that were waiting for slots freed by now start first (their
-    /// service ends are pushed to `started`).
+    /// service ends are given to `started`).
     pub(super) fn arrive(
         &mut self,
         held: Held,
         now: Instant,
         draw: &mut dyn FnMut() -> Duration,
         sums: &StationSums,
-        started: &mut Vec<Instant>,
+        started: &mut dyn FnMut(Instant),
     ) -> Admit {
         self.start_waiting(now, draw, sums, started);
         let slot = self.free_slot(now);
@@ -133,13 +133,13 @@ impl Station {
 
     /// The `Done` timer rang at `now`: the request whose service ends
     /// first leaves (one ring per request started), and requests waiting
-    /// for the slot it frees start (their ends pushed to `started`).
+    /// for the slot it frees start (their ends given to `started`).
     pub(super) fn done(
         &mut self,
         now: Instant,
         draw: &mut dyn FnMut() -> Duration,
         sums: &StationSums,
-        started: &mut Vec<Instant>,
+        started: &mut dyn FnMut(Instant),
     ) -> Option<Held> {
         let Reverse(first) = self.serving.pop()?;
         sums.served.fetch_add(1, Ordering::Relaxed);
@@ -180,7 +180,7 @@ impl Station {
         now: Instant,
         draw: &mut dyn FnMut() -> Duration,
         sums: &StationSums,
-        started: &mut Vec<Instant>,
+        started: &mut dyn FnMut(Instant),
     ) {
         while !self.waiting.is_empty() {
             let Some(slot) = self.free_slot(now) else {
@@ -188,7 +188,8 @@ impl Station {
             };
             let (at, held) = self.waiting.pop_front().expect("not empty");
             let from = self.free_at[slot].max(at);
-            started.push(self.start(Some(slot), at, from, held, draw, sums));
+            let ends = self.start(Some(slot), at, from, held, draw, sums);
+            started(ends);
         }
     }
 
@@ -280,23 +281,29 @@ mod tests {
         let mut draw = || Duration::from_millis(10);
         let mut started = Vec::new();
         assert_eq!(
-            st.arrive(held(1), ms(0), &mut draw, &sums, &mut started),
+            st.arrive(held(1), ms(0), &mut draw, &sums, &mut |t| started.push(t)),
             Admit::Started(ms(10))
         );
         assert_eq!(
-            st.arrive(held(2), ms(2), &mut draw, &sums, &mut started),
+            st.arrive(held(2), ms(2), &mut draw, &sums, &mut |t| started.push(t)),
             Admit::Waiting
         );
-        let refused = st.arrive(held(3), ms(4), &mut draw, &sums, &mut started);
+        let refused = st.arrive(held(3), ms(4), &mut draw, &sums, &mut |t| started.push(t));
         assert!(matches!(refused, Admit::Rejected(m) if m.intention.to_string() == "3"));
         // The first's timer is handled 3 ms late: the second still
         // started at 10 ms, so it ends at 20.
-        let first = st.done(ms(13), &mut draw, &sums, &mut started).unwrap();
+        let first = st
+            .done(ms(13), &mut draw, &sums, &mut |t| started.push(t))
+            .unwrap();
         assert_eq!(key(&first), "1");
         assert_eq!(started, [ms(20)]);
-        let second = st.done(ms(20), &mut draw, &sums, &mut started).unwrap();
+        let second = st
+            .done(ms(20), &mut draw, &sums, &mut |t| started.push(t))
+            .unwrap();
         assert_eq!(key(&second), "2");
-        assert!(st.done(ms(21), &mut draw, &sums, &mut started).is_none());
+        assert!(st
+            .done(ms(21), &mut draw, &sums, &mut |t| started.push(t))
+            .is_none());
         assert_eq!(st.in_system(), 0);
         let r = sums.report();
         assert_eq!(
@@ -325,14 +332,16 @@ mod tests {
         let mut started = Vec::new();
         for i in 0..3 {
             let at = t0 + Duration::from_millis(i);
-            let admit = st.arrive(held(i), at, &mut draw, &sums, &mut started);
+            let admit = st.arrive(held(i), at, &mut draw, &sums, &mut |t| started.push(t));
             assert_eq!(admit, Admit::Started(at + Duration::from_millis(5)));
         }
         assert_eq!(sums.report().unlimited, 1);
         let order: Vec<String> = (0..3)
             .map(|i| {
                 let at = t0 + Duration::from_millis(5 + i);
-                key(&st.done(at, &mut draw, &sums, &mut started).unwrap())
+                key(&st
+                    .done(at, &mut draw, &sums, &mut |t| started.push(t))
+                    .unwrap())
             })
             .collect();
         assert_eq!(order, ["0", "1", "2"]);
