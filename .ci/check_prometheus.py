@@ -9,7 +9,9 @@ Usage: check_prometheus.py SPIGO_BINARY
    - the scraped gets equal summary.json's `requests.gets.sent`;
    - histogram_quantile(0.99, ...) over the homepage's response buckets is a
      number inside the bucket that holds summary.json's homepage p99;
-   - rate() of requests while the run went is above zero.
+   - rate() of requests while the run went is above zero;
+   - the resilient example's calls and work: spigo_calls_total equals
+     summary.json's calls, rate(busy seconds) / slots is a utilisation.
 Every process started here is stopped by its PID on the way out.
 """
 import json
@@ -56,7 +58,7 @@ work = tempfile.mkdtemp()
 procs = []
 try:
     run = subprocess.Popen(
-        [spigo, "-a", "netflixoss", "-w", "2", "-d", "8", "-c", "--seed", "7",
+        [spigo, "-a", "netflixoss-resilient", "-w", "2", "-d", "8", "-c", "--seed", "7",
          "--http", "127.0.0.1:0", "--linger", "60s", "--out", work],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     procs.append(run)
@@ -104,7 +106,7 @@ try:
         assert len(result) == 1, (expr, result)
         return float(result[0]["value"][1])
 
-    gets = one('spigo_requests_total{job="spigo",arch="netflixoss",kind="get"}')
+    gets = one('spigo_requests_total{job="spigo",arch="netflixoss-resilient",kind="get"}')
     assert gets == summary["requests"]["gets"]["sent"], (gets, summary["requests"]["gets"])
     p99 = one('histogram_quantile(0.99, sum by (le) '
               '(spigo_response_seconds_bucket{service="homepage"}))')
@@ -117,6 +119,20 @@ try:
     print(f"prometheus: {int(gets)} gets scraped as summary.json has them; homepage p99 "
           f"{p99 * 1000:.2f} ms by histogram_quantile (summary {expected * 1000:.2f} ms, "
           f"bucket {lower}-{upper} s); {rate:.0f} gets/s while running")
+
+    # The work models' and guarded calls' families: the last scrape's
+    # counts are summary.json's, and rates give a utilisation.
+    calls = one('sum(spigo_calls_total{service="wwwproxy",dependency="homepage"})')
+    want = summary["services"]["wwwproxy"]["dependencies"]["homepage"]["calls"]
+    assert calls == want, (calls, want)
+    util = one('sum(rate(spigo_work_busy_seconds_total{service="homepage"}[5s])) / '
+               'sum(spigo_work_slots{service="homepage"})', at=ended - 1)
+    assert 0 < util < 1, util
+    opened = one('sum(spigo_breaker_transitions_total{to="open"})')
+    open_now = one('sum(spigo_breakers_open)')
+    assert 0 <= open_now <= opened, (open_now, opened)
+    print(f"prometheus: wwwproxy -> homepage {int(calls)} calls as summary.json has them; "
+          f"homepage {util:.1%} busy by rate(busy seconds) / slots; breakers opened {int(opened)}")
 
     run.send_signal(signal.SIGINT)
     assert run.wait(timeout=20) == 0, "".join(log)

@@ -17,8 +17,20 @@ Usage: check_viewer.py SPIGO_BINARY ARTIFACT_DIR
    drawn on the canvas; hovering and dragging a node must work there; then
    it pans and zooms for 3 s through real input events and measures the
    gaps between animation frames: median under 50 ms, p95 under 100 ms.
+   Then a metrics event (as a live run sends, given through the page's test
+   hook) must colour the canvas by utilisation and error rate, and the same
+   pan and zoom must keep within the same limits.
+4. work: a small architecture with a work model and guarded calls (db
+   behind api, api with a timeout, a retry and a circuit breaker), run with
+   `--live` while db hangs for 4 s (`-kv outage:`). The page is opened
+   during the run and must fill some instance by its service's utilisation
+   (not its package colour), list util and err% in the metrics panel, say
+   what the colours mean in the legend, colour some api-db edge by its error
+   rate (and widen it for the open breakers) during the outage, make it
+   plain again once db answers and the breakers close, and log no error.
 
-Screenshots go to ARTIFACT_DIR/viewer.png, viewer-live.png and viewer-large.png.
+Screenshots go to ARTIFACT_DIR/viewer.png, viewer-live.png, viewer-large.png
+and viewer-work.png (taken during the outage).
 Needs Debian's chromium and chromium-driver and pip's selenium. Every process
 started here is stopped on the way out, whatever happened.
 """
@@ -48,6 +60,19 @@ LARGE_EDGES = 25000
 FRAME_SECONDS = 3.0
 FRAME_MEDIAN_MS = 50
 FRAME_P95_MS = 100
+WORK_SECONDS = 12
+# db hangs from 3 s to 7 s into the traffic; api's breakers (50% of at
+# least 10 calls in 2 s) open within a second of that and close within
+# their 1 s sleep after it, so the run's last seconds are free of errors.
+WORK_OUTAGE = "outage:db@3s+4s"
+WORK_ARCH = {"arch": "work", "services": [
+    {"name": "db", "package": "store", "count": 3, "regions": 1,
+     "service_time": {"dist": "exp", "mean": "2ms"}, "concurrency": 2},
+    {"name": "api", "package": "karyon", "count": 3, "regions": 1, "dependencies": ["db"],
+     "resilience": {"timeout": "50ms", "retries": 1, "backoff": "10ms",
+                    "circuit_breaker": {"error_percent": 50, "window": "2s", "volume": 10, "sleep": "1s"}}},
+    {"name": "www", "package": "denominator", "dependencies": ["api"]}]}
+WORK_NODES = 7
 
 
 class CheckFailed(Exception):
@@ -474,7 +499,164 @@ def check_large(spigo, runner, driver, log, tmp, artifacts):
     assert_no_errors(log, "large")
     driver.save_screenshot(os.path.join(artifacts, "viewer-large.png"))
     ok(f"large: screenshot {os.path.join(artifacts, 'viewer-large.png')}")
+
+    # Load colours on the canvas (check 4 sees them in SVG only): a metrics
+    # event as a live run sends them, through the page's test hook, as a
+    # served graph has no live stream. Every pirate is a blackbeard, so all
+    # nodes get the utilisation fill and all edges the error colour, the
+    # most colour the paint can be given; panning and zooming must stay as
+    # smooth as without.
+    need_load_hooks(driver, "large")
+    driver.execute_script("window.spigoViewer.metrics(arguments[0])", {
+        "services": {"blackbeard": {"count": 1, "utilisation": 0.9, "queue": 1.0}},
+        "edges": [{"service": "blackbeard", "dependency": "blackbeard", "calls": 10, "errors": 4,
+                   "error_rate": 0.4, "breakers_open": 1}]})
+    coloured = lambda d: d.execute_script("""
+        const v = window.spigoViewer, name = v.names()[0], t = v.tintedEdges(1);
+        const e = t.length ? v.edgeColour(t[0][0], t[0][1]) : null;
+        return v.fillOf(name) === v.utilColour(0.9) && e && e.width > 1 && t.length
+          ? { name, fill: v.fillOf(name), edge: e } : null;""")
+    shown = wait_until(driver, 5, coloured, lambda: "large: a metrics sample did not colour the canvas")
+    ok(f"large: a metrics sample fills {shown['name']} {shown['fill']} and strokes edges "
+       f"{shown['edge']['stroke']} {shown['edge']['width']:g} px on the canvas")
+    gaps = measure_frames(driver, FRAME_SECONDS)
+    median, p95 = statistics.median(gaps), percentile(gaps, 95)
+    ok(f"large: with load colours, {len(gaps) + 1} frames in {FRAME_SECONDS:.0f} s: "
+       f"median {median:.1f} ms, p95 {p95:.1f} ms, longest {max(gaps):.1f} ms")
+    if median >= FRAME_MEDIAN_MS or p95 >= FRAME_P95_MS:
+        raise CheckFailed(f"large: with load colours, frame time median {median:.1f} ms (limit {FRAME_MEDIAN_MS}), "
+                          f"p95 {p95:.1f} ms (limit {FRAME_P95_MS})")
+    assert_no_errors(log, "large, load colours")
     server.terminate()
+
+
+LOAD_HOOKS = ("utilisation", "errorRates", "serviceOf", "packageColourOf", "utilColour", "fillOf",
+              "edgeColour", "tintedEdges", "metrics")
+
+
+def need_load_hooks(driver, where):
+    """The page's window.spigoViewer must have the load colours' parts: a
+    binary built before them serves a viewer without."""
+    missing = driver.execute_script(
+        "const v = window.spigoViewer; return v ? arguments[0].filter((k) => !(k in v)) : arguments[0];",
+        list(LOAD_HOOKS))
+    if missing:
+        raise CheckFailed(f"{where}: window.spigoViewer has no {', '.join(missing)} "
+                          "(was the binary built from this coordinator/web/viewer.js?)")
+
+
+def utilisation_fill(driver):
+    """A node filled by its service's utilisation: {name, service, util,
+    fill, package} or None. The fill must be the scale's colour for that
+    utilisation and not the package colour."""
+    return driver.execute_script("""
+        const v = window.spigoViewer, u = v.utilisation;
+        for (const name of v.names()) {
+          const service = v.serviceOf(name);
+          if (u[service] === undefined) continue;
+          const fill = v.fillOf(name), pkg = v.packageColourOf(name);
+          if (fill === v.utilColour(u[service]) && fill !== pkg)
+            return { name, service, util: u[service], fill, package: pkg };
+        }
+        return null;""")
+
+
+def error_edge(driver):
+    """An edge drawn in an error colour for an outage's error rate (half its
+    calls or more failing, a breaker open: drawn wide), with what a plain
+    edge looks like: {source, target, stroke, width, errorRate, plain} or
+    None. A stray timeout at start-up tints an edge too, faintly: not this."""
+    return driver.execute_script("""
+        const v = window.spigoViewer;
+        const tinted = v.tintedEdges(1000).filter(([a, b]) => {
+          const e = v.edgeColour(a, b);
+          return e && e.errorRate >= 0.5 && e.width > 1;
+        });
+        if (!tinted.length) return null;
+        const [source, target] = tinted[0];
+        const look = v.edgeColour(source, target);
+        // www's calls to api are not guarded: their edges stay plain
+        const names = v.names(), www = names.find((n) => v.serviceOf(n) === 'www');
+        const api = names.find((n) => v.serviceOf(n) === 'api' && v.edgeColour(www, n));
+        const plain = api ? v.edgeColour(www, api).stroke : null;
+        return { source, target, ...look, plain, services: [v.serviceOf(source), v.serviceOf(target)] };""")
+
+
+def metrics_heads(driver):
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#metrics th')].map((th) => th.textContent)")
+
+
+def check_work(spigo, runner, driver, log, tmp, artifacts):
+    work = os.path.join(tmp, "work")
+    os.makedirs(work)
+    arch = os.path.join(work, "work_arch.json")
+    with open(arch, "w") as f:
+        json.dump(WORK_ARCH, f)
+    started = time.monotonic()
+    run = runner.start("work", [spigo, "-a", arch, "-d", str(WORK_SECONDS), "--live", "--http", "127.0.0.1:0",
+                                "--seed", "1", "-kv", WORK_OUTAGE, "--out", os.path.join(work, "out")])
+    addr = wait_for_addr(runner, run, "live graph at ", "spigo --live")
+    ok(f"work: spigo -a work_arch.json -kv {WORK_OUTAGE} --live listens on {addr}")
+
+    driver.get(f"http://{addr}/")
+    wait_until(driver, 30, lambda d: drawn_nodes(d) >= WORK_NODES,
+               lambda: f"work: {drawn_nodes(driver)} of {WORK_NODES} instances drawn; status: {status_text(driver)!r}")
+    need_load_hooks(driver, "work")
+    found = wait_until(driver, 20, utilisation_fill,
+                       lambda: "work: no instance filled by utilisation; the page knows "
+                               f"{driver.execute_script('return window.spigoViewer.utilisation')}")
+    ok(f"work: {found['name']} is filled {found['fill']} for {found['service']}'s utilisation "
+       f"{100 * found['util']:.1f}% (its package colour is {found['package']})")
+    heads = metrics_heads(driver)
+    if "util" not in heads:
+        raise CheckFailed(f"work: the metrics panel has no util column: {heads}")
+    legend = driver.execute_script("return document.getElementById('legend').textContent")
+    if "fill: utilisation" not in legend or "edges: error rate" not in legend:
+        raise CheckFailed(f"work: the legend does not say what the colours mean: {legend!r}")
+    ok(f"work: the metrics panel has {' '.join(heads)}; the legend says 'fill: utilisation · edges: error rate'")
+
+    # The outage begins 3 s into the traffic; the breakers open within ~1 s.
+    remaining = max(10, WORK_SECONDS + 20 - (time.monotonic() - started))
+    edge = wait_until(driver, remaining, error_edge,
+                      lambda: "work: no edge got an error colour during the outage; error rates: "
+                              f"{driver.execute_script('return window.spigoViewer.errorRates')}")
+    if sorted(edge["services"]) != ["api", "db"]:
+        raise CheckFailed(f"work: an edge between {edge['services']} is coloured, expected one between api and db: {edge}")
+    if edge["plain"] is None or edge["stroke"] == edge["plain"]:
+        raise CheckFailed(f"work: the errored edge is stroked {edge['stroke']}, a plain one {edge['plain']}")
+    ok(f"work: during the outage {edge['source']} -> {edge['target']} is stroked {edge['stroke']} "
+       f"{edge['width']:g} px wide for error rate {100 * edge['errorRate']:.0f}% (a plain edge: {edge['plain']})")
+    heads = metrics_heads(driver)
+    if "err%" not in heads:
+        raise CheckFailed(f"work: the metrics panel has no err% column during the outage: {heads}")
+    driver.save_screenshot(os.path.join(artifacts, "viewer-work.png"))
+    ok(f"work: screenshot {os.path.join(artifacts, 'viewer-work.png')}")
+
+    # db answers again at 7 s and the breakers close within their sleep:
+    # the last seconds' error rates are 0 and no breaker is open, so the
+    # colour must go and the edge be as thin as a plain one again.
+    remaining = max(10, WORK_SECONDS + 30 - (time.monotonic() - started))
+    recovered = lambda d: d.execute_script("""
+        const v = window.spigoViewer, e = v.edgeColour(arguments[0], arguments[1]);
+        return !v.tintedEdges(1).length && e && e.width === 1 ? e : null;""", edge["source"], edge["target"])
+    after = wait_until(driver, remaining, recovered,
+                       lambda: "work: edges kept their error colour or width after the outage: "
+                               f"{driver.execute_script('return window.spigoViewer.edgeColour(arguments[0], arguments[1])', edge['source'], edge['target'])}"
+                               f"; error rates {driver.execute_script('return window.spigoViewer.errorRates')}")
+    ok(f"work: once db answered again the edge is {after['stroke']} {after['width']:g} px, the error colour gone "
+       f"({time.monotonic() - started:.1f} s after the start)")
+    wait_until(driver, remaining, lambda d: "finished" in status_text(d),
+               lambda: f"work: the page never showed the run finished; status: {status_text(driver)!r}")
+    ok(f"work: #status reads {status_text(driver)!r}")
+
+    time.sleep(1)  # a moment for anything the end of the stream might log
+    assert_no_errors(log, "work")
+    try:
+        run.wait(timeout=30)
+        ok(f"work: spigo --live exited with status {run.returncode}")
+    except subprocess.TimeoutExpired:
+        ok("work: spigo --live still running 30 s after the run; stopped it")
 
 
 def main():
@@ -494,6 +676,8 @@ def main():
         check_live(spigo, runner, driver, log, artifacts)
         log.clear()
         check_large(spigo, runner, driver, log, tmp, artifacts)
+        log.clear()
+        check_work(spigo, runner, driver, log, tmp, artifacts)
     except Exception as e:  # CheckFailed, or selenium / subprocess trouble
         msg = str(e) if isinstance(e, CheckFailed) else f"{type(e).__name__}: {e}"
         print(f"FAIL {msg}", file=sys.stderr, flush=True)

@@ -34,6 +34,57 @@
     return `hsl(${h % 360}, 55%, 48%)`;
   }
 
+  // Live load (a --live run's metrics events): an instance is filled by its
+  // service's utilisation, an edge stroked by the error rate of the guarded
+  // calls between its two services. Both figures are cut into a few steps,
+  // so the canvas paints a handful of colour groups rather than a colour per
+  // node or edge, and a figure wobbling by a point restyles nothing.
+  const UTIL_STEPS = 20; // 5% each
+  // pale green, amber, red: an idle service is pale, unlike every package
+  // colour (all of them saturated; karyon's is a full green)
+  const UTIL_STOPS = [[0, [165, 214, 167]], [0.7, [255, 179, 0]], [1, [211, 47, 47]]];
+  const ERR_STEPS = 10;
+  const ERR_FULL = 0.5; // an error rate from here up is drawn full red
+  const ERR_STOPS = [[0, [245, 166, 35]], [1, [198, 17, 17]]]; // amber to red
+  const OPEN = 16; // added to an edge's tint while a caller's breaker is open
+
+  function mix(stops, t) {
+    let i = 1;
+    while (i < stops.length - 1 && t > stops[i][0]) i++;
+    const [t0, a] = stops[i - 1], [t1, b] = stops[i];
+    const f = Math.min(1, Math.max(0, (t - t0) / (t1 - t0)));
+    return '#' + a.map((v, j) => Math.round(v + (b[j] - v) * f).toString(16).padStart(2, '0')).join('');
+  }
+
+  const UTIL_COLOURS = Array.from({ length: UTIL_STEPS + 1 }, (_, i) => mix(UTIL_STOPS, i / UTIL_STEPS));
+  // index 0 is unused: an edge without errors keeps EDGE_COLOUR
+  const ERR_COLOURS = Array.from({ length: ERR_STEPS + 1 }, (_, i) => mix(ERR_STOPS, (i - 1) / (ERR_STEPS - 1)));
+
+  function utilColour(u) {
+    return UTIL_COLOURS[Math.round(Math.min(1, Math.max(0, u)) * UTIL_STEPS)];
+  }
+
+  // An edge's tint: its error step (0 none, else 1 to ERR_STEPS; any error
+  // at all is step 1, so a rare failure still shows), plus OPEN.
+  function tintOf(pair) {
+    const step = pair.rate > 0 ? Math.max(1, Math.round(Math.min(1, pair.rate / ERR_FULL) * ERR_STEPS)) : 0;
+    return step + (pair.open > 0 ? OPEN : 0);
+  }
+
+  // The service an instance belongs to, read as spigo reads a graph name
+  // (proto/src/names.rs): after arch.region.zone the instance is the first
+  // of the next two parts ending in two or more digits (a machine may come
+  // before it, a container and a process after it), and the service is the
+  // instance without its number. The metrics name services that way.
+  function serviceOf(name) {
+    const rest = name.split('.').slice(3);
+    if (!rest.length) return name;
+    let at = rest.findIndex((p) => /\d\d$/.test(p));
+    if (at < 0 || at > 1) at = rest.length === 4 ? 1 : 0;
+    const instance = rest[at] || '';
+    return instance.replace(/\d+$/, '') || instance;
+  }
+
   // ------------------------------------------------------------ graph model
 
   // The graph as the entries so far describe it. Applying an entry twice is
@@ -73,6 +124,7 @@
       const n = {
         name,
         pkg: e.package !== undefined ? String(e.package) : 'unknown',
+        service: serviceOf(name),
         meta: e.metadata !== undefined ? String(e.metadata) : '',
         exit: null,
         index: this.list.length,
@@ -83,7 +135,9 @@
         styleDirty: false,       // its exit changed since the view last looked
         el: null,
         r: 0,
+        fill: '',                // what it is filled with, see fillFor
       };
+      n.fill = colourOf(n.pkg);
       this.nodes.set(name, n);
       this.list.push(n);
       this.added.push(n);
@@ -107,7 +161,8 @@
       if (this.edges.has(id) || this.byPair.has(pair)) return;
       const s = this.nodes.get(src), t = this.nodes.get(dst);
       if (!s || !t) { this.pending.set(id, e); return; }
-      const edge = { id, pair, source: s, target: t, el: null };
+      // spair: its services' pair, the key of the error rates (see tintFor)
+      const edge = { id, pair, source: s, target: t, el: null, spair: s.service + '\t' + t.service, tint: 0 };
       this.edges.set(id, edge);
       this.byPair.set(pair, id);
       s.degree++; t.degree++;
@@ -420,12 +475,29 @@
     highlight: null,      // canvas: the hovered node, and its neighbours in hlNodes
     hlNodes: new Set(),
     hit: null,            // canvas: quadtree of node positions for hit testing
-    edgePath: null,       // canvas: every edge as one Path2D, until nodes move
+    edgePath: null,       // canvas: every untinted edge as one Path2D, until nodes move or tints change
+    tintPaths: new Map(), // canvas: tint -> Path2D of the edges with that tint, built with edgePath
+    work: newWork(),      // the live load figures, see takeWork
+    workOn: true,         // colour by them (the legend's checkbox); kept across graphs
     paintedAt: null,      // canvas: the view {k, tx, ty} the last paint used
     painted: { nodes: 0, edges: 0, visible: 0 }, // what the last canvas picture held
     lastStatus: '',
     error: false,         // the status line shows an error
   };
+
+  // The last value of each figure a metrics event carried (a service or a
+  // pair missing from one event keeps its last), and the tints they give
+  // per service pair.
+  function newWork() {
+    return {
+      util: new Map(),   // service -> utilisation 0..1
+      queue: new Map(),  // service -> mean requests waiting
+      pairs: new Map(),  // "service\tdependency" -> { calls, errors, rate, open }
+      tints: new Map(),  // "a\tb" -> tint, both directions (see takeWork)
+      hadTints: false,   // the last restyle left some edge tinted
+      shown: false,      // the legend says what the colours mean
+    };
+  }
 
   function resetView(title, mode) {
     if (edgeLayer) edgeLayer.remove();
@@ -454,6 +526,8 @@
     view.repaint = false;
     view.hit = null;
     view.edgePath = null;
+    view.tintPaths = new Map();
+    view.work = newWork();
     view.paintedAt = null;
     canvas.style.transform = '';
     view.highlight = null;
@@ -483,6 +557,7 @@
   function syncElements() {
     const g = view.graph;
     if (view.renderer === 'svg' && (g.edges.size > CANVAS_EDGES || g.list.length > CANVAS_NODES)) useCanvas();
+    if (view.work.util.size || view.work.tints.size) for (const item of g.added) freshLook(item);
     if (view.renderer === 'canvas') {
       g.added.length = 0;
       g.removed.length = 0;
@@ -499,7 +574,7 @@
           c.setAttribute('class', nodeClass(item));
           c.setAttribute('data-name', item.name);
           c.setAttribute('data-package', item.pkg);
-          c.setAttribute('fill', colourOf(item.pkg));
+          c.setAttribute('fill', item.fill);
           item.el = c;
           item.styleDirty = false;
           item.r = 0;
@@ -509,6 +584,7 @@
           const l = document.createElementNS(SVG_NS, 'line');
           l.setAttribute('class', 'edge');
           item.el = l;
+          if (item.tint) styleEdge(item);
           drawEdge(item);
           ef.appendChild(l);
         }
@@ -525,6 +601,69 @@
       if (n.el) { n.el.setAttribute('class', nodeClass(n)); n.styleDirty = false; } else later.push(n);
     }
     g.restyled = later;
+  }
+
+  // ------------------------------------------------------------ live load
+
+  function fillFor(n) {
+    const u = view.workOn ? view.work.util.get(n.service) : undefined;
+    return u === undefined ? colourOf(n.pkg) : utilColour(u);
+  }
+
+  // The stored edge goes either way round between caller and dependency
+  // (see takeWork); edges of pairs without resilience settings stay plain.
+  function tintFor(e) {
+    return view.workOn ? view.work.tints.get(e.spair) || 0 : 0;
+  }
+
+  // A node or edge new to the view gets the colours the figures give now.
+  function freshLook(item) {
+    if (item.name !== undefined) item.fill = fillFor(item);
+    else {
+      item.tint = tintFor(item);
+      if (item.tint) { view.edgePath = null; view.work.hadTints = true; }
+    }
+  }
+
+  // An SVG edge's tint as classes (the stylesheet's .edge.err and
+  // .edge.open) and the colour as a custom property, so the hover
+  // highlight's rules still win over it.
+  function styleEdge(e) {
+    const step = e.tint % OPEN;
+    e.el.classList.toggle('err', step > 0);
+    e.el.classList.toggle('open', e.tint >= OPEN);
+    if (step) e.el.style.setProperty('--err', ERR_COLOURS[step]);
+    else e.el.style.removeProperty('--err');
+  }
+
+  // After new figures (about once a second) or the legend's checkbox: give
+  // every node and edge its colour again, touching only those whose colour
+  // changed. The edges are not visited at all while no pair has a tint and
+  // none had one, as in every run without resilience settings.
+  function restyleWork(force) {
+    const g = view.graph, w = view.work;
+    let changed = false;
+    for (const n of g.list) {
+      const f = fillFor(n);
+      if (f === n.fill) continue;
+      n.fill = f;
+      if (n.el) n.el.setAttribute('fill', f);
+      changed = true;
+    }
+    if (force || w.tints.size || w.hadTints) {
+      let tinted = false, edgesChanged = false;
+      for (const e of g.edges.values()) {
+        const t = tintFor(e);
+        if (t) tinted = true;
+        if (t === e.tint) continue;
+        e.tint = t;
+        if (e.el) styleEdge(e);
+        edgesChanged = true;
+      }
+      w.hadTints = tinted;
+      if (edgesChanged) { view.edgePath = null; changed = true; }
+    }
+    if (changed && view.renderer === 'canvas') { view.repaint = true; schedule(); }
   }
 
   // Positions go through the SVG DOM's baseVal, which is markedly faster
@@ -603,6 +742,13 @@
     early: { stroke: '#888', dash: true, fill: '#c4c4c4', alpha: 0.8 },
   };
 
+  // How an edge of a tint is stroked on the canvas, as .edge, .edge.err and
+  // .edge.open say for SVG; width in CSS pixels (see paint for how).
+  function edgeLook(tint) {
+    const step = tint % OPEN;
+    return { stroke: step ? ERR_COLOURS[step] : EDGE_COLOUR, alpha: step ? 0.85 : 0.45, width: tint >= OPEN ? 2 : 1 };
+  }
+
   function rimOf(n) {
     if (!n.exit) return 'live';
     return n.exit === 'normal' ? 'done' : 'early';
@@ -640,12 +786,38 @@
       ctx.globalAlpha = hl ? 0.12 : 0.45;
       if (!view.edgePath) {
         view.edgePath = new Path2D();
+        view.tintPaths = new Map();
         for (const e of g.edges.values()) {
-          view.edgePath.moveTo(e.source.x, e.source.y);
-          view.edgePath.lineTo(e.target.x, e.target.y);
+          let path = view.edgePath;
+          if (e.tint) {
+            path = view.tintPaths.get(e.tint);
+            if (!path) { path = new Path2D(); view.tintPaths.set(e.tint, path); }
+          }
+          path.moveTo(e.source.x, e.source.y);
+          path.lineTo(e.target.x, e.target.y);
         }
       }
       ctx.stroke(view.edgePath);
+      // Tinted edges over the plain ones, the worst on top; bolder, so a
+      // few red edges among thousands still show. An open breaker's edges
+      // are wider, as .edge.open in SVG, but drawn as three one-pixel lines
+      // (a pixel right and a pixel down: about two pixels wide at any
+      // angle): the canvas has a fast path for one-pixel lines only, and
+      // without a GPU 25,000 edges 2.5 px wide took 2 s to raster against
+      // 0.1 s at one pixel.
+      if (view.tintPaths.size) {
+        for (const [tint, path] of [...view.tintPaths].sort((a, b) => a[0] % OPEN - b[0] % OPEN)) {
+          const look = edgeLook(tint);
+          ctx.strokeStyle = look.stroke;
+          ctx.globalAlpha = hl ? 0.12 : look.alpha;
+          ctx.stroke(path);
+          if (look.width > 1) {
+            ctx.translate(px, 0); ctx.stroke(path);
+            ctx.translate(-px, px); ctx.stroke(path);
+            ctx.translate(0, -px);
+          }
+        }
+      }
       if (hl) {
         ctx.strokeStyle = EDGE_HL_COLOUR;
         ctx.globalAlpha = 0.9;
@@ -667,10 +839,10 @@
       visible++;
       const rim = rimOf(n);
       const lit = !hl || view.hlNodes.has(n);
-      const key = (lit ? '1' : '0') + rim + (RIMS[rim].fill ? '' : n.pkg);
+      const key = (lit ? '1' : '0') + rim + (RIMS[rim].fill || n.fill);
       let grp = groups.get(key);
       if (!grp) {
-        grp = { lit, rim: RIMS[rim], fill: RIMS[rim].fill || colourOf(n.pkg), nodes: [] };
+        grp = { lit, rim: RIMS[rim], fill: RIMS[rim].fill || n.fill, nodes: [] };
         groups.set(key, grp);
       }
       grp.nodes.push(n);
@@ -787,6 +959,7 @@
   function updateLegend() {
     const { pkgs } = view.graph.summary();
     legendEl.textContent = '';
+    if (view.work.shown) legendEl.appendChild(workLegend());
     for (const [pkg, count] of [...pkgs].sort((a, b) => a[0].localeCompare(b[0]))) {
       const row = document.createElement('div');
       const dot = document.createElement('i');
@@ -799,6 +972,39 @@
       row.append(dot, name, n);
       legendEl.appendChild(row);
     }
+  }
+
+  // What the load colours mean, once a metrics event brought some; the
+  // checkbox turns them off to see the packages again.
+  function workLegend() {
+    const row = document.createElement('div');
+    row.className = 'work';
+    const label = document.createElement('label');
+    label.className = 'work';
+    label.title = 'fill: the busy fraction of the service\'s concurrency slots over the last interval (about a second): ' +
+      'pale green 0%, amber 70%, red 100%; the package colour where the service has no concurrency limit\n' +
+      `edges: the error rate of the guarded calls between the two services (failed, timed out, short-circuited): ` +
+      `grey none, amber to red at ${100 * ERR_FULL}% or more; thicker while a caller's circuit breaker is open`;
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.checked = view.workOn;
+    box.addEventListener('change', () => {
+      view.workOn = box.checked;
+      restyleWork(true);
+      invalidate();
+    });
+    const scale = (stops, from) => {
+      const b = document.createElement('b');
+      b.className = 'scale';
+      const parts = stops.map(([t, c]) => `rgb(${c.join(',')}) ${Math.round(100 * t)}%`);
+      b.style.background = `linear-gradient(to right, ${from ? from + ' 0%, ' : ''}${parts.join(', ')})`;
+      return b;
+    };
+    // the error bar starts grey: no errors
+    const errStops = ERR_STOPS.map(([t, c]) => [0.15 + 0.85 * t, c]);
+    label.append(box, 'fill: utilisation', scale(UTIL_STOPS), '· edges: error rate', scale(errStops, EDGE_COLOUR));
+    row.appendChild(label);
+    return row;
   }
 
   // One animation frame: layout ticks for a time budget, then maybe a DOM
@@ -1072,6 +1278,9 @@
     meta.className = 'meta';
     let text = n.pkg + (n.meta ? ' · ' + n.meta : '') + ` · ${n.degree} edge${n.degree === 1 ? '' : 's'}`;
     if (n.exit) text += ` · done: ${n.exit}`;
+    const u = view.work.util.get(n.service), q = view.work.queue.get(n.service);
+    if (u !== undefined) text += ` · ${n.service} utilisation ${formatShare(u)}`;
+    if (q !== undefined) text += ` · queue ${q.toFixed(1)}`;
     meta.textContent = text;
     tooltip.append(name, meta);
     tooltip.style.display = 'block';
@@ -1301,26 +1510,104 @@
     return Math.round(us) + ' µs';
   }
 
+  function formatShare(x) {
+    if (typeof x !== 'number' || !Number.isFinite(x)) return '–';
+    return (100 * x).toFixed(x > 0 && x < 0.1 ? 1 : 0) + '%';
+  }
+
+  const isNumber = (x) => typeof x === 'number' && Number.isFinite(x);
+  const amount = (x) => (isNumber(x) && x > 0 ? x : 0);
+
+  // Keep the load figures of a metrics event (see newWork) and recolour.
+  // A pair's tint goes to the services' edges either way round: the graph
+  // stores the edge as the caller's, but nothing else need rely on that.
+  // Where both directions are guarded pairs, each edge takes its own.
+  function takeWork(m, services) {
+    const w = view.work;
+    for (const [name, s] of Object.entries(services)) {
+      if (!s || typeof s !== 'object') continue;
+      if (isNumber(s.utilisation)) w.util.set(name, Math.min(1, Math.max(0, s.utilisation)));
+      if (isNumber(s.queue)) w.queue.set(name, Math.max(0, s.queue));
+    }
+    if (Array.isArray(m.edges)) {
+      for (const e of m.edges) {
+        if (!e || typeof e.service !== 'string' || typeof e.dependency !== 'string') continue;
+        w.pairs.set(e.service + '\t' + e.dependency, {
+          calls: amount(e.calls), errors: amount(e.errors),
+          rate: Math.min(1, amount(e.error_rate)), open: amount(e.breakers_open),
+        });
+      }
+      w.tints = new Map();
+      for (const [key, pair] of w.pairs) {
+        const t = tintOf(pair);
+        if (!t) continue;
+        w.tints.set(key, t);
+        const [a, b] = key.split('\t');
+        const back = b + '\t' + a;
+        if (!w.pairs.has(back)) w.tints.set(back, t);
+      }
+    }
+    restyleWork(false);
+    const shown = w.util.size > 0 || w.pairs.size > 0;
+    if (shown !== w.shown) {
+      w.shown = shown;
+      view.graph.packagesChanged = true; // the legend gains its first line
+      invalidate();
+    }
+  }
+
+  // Per dependency, the error rate of the guarded calls made to it in this
+  // event's interval, over all its callers: errors over attempts, where
+  // attempts not made (short-circuited) count too, as in each pair's
+  // error_rate; so a pair's total is errors / error_rate, or its calls
+  // when it had no errors.
+  function errorsInto(edges) {
+    const into = new Map();
+    for (const e of Array.isArray(edges) ? edges : []) {
+      if (!e || typeof e.dependency !== 'string') continue;
+      const errors = amount(e.errors), rate = amount(e.error_rate);
+      const total = errors > 0 && rate > 0 ? errors / rate : amount(e.calls);
+      const t = into.get(e.dependency) || { errors: 0, total: 0 };
+      t.errors += errors; t.total += total;
+      into.set(e.dependency, t);
+    }
+    return into;
+  }
+
   function renderMetrics(m) {
     if (!m || typeof m !== 'object') return;
     metricsEl.textContent = '';
     const services = m.services && typeof m.services === 'object' ? m.services : {};
+    takeWork(m, services);
     const names = Object.keys(services).sort();
     if (names.length) {
+      // util and err% only when some service has them (a run with work
+      // models, guarded calls)
+      const hasUtil = names.some((n) => services[n] && isNumber(services[n].utilisation));
+      const into = errorsInto(m.edges);
+      const hasErr = names.some((n) => into.has(n));
       const table = document.createElement('table');
       const head = table.createTHead().insertRow();
-      for (const h of ['service', 'count', 'p50', 'p99']) {
+      const heads = [['service'], ['count'], ['p50'], ['p99']];
+      if (hasUtil) heads.push(['util', 'busy fraction of the concurrency slots over the last interval']);
+      if (hasErr) heads.push(['err%', 'of the guarded calls to this service over the last interval: failed, timed out or short-circuited']);
+      for (const [h, title] of heads) {
         const th = document.createElement('th');
         th.textContent = h;
+        if (title) th.title = title;
         head.appendChild(th);
       }
       const body = table.createTBody();
       for (const name of names) {
         const s = services[name] || {};
         const row = body.insertRow();
-        for (const v of [name, s.count !== undefined ? String(s.count) : '–', formatMicros(s.p50_us), formatMicros(s.p99_us)]) {
-          row.insertCell().textContent = v;
+        const cells = [name, isNumber(s.count) ? String(s.count) : '–', formatMicros(s.p50_us), formatMicros(s.p99_us)];
+        if (hasUtil) cells.push(formatShare(s.utilisation));
+        if (hasErr) {
+          const t = into.get(name);
+          cells.push(t && t.total > 0 ? formatShare(t.errors / t.total) : '–');
         }
+        for (const v of cells) row.insertCell().textContent = v;
       }
       metricsEl.appendChild(table);
     }
@@ -1453,7 +1740,58 @@
       return n ? n.name : null;
     },
     names() { return view.graph.list.map((n) => n.name); },
+    // The live load colours. Colours come as '#rrggbb'. fillOf and
+    // edgeColour say what is drawn: in SVG the browser's computed style,
+    // on the canvas what the last paint used.
+    get utilisation() { return Object.fromEntries(view.work.util); },
+    get errorRates() {
+      return Object.fromEntries([...view.work.pairs].map(([k, p]) => [k.replace('\t', '→'), p.rate]));
+    },
+    serviceOf(name) { const n = view.graph.nodes.get(name); return n ? n.service : null; },
+    packageColourOf(name) { const n = view.graph.nodes.get(name); return n ? cssColour(colourOf(n.pkg)) : null; },
+    utilColour(u) { return cssColour(utilColour(u)); },
+    fillOf(name) {
+      const n = view.graph.nodes.get(name);
+      if (!n) return null;
+      if (view.renderer === 'svg') return n.el ? cssColour(getComputedStyle(n.el).fill) : null;
+      return cssColour(RIMS[rimOf(n)].fill || n.fill);
+    },
+    // the edge between two nodes, stored either way round: {stroke, width, errorRate}
+    edgeColour(a, b) {
+      const g = view.graph;
+      const id = g.byPair.get(a + '\t' + b) || g.byPair.get(b + '\t' + a);
+      const e = id === undefined ? null : g.edges.get(id);
+      if (!e) return null;
+      const pair = view.work.pairs.get(e.spair) || view.work.pairs.get(e.target.service + '\t' + e.source.service);
+      const errorRate = pair ? pair.rate : null;
+      if (view.renderer === 'svg') {
+        if (!e.el) return null;
+        const st = getComputedStyle(e.el);
+        return { stroke: cssColour(st.stroke), width: parseFloat(st.strokeWidth), errorRate };
+      }
+      const look = edgeLook(e.tint);
+      return { stroke: cssColour(look.stroke), width: look.width, errorRate };
+    },
+    // up to LIMIT edges drawn with an error colour, as [source, target]
+    tintedEdges(limit = 100) {
+      const out = [];
+      for (const e of view.graph.edges.values()) {
+        if (out.length >= limit) break;
+        if (e.tint % OPEN) out.push([e.source.name, e.target.name]);
+      }
+      return out;
+    },
+    // feed a metrics event as the live stream would (a static graph has none)
+    metrics(m) { renderMetrics(m); },
   };
+
+  // Any CSS colour as '#rrggbb', the form a 2D context gives back.
+  const probe = document.createElement('canvas').getContext('2d');
+  function cssColour(c) {
+    probe.fillStyle = '#000';
+    probe.fillStyle = c;
+    return probe.fillStyle;
+  }
 
   start();
 })();

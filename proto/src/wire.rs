@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// Bumped whenever a frame's layout changes.
-pub const WIRE_VERSION: u8 = 8;
+pub const WIRE_VERSION: u8 = 9;
 /// Largest frame a node accepts (4 MiB); batches are flushed well below this.
 pub const MAX_FRAME_BYTES: usize = 4 << 20;
 

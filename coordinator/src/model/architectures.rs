@@ -12,10 +12,19 @@ use spigo_proto::Architecture;
 use std::path::{Path, PathBuf};
 
 /// Architectures that need no file.
-pub(crate) const BUILT_IN: [&str; 4] = ["fsm", "migration", "netflixoss", "lamp"];
+pub(crate) const BUILT_IN: [&str; 5] = [
+    "fsm",
+    "migration",
+    "netflixoss",
+    "lamp",
+    "netflixoss-resilient",
+];
 
 pub(crate) const NETFLIXOSS: &str = include_str!("../../json_arch/netflixoss_arch.json");
 const LAMP: &str = include_str!("../../json_arch/lamp_arch.json");
+/// netflixoss with service times, capacities and Hystrix-style clients: the
+/// example the README's saturation walk-through starts from.
+const NETFLIXOSS_RESILIENT: &str = include_str!("../../json_arch/netflixoss_resilient_arch.json");
 
 /// What `-a` and `-r` leave to this file besides the [`Config`] (which
 /// holds `-a` itself, `-p`, `-w`, `-s` and the regions).
@@ -164,6 +173,9 @@ fn load_architecture(arg: &str) -> Result<Architecture> {
     match arg {
         "netflixoss" => return parse(NETFLIXOSS, "built-in netflixoss"),
         "lamp" => return parse(LAMP, "built-in lamp"),
+        "netflixoss-resilient" => {
+            return parse(NETFLIXOSS_RESILIENT, "built-in netflixoss-resilient")
+        }
         _ => {}
     }
     let path = if is_path(arg) {
@@ -313,12 +325,15 @@ mod tests {
 
     #[test]
     fn built_in_files_are_valid() {
-        for name in ["netflixoss", "lamp"] {
+        for name in ["netflixoss", "lamp", "netflixoss-resilient"] {
             let a = load_architecture(name).unwrap();
             assert_eq!(a.arch, name);
         }
         let e = load_architecture("no-such-arch").unwrap_err().to_string();
-        assert!(e.contains("known: fsm, migration, netflixoss, lamp"), "{e}");
+        assert!(
+            e.contains("known: fsm, migration, netflixoss, lamp, netflixoss-resilient"),
+            "{e}"
+        );
         let e = load_architecture("netflixos").unwrap_err().to_string();
         assert!(
             e.starts_with("-a/--arch: unknown architecture 'netflixos', did you mean 'netflixoss'? (known: fsm,"),

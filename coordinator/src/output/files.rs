@@ -4,11 +4,13 @@
 
 use super::graph::Graph;
 use super::metrics::merged_services;
+use super::series::Series;
 use super::writers::{self, gexf, graphjson, graphml, RunInfo};
 use crate::error::{self, Error};
 use crate::logging;
 use anyhow::Result;
 use spigo_proto::cluster::{MetricsReport, Span};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Fails early, before any simulation time is spent, if the graph files
@@ -79,17 +81,38 @@ impl Outputs {
     }
 }
 
-/// Writes `json_metrics/<stem>_metrics.json`, `_metrics.csv` and `_flow.json`
-/// (trace ids from the run's `seed`).
+/// What `-c` writes.
+pub(crate) struct Written<'a> {
+    pub metrics: &'a MetricsReport,
+    pub spans: &'a [Span],
+    /// The per-second series (none when the run was not sampled).
+    pub series: Option<&'a Series>,
+}
+
+/// Writes `json_metrics/<stem>_metrics.json`, `_metrics.csv`, `_flow.json`
+/// (trace ids from the run's `seed`), and `_series.json` and `_series.csv`.
 pub(crate) fn write_metrics(
     out: &Path,
     stem: &str,
-    metrics: &MetricsReport,
-    spans: &[Span],
+    written: &Written,
     info: &RunInfo,
     seed: u64,
 ) -> Result<()> {
+    let Written {
+        metrics,
+        spans,
+        series,
+    } = *written;
     let dir = out.join("json_metrics");
+    if let Some(series) = series {
+        let json = dir.join(format!("{stem}_series.json"));
+        writers::write_atomically(&json, |w| {
+            serde_json::to_writer(&mut *w, series).map_err(std::io::Error::other)?;
+            writeln!(w)
+        })?;
+        let csv = dir.join(format!("{stem}_series.csv"));
+        writers::write_atomically(&csv, |w| series.write_csv(w))?;
+    }
     let services = merged_services(metrics);
     let json = dir.join(format!("{stem}_metrics.json"));
     writers::write_atomically(&json, |w| {

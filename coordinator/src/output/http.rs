@@ -12,6 +12,7 @@
 use super::graph::{Entry, Vertex, Watch};
 use super::metrics::{merged_by_region, merged_services, services_json, ServiceHistograms};
 use super::prometheus::{self, Process, Scrape};
+use super::rates::WorkRates;
 use super::writers::graphjson::entry_json;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, StatusCode};
@@ -21,7 +22,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use futures::stream::{self, Stream, StreamExt};
 use serde_json::{json, Value};
-use spigo_proto::cluster::{MetricsReport, TrafficReport};
+use spigo_proto::cluster::{EdgeReport, MetricsReport, StationReport, TrafficReport};
 use spigo_proto::Timestamp;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -132,6 +133,26 @@ pub(crate) struct Web {
     pub started: Instant,
     /// The same moment as Unix seconds (`process_start_time_seconds`).
     started_unix: f64,
+    /// The work and call sums of the refresh before, for the live page's
+    /// figures of the last interval.
+    previous: Mutex<Option<Sums>>,
+}
+
+/// Per service, when: its work model's sums and its calls per dependency.
+struct Sums {
+    at: Instant,
+    services: BTreeMap<String, (StationReport, BTreeMap<String, EdgeReport>)>,
+}
+
+impl Sums {
+    fn of(merged: &BTreeMap<String, ServiceHistograms>) -> Sums {
+        Sums {
+            at: Instant::now(),
+            services: (merged.iter())
+                .map(|(name, h)| (name.clone(), (h.station, h.edges.clone())))
+                .collect(),
+        }
+    }
 }
 
 impl Web {
@@ -152,14 +173,26 @@ impl Web {
             started_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64()),
+            previous: Mutex::new(None),
         }
     }
 
     /// Publishes new figures (and, live, a metrics event for the page).
-    pub(crate) fn update(&self, snapshot: &Snapshot) {
+    /// The `last`, after the run, colours the page by the whole run: its
+    /// last second is shutdown, when nothing works and nothing is called.
+    pub(crate) fn update(&self, snapshot: &Snapshot, last: bool) {
         let services = merged_services(&snapshot.metrics);
         if let Some(live) = &self.live {
-            live.metrics(live_metrics(&snapshot.metrics.traffic, &services).to_string());
+            let now = Sums::of(&services);
+            let mut previous = self.previous.lock().expect("previous sums lock");
+            let json = live_metrics(
+                &snapshot.metrics.traffic,
+                &services,
+                (!last).then_some(previous.as_ref()).flatten(),
+                (self.started, &now),
+            );
+            *previous = Some(now);
+            live.metrics(json.to_string());
         }
         *self.figures.write().expect("figures lock") = Figures {
             // The counters; the latency pairs are not served.
@@ -312,24 +345,50 @@ async fn live(State(web): State<Arc<Web>>) -> Response {
 }
 
 /// The live panel's figures: per service, answered requests and response
-/// time percentiles.
-fn live_metrics(t: &TrafficReport, merged: &BTreeMap<String, ServiceHistograms>) -> Value {
+/// time percentiles, and over the interval since `before` (without one,
+/// the whole run so far: since `started`) its utilisation and queue and
+/// its guarded calls' errors: what the page colours instances and edges by.
+fn live_metrics(
+    t: &TrafficReport,
+    merged: &BTreeMap<String, ServiceHistograms>,
+    before: Option<&Sums>,
+    (started, now): (Instant, &Sums),
+) -> Value {
+    let since = before.map_or(started, |b| b.at);
+    let secs = now.at.duration_since(since).as_secs_f64();
+    let none = (StationReport::default(), BTreeMap::new());
     let mut services = serde_json::Map::new();
+    let mut edges = Vec::new();
     for (name, s) in merged {
         let h = &s.response;
-        if h.is_empty() {
+        let (st0, edges0) = before.and_then(|b| b.services.get(name)).unwrap_or(&none);
+        let work = WorkRates::between(st0, &s.station, secs);
+        if h.is_empty() && work.is_none() {
             continue;
         }
-        services.insert(
-            name.clone(),
-            json!({"count": h.len(), "p50_us": h.value_at_quantile(0.5), "p99_us": h.value_at_quantile(0.99)}),
-        );
+        let mut figures = json!({"count": h.len()});
+        if !h.is_empty() {
+            figures["p50_us"] = json!(h.value_at_quantile(0.5));
+            figures["p99_us"] = json!(h.value_at_quantile(0.99));
+        }
+        if let Some(w) = work {
+            if let Some(u) = w.utilisation {
+                figures["utilisation"] = json!(u);
+            }
+            figures["queue"] = json!(w.queue);
+        }
+        services.insert(name.clone(), figures);
+        for (dep, e) in &s.edges {
+            let c = e.since(edges0.get(dep).unwrap_or(&EdgeReport::default()));
+            edges.push(json!({"service": name, "dependency": dep, "calls": c.calls,
+                "errors": c.errors(), "error_rate": c.error_rate(), "breakers_open": c.open}));
+        }
     }
     // "answered" of gets and puts alike would read as puts failing: a put
     // is done when it is delivered, a get when it is answered.
     let sent = t.requests + t.puts_forked;
     let done = t.responses + t.puts_delivered;
-    json!({"services": services, "requests": sent, "answered": done,
+    json!({"services": services, "edges": edges, "requests": sent, "answered": done,
            "gets": t.gets, "gets_answered": t.responses, "puts_delivered": t.puts_delivered})
 }
 

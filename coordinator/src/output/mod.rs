@@ -9,6 +9,8 @@
 //! - `writers/`: GraphJSON, GraphML, GEXF and the metrics files, written atomically.
 //! - `files.rs`: which files a run writes, checked before the run and written after.
 //! - `metrics.rs`: per-service figures merged over nodes and summarised.
+//! - `rates.rs`: work-model and guarded-call figures over one stretch (a second, a refresh).
+//! - `series.rs`: the per-second series of a run, as JSON and CSV.
 //! - `accounting.rs`: every request answered, delivered or failed with a reason.
 //! - `summary/`: every figure of a run in one struct: `<out>/summary.json`, the text report.
 //! - `http.rs`: `/debug/vars`, `/metrics`, the viewer and its live stream.
@@ -24,6 +26,8 @@ pub(crate) mod http;
 pub(crate) mod metrics;
 pub(crate) mod profile;
 pub(crate) mod prometheus;
+pub(crate) mod rates;
+pub(crate) mod series;
 pub(crate) mod summary;
 pub(crate) mod svg;
 pub(crate) mod writers;

@@ -14,7 +14,7 @@
 //! summary instead.
 
 use super::metrics::ServiceHistograms;
-use spigo_proto::cluster::TrafficReport;
+use spigo_proto::cluster::{EdgeReport, TrafficReport};
 use spigo_proto::{archaius, Reason};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -146,6 +146,8 @@ pub(crate) fn render(s: &Scrape) -> String {
         );
     }
 
+    work_and_calls(&mut out, s, &arch);
+
     let t = s.traffic;
     family(
         &mut out,
@@ -249,6 +251,131 @@ pub(crate) fn render(s: &Scrape) -> String {
     out
 }
 
+/// The work models' and the guarded calls' families, for the services
+/// that have them (Prometheus computes the rates: utilisation is
+/// `rate(spigo_work_busy_seconds_total[1m]) / spigo_work_slots`, the mean
+/// queue `rate(spigo_work_waiting_seconds_total[1m])`).
+fn work_and_calls(out: &mut String, s: &Scrape, arch: &str) {
+    let labels = |service: &str, region: u8| {
+        format!(
+            "{arch},service=\"{}\",region=\"{}\"",
+            escape(service),
+            escape(region_name(s.regions, region))
+        )
+    };
+    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    };
+    let modelled: Vec<_> = (s.services.iter())
+        .filter(|(_, h)| h.station.instances > 0)
+        .collect();
+    if !modelled.is_empty() {
+        fn ns(n: u64) -> f64 {
+            n as f64 / 1e9
+        }
+        type Figure = fn(&ServiceHistograms) -> f64;
+        let figures: [(&str, &str, &str, Figure); 5] = [
+            ("spigo_work_slots", "gauge", "Concurrency slots of a service's instances with a work model and a limit.", |h| h.station.slots as f64),
+            ("spigo_work_served_total", "counter", "Requests whose service (work model) ended.", |h| h.station.served as f64),
+            ("spigo_work_busy_seconds_total", "counter", "Service time begun: over slots, the utilisation.", |h| ns(h.station.busy_ns)),
+            ("spigo_work_in_system_seconds_total", "counter", "Requests in the instances (waiting or in service) integrated over time: its rate is the mean number in system.", |h| ns(h.station.in_system_ns)),
+            ("spigo_work_waiting_seconds_total", "counter", "Requests waiting for a slot integrated over time: its rate is the mean queue.", |h| ns(h.station.waiting_ns)),
+        ];
+        for (name, kind, help, figure) in figures {
+            family(out, name, kind, help);
+            for ((service, region), h) in &modelled {
+                let _ = writeln!(out, "{name}{{{}}} {}", labels(service, *region), figure(h));
+            }
+        }
+    }
+    let edges: Vec<_> = (s.services.iter())
+        .flat_map(|((service, region), h)| {
+            (h.edges.iter()).map(move |(dep, e)| (labels(service, *region), dep, e))
+        })
+        .collect();
+    if edges.is_empty() {
+        return;
+    }
+    family(
+        out,
+        "spigo_calls_total",
+        "counter",
+        "Attempts a service's instances made on a dependency they guard, by outcome (ok, failed, timeout).",
+    );
+    for (l, dep, e) in &edges {
+        for (outcome, n) in [("ok", e.ok), ("failed", e.failed), ("timeout", e.timeout)] {
+            let _ = writeln!(
+                out,
+                "spigo_calls_total{{{l},dependency=\"{}\",outcome=\"{outcome}\"}} {n}",
+                escape(dep)
+            );
+        }
+    }
+    type Count = fn(&EdgeReport) -> u64;
+    let counts: [(&str, &str, &str, Count); 5] = [
+        (
+            "spigo_calls_retried_total",
+            "counter",
+            "Retries made, each on the next instance.",
+            |e| e.retried,
+        ),
+        (
+            "spigo_calls_late_total",
+            "counter",
+            "Answers that came after their attempt timed out (ignored).",
+            |e| e.late,
+        ),
+        (
+            "spigo_calls_short_circuited_total",
+            "counter",
+            "Calls not made because the circuit breaker was open.",
+            |e| e.short_circuited,
+        ),
+        (
+            "spigo_calls_fallback_total",
+            "counter",
+            "Gets answered by the fallback (empty, or from cache).",
+            |e| e.fallback,
+        ),
+        (
+            "spigo_breakers_open",
+            "gauge",
+            "Callers' circuit breakers open or half-open now.",
+            |e| e.open,
+        ),
+    ];
+    for (name, kind, help, count) in counts {
+        family(out, name, kind, help);
+        for (l, dep, e) in &edges {
+            let _ = writeln!(
+                out,
+                "{name}{{{l},dependency=\"{}\"}} {}",
+                escape(dep),
+                count(e)
+            );
+        }
+    }
+    family(
+        out,
+        "spigo_breaker_transitions_total",
+        "counter",
+        "Circuit breaker transitions of a service's callers, by the state entered.",
+    );
+    for (l, dep, e) in &edges {
+        for (to, n) in [
+            ("open", e.opened),
+            ("half_open", e.half_opened),
+            ("closed", e.closed),
+        ] {
+            let _ = writeln!(
+                out,
+                "spigo_breaker_transitions_total{{{l},dependency=\"{}\",to=\"{to}\"}} {n}",
+                escape(dep)
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,9 +430,38 @@ mod tests {
             ..TrafficReport::default()
         };
         let mut services = BTreeMap::new();
-        services.insert(("web".to_string(), 1), histograms(&[(100, 2), (30_000, 1)]));
+        let mut web = histograms(&[(100, 2), (30_000, 1)]);
+        web.station = spigo_proto::cluster::StationReport {
+            instances: 2,
+            slots: 8,
+            busy_ns: 3_500_000_000,
+            ..Default::default()
+        };
+        let db = EdgeReport {
+            calls: 9,
+            ok: 6,
+            timeout: 3,
+            opened: 2,
+            closed: 1,
+            open: 1,
+            ..Default::default()
+        };
+        web.edges.insert("db".to_string(), db);
+        services.insert(("web".to_string(), 1), web);
         services.insert(("dns".to_string(), archaius::ANY), histograms(&[]));
         let text = scrape_of(&traffic, &services);
+        let web = "arch=\"net\\\"flix\",service=\"web\",region=\"eu-west-1\"";
+        for line in [
+            format!("spigo_work_slots{{{web}}} 8"),
+            format!("spigo_work_busy_seconds_total{{{web}}} 3.5"),
+            format!("spigo_calls_total{{{web},dependency=\"db\",outcome=\"timeout\"}} 3"),
+            format!("spigo_breakers_open{{{web},dependency=\"db\"}} 1"),
+            format!("spigo_breaker_transitions_total{{{web},dependency=\"db\",to=\"open\"}} 2"),
+        ] {
+            assert!(text.contains(&line), "no {line}");
+        }
+        // dns has neither: no line of these families for it.
+        assert!(!text.contains("spigo_work_slots{arch=\"net\\\"flix\",service=\"dns\""));
         let mut typed = BTreeMap::new();
         for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
             let mut words = line.split(' ').skip(2);

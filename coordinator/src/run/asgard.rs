@@ -458,10 +458,12 @@ pub(crate) async fn run(
             Fault::Outage(service, length) => {
                 let of = dark.iter().flat_map(|r| &instances[r.clone()]);
                 outage(rt, of, service, length, me);
-                struck.push((
-                    Instant::now(),
-                    format!("outage: {service} for {}", GoDuration(length)),
-                ));
+                let t = Instant::now();
+                struck.push((t, format!("outage: {service} for {}", GoDuration(length))));
+                // The picture marks its end too, where it falls in the run.
+                if at + length < opts.duration {
+                    struck.push((t + length, format!("outage ends: {service}")));
+                }
             }
         }
     }

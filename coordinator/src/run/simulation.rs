@@ -13,7 +13,7 @@ use crate::model::architectures::{self, Resolved, Work};
 use crate::model::cycles;
 use crate::output::accounting::{Accounting, End};
 use crate::output::edda::Recorder;
-use crate::output::files::{check_writable, write_graph, write_metrics, Formats, Outputs};
+use crate::output::files::{check_writable, write_graph, write_metrics, Formats, Outputs, Written};
 use crate::output::graph::Watch;
 use crate::output::http::{self, LiveFeed, Snapshot, Web};
 use crate::output::metrics;
@@ -297,8 +297,9 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         cfg.duration,
         counting,
     ));
-    let sampler =
-        (pictures.as_ref()).map(|_| Sampler::start(cluster.clone(), counting.into(), cfg.duration));
+    // The series go into summary.json, the metrics files and the picture.
+    let sampler = (pictures.is_some() || opts.collect)
+        .then(|| Sampler::start(cluster.clone(), counting.into(), cfg.duration));
     let outcome = run_work(
         &cluster,
         &cfg,
@@ -346,7 +347,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
             nodes: cluster.nodes.len(),
             lost: lost.len(),
         };
-        web.update(&snapshot);
+        web.update(&snapshot, true);
         metrics = snapshot.metrics;
     }
 
@@ -387,25 +388,36 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
         (made, forgotten) = (graph.edge_count() as u64, graph.forget_count() as u64);
         tracing::info!("{arch}.edda: closing");
     }
+    let series = match samples {
+        Some(samples) => {
+            let interrupted_at = interrupt.interrupted_at();
+            let moments = match &outcome {
+                Outcome::Services(r) => Moments {
+                    began: Some(r.began),
+                    events: r.faults.clone(),
+                    interrupted_at,
+                },
+                Outcome::Pirates(r) => {
+                    Moments::of_pirates(&samples, r.shutdown, cfg.duration, interrupted_at)
+                }
+            };
+            let (timeline, series) = samples.finish(cfg.duration, moments);
+            if let Some(pictures) = &pictures {
+                pictures.write_timeline(&timeline, &resolved.output)?;
+            }
+            Some(series)
+        }
+        None => None,
+    };
     if opts.collect {
         let mut spans = rt.flows().map(|f| f.take()).unwrap_or_default();
         spans.extend(cluster.take_spans().await);
-        write_metrics(&opts.out, &resolved.output, &metrics, &spans, &info, seed)?;
-    }
-    if let (Some(pictures), Some(samples)) = (&pictures, samples) {
-        let interrupted_at = interrupt.interrupted_at();
-        let moments = match &outcome {
-            Outcome::Services(r) => Moments {
-                began: Some(r.began),
-                events: r.faults.clone(),
-                interrupted_at,
-            },
-            Outcome::Pirates(r) => {
-                Moments::of_pirates(&samples, r.shutdown, cfg.duration, interrupted_at)
-            }
+        let written = Written {
+            metrics: &metrics,
+            spans: &spans,
+            series: series.as_ref(),
         };
-        let series = samples.timeline(cfg.duration, moments);
-        pictures.write_timeline(&series, &resolved.output)?;
+        write_metrics(&opts.out, &resolved.output, &written, &info, seed)?;
     }
     if let Some(feed) = &feed {
         feed.end();
@@ -471,6 +483,7 @@ pub(crate) async fn run(prepared: Prepared, args: Vec<String>) -> error::Result<
             }
             Outcome::Pirates(_) => None,
         },
+        series,
     });
     summary::log_faults(&rt, &reports, &summary);
     // The report first: a summary.json that cannot be written still
@@ -564,7 +577,7 @@ async fn start_web(
     let refresher = tokio::spawn(async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            w.update(&c.snapshot().await);
+            w.update(&c.snapshot().await, false);
         }
     });
     Ok(Some((web, refresher, bound)))

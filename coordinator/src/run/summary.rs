@@ -8,6 +8,7 @@
 use crate::cluster::{Cluster, LostLink};
 use crate::output::accounting::{Accounting, End};
 use crate::output::metrics::ServiceHistograms;
+use crate::output::series::Series;
 use crate::output::summary::{
     self, Backlog, BrokenLink, Edges, Figures, GraphSize, LinkFigures, Memory, Messages, Ms,
     NodeFigures, NodeState, NodeSummary, Nodes, Pair, Pirates, Requests, Secs, Service, Summary,
@@ -125,6 +126,8 @@ pub(super) struct Inputs<'a> {
     pub delivered: u64,
     /// When the traffic began (services only).
     pub began: Option<Timestamp>,
+    /// The per-second series, when the run was sampled (`-c`, `--svg`).
+    pub series: Option<Series>,
 }
 
 /// Every figure of the run, in one struct.
@@ -194,6 +197,7 @@ pub(super) fn gather(i: Inputs) -> Summary {
                 .map(|&(_, n)| n)
                 .sum(),
         },
+        series: i.series,
     }
 }
 

@@ -196,13 +196,16 @@ pub(crate) struct EdgeSums {
     pub fallback: AtomicU64,
     pub opened: AtomicU64,
     pub half_opened: AtomicU64,
+    pub reopened: AtomicU64,
+    /// Breakers not closed now (open, or half-open on a probe).
+    pub open: AtomicU64,
     pub closed: AtomicU64,
     pub first_open_ns: AtomicU64,
     pub last_close_ns: AtomicU64,
 }
 
 impl EdgeSums {
-    fn report(&self) -> EdgeReport {
+    pub(crate) fn report(&self) -> EdgeReport {
         let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
         EdgeReport {
             calls: r(&self.calls),
@@ -215,6 +218,8 @@ impl EdgeSums {
             fallback: r(&self.fallback),
             opened: r(&self.opened),
             half_opened: r(&self.half_opened),
+            reopened: r(&self.reopened),
+            open: r(&self.open),
             closed: r(&self.closed),
             first_open_ns: r(&self.first_open_ns),
             last_close_ns: r(&self.last_close_ns),

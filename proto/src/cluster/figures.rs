@@ -28,6 +28,12 @@ pub struct EdgeReport {
     pub opened: u64,
     /// Probes let through after a breaker's sleep.
     pub half_opened: u64,
+    /// Of the openings, those after a failed probe (a breaker already
+    /// open).
+    pub reopened: u64,
+    /// Breakers open or half-open as reported (a gauge, not a count: it
+    /// falls as breakers close or their instances go; sums over nodes).
+    pub open: u64,
     /// Breakers closed again by a successful probe.
     pub closed: u64,
     /// When a breaker first opened and last closed (Unix nanoseconds; 0:
@@ -38,6 +44,43 @@ pub struct EdgeReport {
 }
 
 impl EdgeReport {
+    /// What happened since `before` (an earlier report of the same
+    /// callers): the counts' differences, and the gauge and the times as
+    /// they are now.
+    pub fn since(&self, before: &EdgeReport) -> EdgeReport {
+        let d = |n: u64, b: u64| n.saturating_sub(b);
+        EdgeReport {
+            calls: d(self.calls, before.calls),
+            ok: d(self.ok, before.ok),
+            failed: d(self.failed, before.failed),
+            timeout: d(self.timeout, before.timeout),
+            late: d(self.late, before.late),
+            retried: d(self.retried, before.retried),
+            short_circuited: d(self.short_circuited, before.short_circuited),
+            fallback: d(self.fallback, before.fallback),
+            opened: d(self.opened, before.opened),
+            half_opened: d(self.half_opened, before.half_opened),
+            reopened: d(self.reopened, before.reopened),
+            closed: d(self.closed, before.closed),
+            ..*self
+        }
+    }
+
+    /// Attempts that failed, timed out or were not made (breaker open).
+    pub fn errors(&self) -> u64 {
+        self.failed + self.timeout + self.short_circuited
+    }
+
+    /// Errors over the calls wanted (made or short-circuited); 0 for none.
+    pub fn error_rate(&self) -> f64 {
+        let wanted = self.calls + self.short_circuited;
+        if wanted == 0 {
+            0.0
+        } else {
+            self.errors() as f64 / wanted as f64
+        }
+    }
+
     /// Adds another report's counts into this one.
     pub fn add(&mut self, o: &EdgeReport) {
         self.calls += o.calls;
@@ -50,6 +93,8 @@ impl EdgeReport {
         self.fallback += o.fallback;
         self.opened += o.opened;
         self.half_opened += o.half_opened;
+        self.reopened += o.reopened;
+        self.open += o.open;
         self.closed += o.closed;
         if o.first_open_ns != 0 && (self.first_open_ns == 0 || o.first_open_ns < self.first_open_ns)
         {
@@ -98,5 +143,40 @@ impl StationReport {
         self.busy_ns += o.busy_ns;
         self.in_system_ns += o.in_system_ns;
         self.waiting_ns += o.waiting_ns;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stretch_of_calls_is_the_difference_and_the_gauge_now() {
+        let before = EdgeReport {
+            calls: 10,
+            ok: 10,
+            opened: 1,
+            open: 1,
+            ..Default::default()
+        };
+        let now = EdgeReport {
+            calls: 30,
+            ok: 15,
+            failed: 5,
+            timeout: 10,
+            short_circuited: 20,
+            opened: 4,
+            reopened: 1,
+            closed: 1,
+            open: 2,
+            ..Default::default()
+        };
+        let e = now.since(&before);
+        assert_eq!(
+            (e.calls, e.ok, e.errors(), e.opened, e.open),
+            (20, 5, 35, 3, 2)
+        );
+        assert_eq!(e.error_rate(), 35.0 / 40.0);
+        assert_eq!(EdgeReport::default().error_rate(), 0.0);
     }
 }

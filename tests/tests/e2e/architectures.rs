@@ -159,6 +159,58 @@ fn requests_are_answered() {
     assert!(run.summary("response time").contains("p99"));
 }
 
+/// The built-in example of the README's saturation walk-through: at the
+/// default load nothing saturates, every tier reports its work model and
+/// its guarded calls, and the series have every second.
+#[test]
+fn the_resilient_example_runs_below_saturation() {
+    let run = Run::ok(&[
+        "-a",
+        "netflixoss-resilient",
+        "-d",
+        "3",
+        "--seed",
+        "1",
+        "-c",
+        "--http",
+        "none",
+    ]);
+    let s = read_json(&run.path("summary.json"));
+    let services = &s["services"];
+    for name in [
+        "homepage",
+        "login",
+        "subscriber",
+        "cassSubscriber",
+        "wwwproxy",
+    ] {
+        let u = services[name]["utilisation"].as_f64().unwrap_or(-1.0);
+        assert!((0.0..0.5).contains(&u), "{name} utilisation {u}");
+    }
+    for (caller, dep) in [
+        ("wwwproxy", "homepage"),
+        ("wwwproxy", "login"),
+        ("homepage", "subscriber"),
+    ] {
+        let e = &services[caller]["dependencies"][dep];
+        assert!(e["calls"].as_u64().unwrap() > 0, "{caller} -> {dep}: {e}");
+    }
+    let gets = &s["requests"]["gets"];
+    let (sent, answered) = (
+        gets["sent"].as_f64().unwrap(),
+        gets["answered"].as_f64().unwrap(),
+    );
+    assert!(sent > 100.0 && answered / sent >= 0.9, "{gets}");
+    let homepage = &s["series"]["services"]["homepage"];
+    assert_eq!(
+        homepage["work"]["utilisation"].as_array().unwrap().len(),
+        s["series"]["t_s"].as_array().unwrap().len()
+    );
+    assert!(run
+        .path("json_metrics/netflixoss-resilient_series.csv")
+        .exists());
+}
+
 /// Our own bad architecture files: each a one-line error naming the file
 /// and the service.
 #[test]

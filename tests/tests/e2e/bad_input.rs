@@ -33,7 +33,7 @@ const CASES: &[Case] = &[
     (
         &["-a", "nosuch"],
         &[],
-        "known: fsm, migration, netflixoss, lamp",
+        "known: fsm, migration, netflixoss, lamp, netflixoss-resilient",
     ),
     (
         &["-a", "migration", "-s", "10"],

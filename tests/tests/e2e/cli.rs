@@ -33,7 +33,7 @@ fn a_mistyped_arch_gets_the_nearest_name() {
     let run = Run::new(&["-a", "netflixos", "-d", "0"]);
     let err = assert_refused(&run.out, "did you mean 'netflixoss'?");
     assert!(
-        err.contains("(known: fsm, migration, netflixoss, lamp"),
+        err.contains("(known: fsm, migration, netflixoss, lamp, netflixoss-resilient"),
         "{err}"
     );
 }

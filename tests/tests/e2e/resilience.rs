@@ -93,6 +93,7 @@ fn check_outage(s: &Value, run: &Run) {
     );
     // The hung stores took requests and answered none.
     assert!(n(&s["services"]["db"]["failed"]["outage"]) > 0.0);
+    check_series(s, run);
     // api answers every request within its budget: two attempts of 50 ms
     // and the 10 ms backoff between them (a few ms for the runtime).
     let times = api_answer_times(run);
@@ -100,6 +101,45 @@ fn check_outage(s: &Value, run: &Run) {
     let max = *times.last().unwrap();
     assert!(p99 <= 110.0 + 15.0, "api p99 {p99} ms");
     assert!(max <= 110.0 + 40.0, "api max {max} ms");
+}
+
+/// The per-second series tell the same story second by second: no
+/// breaker open before the outage, never more open than there are
+/// callers, none at the end; short-circuits only while they are open; and
+/// the seconds add up to the run's calls.
+fn check_series(s: &Value, run: &Run) {
+    let series = &s["series"];
+    let list = |v: &Value| -> Vec<f64> { v.as_array().unwrap().iter().map(n).collect() };
+    let t = list(&series["t_s"]);
+    let db = &series["services"]["api"]["dependencies"]["db"];
+    let open = list(&db["breakers_open"]);
+    let short = list(&db["short_circuited"]);
+    assert_eq!(open.len(), t.len(), "{db:#}");
+    for (i, &at) in t.iter().enumerate() {
+        if at < 3.0 {
+            assert_eq!((open[i], short[i]), (0.0, 0.0), "at {at} s: {db:#}");
+        }
+        assert!(open[i] <= 3.0, "{} breakers open of 3 at {at} s", open[i]);
+    }
+    assert!(open.contains(&3.0), "{open:?}");
+    assert_eq!(*open.last().unwrap(), 0.0, "{open:?}");
+    let mut calls = 0.0;
+    for (i, c) in list(&db["calls"]).into_iter().enumerate() {
+        calls += c * (t[i] - if i == 0 { 0.0 } else { t[i - 1] });
+    }
+    let total = n(&s["services"]["api"]["dependencies"]["db"]["calls"]);
+    assert!(
+        (calls - total).abs() <= 0.05 * total,
+        "series {calls} against {total}"
+    );
+    let util = list(&series["services"]["db"]["work"]["utilisation"]);
+    assert!(util.iter().all(|u| (0.0..=1.0).contains(u)), "{util:?}");
+    let csv = std::fs::read_to_string(run.path("json_metrics/res_series.csv")).unwrap();
+    assert!(csv.starts_with("t_s,service,dependency,figure,value\n"));
+    assert!(
+        csv.contains(",api,db,breakers_open,3\n"),
+        "no second with 3 open"
+    );
 }
 
 #[test]

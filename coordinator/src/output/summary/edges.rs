@@ -27,6 +27,8 @@ pub(crate) struct Edge {
 pub(crate) struct BreakerFigures {
     pub opened: u64,
     pub half_opened: u64,
+    /// Openings after a failed probe (counted in `opened` too).
+    pub reopened: u64,
     pub closed: u64,
     /// Seconds into the traffic when one first opened / last closed.
     pub first_open_s: Option<f64>,
@@ -51,6 +53,7 @@ impl Edge {
             breaker: BreakerFigures {
                 opened: e.opened,
                 half_opened: e.half_opened,
+                reopened: e.reopened,
                 closed: e.closed,
                 first_open_s: at(e.first_open_ns),
                 last_close_s: at(e.last_close_ns),

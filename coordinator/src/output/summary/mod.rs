@@ -15,6 +15,7 @@ mod text;
 
 use super::accounting::{Accounting, End};
 use super::metrics::ServiceHistograms;
+use super::series::Series;
 use super::writers::write_atomically;
 use edges::Edge;
 use hdrhistogram::Histogram;
@@ -87,6 +88,9 @@ pub(crate) struct Summary {
     /// Messages delivered to mailboxes over every process, and how many of
     /// them the latency model held back first.
     pub messages: Messages,
+    /// The run second by second (see `output/series.rs`); null when it was
+    /// not sampled (sampling comes with `-c` and `--svg`).
+    pub series: Option<Series>,
 }
 
 /// A duration written as seconds.
@@ -589,6 +593,7 @@ pub(crate) mod tests {
                 delivered: 12,
                 held: 5,
             },
+            series: None,
         }
     }
 

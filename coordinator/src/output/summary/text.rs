@@ -170,8 +170,9 @@ fn calls(w: &mut String, s: &Summary) {
             };
             let _ = writeln!(
                 w,
-                "  {label:<16} {name} -> {dep}: {} calls, {} timed out ({} late), {} retried, {} short-circuited, {} fallback; breakers opened {}{}, closed {}{}",
+                "  {label:<16} {name} -> {dep}: {} calls, {} failed, {} timed out ({} late), {} retried, {} short-circuited, {} fallback; breakers opened {}{}, closed {}{}",
                 e.calls,
+                e.failed,
                 e.timeout,
                 e.late,
                 e.retried,

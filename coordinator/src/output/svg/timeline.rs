@@ -31,6 +31,18 @@ pub(crate) struct Point {
     pub p99_ms: Option<f64>,
 }
 
+/// Every guarded call of one sample added up: per second, and the
+/// breakers open at its end.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct CallPoint {
+    pub t: f64,
+    pub timeout: f64,
+    pub short_circuited: f64,
+    pub fallback: f64,
+    pub retried: f64,
+    pub breakers_open: u64,
+}
+
 /// The series of one run, as `run/timeline.rs` samples them.
 #[derive(Clone, Debug)]
 pub(crate) struct Timeline {
@@ -44,6 +56,11 @@ pub(crate) struct Timeline {
     pub errors: Vec<(f64, f64)>,
     /// The busiest services (by requests received), busiest first.
     pub services: Vec<(String, Vec<Point>)>,
+    /// The most utilised services with a concurrency limit, `(t,
+    /// fraction)`; empty when no service has a work model.
+    pub utilisation: Vec<(String, Vec<(f64, f64)>)>,
+    /// The guarded calls; empty when no service has resilience settings.
+    pub calls: Vec<CallPoint>,
     /// Faults and other moments, `(t, label)`.
     pub events: Vec<(f64, String)>,
     /// What the picture lacks, and why.
@@ -67,9 +84,11 @@ const FONT: &str = "sans-serif";
 /// The picture as SVG text, or what plotters failed at.
 pub(crate) fn draw(timeline: &Timeline, arch: &str) -> Result<String, String> {
     let plotted = !timeline.duration.is_zero() && !timeline.total.is_empty();
+    let work = plotted && !timeline.utilisation.is_empty();
+    let guarded = plotted && !timeline.calls.is_empty();
     let charts = match (plotted, timeline.counting) {
         (false, _) => 0,
-        (true, Counting::Requests) => 3,
+        (true, Counting::Requests) => 3 + u32::from(work) + u32::from(guarded),
         (true, Counting::Messages) => 1,
     };
     let notes = notes(timeline, plotted);
@@ -85,9 +104,18 @@ pub(crate) fn draw(timeline: &Timeline, arch: &str) -> Result<String, String> {
             let panels = body.split_evenly((charts as usize, 1));
             let span = timeline.duration.as_secs_f64();
             rates(&panels[0], timeline, span).map_err(|e| e.to_string())?;
-            if charts == 3 {
+            if charts >= 3 {
                 latencies(&panels[1], timeline, span).map_err(|e| e.to_string())?;
                 errors(&panels[2], timeline, span).map_err(|e| e.to_string())?;
+                let mut next = panels[3..].iter();
+                if work {
+                    let area = next.next().expect("a panel for utilisation");
+                    utilisation(area, timeline, span).map_err(|e| e.to_string())?;
+                }
+                if guarded {
+                    let area = next.next().expect("a panel for guarded calls");
+                    calls(area, timeline, span).map_err(|e| e.to_string())?;
+                }
             }
         }
         root.present().map_err(|e| e.to_string())?;
@@ -308,6 +336,78 @@ fn errors(area: &Area, timeline: &Timeline, span: f64) -> Drawn {
     legend(&mut c)
 }
 
+fn utilisation(area: &Area, timeline: &Timeline, span: f64) -> Drawn {
+    let mut c = chart(
+        area,
+        "utilisation, % of concurrency slots busy: the most utilised services with a work model",
+        "% busy",
+        span,
+        100.0 / 1.15,
+        timeline,
+    )?;
+    for (i, (name, points)) in timeline.utilisation.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        c.draw_series(LineSeries::new(
+            points.iter().map(|&(t, u)| (t, 100.0 * u)),
+            colour.stroke_width(2),
+        ))?
+        .label(name.clone())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+    }
+    legend(&mut c)
+}
+
+/// Guarded calls: what resilience did each second, and the breakers open
+/// (a count, drawn on the same scale as a step line).
+fn calls(area: &Area, timeline: &Timeline, span: f64) -> Drawn {
+    let points = &timeline.calls;
+    let y_max = max_of(points.iter().flat_map(|p| {
+        [
+            p.timeout,
+            p.short_circuited,
+            p.fallback,
+            p.retried,
+            p.breakers_open as f64,
+        ]
+    }));
+    let mut c = chart(
+        area,
+        "guarded calls per second: timed out, short-circuited (breaker open), fallbacks, retries; and breakers open",
+        "calls/s · breakers",
+        span,
+        y_max,
+        timeline,
+    )?;
+    type Pick = fn(&CallPoint) -> f64;
+    let lines: [(&str, Pick, RGBColor); 4] = [
+        ("timed out", |p| p.timeout, COLOURS[1]),
+        ("short-circuited", |p| p.short_circuited, EVENT),
+        ("fallback", |p| p.fallback, COLOURS[2]),
+        ("retried", |p| p.retried, COLOURS[4]),
+    ];
+    for (label, pick, colour) in lines {
+        c.draw_series(LineSeries::new(
+            points.iter().map(|p| (p.t, pick(p))),
+            colour.stroke_width(2),
+        ))?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+    }
+    // A breaker's count holds from one sample to the next: steps.
+    let mut steps = Vec::new();
+    let mut t0 = 0.0;
+    for p in points {
+        let n = p.breakers_open as f64;
+        steps.push((t0, n));
+        steps.push((p.t, n));
+        t0 = p.t;
+    }
+    c.draw_series(DashedLineSeries::new(steps, 6, 3, BLACK.stroke_width(2)))?
+        .label("breakers open (count)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
+    legend(&mut c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,9 +448,47 @@ mod tests {
                     vec![point(1.0, 5.0, None), point(2.0, 7.0, Some(4.0))],
                 ),
             ],
+            utilisation: Vec::new(),
+            calls: Vec::new(),
             events: vec![(2.0, "chaos monkey: homepage03".into())],
             missing: vec!["node2 was lost: its figures stop at 3.0 s".into()],
         }
+    }
+
+    #[test]
+    fn work_and_guarded_calls_get_their_own_charts() {
+        let plain = draw(&synthetic(), "netflixoss").unwrap();
+        assert!(!plain.contains("utilisation") && !plain.contains("guarded calls"));
+        let t = Timeline {
+            utilisation: vec![("homepage".into(), vec![(1.0, 0.5), (2.0, 0.97)])],
+            calls: (1..=4)
+                .map(|t| CallPoint {
+                    t: t as f64,
+                    short_circuited: if t >= 3 { 40.0 } else { 0.0 },
+                    breakers_open: u64::from(t >= 3) * 6,
+                    ..CallPoint::default()
+                })
+                .collect(),
+            ..synthetic()
+        };
+        let svg = draw(&t, "netflixoss").unwrap();
+        well_formed(&svg);
+        for needle in [
+            "utilisation, % of",
+            "homepage",
+            "guarded calls per second",
+            "breakers open (count)",
+        ] {
+            assert!(svg.contains(needle), "no {needle}");
+        }
+        // Two more charts: the picture is taller.
+        let height = |svg: &str| {
+            svg.split("height=\"")
+                .nth(1)
+                .and_then(|h| h.split('"').next())
+                .map(String::from)
+        };
+        assert_ne!(height(&svg), height(&plain));
     }
 
     #[test]

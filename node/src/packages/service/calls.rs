@@ -133,8 +133,12 @@ impl BreakerState {
                 self.phase = Phase::Closed;
                 self.buckets = [(u64::MAX, 0, 0); 10];
                 sums.closed_at(clock::now().0);
+                sums.open.fetch_sub(1, Ordering::Relaxed);
             }
-            Phase::HalfOpen { .. } => self.open(now, sums),
+            Phase::HalfOpen { .. } => {
+                bump(&sums.reopened);
+                self.open(now, sums);
+            }
             // An answer to a call made before it opened.
             Phase::Open { .. } => {}
             Phase::Closed => {
@@ -159,6 +163,7 @@ impl BreakerState {
                 if total >= u64::from(self.cfg.volume)
                     && bad * 100 >= u64::from(self.cfg.error_percent) * total
                 {
+                    bump(&sums.open);
                     self.open(now, sums);
                 }
             }
@@ -187,6 +192,18 @@ pub(super) struct Calls {
     given_up: HashMap<u64, (Instant, usize)>,
     /// Values last answered, by key, for the cache fallback.
     cache: HashMap<CompactString, CompactString>,
+}
+
+/// An instance that goes (at the end, or mid-run) takes its breakers with
+/// it: those not closed no longer count as open.
+impl Drop for Calls {
+    fn drop(&mut self) {
+        for e in self.edges.iter().flatten() {
+            if e.breaker.as_ref().is_some_and(|b| b.phase != Phase::Closed) {
+                e.sums.open.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 impl Calls {
@@ -446,6 +463,8 @@ mod tests {
         assert_eq!(sums.half_opened.load(Ordering::Relaxed), 2);
         assert_eq!(sums.closed.load(Ordering::Relaxed), 1);
         assert_eq!(sums.opened.load(Ordering::Relaxed), 2);
+        assert_eq!(sums.reopened.load(Ordering::Relaxed), 1);
+        assert_eq!(sums.report().open, 0);
         // Closed afresh: the old failures are gone.
         b.record(false, again, &sums);
         assert_eq!(b.phase, Phase::Closed);

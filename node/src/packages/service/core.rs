@@ -24,7 +24,7 @@ use spigo_proto::archaius::Location;
 use spigo_proto::cluster::SpanKind;
 use spigo_proto::spec::InstanceSpec;
 use spigo_proto::{
-    Address, Gotocol, Imposition, Intention, Package, Reason, Timestamp, TraceContext,
+    Address, Exit, Gotocol, Imposition, Intention, Package, Reason, Timestamp, TraceContext,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -254,12 +254,19 @@ impl Core {
     }
 
     /// Fails every request the station still holds, as the instance
-    /// leaves: its askers hear at once rather than time out.
-    pub(super) fn drop_held(&mut self) {
+    /// leaves mid-run: its askers hear at once rather than time out. At
+    /// the end of the run (`Exit::Normal`) they are let go unanswered: the
+    /// run's accounting counts what is still on its way then as in flight
+    /// at the end (or interrupted), not as undeliverable.
+    pub(super) fn drop_held(&mut self, exit: Exit) {
         let Some(station) = self.station.as_mut() else {
             return;
         };
-        for held in station.take_all() {
+        let held = station.take_all();
+        if exit == Exit::Normal {
+            return;
+        }
+        for held in held {
             self.requests.arrived = Some(held.arrived);
             self.fail(&held.msg, Reason::Undeliverable);
             self.requests.arrived = None;

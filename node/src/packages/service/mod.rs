@@ -277,7 +277,7 @@ impl<B: Behaviour> Kind for Nanoservice<B> {
 
     fn goodbye(&self, state: &mut Self::State, exit: Exit) {
         let State { core, package } = state;
-        core.drop_held();
+        core.drop_held(exit);
         self.0.goodbye(core, package);
         Discovery::unregister(&core.life, &core.spec, exit);
     }
