@@ -69,13 +69,15 @@ fn region_name(regions: &[String], index: u8) -> &str {
     }
 }
 
+/// A family's HELP and TYPE lines.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
 /// The text a Prometheus server scrapes.
 pub(crate) fn render(s: &Scrape) -> String {
     let mut out = String::new();
     let arch = format!("arch=\"{}\"", escape(s.arch));
-    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    };
 
     family(
         &mut out,
@@ -262,9 +264,6 @@ fn work_and_calls(out: &mut String, s: &Scrape, arch: &str) {
             escape(service),
             escape(region_name(s.regions, region))
         )
-    };
-    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
     };
     let modelled: Vec<_> = (s.services.iter())
         .filter(|(_, h)| h.station.instances > 0)

@@ -28,6 +28,9 @@ pub(crate) struct Series {
     pub p50_ms: Vec<Option<f64>>,
     pub p99_ms: Vec<Option<f64>>,
     pub services: BTreeMap<String, ServiceSeries>,
+    /// What the series lack and why (a node lost: its figures are
+    /// missing from then on), as the timeline picture says it.
+    pub missing: Vec<String>,
 }
 
 /// One service's series.
@@ -73,6 +76,11 @@ pub(crate) struct EdgeSeries {
     pub breakers_open: Vec<u64>,
 }
 
+/// Values that are all known, as a list that may have unknown ones.
+fn known(v: &[f64]) -> Vec<Option<f64>> {
+    v.iter().map(|&x| Some(x)).collect()
+}
+
 impl EdgeSeries {
     /// Appends one sample's counts, over `secs` seconds.
     pub(crate) fn push(&mut self, c: &EdgeReport, secs: f64) {
@@ -89,16 +97,15 @@ impl EdgeSeries {
     }
 
     fn columns(&self) -> [(&'static str, Vec<Option<f64>>); 9] {
-        let f = |v: &[f64]| v.iter().map(|&x| Some(x)).collect();
         [
-            ("calls", f(&self.calls)),
-            ("ok", f(&self.ok)),
-            ("failed", f(&self.failed)),
-            ("timeout", f(&self.timeout)),
-            ("late", f(&self.late)),
-            ("retried", f(&self.retried)),
-            ("short_circuited", f(&self.short_circuited)),
-            ("fallback", f(&self.fallback)),
+            ("calls", known(&self.calls)),
+            ("ok", known(&self.ok)),
+            ("failed", known(&self.failed)),
+            ("timeout", known(&self.timeout)),
+            ("late", known(&self.late)),
+            ("retried", known(&self.retried)),
+            ("short_circuited", known(&self.short_circuited)),
+            ("fallback", known(&self.fallback)),
             (
                 "breakers_open",
                 self.breakers_open.iter().map(|&n| Some(n as f64)).collect(),
@@ -109,19 +116,18 @@ impl EdgeSeries {
 
 impl ServiceSeries {
     fn columns(&self) -> Vec<(&'static str, Vec<Option<f64>>)> {
-        let f = |v: &[f64]| v.iter().map(|&x| Some(x)).collect();
         let mut c = vec![
-            ("requests", f(&self.requests)),
-            ("failed", f(&self.failed)),
-            ("rejected", f(&self.rejected)),
+            ("requests", known(&self.requests)),
+            ("failed", known(&self.failed)),
+            ("rejected", known(&self.rejected)),
             ("p50_ms", self.p50_ms.clone()),
             ("p99_ms", self.p99_ms.clone()),
         ];
         if let Some(w) = &self.work {
             c.push(("utilisation", w.utilisation.clone()));
-            c.push(("throughput", f(&w.throughput)));
-            c.push(("in_system", f(&w.in_system)));
-            c.push(("queue", f(&w.queue)));
+            c.push(("throughput", known(&w.throughput)));
+            c.push(("in_system", known(&w.in_system)));
+            c.push(("queue", known(&w.queue)));
         }
         c
     }
@@ -132,10 +138,9 @@ impl Series {
     /// run's own rows with an empty service, an unknown value empty.
     pub(crate) fn write_csv(&self, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "t_s,service,dependency,figure,value")?;
-        let f = |v: &[f64]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>();
         let run = [
-            ("requests", f(&self.requests)),
-            ("errors", f(&self.errors)),
+            ("requests", known(&self.requests)),
+            ("errors", known(&self.errors)),
             ("p50_ms", self.p50_ms.clone()),
             ("p99_ms", self.p99_ms.clone()),
         ];
@@ -196,6 +201,7 @@ mod tests {
                     dependencies: BTreeMap::from([("db".to_string(), edge)]),
                 },
             )]),
+            missing: Vec::new(),
         };
         let mut out = Vec::new();
         s.write_csv(&mut out).unwrap();

@@ -315,7 +315,8 @@ impl Samples {
             events.push((at.as_secs_f64(), "interrupted".to_string()));
         }
         events.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let series = series(&kept);
+        let mut series = series(&kept);
+        series.missing = missing.clone();
         let services = busiest(&kept, &series);
         if self.counting == Counting::Requests && services.is_empty() && !kept.is_empty() {
             missing.push(
@@ -346,6 +347,7 @@ fn series(kept: &[Sample]) -> Series {
         p50_ms: kept.iter().map(|s| s.total.p50_ms).collect(),
         p99_ms: kept.iter().map(|s| s.total.p99_ms).collect(),
         services: BTreeMap::new(),
+        missing: Vec::new(),
     };
     for (i, s) in kept.iter().enumerate() {
         for v in &s.services {
@@ -648,6 +650,10 @@ mod tests {
         assert!(t.missing[0].contains("lost by 4.0 s"), "{:?}", t.missing);
         assert_eq!(t.total[0].rate, 100.0, "begun with the traffic: not scaled");
         assert_eq!(series.t_s, times);
+        assert_eq!(
+            series.missing, t.missing,
+            "the series say what they lack too"
+        );
         assert_eq!(series.services["zuul"].requests, [10.0; 4]);
         assert!(series.services["zuul"].work.is_none());
         assert!(t.utilisation.is_empty() && t.calls.is_empty());
